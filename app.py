@@ -1,0 +1,342 @@
+"""LeNet-5 Studio: draw a digit, train LeNet-5 live, look inside it.
+
+This file only builds the UI and wires components to the core in `lenet/` (what each tab shows is
+computed in `lenet/views.py`). Per-visitor things (the visitor's own model) live in `gr.State`;
+module globals are loaded once and never changed.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+try:  # ZeroGPU: imported before anything touches CUDA; without the package or the Space setting, a no-op.
+    import spaces
+except ImportError:
+    spaces = None
+
+import gradio as gr
+
+from lenet import views
+from lenet.checkpoint import CheckpointError
+from lenet.config import DESCRIPTIONS, PRESETS
+from lenet.data import DatasetUnavailable
+from lenet.device import available_devices
+from lenet.inference import LoadedModel, load_shipped
+from lenet.preprocess import CanvasError, canvas_to_digit
+from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig
+
+ROOT = Path(__file__).resolve().parent
+SHIPPED = load_shipped(ROOT / "checkpoints")  # read-only, shared by every visitor
+DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in SHIPPED else next(iter(SHIPPED))
+TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
+MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "30"))
+gpu = spaces.GPU(duration=300) if spaces is not None else (lambda fn: fn)
+
+
+def _model(key, mine) -> LoadedModel:
+    return views.resolve_model(key, SHIPPED, mine, DEFAULT_MODEL)
+
+
+# ---------- Draw ----------
+
+def read(canvas, key, mine):
+    try:
+        return views.draw_view(_model(key, mine), canvas)
+    except (CanvasError, ValueError) as e:
+        raise gr.Error(f"Could not read that image: {e}") from None
+
+
+def predict(canvas):
+    """The public /predict: a canvas value in, the label value out, with the default shipped model."""
+    return read(canvas, DEFAULT_MODEL, None)[1]
+
+
+def feature_maps(canvas):
+    try:
+        return views.feature_maps(SHIPPED[DEFAULT_MODEL], canvas)
+    except (CanvasError, ValueError) as e:
+        raise gr.Error(f"Could not read that image: {e}") from None
+
+
+# ---------- Inspect ----------
+
+def inspect(source, canvas, index, key, mine):
+    lm = _model(key, mine)
+    try:
+        if source == "a test digit":
+            digit, truth = views.test_digit(int(index))
+            return views.inspect_view(lm, digit, truth)
+        image = views.canvas_image(canvas)
+        return views.inspect_view(lm, None if image is None else canvas_to_digit(image))
+    except (CanvasError, ValueError) as e:
+        raise gr.Error(f"Could not read that image: {e}") from None
+
+
+def random_digit():
+    return random.randrange(views.n_test_samples()), "a test digit"
+
+
+# ---------- Train ----------
+
+@gpu
+def _train_on_device(cfg: TrainConfig):
+    yield from views.train_stream(cfg)  # plain dicts and CPU state dicts only: safe to cross from a GPU worker
+
+
+def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, mine):
+    try:
+        cfg = TrainConfig(arch=arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
+                          batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
+                          schedule=schedule, augment=bool(augment), val_split=float(val_split),
+                          seed=_whole(seed, "seed"), device=device)
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f"Please fix the settings: {e}") from None
+    view = views.TrainView(cfg)
+    added = False
+    try:
+        for ev, weights in _train_on_device(cfg):
+            view.add(ev)
+            if ev["type"] == "error":
+                gr.Warning(ev["message"])
+            model = view.model(weights) if weights is not None else gr.skip()
+            dropdown = gr.skip()
+            if weights is not None and not added:  # "your model" appears as soon as there is one
+                added = True
+                dropdown = gr.update(choices=views.model_choices(SHIPPED, model))
+            yield view.status(), view.loss_df(), view.acc_df(), model, dropdown
+    except DatasetUnavailable as e:
+        raise gr.Error(str(e)) from None
+    except ValueError as e:
+        raise gr.Error(f"Training could not start: {e}") from None
+
+
+def _whole(value, name) -> int:
+    if value is None or float(value) != int(value):
+        raise ValueError(f"{name} must be a whole number, got {value}")
+    return int(value)
+
+
+def finish(mine: LoadedModel | None, key):
+    """After a run ends or is stopped: test figures, confusion matrix, mistakes, download; select the model."""
+    if mine is None or mine.source != "trained" or mine.meta.get("finalized"):
+        return (gr.skip(),) * 6
+    try:
+        md, confusion, gallery, final = views.finish_view(mine)
+    except DatasetUnavailable as e:
+        raise gr.Error(str(e)) from None
+    path = views.checkpoint_file(final, tempfile.mkdtemp(prefix="lenet5-studio-"))
+    choices = views.model_choices(SHIPPED, final)
+    return (md, confusion, gallery, gr.update(value=str(path), visible=True),
+            gr.update(choices=choices, value="yours"), final)
+
+
+def load_upload(path, mine, key):
+    if not path:
+        return gr.skip(), gr.skip(), gr.skip()
+    try:
+        lm = LoadedModel.from_file(path, source="uploaded")
+    except CheckpointError as e:
+        raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
+    return (lm, gr.update(choices=views.model_choices(SHIPPED, lm), value="yours"),
+            f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect.")
+
+
+# ---------- Layout ----------
+
+CSS = """
+#pad { max-width: 420px; }
+#seen img { image-rendering: pixelated; }
+.progress { height: 8px; background: var(--neutral-200); border-radius: 4px; overflow: hidden; margin: 4px 0 8px; }
+.progress > div { height: 100%; background: var(--primary-500); transition: width .3s; }
+.inspect-head { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.inspect-head figure, .fmap-tile { margin: 0; text-align: center; }
+.inspect-head figcaption { max-width: 168px; font-size: 12px; }
+img.px, .fmap-tile img { image-rendering: pixelated; border: 1px solid var(--neutral-300); }
+.inspect-out { flex: 1; min-width: 240px; }
+.inspect-out .big { font-size: 1.6em; }
+.fmap-layer { margin: 14px 0 6px; }
+.fmap-layer h4 { margin: 0 0 6px; font-size: 14px; }
+.fmap-grid { display: flex; flex-wrap: wrap; gap: 6px; }
+.fmap-tile figcaption { font-size: 11px; color: var(--body-text-color-subdued); }
+.fmap-legend { max-width: 260px; margin-top: 4px; font-size: 11px; }
+.fmap-bar { height: 10px; border-radius: 3px; border: 1px solid var(--neutral-300); }
+.fmap-ticks { display: flex; justify-content: space-between; }
+.fmap-note { font-size: 12px; color: var(--body-text-color-subdued); margin: 4px 0; }
+.c3-table { border-collapse: collapse; font-size: 11px; }
+.c3-table th { padding: 1px 4px; font-weight: normal; }
+.c3-table td { width: 16px; height: 16px; border: 1px solid var(--neutral-300); }
+.c3-table td.on { background: var(--primary-500); }
+.bars { position: relative; display: flex; align-items: stretch; gap: 1px; height: 90px; max-width: 640px; }
+.bars.labelled { height: 110px; padding-bottom: 16px; }
+.bar-zero { position: absolute; left: 0; right: 0; top: 50%; border-top: 1px solid var(--neutral-400); }
+.bars.labelled .bar-zero { top: calc(50% - 8px); }
+.bar-slot { position: relative; flex: 1; min-width: 2px; }
+.bar { position: absolute; left: 0; right: 0; }
+.bar.pos { background: #d6604d; } .bar.neg { background: #4393c3; } .bar.hi { outline: 2px solid var(--primary-600); }
+.bar-label { position: absolute; bottom: -16px; left: 0; right: 0; text-align: center; font-size: 10px;
+             overflow: hidden; white-space: nowrap; }
+"""
+
+PICK_BRUSH_JS = """
+() => {
+  // Gradio 6.31 opens the Sketchpad (and leaves it after Clear) with no tool selected: pick the brush.
+  const pick = (n) => {
+    const b = document.querySelector('#pad button[aria-label="Brush"]');
+    if (b) b.click(); else if (n > 0) setTimeout(() => pick(n - 1), 250);
+  };
+  setTimeout(() => pick(20), 300);
+}
+"""
+
+ABOUT = f"""
+## What is this?
+**LeNet-5** (LeCun, Bottou, Bengio, Haffner, *Gradient-Based Learning Applied to Document Recognition*,
+Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. Its layers:
+
+| layer | what it does | output (32×32 input) |
+|---|---|---|
+| C1 | 6 convolutions 5×5 | 6 × 28×28 |
+| S2 | 2×2 subsampling | 6 × 14×14 |
+| C3 | 16 convolutions 5×5 over S2 (sparse table in the paper) | 16 × 10×10 |
+| S4 | 2×2 subsampling | 16 × 5×5 |
+| C5 | 120 units, each sees all of S4 | 120 |
+| F6 | 84 units | 84 |
+| output | 10 classes (Euclidean RBF in the paper) | 10 |
+
+The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
+distortions); the common modern variant (ReLU, max-pool) has 61,706.
+
+**Architectures here:** {", ".join(f"`{k}` ({DESCRIPTIONS[k]})" for k in PRESETS)}.
+
+**Your data stays yours:** models you train or upload live in your browser session only; other visitors
+never see them, and reloading the page returns to the shipped models.
+
+Data: MNIST by Yann LeCun and Corinna Cortes (CC BY-SA 3.0); Fashion-MNIST by Zalando Research (MIT).
+"""
+
+LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(primary_hue="indigo"))  # Gradio 6: styling goes to launch()
+d = TrainConfig()
+
+with gr.Blocks(title="LeNet-5 Studio") as demo:
+    my_model = gr.State(None)  # this visitor's trained or uploaded model (a LoadedModel), never shared
+
+    gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
+                elem_id="intro")
+    model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
+                           info="Used by Draw and Inspect. Train one and it appears here as “your model”.",
+                           elem_id="model-select")
+
+    with gr.Tabs(elem_id="tabs"):
+        with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    pad = gr.Sketchpad(label="Draw one digit, 0–9", type="numpy", image_mode="RGBA",
+                                       canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(),
+                                       brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
+                                       elem_id="pad", height=360)
+                with gr.Column(scale=2, min_width=260):
+                    verdict = gr.Markdown(views.EMPTY_PROMPT, elem_id="verdict")
+                    label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs")
+                    seen = gr.Image(label="What the network sees (28×28, padded to its input size)",
+                                    interactive=False, elem_id="seen", height=220, buttons=[])
+        with gr.Tab("Train", id="train", elem_id="tab-train"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=280):
+                    arch = gr.Dropdown([(f"{k} — {DESCRIPTIONS[k]}", k) for k in PRESETS], value=d.arch,
+                                       label="Architecture", elem_id="arch")
+                    dataset = gr.Dropdown(views.dataset_choices(), value=views.default_dataset(), label="Dataset",
+                                          elem_id="dataset")
+                    with gr.Row():
+                        epochs = gr.Slider(1, MAX_EPOCHS, value=2, step=1, label="Epochs", elem_id="epochs")
+                        batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0,
+                                               elem_id="batch-size")
+                    with gr.Row():
+                        lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
+                        optimizer = gr.Radio(list(OPTIMIZERS), value=d.optimizer, label="Optimizer")
+                    schedule = gr.Dropdown(list(SCHEDULES), value=d.schedule, label="LR schedule")
+                    with gr.Accordion("More settings", open=False):
+                        augment = gr.Checkbox(value=d.augment, label="Augment: random rotation, shift, scale, "
+                                              "squeeze and shear (the paper's distortions)")
+                        val_split = gr.Slider(0, 0.3, value=d.val_split, step=0.05, label="Validation split")
+                        seed = gr.Number(value=d.seed, label="Seed", precision=0)
+                        device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
+                    with gr.Row():
+                        train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
+                        stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+                    upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
+                                             type="filepath", size="sm", elem_id="upload")
+                with gr.Column(scale=2, min_width=300):
+                    status = gr.Markdown("Pick settings and press **Train**. The defaults reach about 99% on "
+                                         "full MNIST in two epochs.", elem_id="train-status")
+                    loss_plot = gr.LinePlot(views.empty_curve(), x="epoch", y="value", color="series",
+                                            title="Loss", x_title="epoch", y_title="cross-entropy",
+                                            height=240, elem_id="loss-plot")
+                    acc_plot = gr.LinePlot(views.empty_curve(), x="epoch", y="value", color="series",
+                                           title="Accuracy", x_title="epoch", y_title="accuracy %",
+                                           height=240, elem_id="acc-plot")
+            with gr.Row(equal_height=False):
+                with gr.Column(min_width=300):
+                    results = gr.Markdown(elem_id="train-results")
+                    confusion = gr.Image(label="Confusion matrix (test set)", interactive=False,
+                                         elem_id="confusion", buttons=[])
+                with gr.Column(min_width=300):
+                    wrong = gr.Gallery(label="Misread test images (true → read)", columns=6, height=360,
+                                       elem_id="wrong", object_fit="contain")
+                    download = gr.DownloadButton("Download your model (.safetensors)", visible=False,
+                                                 elem_id="download")
+        with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab:
+            with gr.Row():
+                source = gr.Radio(["my drawing", "a test digit"], value="my drawing", label="Input",
+                                  elem_id="inspect-source")
+                digit_idx = gr.Slider(0, views.n_test_samples() - 1, value=0, step=1,
+                                      label="Test digit (bundled MNIST sample)", elem_id="digit-idx")
+                shuffle = gr.Button("Random test digit", size="sm", elem_id="shuffle")
+            inspect_head = gr.HTML(elem_id="inspect-head")
+            layers_html = gr.HTML(elem_id="inspect-layers")
+        with gr.Tab("About", id="about"):
+            gr.Markdown(ABOUT)
+
+    # API-only twins of the UI events: the documented /predict and /feature_maps take just a canvas.
+    with gr.Row(visible=False):
+        api_predict_btn = gr.Button()
+        api_maps_btn = gr.Button()
+        api_maps_out = gr.JSON()
+
+    # --- Draw ---
+    read_inputs = [pad, model_dd, my_model]
+    quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
+    pad.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
+    model_dd.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
+    pad.clear(None, js=PICK_BRUSH_JS)
+    api_predict_btn.click(predict, [pad], [label], api_name="predict", **quiet)
+    api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", **quiet)
+
+    # --- Inspect --- (re-rendered when its input or the model changes)
+    inspect_inputs = [source, pad, digit_idx, model_dd, my_model]
+    inspect_outputs = [inspect_head, layers_html]
+    for trigger in (pad.change, model_dd.change, source.change, digit_idx.release, inspect_tab.select):
+        trigger(inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden",
+                concurrency_limit=4, concurrency_id="inspect")
+    shuffle.click(random_digit, None, [digit_idx, source], api_visibility="private").then(
+        inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden")
+
+    # --- Train ---
+    train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device]
+    run = train_btn.click(train, train_inputs + [my_model], [status, loss_plot, acc_plot, my_model, model_dd],
+                          api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
+                          show_progress="minimal", show_progress_on=[status])
+    after = [results, confusion, wrong, download, model_dd, my_model]
+    run.then(finish, [my_model, model_dd], after, api_visibility="private")
+    stop_btn.click(None, None, None, cancels=[run]).then(finish, [my_model, model_dd], after,
+                                                         api_visibility="private")
+    upload.upload(load_upload, [upload, my_model, model_dd], [my_model, model_dd, results], api_visibility="private")
+
+    demo.load(None, js=PICK_BRUSH_JS)
+
+demo.queue(default_concurrency_limit=4)
+
+if __name__ == "__main__":
+    # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch() itself.
+    demo.launch(**LAUNCH_OPTIONS)

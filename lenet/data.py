@@ -1,0 +1,128 @@
+"""Datasets as whole uint8 tensors: full MNIST / Fashion-MNIST via torchvision, or the bundled samples.
+
+Where the full data comes from, in order: an explicit `data_dir` (or the LENET_DATA_DIR environment
+variable) holding torchvision's layout (`MNIST/raw/*-ubyte`), read without network; otherwise
+torchvision's download into a cache folder (LENET_CACHE_DIR, default ~/.cache/lenet5-studio).
+Nothing is downloaded at import time.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lenet.config import LeNetConfig
+
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+
+DIGITS = tuple(str(i) for i in range(10))
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+           "Ankle boot")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    classes: tuple[str, ...]
+    torchvision_class: str  # the full dataset's class in torchvision.datasets
+    sample: bool  # True: the small subset bundled with this package (works offline)
+
+
+DATASETS = {
+    "mnist": DatasetInfo("mnist", "MNIST", DIGITS, "MNIST", False),
+    "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST", FASHION, "FashionMNIST", False),
+    "mnist-sample": DatasetInfo("mnist-sample", "MNIST sample (bundled)", DIGITS, "MNIST", True),
+    "fashion-mnist-sample": DatasetInfo("fashion-mnist-sample", "Fashion-MNIST sample (bundled)", FASHION,
+                                        "FashionMNIST", True),
+}
+
+
+class DatasetUnavailable(RuntimeError):
+    """The dataset cannot be had here; the message says what to do."""
+
+
+@dataclass
+class Split:
+    images: torch.Tensor  # (N, 28, 28) uint8, ink bright on a dark background
+    labels: torch.Tensor  # (N,) int64
+
+    def __len__(self):
+        return len(self.labels)
+
+    def to(self, device) -> "Split":
+        return Split(self.images.to(device), self.labels.to(device))
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def default_data_dir() -> str | None:
+    return os.environ.get("LENET_DATA_DIR") or None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LENET_CACHE_DIR", Path.home() / ".cache" / "lenet5-studio"))
+
+
+def load_split(name: str, train: bool, data_dir: str | os.PathLike | None = None,
+               download: bool = True) -> Split:
+    """One split of a dataset. Raises DatasetUnavailable with instructions when it cannot be had."""
+    info = dataset_info(name)
+    if info.sample:
+        with np.load(SAMPLES_DIR / f"{name}.npz") as f:
+            part = "train" if train else "test"
+            return Split(torch.from_numpy(f[f"{part}_images"]), torch.from_numpy(f[f"{part}_labels"]).long())
+    return _load_torchvision(info, train, data_dir if data_dir is not None else default_data_dir(), download)
+
+
+def _load_torchvision(info: DatasetInfo, train: bool, data_dir, download: bool) -> Split:
+    import torchvision.datasets as tvd  # imported here: the app starts without paying for it
+
+    cls = getattr(tvd, info.torchvision_class)
+    advice = (f"Set LENET_DATA_DIR (or --data-dir) to a folder holding {info.torchvision_class}/raw/*-ubyte "
+              f"(torchvision's layout), or pick the bundled '{info.name}-sample', which works offline.")
+    if data_dir is not None:  # a folder the user named: read it, never download into it
+        try:
+            ds = cls(str(data_dir), train=train, download=False)
+        except (RuntimeError, OSError, ValueError) as e:
+            raise DatasetUnavailable(f"{info.title} was not found in {data_dir} ({e}). {advice}") from None
+    else:
+        root = cache_dir() / "data"
+        try:
+            ds = cls(str(root), train=train, download=False)
+        except (RuntimeError, OSError, ValueError):
+            if not download or os.environ.get("LENET_OFFLINE"):
+                raise DatasetUnavailable(f"{info.title} is not downloaded yet and downloading is off. {advice}") from None
+            try:
+                ds = cls(str(root), train=train, download=True)
+            except Exception as e:  # network errors come in many types; all mean the same to the user
+                raise DatasetUnavailable(f"Could not download {info.title} ({type(e).__name__}: {e}). "
+                                         f"No internet here? {advice}") from None
+    return Split(ds.data.clone(), ds.targets.clone().long())
+
+
+def is_available_offline(name: str, data_dir=None) -> bool:
+    """True when the dataset can be loaded without touching the network."""
+    try:
+        load_split(name, train=False, data_dir=data_dir, download=False)
+        return True
+    except (DatasetUnavailable, ValueError):
+        return False
+
+
+def to_model_input(images: torch.Tensor, cfg: LeNetConfig) -> torch.Tensor:
+    """(B, 28, 28) uint8 or float in [0, 1] -> (B, 1, S, S) normalised, padded with background to S."""
+    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    pad = (cfg.input_size - x.shape[-1]) // 2
+    if pad > 0:
+        x = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # background is 0 before normalising
+    return (x - cfg.mean) / cfg.std

@@ -1,0 +1,129 @@
+"""Reading a canvas with a model: prediction, confidence, every named activation, saliency.
+
+A `LoadedModel` wraps a CPU model in eval mode with what the UI needs to name it. Models are never
+changed here, so one instance can be shared read-only by every visitor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lenet.checkpoint import load_checkpoint, load_checkpoint_bytes
+from lenet.config import DESCRIPTIONS
+from lenet.data import DATASETS, to_model_input
+from lenet.model import LeNet
+from lenet.preprocess import canvas_to_digit
+
+UNSURE_TOP = 0.5  # below this top probability the reading is "unsure"
+UNSURE_MARGIN = 0.2  # ... or when the runner-up is this close
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: LeNet
+    meta: dict = field(default_factory=dict)
+    source: str = "shipped"  # shipped | trained | uploaded
+
+    @property
+    def arch(self) -> str:
+        return self.meta.get("arch", "custom")
+
+    @property
+    def dataset(self) -> str:
+        return self.meta.get("dataset", "mnist")
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.meta.get("classes") or DATASETS.get(self.dataset, DATASETS["mnist"]).classes)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.meta.get("metrics") or {}).get("test_accuracy")
+
+    @property
+    def label(self) -> str:
+        acc = f" · {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
+        title = DATASETS[self.dataset].title if self.dataset in DATASETS else self.dataset
+        return f"{self.arch} · {title}{acc}"
+
+    @property
+    def description(self) -> str:
+        return DESCRIPTIONS.get(self.arch, "")
+
+    @classmethod
+    def from_file(cls, path, source: str = "shipped") -> "LoadedModel":
+        model, meta = load_checkpoint(path)
+        return cls(_frozen(model), meta, source)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str, source: str = "uploaded") -> "LoadedModel":
+        model, meta = load_checkpoint_bytes(data, name)
+        return cls(_frozen(model), meta, source)
+
+    @classmethod
+    def from_model(cls, model: LeNet, meta: dict, source: str = "trained") -> "LoadedModel":
+        """A CPU copy of a (possibly still training) model: later training never changes it."""
+        copy = LeNet(model.config)
+        copy.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        return cls(_frozen(copy), meta, source)
+
+
+def _frozen(model: LeNet) -> LeNet:
+    model.eval().cpu()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def load_shipped(folder: str | Path) -> dict[str, LoadedModel]:
+    """Every checkpoint in a folder, keyed by file stem, best known first."""
+    return {p.stem: LoadedModel.from_file(p) for p in sorted(Path(folder).glob("*.safetensors"))}
+
+
+@dataclass
+class Reading:
+    digit: np.ndarray  # (28, 28) in [0, 1]: the preprocessed drawing
+    model_input: np.ndarray  # (S, S) normalised, what the network sees
+    probs: np.ndarray  # (num_classes,)
+    activations: dict[str, np.ndarray]  # every named layer for this one input (batch dim dropped)
+    classes: list[str]
+
+    @property
+    def top(self) -> int:
+        return int(self.probs.argmax())
+
+    @property
+    def unsure(self) -> bool:
+        p = np.sort(self.probs)[::-1]
+        return bool(p[0] < UNSURE_TOP or p[0] - p[1] < UNSURE_MARGIN)
+
+    def confidences(self) -> dict[str, float]:
+        return {c: float(p) for c, p in zip(self.classes, self.probs)}
+
+
+def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
+    x = to_model_input(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S)
+    with torch.inference_mode():
+        acts = lm.model.activations(x)
+        probs = torch.softmax(lm.model.logits(acts["output"]), 1)[0]
+    return Reading(digit, x[0, 0].numpy(), probs.numpy(), {k: v[0].numpy() for k, v in acts.items()},
+                   lm.classes)
+
+
+def read_canvas(lm: LoadedModel, image) -> Reading | None:
+    """None when the canvas holds no ink. Raises preprocess.CanvasError for unusable images."""
+    digit = canvas_to_digit(image)
+    return None if digit is None else read_digit(lm, digit)
+
+
+def saliency(lm: LoadedModel, reading: Reading, target: int | None = None) -> np.ndarray:
+    """|d logit_target / d input| over the model input (S, S), scaled to [0, 1]."""
+    x = torch.from_numpy(reading.model_input)[None, None].clone().requires_grad_(True)
+    with torch.enable_grad():
+        logit = lm.model(x)[0, reading.top if target is None else target]
+        (grad,) = torch.autograd.grad(logit, x)  # grads of the input only: the model is untouched
+    g = grad[0, 0].abs().numpy()
+    return g / g.max() if g.max() > 0 else g

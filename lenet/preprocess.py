@@ -1,0 +1,174 @@
+"""Canvas -> MNIST-style digit, the way MNIST itself was made.
+
+ink mask -> drop stray specks -> bounding box -> even out the stroke width -> scale to fit 20x20
+keeping the aspect ratio (anti-aliased) -> place in 28x28 with the centre of mass at the centre.
+Padding to the model's input size and normalising happen in `lenet.data.to_model_input`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MAX_SIDE = 4096  # larger canvases are refused: nobody draws a digit on 16 megapixels
+BOX = 20  # MNIST fits each digit's bounding box in 20x20 ...
+FIELD = 28  # ... and centres its mass in 28x28
+COM_TARGET = 14.0  # measured: MNIST's mean centre of mass, in pixel indices, is (14.00, 14.01)
+WORK = 80  # stroke width is evened out at 4x the 20-pixel box
+STROKE_TARGET = 9.0  # MNIST median 8.7 at WORK scale (bench/stroke_width.py)
+STROKE_TOLERANCE = 0.35  # MNIST p10..p90 is 6.1..12.5: leave strokes in that band alone
+INK_MIN = 0.1  # pixels fainter than this are background
+
+
+class CanvasError(ValueError):
+    """The input is not a usable canvas image; the message says why."""
+
+
+def ink_from_canvas(image) -> np.ndarray:
+    """Any (H, W) / (H, W, 3) / (H, W, 4) image -> (H, W) float32 ink in [0, 1].
+
+    Strokes may be dark on light, light on dark, or opaque on a transparent background; the
+    background is read off the image's border.
+    """
+    a = np.asarray(image)
+    if a.dtype == object or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+        raise CanvasError(f"expected an image array of shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
+    if min(a.shape[:2]) < 1:
+        raise CanvasError("the image is empty (0 pixels)")
+    if max(a.shape[:2]) > MAX_SIDE:
+        raise CanvasError(f"the image is {a.shape[1]}x{a.shape[0]} pixels; at most {MAX_SIDE} per side, please")
+    a = a.astype(np.float32)
+    if np.issubdtype(np.asarray(image).dtype, np.integer) or a.max() > 1.0:
+        a /= 255.0
+    if a.ndim == 3 and a.shape[2] == 4:
+        alpha = a[..., 3]
+        if alpha.min() < 0.99:  # real transparency: the strokes are what is opaque
+            return np.clip(alpha, 0, 1)
+        a = a[..., :3]
+    gray = a if a.ndim == 2 else a[..., :3].mean(-1) if a.shape[2] == 3 else a[..., 0]
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    ink = 1.0 - gray if np.median(border) > 0.5 else gray
+    return np.clip(ink, 0, 1).astype(np.float32)
+
+
+def _components(mask: np.ndarray) -> np.ndarray:
+    """Connected components (8-neighbour) of a small bool grid: int labels, 0 = background."""
+    labels = np.where(mask, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
+    for _ in range(mask.size):  # each pass spreads the largest label one step; stops when stable
+        p = np.pad(labels, 1)
+        h, w = mask.shape
+        spread = np.max([p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=0)
+        spread = np.where(mask, spread, 0)
+        if np.array_equal(spread, labels):
+            break
+        labels = spread
+    return labels
+
+
+def _drop_specks(ink: np.ndarray) -> np.ndarray:
+    """Zero out small marks that lie away from the digit (stray dots), on a grid of at most 64x64."""
+    f = max(1, math.ceil(max(ink.shape) / 64))
+    h, w = math.ceil(ink.shape[0] / f), math.ceil(ink.shape[1] / f)
+    padded = np.zeros((h * f, w * f), np.float32)
+    padded[:ink.shape[0], :ink.shape[1]] = ink
+    blocks = padded.reshape(h, f, w, f)
+    mass = blocks.sum((1, 3))
+    labels = _components(blocks.max((1, 3)) > INK_MIN)
+    n = labels.max()
+    if n <= 1:
+        return ink
+    ids, inverse = np.unique(labels, return_inverse=True)
+    masses = np.bincount(inverse.ravel(), mass.ravel())
+    masses[ids == 0] = 0
+    big = masses >= 0.25 * masses.max()
+    keep = np.isin(labels, ids[big])
+    rows, cols = np.nonzero(keep)
+    margin = 0.1 * max(np.ptp(rows) + 1, np.ptp(cols) + 1)
+    r0, r1, c0, c1 = rows.min() - margin, rows.max() + margin, cols.min() - margin, cols.max() + margin
+    for i in ids[~big & (ids > 0)]:
+        rr, cc = np.nonzero(labels == i)
+        if rr.max() >= r0 and rr.min() <= r1 and cc.max() >= c0 and cc.min() <= c1:  # touches the digit's box
+            keep |= labels == i
+    keep_full = np.repeat(np.repeat(keep, f, 0), f, 1)[:ink.shape[0], :ink.shape[1]]
+    return ink * keep_full
+
+
+def _bbox(ink: np.ndarray, threshold: float = INK_MIN):
+    rows, cols = np.nonzero(ink > threshold)
+    return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+
+
+def stroke_width(mask: torch.Tensor) -> float:
+    """Mean stroke width of a bool mask: a stroke of length L and width w has area wL, edge 2L."""
+    m = mask.float()[None, None]
+    inner = -F.max_pool2d(-m, 3, stride=1, padding=1)  # erosion
+    edge = (m - inner).sum().item()
+    return 2 * m.sum().item() / max(edge, 1.0)
+
+
+def _resize(x: torch.Tensor, size) -> torch.Tensor:
+    return F.interpolate(x[None, None], size=size, mode="bilinear", antialias=True, align_corners=False)[0, 0]
+
+
+def _even_out_stroke(crop: torch.Tensor) -> torch.Tensor:
+    """Thicken hairlines and thin down marker strokes towards MNIST's stroke width (at WORK scale)."""
+    h, w = crop.shape
+    scale = WORK / max(h, w)
+    x = _resize(crop, (max(1, round(h * scale)), max(1, round(w * scale))))
+    width = stroke_width(x > 0.5)
+    ratio = width / STROKE_TARGET
+    if abs(ratio - 1) <= STROKE_TOLERANCE or not (x > 0.5).any():
+        return x
+    r = max(1, round(abs(width - STROKE_TARGET) / 2))
+    x = F.pad(x, (r, r, r, r))[None, None]
+    if width < STROKE_TARGET:
+        x = F.max_pool2d(x, 2 * r + 1, stride=1, padding=r)  # dilate
+    else:
+        x = -F.max_pool2d(-x, 2 * r + 1, stride=1, padding=r)  # erode
+    x = x[0, 0]
+    if (x > INK_MIN).sum() == 0:
+        return _resize(crop, (max(1, round(h * scale)), max(1, round(w * scale))))
+    r0, r1, c0, c1 = _bbox(x.numpy())
+    return x[r0:r1, c0:c1]
+
+
+def canvas_to_digit(image, even_strokes: bool = True) -> np.ndarray | None:
+    """A canvas image -> (28, 28) float32 in [0, 1], ink bright; None when there is no ink to read."""
+    ink = ink_from_canvas(image)
+    if ink.max() <= INK_MIN or (ink > INK_MIN).sum() < 2:
+        return None
+    ink = _drop_specks(ink)
+    r0, r1, c0, c1 = _bbox(ink)
+    crop = torch.from_numpy(np.ascontiguousarray(ink[r0:r1, c0:c1]))
+    if even_strokes:
+        crop = _even_out_stroke(crop)
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    digit = _resize(crop, (max(1, round(h * scale)), max(1, round(w * scale)))).clamp(0, 1).numpy()
+    peak = digit.max()
+    if peak <= 0:
+        return None
+    digit = np.clip(digit / peak, 0, 1)  # faint thin strokes reach full ink, as in MNIST
+    return _place_by_mass(digit)
+
+
+def _place_by_mass(digit: np.ndarray) -> np.ndarray:
+    h, w = digit.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    m = digit.sum()
+    cy, cx = (digit * ys).sum() / m, (digit * xs).sum() / m
+    top = int(np.clip(round(COM_TARGET - cy), 0, FIELD - h))
+    left = int(np.clip(round(COM_TARGET - cx), 0, FIELD - w))
+    out = np.zeros((FIELD, FIELD), np.float32)
+    out[top:top + h, left:left + w] = digit
+    return out
+
+
+def naive_canvas_to_digit(image) -> np.ndarray | None:
+    """What many demos do: invert and resize the whole canvas to 28x28. Kept for the benchmark."""
+    ink = ink_from_canvas(image)
+    if ink.max() <= INK_MIN:
+        return None
+    return _resize(torch.from_numpy(ink), (FIELD, FIELD)).clamp(0, 1).numpy()

@@ -1,0 +1,129 @@
+"""Pictures of what the network computes: colour-mapped tiles and HTML fragments (no UI framework).
+
+Feature maps are sent as tiny PNGs and enlarged by the browser with `image-rendering: pixelated`,
+so every pixel stays crisp at any size. One colour scale per layer: signed layers get a diverging
+blue-white-red map symmetric around zero, non-negative ones a sequential map from zero.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def _lut(stops: list[tuple[float, tuple[int, int, int]]]) -> np.ndarray:
+    """A 256-entry RGB lookup table interpolated between colour stops."""
+    pos = np.array([s[0] for s in stops])
+    cols = np.array([s[1] for s in stops], dtype=np.float32)
+    t = np.linspace(0, 1, 256)
+    return np.stack([np.interp(t, pos, cols[:, c]) for c in range(3)], 1).astype(np.uint8)
+
+
+# ColorBrewer RdBu (reversed) and a dark-to-bright sequential map (like "inferno").
+SIGNED = _lut([(0, (33, 102, 172)), (0.25, (103, 169, 207)), (0.5, (247, 247, 247)), (0.75, (239, 138, 98)),
+               (1, (178, 24, 43))])
+UNSIGNED = _lut([(0, (0, 0, 4)), (0.25, (87, 16, 110)), (0.5, (188, 55, 84)), (0.75, (249, 142, 9)),
+                 (1, (252, 255, 164))])
+
+
+def layer_scale(values: np.ndarray) -> tuple[bool, float]:
+    """(signed, limit): signed layers map [-limit, limit], others [0, limit]."""
+    signed = bool(values.min() < -1e-6)
+    limit = float(np.abs(values).max()) or 1.0
+    return signed, limit
+
+
+def colorize(a: np.ndarray, signed: bool, limit: float) -> np.ndarray:
+    """(H, W) values -> (H, W, 3) uint8 on the layer's scale."""
+    t = (a / limit + 1) / 2 if signed else a / limit
+    return (SIGNED if signed else UNSIGNED)[np.clip(t * 255, 0, 255).astype(np.uint8)]
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def upscale(img: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement for components that smooth small images."""
+    return np.repeat(np.repeat(img, factor, 0), factor, 1)
+
+
+def gray(img01: np.ndarray) -> np.ndarray:
+    g = (np.clip(img01, 0, 1) * 255).astype(np.uint8)
+    return np.stack([g] * 3, -1)
+
+
+def network_view(model_input: np.ndarray, mean: float, std: float, pad: int, factor: int = 8) -> np.ndarray:
+    """The model's input as pixels in [0, 1] (ink bright), padding tinted so it reads as padding."""
+    x = np.clip(model_input * std + mean, 0, 1)
+    rgb = gray(x).astype(np.float32)
+    if pad:
+        border = np.ones(x.shape, bool)
+        border[pad:-pad, pad:-pad] = False
+        rgb[border] = rgb[border] * 0.6 + np.array([40, 60, 110]) * 0.4
+    return upscale(rgb.astype(np.uint8), factor)
+
+
+def saliency_overlay(model_input01: np.ndarray, sal: np.ndarray, factor: int = 8) -> np.ndarray:
+    """Input in grey with the saliency in red-yellow on top."""
+    base = gray(model_input01).astype(np.float32) * 0.55
+    heat = UNSIGNED[np.clip(sal * 255, 0, 255).astype(np.uint8)].astype(np.float32)
+    alpha = np.clip(sal * 1.5, 0, 1)[..., None]
+    return upscale((base * (1 - alpha) + heat * alpha).astype(np.uint8), factor)
+
+
+def _legend(signed: bool, limit: float) -> str:
+    lut = SIGNED if signed else UNSIGNED
+    stops = ", ".join(f"rgb{tuple(int(c) for c in lut[i])}" for i in range(0, 256, 32)) + f", rgb{tuple(int(c) for c in lut[255])}"
+    lo = f"{-limit:.2g}" if signed else "0"
+    mid = '<span>0</span>' if signed else ""
+    return (f'<div class="fmap-legend"><div class="fmap-bar" style="background:linear-gradient(to right, {stops})">'
+            f'</div><div class="fmap-ticks"><span>{lo}</span>{mid}<span>{limit:.2g}</span></div></div>')
+
+
+def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84) -> str:
+    """One layer's maps (N, H, W) as a labelled grid of crisp tiles with the layer's legend."""
+    signed, limit = layer_scale(maps)
+    tiles = "".join(
+        f'<figure class="fmap-tile" data-layer="{name}"><img src="{png_data_url(colorize(m, signed, limit))}" '
+        f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"><figcaption>{name.upper()}·{i}</figcaption></figure>'
+        for i, m in enumerate(maps))
+    return (f'<section class="fmap-layer" data-layer="{name}"><h4>{html.escape(caption)}</h4>'
+            f'<div class="fmap-grid">{tiles}</div>{_legend(signed, limit)}</section>')
+
+
+def connection_table_html(table: np.ndarray | None) -> str:
+    """The S2 -> C3 connection table (16 C3 maps x 6 S2 maps), drawn as a grid: rows S2, columns C3."""
+    if table is None:
+        return ('<p class="fmap-note">This model uses <b>full</b> connectivity: every C3 map reads all 6 S2 maps. '
+                'Pick <code>lenet5-1998</code> to see the paper\'s sparse table.</p>')
+    head = "".join(f"<th>{j}</th>" for j in range(table.shape[0]))
+    rows = "".join(
+        f"<tr><th>S2·{i}</th>" + "".join(f'<td class="{"on" if table[j, i] else "off"}"></td>'
+                                         for j in range(table.shape[0])) + "</tr>"
+        for i in range(table.shape[1]))
+    return (f'<table class="c3-table"><thead><tr><th>C3 →</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+            f'<p class="fmap-note">{int(table.sum())} of {table.size} links: maps 0–5 read 3 neighbouring S2 maps, '
+            '6–14 read 4, map 15 reads all 6. Breaking symmetry this way makes the maps learn different features '
+            'and saves parameters (1,516 instead of 2,416).</p>')
+
+
+def bars_html(values: np.ndarray, labels: list[str] | None = None, highlight: int | None = None,
+              caption: str = "") -> str:
+    """Signed vertical bars (e.g. F6's 84 units, or 10 outputs) drawn around a zero line."""
+    limit = float(np.abs(values).max()) or 1.0
+    bars = []
+    for i, v in enumerate(values):
+        h = abs(v) / limit * 50
+        style = f"height:{h:.1f}%;{'bottom' if v >= 0 else 'top'}:50%"
+        cls = "pos" if v >= 0 else "neg"
+        cls += " hi" if i == highlight else ""
+        lab = f'<span class="bar-label">{html.escape(labels[i])}</span>' if labels else ""
+        bars.append(f'<div class="bar-slot" title="{i}: {v:.3f}"><div class="bar {cls}" style="{style}"></div>{lab}</div>')
+    return (f'<div class="bars{" labelled" if labels else ""}"><div class="bar-zero"></div>{"".join(bars)}</div>'
+            f'<p class="fmap-note">{html.escape(caption)}</p>')

@@ -1,0 +1,324 @@
+"""Training as ONE generator of plain event dicts, consumed by the CLI (below) and by the app.
+
+Events (every one has "type", "elapsed" in seconds since start, and "epoch"/"step" where known):
+  start  settings, device, sizes, steps per epoch
+  step   running train loss / accuracy since the last step event, lr, images/s, ETA   (>= every 0.25 s)
+  eval   per epoch, for "val" (if a validation split is set) and "test": loss, accuracy
+  epoch  the epoch's summary
+  done   reason: finished | early_stopping, with the final test figures
+  error  reason: nan | diverged, message; the last good weights are restored first
+
+The model lives on `Trainer.model`: closing the generator at any yield (a Stop) leaves it
+consistent and usable, because weights only change between yields.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from lenet.augment import random_affine
+from lenet.config import PRESETS, preset
+from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
+from lenet.device import pick_device
+from lenet.evaluate import evaluate
+from lenet.model import LeNet
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
+# The paper's per-pass learning rates (5e-4 x2, 2e-4 x3, 1e-4 x3, 5e-5 x4, then 1e-5), relative to the first.
+PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
+PAPER_LR_FLOOR = .02
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: str = "lenet5"
+    dataset: str = "mnist"
+    epochs: int = 3
+    batch_size: int = 128
+    lr: float = 3e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"
+    augment: bool = False
+    val_split: float = 0.0  # fraction of the training set held out for validation
+    early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
+    keep_best: bool = True  # with a validation split: end with the weights of the best val loss
+    seed: int = 0
+    device: str = "auto"
+    data_dir: str | None = None
+    log_interval: float = 0.25  # seconds between step events
+
+    def __post_init__(self):
+        problems = []
+        if self.arch not in PRESETS:
+            problems.append(f"unknown architecture {self.arch!r} (choose from {', '.join(PRESETS)})")
+        if self.dataset not in DATASETS:
+            problems.append(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000):
+            problems.append(f"epochs must be a whole number from 1 to 1000, got {self.epochs}")
+        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536):
+            problems.append(f"batch size must be a whole number from 1 to 65536, got {self.batch_size}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
+            problems.append(f"learning rate must be > 0 and <= 10, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not (0 <= self.momentum < 1):
+            problems.append(f"momentum must be in [0, 1), got {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay <= 1):
+            problems.append(f"weight decay must be in [0, 1], got {self.weight_decay}")
+        if not (0 <= self.val_split <= 0.5):
+            problems.append(f"validation split must be in [0, 0.5], got {self.val_split}")
+        if self.early_stopping < 0:
+            problems.append("early-stopping patience must be >= 0")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class Trainer:
+    """Holds the model, the data on the device and the optimiser; `run()` is the event generator."""
+
+    def __init__(self, cfg: TrainConfig, model: LeNet | None = None, train: Split | None = None,
+                 test: Split | None = None):
+        self.cfg = cfg
+        self.device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)  # model init and dropout
+        self.model = (model or LeNet(preset(cfg.arch))).to(self.device)
+        train = train if train is not None else load_split(cfg.dataset, True, cfg.data_dir)
+        self.test = (test if test is not None else load_split(cfg.dataset, False, cfg.data_dir)).to(self.device)
+        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)  # batches and augmentation
+        n_val = round(cfg.val_split * len(train))
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.seed))
+        self.val = Split(train.images[order[:n_val]], train.labels[order[:n_val]]).to(self.device) if n_val else None
+        self.train = Split(train.images[order[n_val:]], train.labels[order[n_val:]]).to(self.device)
+        if len(self.train) == 0:
+            raise ValueError("no training images left after the validation split")
+        self.steps_per_epoch = math.ceil(len(self.train) / cfg.batch_size)
+        self.classes = dataset_info(cfg.dataset).classes
+        self.history: list[dict] = []  # epoch events
+        self.final: dict | None = None  # the last test evaluation
+
+    def _optimizer(self):
+        params = self.model.parameters()
+        if self.cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=self.cfg.lr, momentum=self.cfg.momentum,
+                                   weight_decay=self.cfg.weight_decay)
+        return torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+    def _scheduler(self, opt):
+        """(scheduler, when): when is 'step', 'epoch' or 'plateau'."""
+        c, total = self.cfg, self.cfg.epochs * self.steps_per_epoch
+        if c.schedule == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c.lr, total_steps=total), "step"
+        if c.schedule == "step":
+            return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, c.epochs // 3), gamma=0.1), "epoch"
+        if c.schedule == "plateau":
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=3), "plateau"
+        if c.schedule == "paper":
+            rate = lambda e: PAPER_LR_STEPS[e] if e < len(PAPER_LR_STEPS) else PAPER_LR_FLOOR  # noqa: E731
+            return torch.optim.lr_scheduler.LambdaLR(opt, rate), "epoch"
+        return None, None
+
+    def _batch(self, idx):
+        x = self.train.images[idx].float().div_(255).unsqueeze(1)  # (B, 1, 28, 28) in [0, 1]
+        if self.cfg.augment:
+            x = random_affine(x, self.gen)
+        return to_model_input(x, self.model.config), self.train.labels[idx]
+
+    def _snapshot(self):
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def run(self) -> Iterator[dict]:
+        c, model = self.cfg, self.model
+        opt = self._optimizer()
+        sched, sched_when = self._scheduler(opt)
+        total_steps = c.epochs * self.steps_per_epoch
+        t0 = time.perf_counter()
+        elapsed = lambda: time.perf_counter() - t0  # noqa: E731
+        yield {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": _plain(c),
+               "device": str(self.device), "n_train": len(self.train), "n_val": len(self.val or ()),
+               "n_test": len(self.test), "steps_per_epoch": self.steps_per_epoch, "total_steps": total_steps,
+               "parameters": model.num_parameters(), "classes": list(self.classes)}
+        good = self._snapshot()  # last weights known to give a finite loss
+        best = (math.inf, None, 0)  # (monitored loss, weights, epoch)
+        first_loss, step, stale = None, 0, 0
+        reason = "finished"
+        for epoch in range(1, c.epochs + 1):
+            model.train()
+            order = torch.randperm(len(self.train), generator=self.gen, device=self.device)
+            win_loss = torch.zeros((), device=self.device)
+            win_correct = torch.zeros((), device=self.device)
+            win_n, win_t, ep_loss, ep_correct = 0, time.perf_counter(), 0.0, 0.0
+            for i in range(self.steps_per_epoch):
+                x, y = self._batch(order[i * c.batch_size:(i + 1) * c.batch_size])
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched_when == "step":
+                    sched.step()
+                step += 1
+                win_loss += loss.detach() * len(y)
+                win_correct += (logits.detach().argmax(1) == y).sum()
+                win_n += len(y)
+                last = i == self.steps_per_epoch - 1
+                if time.perf_counter() - win_t < c.log_interval and not last:
+                    continue
+                # A step event: the only place weights are read out, so the only sync with the device.
+                now = time.perf_counter()
+                mean_loss, acc = win_loss.item() / win_n, win_correct.item() / win_n
+                first_loss = first_loss if first_loss is not None else mean_loss
+                if not math.isfinite(mean_loss) or mean_loss > 50 * max(first_loss, 1.0):
+                    model.load_state_dict(good)
+                    kind = "nan" if not math.isfinite(mean_loss) else "diverged"
+                    yield {"type": "error", "reason": kind, "epoch": epoch, "step": step, "elapsed": elapsed(),
+                           "loss": mean_loss,
+                           "message": f"Training {'produced a NaN/infinite loss' if kind == 'nan' else 'diverged'}"
+                                      f" at step {step} (loss {mean_loss:.3g}); the learning rate "
+                                      f"{c.lr:g} is probably too high. The last good weights were kept."}
+                    return
+                good = self._snapshot()
+                ep_loss += mean_loss * win_n
+                ep_correct += acc * win_n
+                rate = win_n / max(now - win_t, 1e-9)
+                done_frac = step / total_steps
+                yield {"type": "step", "epoch": epoch, "step": step, "epoch_progress": (i + 1) / self.steps_per_epoch,
+                       "loss": mean_loss, "accuracy": acc, "lr": opt.param_groups[0]["lr"],
+                       "images_per_s": rate, "elapsed": elapsed(),
+                       "eta": elapsed() * (1 - done_frac) / done_frac}
+                win_loss.zero_()
+                win_correct.zero_()
+                win_n, win_t = 0, time.perf_counter()
+            # End of epoch: evaluate, schedule, select, maybe stop early.
+            summary = {"type": "epoch", "epoch": epoch, "step": step, "train_loss": ep_loss / len(self.train),
+                       "train_accuracy": ep_correct / len(self.train), "lr": opt.param_groups[0]["lr"]}
+            if self.val is not None:
+                v = evaluate(model, self.val)
+                summary.update(val_loss=v["loss"], val_accuracy=v["accuracy"])
+                yield {"type": "eval", "split": "val", "epoch": epoch, "step": step, "elapsed": elapsed(),
+                       "loss": v["loss"], "accuracy": v["accuracy"]}
+            t = self.final = evaluate(model, self.test)
+            summary.update(test_loss=t["loss"], test_accuracy=t["accuracy"])
+            yield {"type": "eval", "split": "test", "epoch": epoch, "step": step, "elapsed": elapsed(),
+                   "loss": t["loss"], "accuracy": t["accuracy"]}
+            monitored = summary.get("val_loss", summary["train_loss"])
+            if sched_when == "epoch":
+                sched.step()
+            elif sched_when == "plateau":
+                sched.step(monitored)
+            if monitored < best[0]:
+                best, stale = (monitored, self._snapshot() if self.val is not None else None, epoch), 0
+            else:
+                stale += 1
+            summary["elapsed"] = elapsed()
+            self.history.append(summary)
+            yield summary
+            if c.early_stopping and stale >= c.early_stopping and epoch < c.epochs:
+                reason = "early_stopping"
+                break
+        best_epoch = epoch
+        if c.keep_best and best[1] is not None and best[2] != epoch:
+            model.load_state_dict(best[1])
+            best_epoch = best[2]
+            self.final = evaluate(model, self.test)
+        model.eval()
+        yield {"type": "done", "reason": reason, "epoch": epoch, "step": step, "elapsed": elapsed(),
+               "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"]}
+
+
+def _plain(cfg: TrainConfig) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def checkpoint_meta(trainer: Trainer, command: str | None = None) -> dict:
+    """What a checkpoint should record about the run that made it."""
+    final = trainer.final or {}
+    return {"arch": trainer.cfg.arch, "dataset": trainer.cfg.dataset, "classes": list(trainer.classes),
+            "settings": _plain(trainer.cfg), "command": command,
+            "epochs": len(trainer.history), "history": trainer.history,
+            "metrics": {"test_accuracy": final.get("accuracy"), "test_loss": final.get("loss"),
+                        "test_n": final.get("n")}}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainConfig()
+    p = argparse.ArgumentParser(prog="python -m lenet.train", description="Train a LeNet and save a checkpoint.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--arch", choices=list(PRESETS), default=d.arch)
+    p.add_argument("--dataset", choices=list(DATASETS), default=d.dataset)
+    p.add_argument("--data-dir", default=default_data_dir(), help="torchvision-layout folder (env LENET_DATA_DIR)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="learning rate (the peak for onecycle)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    p.add_argument("--momentum", type=float, default=d.momentum)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--augment", action="store_true", help="random affine distortions, as in the paper")
+    p.add_argument("--val-split", type=float, default=d.val_split)
+    p.add_argument("--early-stopping", type=int, default=d.early_stopping, metavar="PATIENCE")
+    p.add_argument("--no-keep-best", dest="keep_best", action="store_false")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
+    p.add_argument("--out", help="checkpoint path (.safetensors)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per event")
+    return p
+
+
+def main(argv=None) -> int:
+    from lenet.checkpoint import save_checkpoint
+    from lenet.data import DatasetUnavailable
+
+    args = build_parser().parse_args(argv)
+    opts = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    command = "python -m lenet.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    try:
+        trainer = Trainer(TrainConfig(**opts))
+    except (ValueError, DatasetUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    bar = None
+    if not args.json:
+        from tqdm import tqdm
+        bar = tqdm(total=trainer.steps_per_epoch * trainer.cfg.epochs, unit="step", dynamic_ncols=True)
+    failed = False
+    for ev in trainer.run():
+        if args.json:
+            print(json.dumps({k: v for k, v in ev.items()}), flush=True)
+        elif ev["type"] == "step":
+            bar.update(ev["step"] - bar.n)
+            bar.set_postfix(epoch=ev["epoch"], loss=f"{ev['loss']:.4f}", acc=f"{ev['accuracy']:.3f}",
+                            img_s=f"{ev['images_per_s']:.0f}")
+        elif ev["type"] == "epoch":
+            extra = f"  val {ev['val_accuracy']:.2%}" if "val_accuracy" in ev else ""
+            bar.write(f"epoch {ev['epoch']}: train loss {ev['train_loss']:.4f} acc {ev['train_accuracy']:.2%}"
+                      f"{extra}  test {ev['test_accuracy']:.2%}  ({ev['elapsed']:.1f}s)")
+        elif ev["type"] in ("done", "error"):
+            if bar:
+                bar.close()
+            failed = ev["type"] == "error"
+            msg = ev.get("message") or (f"done ({ev['reason']}): test accuracy {ev['test_accuracy']:.2%}, "
+                                        f"error {1 - ev['test_accuracy']:.2%}, {ev['elapsed']:.1f}s")
+            print(msg, file=sys.stderr if failed else sys.stdout)
+    if args.out and not failed:
+        path = save_checkpoint(args.out, trainer.model.cpu(), checkpoint_meta(trainer, command))
+        if not args.json:
+            print(f"saved {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
