@@ -222,24 +222,25 @@ d = TrainConfig()
 with gr.Blocks(title="LeNet-5 Studio") as demo:
     my_model = gr.State(None)  # this visitor's trained or uploaded model (a LoadedModel), never shared
 
-    gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
-                elem_id="intro")
-    model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                           info="Used by Draw and Inspect. Train one and it appears here as “your model”.",
-                           elem_id="model-select")
+    with gr.Row(equal_height=True):
+        gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
+                    elem_id="intro")
+        model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
+                               info="Used by Draw and Inspect; models you train appear here.",
+                               elem_id="model-select", min_width=260)
 
     with gr.Tabs(elem_id="tabs"):
         with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
-                    pad = gr.Sketchpad(label="Draw one digit, 0–9", type="numpy", image_mode="RGBA",
+                    pad = gr.Sketchpad(label="Draw a digit", type="numpy", image_mode="RGBA",
                                        canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(),
                                        brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
                                        elem_id="pad", height=360)
                 with gr.Column(scale=2, min_width=260):
                     verdict = gr.Markdown(views.EMPTY_PROMPT, elem_id="verdict")
                     label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs")
-                    seen = gr.Image(label="What the network sees (28×28, padded to its input size)",
+                    seen = gr.Image(label="What the network sees",
                                     interactive=False, elem_id="seen", height=220, buttons=[])
         with gr.Tab("Train", id="train", elem_id="tab-train"):
             with gr.Row(equal_height=False):

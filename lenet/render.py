@@ -117,13 +117,16 @@ def bars_html(values: np.ndarray, labels: list[str] | None = None, highlight: in
               caption: str = "") -> str:
     """Signed vertical bars (e.g. F6's 84 units, or 10 outputs) drawn around a zero line."""
     limit = float(np.abs(values).max()) or 1.0
+    signed = bool(values.min() < 0)
+    half = 50 if signed else 100  # non-negative layers (ReLU) grow from the bottom, signed ones from a zero line
     bars = []
     for i, v in enumerate(values):
-        h = abs(v) / limit * 50
-        style = f"height:{h:.1f}%;{'bottom' if v >= 0 else 'top'}:50%"
+        h = abs(v) / limit * half
+        style = f"height:{h:.1f}%;{'bottom' if v >= 0 else 'top'}:{100 - half if signed else 0}%"
         cls = "pos" if v >= 0 else "neg"
         cls += " hi" if i == highlight else ""
         lab = f'<span class="bar-label">{html.escape(labels[i])}</span>' if labels else ""
         bars.append(f'<div class="bar-slot" title="{i}: {v:.3f}"><div class="bar {cls}" style="{style}"></div>{lab}</div>')
-    return (f'<div class="bars{" labelled" if labels else ""}"><div class="bar-zero"></div>{"".join(bars)}</div>'
+    zero = '<div class="bar-zero"></div>' if signed else ""
+    return (f'<div class="bars{" labelled" if labels else ""}">{zero}{"".join(bars)}</div>'
             f'<p class="fmap-note">{html.escape(caption)}</p>')
