@@ -32,7 +32,9 @@ SHIPPED = load_shipped(ROOT / "checkpoints")  # read-only, shared by every visit
 DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in SHIPPED else next(iter(SHIPPED))
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
 MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "30"))
+DEFAULT_DATASET = views.default_dataset()  # full MNIST when it is on disk, else the bundled sample
 gpu = spaces.GPU(duration=300) if spaces is not None else (lambda fn: fn)
+DOWNLOADS = Path(tempfile.mkdtemp(prefix="lenet5-studio-"))  # visitors' checkpoints; pruned after an hour
 
 
 def _model(key, mine) -> LoadedModel:
@@ -94,6 +96,7 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
     except (TypeError, ValueError) as e:
         raise gr.Error(f"Please fix the settings: {e}") from None
     view = views.TrainView(cfg)
+    yield view.status(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # "Loading data…" before the first batch
     added = False
     try:
         for ev, weights in _train_on_device(cfg):
@@ -126,7 +129,7 @@ def finish(mine: LoadedModel | None, key):
         md, confusion, gallery, final = views.finish_view(mine)
     except DatasetUnavailable as e:
         raise gr.Error(str(e)) from None
-    path = views.checkpoint_file(final, tempfile.mkdtemp(prefix="lenet5-studio-"))
+    path = views.checkpoint_file(final, DOWNLOADS)
     choices = views.model_choices(SHIPPED, final)
     return (md, confusion, gallery, gr.update(value=str(path), visible=True),
             gr.update(choices=choices, value="yours"), final)
@@ -219,7 +222,7 @@ Data: MNIST by Yann LeCun and Corinna Cortes (CC BY-SA 3.0); Fashion-MNIST by Za
 LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(primary_hue="indigo"))  # Gradio 6: styling goes to launch()
 d = TrainConfig()
 
-with gr.Blocks(title="LeNet-5 Studio") as demo:
+with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     my_model = gr.State(None)  # this visitor's trained or uploaded model (a LoadedModel), never shared
 
     with gr.Row(equal_height=True):
@@ -247,10 +250,11 @@ with gr.Blocks(title="LeNet-5 Studio") as demo:
                 with gr.Column(scale=1, min_width=280):
                     arch = gr.Dropdown([(f"{k} — {DESCRIPTIONS[k]}", k) for k in PRESETS], value=d.arch,
                                        label="Architecture", elem_id="arch")
-                    dataset = gr.Dropdown(views.dataset_choices(), value=views.default_dataset(), label="Dataset",
+                    dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset",
                                           elem_id="dataset")
                     with gr.Row():
-                        epochs = gr.Slider(1, MAX_EPOCHS, value=2, step=1, label="Epochs", elem_id="epochs")
+                        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
+                                           label="Epochs", elem_id="epochs")
                         batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0,
                                                elem_id="batch-size")
                     with gr.Row():
@@ -332,6 +336,7 @@ with gr.Blocks(title="LeNet-5 Studio") as demo:
     run.then(finish, [my_model, model_dd], after, api_visibility="private")
     stop_btn.click(None, None, None, cancels=[run]).then(finish, [my_model, model_dd], after,
                                                          api_visibility="private")
+    dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
     upload.upload(load_upload, [upload, my_model, model_dd], [my_model, model_dd, results], api_visibility="private")
 
     demo.load(None, js=PICK_BRUSH_JS)

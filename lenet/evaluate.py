@@ -6,7 +6,6 @@ import json
 import sys
 
 import torch
-import torch.nn.functional as F
 
 from lenet.data import Split, to_model_input
 from lenet.model import LeNet
@@ -34,7 +33,7 @@ def evaluate(model: LeNet, split: Split, batch_size: int = 2000) -> dict:
     n = len(labels)
     return {
         "n": n,
-        "loss": F.cross_entropy(logits, labels).item() if n else float("nan"),
+        "loss": model.loss(logits, labels).item() if n else float("nan"),
         "accuracy": (pred == labels).float().mean().item() if n else float("nan"),
         "confusion": confusion.cpu().tolist(),
         "per_class_accuracy": (confusion.diag() / confusion.sum(1).clamp(min=1)).cpu().tolist(),

@@ -90,6 +90,7 @@ class Reading:
     probs: np.ndarray  # (num_classes,)
     activations: dict[str, np.ndarray]  # every named layer for this one input (batch dim dropped)
     classes: list[str]
+    reject: float = 0.0  # probability of "none of these" (RBF models: no prototype is close enough)
 
     @property
     def top(self) -> int:
@@ -98,7 +99,7 @@ class Reading:
     @property
     def unsure(self) -> bool:
         p = np.sort(self.probs)[::-1]
-        return bool(p[0] < UNSURE_TOP or p[0] - p[1] < UNSURE_MARGIN)
+        return bool(p[0] < UNSURE_TOP or p[0] - p[1] < UNSURE_MARGIN or self.reject > p[0])
 
     def confidences(self) -> dict[str, float]:
         return {c: float(p) for c, p in zip(self.classes, self.probs)}
@@ -108,9 +109,11 @@ def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
     x = to_model_input(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S)
     with torch.inference_mode():
         acts = lm.model.activations(x)
-        probs = torch.softmax(lm.model.logits(acts["output"]), 1)[0]
-    return Reading(digit, x[0, 0].numpy(), probs.numpy(), {k: v[0].numpy() for k, v in acts.items()},
-                   lm.classes)
+        probs = torch.softmax(lm.model.with_reject(lm.model.logits(acts["output"])), 1)[0].numpy()
+    k = lm.model.config.num_classes
+    reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
+    return Reading(digit, x[0, 0].numpy(), probs[:k], {k: v[0].numpy() for k, v in acts.items()},
+                   lm.classes, reject)
 
 
 def read_canvas(lm: LoadedModel, image) -> Reading | None:

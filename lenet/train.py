@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import torch
-import torch.nn.functional as F
 
 from lenet.augment import random_affine
 from lenet.config import PRESETS, preset
@@ -164,7 +163,7 @@ class Trainer:
             for i in range(self.steps_per_epoch):
                 x, y = self._batch(order[i * c.batch_size:(i + 1) * c.batch_size])
                 logits = model(x)
-                loss = F.cross_entropy(logits, y)
+                loss = model.loss(logits, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

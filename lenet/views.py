@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,8 +70,10 @@ def verdict(reading: Reading | None) -> str:
     first, second = reading.classes[order[0]], reading.classes[order[1]]
     p1, p2 = reading.probs[order[0]], reading.probs[order[1]]
     if reading.unsure:
-        return (f"### 🤔 Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), "
-                f"then {html.escape(second)} ({p2:.0%}). Try a bigger, clearer stroke.")
+        why = (f"no digit prototype is close (“none of these”: {reading.reject:.0%})" if reading.reject > p1
+               else f"then {html.escape(second)} ({p2:.0%})")
+        return (f"### 🤔 Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
+                "Try a bigger, clearer stroke.")
     return f"### I read: **{html.escape(first)}**\n{p1:.1%} sure · runner-up {html.escape(second)} ({p2:.1%})"
 
 
@@ -183,6 +186,11 @@ def dataset_choices() -> list[tuple[str, str]]:
     return [(info.title + hints[k], k) for k, info in DATASETS.items()]
 
 
+def suggested_epochs(dataset: str) -> int:
+    """Two epochs of full MNIST take ~15 s on 2 CPU cores; the bundled samples need more passes to learn."""
+    return 10 if dataset_info(dataset).sample else 2
+
+
 def empty_curve() -> pd.DataFrame:
     return pd.DataFrame({"epoch": pd.Series(dtype=float), "value": pd.Series(dtype=float),
                          "series": pd.Series(dtype=str)})
@@ -252,7 +260,7 @@ class TrainView:
         if self.state == "diverged":
             return f"### ⚠️ Stopped: the run diverged\n{html.escape(ev.get('message', ''))}"
         if not s:
-            return "Loading data…"
+            return f"### ⏳ Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
         total = self.cfg.epochs * s["steps_per_epoch"]
         step = ev.get("step", 0)
         bar = _progress_bar(step / total if total else 0)
@@ -327,10 +335,16 @@ def confusion_image(confusion: np.ndarray, classes: list[str]) -> np.ndarray:
     return img
 
 
-def checkpoint_file(lm: LoadedModel, folder: str | Path) -> Path:
+def checkpoint_file(lm: LoadedModel, folder: str | Path, keep_seconds: float = 3600) -> Path:
+    """Write a visitor's model for download under a unique name; files older than keep_seconds go."""
     from lenet.checkpoint import save_checkpoint
 
-    path = Path(folder) / f"{lm.arch}-{lm.dataset}-yours.safetensors"
+    folder = Path(folder)
+    for old in folder.glob("*/*.safetensors"):  # one sub-folder per file keeps the friendly file name
+        if time.time() - old.stat().st_mtime > keep_seconds:
+            old.unlink(missing_ok=True)
+            old.parent.rmdir()
+    path = folder / uuid.uuid4().hex[:12] / f"{lm.arch}-{lm.dataset}-yours.safetensors"
     return save_checkpoint(path, lm.model, {k: v for k, v in lm.meta.items() if k != "finalized"})
 
 

@@ -168,10 +168,9 @@ def test_cancel_ends_the_run_on_the_server(server_url, client):
     second = Client(server_url, verbose=False)
     try:
         nxt = second.submit(epochs=1, api_name="/train")
-        t0 = time.monotonic()
-        wait_for(lambda: len(nxt.outputs()) >= 1 or nxt.done(), min(eta - 5, 60),
-                 "the next run to start (the cancelled one still holds the training slot?)")
-        assert time.monotonic() - t0 < eta
+        # 30 epochs of the 4,000-image sample take well over 20 s here (at most ~5,000 images/s on CPU)
+        wait_for(lambda: len(nxt.outputs()) >= 1 or nxt.done(), 12,
+                 "the next run to start (does the cancelled one still hold the training slot?)")
         nxt.result(timeout=120)
         assert "done" in nxt.outputs()[-1][0].lower(), nxt.outputs()[-1][0]
     finally:

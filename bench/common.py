@@ -1,0 +1,76 @@
+"""Shared bits for the benchmark scripts: repo on sys.path, real digit canvases, app processes, percentiles."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def canvas_png(folder: Path, index: int = 0, size: int = 280) -> tuple[Path, int]:
+    """A real MNIST test digit (bundled sample) drawn black on white at canvas scale; returns (path, label)."""
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from lenet.data import load_split
+
+    split = load_split("mnist-sample", train=False)
+    x = split.images[index].float()[None, None] / 255
+    big = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
+    img = (255 - big.clamp(0, 1).mul(255)).to(torch.uint8).numpy()
+    path = Path(folder) / f"digit-{index}.png"
+    Image.fromarray(img).save(path)
+    return path, int(split.labels[index])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int, env: dict | None = None) -> subprocess.Popen:
+    """`python app.py` in its own process, as a user starts it."""
+    return subprocess.Popen([sys.executable, "app.py"], cwd=ROOT,
+                            env={**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                                 **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_client(url: str, timeout: float = 120.0):
+    from gradio_client import Client
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return Client(url, verbose=False)
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values, *qs) -> list[float]:
+    return [float(np.percentile(values, q)) for q in qs]
+
+
+def ms(values) -> str:
+    p50, p99 = pct(np.asarray(values) * 1000, 50, 99)
+    return f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   (n={len(values)})"

@@ -1,0 +1,57 @@
+"""Memory: resident size of the app process idle, during a training run, and after ten runs in a row.
+
+Goal: under 1.5 GB during training on CPU; nothing grows without bound. Uses full MNIST when
+LENET_DATA_DIR is set (else the bundled sample, and says so).
+
+    LENET_DATA_DIR=../shared/data python bench/memory.py [--runs 10]
+"""
+import argparse
+import os
+import threading
+import time
+
+from common import free_port, rss_mb, start_app, wait_for_client
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=10)
+    args = p.parse_args()
+    dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = start_app(port)
+    try:
+        client = wait_for_client(url)
+        time.sleep(1)
+        idle = rss_mb(proc.pid)
+        peaks, after = [], []
+        for i in range(args.runs):
+            peak = [0.0]
+            stop = threading.Event()
+
+            def sample():
+                while not stop.is_set():
+                    peak[0] = max(peak[0], rss_mb(proc.pid))
+                    time.sleep(0.05)
+
+            t = threading.Thread(target=sample)
+            t.start()
+            client.predict(dataset=dataset, epochs=1, api_name="/train")  # waits for the whole run
+            stop.set()
+            t.join()
+            peaks.append(peak[0])
+            time.sleep(0.5)
+            after.append(rss_mb(proc.pid))
+            print(f"run {i + 1:2d}: peak {peak[0]:7.0f} MB   after {after[-1]:7.0f} MB", flush=True)
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(f"\napp RSS idle {idle:.0f} MB; during training on {dataset}: peak {max(peaks):.0f} MB (goal < 1500 MB); "
+          f"after run 1 {after[0]:.0f} MB, after run {args.runs} {after[-1]:.0f} MB "
+          f"(growth {after[-1] - after[0]:+.0f} MB over {args.runs - 1} more runs)")
+
+
+if __name__ == "__main__":
+    main()
