@@ -87,7 +87,17 @@ def _train_on_device(cfg: TrainConfig):
     yield from views.train_stream(cfg)  # plain dicts and CPU state dicts only: safe to cross from a GPU worker
 
 
-def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, mine):
+def arm(signal: views.StopSignal):
+    """Runs unqueued when Train is clicked: a Stop pressed from now on (even while queued) ends this run."""
+    signal.requested = False
+
+
+def request_stop(signal: views.StopSignal):
+    signal.requested = True
+
+
+def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, mine,
+          signal: views.StopSignal | None = None):
     try:
         cfg = TrainConfig(arch=arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
                           batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
@@ -99,7 +109,13 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
     yield view.status(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # "Loading data…" before the first batch
     added = False
     try:
-        for ev, weights in _train_on_device(cfg):
+        stream = _train_on_device(cfg)
+        for ev, weights in stream:
+            if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
+                stream.close()
+                view.stopped()
+                yield view.status(), view.loss_df(), view.acc_df(), gr.skip(), gr.skip()
+                return
             view.add(ev)
             if ev["type"] == "error":
                 gr.Warning(ev["message"])
@@ -131,7 +147,8 @@ def finish(mine: LoadedModel | None, key):
         raise gr.Error(str(e)) from None
     path = views.checkpoint_file(final, DOWNLOADS)
     choices = views.model_choices(SHIPPED, final)
-    return (md, confusion, gallery, gr.update(value=str(path), visible=True),
+    return (md, gr.update(value=confusion, visible=True), gr.update(value=gallery, visible=True),
+            gr.update(value=str(path), visible=True),
             gr.update(choices=choices, value="yours"), final)
 
 
@@ -224,6 +241,7 @@ d = TrainConfig()
 
 with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     my_model = gr.State(None)  # this visitor's trained or uploaded model (a LoadedModel), never shared
+    stop_signal = gr.State(views.StopSignal())  # Gradio deep-copies this per visitor on first use
 
     with gr.Row(equal_height=True):
         gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
@@ -285,10 +303,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                 with gr.Column(min_width=300):
                     results = gr.Markdown(elem_id="train-results")
                     confusion = gr.Image(label="Confusion matrix (test set)", interactive=False,
-                                         elem_id="confusion", buttons=[])
+                                         elem_id="confusion", buttons=[], visible=False)
                 with gr.Column(min_width=300):
-                    wrong = gr.Gallery(label="Misread test images (true → read)", columns=6, height=360,
-                                       elem_id="wrong", object_fit="contain")
+                    wrong = gr.Gallery(label="Misread test images (true → read)", columns=5, height=360,
+                                       elem_id="wrong", object_fit="contain", visible=False)
                     download = gr.DownloadButton("Download your model (.safetensors)", visible=False,
                                                  elem_id="download")
         with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab:
@@ -329,13 +347,14 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
 
     # --- Train ---
     train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device]
-    run = train_btn.click(train, train_inputs + [my_model], [status, loss_plot, acc_plot, my_model, model_dd],
-                          api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
-                          show_progress="minimal", show_progress_on=[status])
-    after = [results, confusion, wrong, download, model_dd, my_model]
-    run.then(finish, [my_model, model_dd], after, api_visibility="private")
-    stop_btn.click(None, None, None, cancels=[run]).then(finish, [my_model, model_dd], after,
-                                                         api_visibility="private")
+    run = train_btn.click(arm, stop_signal, None, queue=False, api_visibility="private").then(
+        train, train_inputs + [my_model, stop_signal], [status, loss_plot, acc_plot, my_model, model_dd],
+        api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
+        show_progress="minimal", show_progress_on=[status])
+    run.then(finish, [my_model, model_dd], [results, confusion, wrong, download, model_dd, my_model],
+             api_visibility="private")
+    # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
+    stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
     upload.upload(load_upload, [upload, my_model, model_dd], [my_model, model_dd, results], api_visibility="private")
 

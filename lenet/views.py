@@ -211,6 +211,13 @@ def train_stream(cfg: TrainConfig, weights_every: float = 0.5):
         yield ev, to_cpu_weights(trainer.model) if attach else None
 
 
+class StopSignal:
+    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly."""
+
+    def __init__(self):
+        self.requested = False
+
+
 @dataclass
 class TrainView:
     """Accumulates events into curves, a status line and this visitor's model."""
@@ -245,6 +252,9 @@ class TrainView:
             self.state = "diverged"
             self.last = ev
 
+    def stopped(self) -> None:
+        self.state = "stopped"
+
     def loss_df(self) -> pd.DataFrame:
         return pd.DataFrame(self.loss_rows, columns=["epoch", "value", "series"]) if self.loss_rows else empty_curve()
 
@@ -268,6 +278,9 @@ class TrainView:
         if self.state in ("finished", "early-stopped"):
             return (f"### ✅ Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
+        if self.state == "stopped":
+            at = f" in epoch {ev['epoch']}, step {step}" if ev else " before the first step"
+            return f"### ⏹️ Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
         if not ev:
             return f"### Training started\n{bar}\n{where}"
         test = f" · test {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""

@@ -145,7 +145,7 @@ def page(context):
 @pytest.fixture
 def phone_context(chromium):
     """A phone-sized touch context (about an iPhone 14)."""
-    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
+    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                                has_touch=True)
     ctx.set_default_timeout(30_000)
     try:

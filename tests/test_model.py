@@ -244,6 +244,29 @@ def test_rbf_output_is_the_squared_distance_to_each_prototype():
     assert int(at_proto.argmin()) == 7
 
 
+def test_rbf_loss_is_the_papers_map_criterion():
+    """Eq. 9: E = y_D + log(exp(-j) + sum_i exp(-y_i)) for RBF distances y and the constant penalty j."""
+    from lenet.model import RBF_REJECT_PENALTY
+
+    torch.manual_seed(5)
+    model = LeNet(preset("lenet5-1998"))
+    y = torch.rand(4, 10, dtype=torch.float64) * 20  # RBF distances
+    target = torch.tensor([0, 3, 9, 3])
+    loss = model.loss(model.logits(y), target)
+    j = RBF_REJECT_PENALTY
+    per_sample = [y[b, target[b]].item() + np.log(np.exp(-j) + np.exp(-y[b].numpy()).sum()) for b in range(4)]
+    assert loss.item() == pytest.approx(float(np.mean(per_sample)), rel=1e-9)
+    assert model.with_reject(model.logits(y)).shape == (4, 11)
+
+
+def test_linear_output_loss_is_cross_entropy():
+    model = LeNet(preset("lenet5"))
+    logits = torch.randn(6, 10)
+    target = torch.randint(0, 10, (6,))
+    assert model.with_reject(logits) is logits
+    torch.testing.assert_close(model.loss(logits, target), F.cross_entropy(logits, target))
+
+
 def test_lecun98_init_is_within_2_4_over_fan_in():
     torch.manual_seed(4)
     model = LeNet(preset("lenet5-1998"))

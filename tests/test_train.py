@@ -1,0 +1,385 @@
+"""Training: the event-stream contract, accuracy on the bundled sample, repeatability, Stop, divergence, CLIs."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import lenet.train
+from lenet.checkpoint import load_checkpoint, save_checkpoint
+from lenet.data import Split, load_split
+from lenet.evaluate import evaluate
+from lenet.train import TrainConfig, Trainer, checkpoint_meta
+
+ROOT = Path(__file__).resolve().parents[1]
+STEP_KEYS = {"type", "epoch", "step", "loss", "accuracy", "lr", "images_per_s", "elapsed", "eta"}
+
+
+@pytest.fixture(scope="module")
+def train_split() -> Split:
+    return load_split("mnist-sample", train=True)
+
+
+@pytest.fixture(scope="module")
+def test_split() -> Split:
+    return load_split("mnist-sample", train=False)
+
+
+def subset(split: Split, n: int, start: int = 0) -> Split:
+    return Split(split.images[start:start + n], split.labels[start:start + n])
+
+
+def weights(model) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def all_finite(model) -> bool:
+    return all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
+
+
+@pytest.fixture(scope="module")
+def full_run(train_split, test_split):
+    """lenet5 trained on the whole mnist-sample: (trainer, events)."""
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, batch_size=32, lr=5e-3, seed=0, device="cpu")
+    trainer = Trainer(cfg, train=train_split, test=test_split)
+    events = list(trainer.run())
+    return trainer, events
+
+
+# ---------- the event stream ----------
+
+def test_event_stream_contract(full_run):
+    trainer, events = full_run
+    cfg = trainer.cfg
+    types = [e["type"] for e in events]
+    assert types[0] == "start"
+    assert types[-1] == "done"
+    assert types.count("start") == 1 and types.count("done") == 1 and "error" not in types
+
+    start = events[0]
+    assert start["n_train"] == 4000 and start["n_val"] == 0 and start["n_test"] == 1000
+    assert start["steps_per_epoch"] == math.ceil(4000 / cfg.batch_size)
+    assert start["total_steps"] == cfg.epochs * start["steps_per_epoch"]
+    assert start["parameters"] == 61_706
+    assert start["classes"] == [str(i) for i in range(10)]
+
+    for e in events:
+        assert "type" in e and "elapsed" in e
+        json.dumps(e, allow_nan=False)  # plain, finite values only: the CLI prints them, the UI streams them
+    elapsed = [e["elapsed"] for e in events]
+    assert elapsed == sorted(elapsed)
+
+    steps = [e for e in events if e["type"] == "step"]
+    assert len(steps) >= cfg.epochs  # at least the last step of every epoch is reported
+    for e in steps:
+        assert STEP_KEYS <= set(e), STEP_KEYS - set(e)
+        assert 1 <= e["epoch"] <= cfg.epochs
+        assert math.isfinite(e["loss"]) and e["loss"] >= 0
+        assert 0 <= e["accuracy"] <= 1
+        assert 0 < e["lr"] <= cfg.lr * (1 + 1e-9)
+        assert e["images_per_s"] > 0 and e["eta"] >= 0
+    numbers = [e["step"] for e in steps]
+    assert all(b > a for a, b in zip(numbers, numbers[1:]))
+    assert numbers[-1] == start["total_steps"]
+
+    # Per epoch: step events, then one test eval, then the epoch summary.
+    for epoch in range(1, cfg.epochs + 1):
+        in_epoch = [e for e in events if e.get("epoch") == epoch and e["type"] in ("step", "eval", "epoch")]
+        kinds = [e["type"] for e in in_epoch]
+        assert kinds[-2:] == ["eval", "epoch"], kinds[-3:]
+        assert set(kinds[:-2]) == {"step"}
+        assert in_epoch[-2]["split"] == "test"
+        assert in_epoch[-3]["epoch_progress"] == pytest.approx(1.0)
+        summary = in_epoch[-1]
+        assert {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"} <= set(summary)
+        assert summary["test_accuracy"] == in_epoch[-2]["accuracy"]
+        assert "val_loss" not in summary  # no validation split here
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, cfg.epochs + 1))
+    done = events[-1]
+    assert done["reason"] == "finished" and done["epoch"] == cfg.epochs
+    assert len(trainer.history) == cfg.epochs
+
+
+def test_lenet5_reaches_95_percent_on_the_sample(full_run, test_split):
+    trainer, events = full_run
+    done = events[-1]
+    assert done["test_accuracy"] >= 0.95, done
+    # The reported figure is the model's real accuracy on the held-out test part.
+    r = evaluate(trainer.model, test_split)
+    assert r["n"] == 1000
+    assert r["accuracy"] == pytest.approx(done["test_accuracy"], abs=1e-6)
+    assert r["loss"] == pytest.approx(done["test_loss"], rel=1e-5)
+    assert not trainer.model.training  # ready for inference
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    meta = checkpoint_meta(trainer, "test")
+    assert meta["metrics"]["test_accuracy"] == done["test_accuracy"]
+    assert meta["epochs"] == len(epochs)
+
+
+def test_validation_split_reports_val_and_keeps_the_best_epoch(train_split, test_split):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=3, batch_size=32, lr=3e-3, val_split=0.25, keep_best=True,
+                      seed=1, device="cpu", log_interval=0.0)
+    trainer = Trainer(cfg, train=subset(train_split, 800), test=subset(test_split, 200))
+    assert len(trainer.val) == 200 and len(trainer.train) == 600
+    at_epoch, events = {}, []
+    for e in trainer.run():
+        events.append(e)
+        if e["type"] == "epoch":
+            at_epoch[e["epoch"]] = weights(trainer.model)
+    assert events[0]["n_val"] == 200 and events[0]["n_train"] == 600
+    evals = [(e["epoch"], e["split"]) for e in events if e["type"] == "eval"]
+    assert evals == [(ep, s) for ep in (1, 2, 3) for s in ("val", "test")]
+    summaries = [e for e in events if e["type"] == "epoch"]
+    assert all({"val_loss", "val_accuracy", "test_loss"} <= set(s) for s in summaries)
+    val_losses = [s["val_loss"] for s in summaries]
+    best = 1 + val_losses.index(min(val_losses))
+    done = events[-1]
+    assert done["best_epoch"] == best
+    assert same_weights(weights(trainer.model), at_epoch[best])
+    assert done["test_accuracy"] == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
+    # The validation images are held out of training: train + val are the 800 images, without overlap.
+    train_imgs = {bytes(im.numpy()) for im in trainer.train.images}
+    val_imgs = {bytes(im.numpy()) for im in trainer.val.images}
+    assert not train_imgs & val_imgs and len(train_imgs | val_imgs) == 800
+
+
+def _script_val_losses(monkeypatch, trainer: Trainer, losses: list[float]) -> None:
+    """Make the validation loss of epoch k be losses[k-1] (the test split is evaluated for real)."""
+    real = lenet.train.evaluate
+    seen = []
+
+    def scripted(model, split, *args, **kwargs):
+        r = real(model, split, *args, **kwargs)
+        if split is trainer.val:
+            r = {**r, "loss": losses[len(seen)]}
+            seen.append(r["loss"])
+        return r
+
+    monkeypatch.setattr(lenet.train, "evaluate", scripted)
+
+
+def test_early_stopping_with_keep_best(monkeypatch, train_split, test_split):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=6, batch_size=64, lr=1e-3, schedule="constant", val_split=0.25,
+                      early_stopping=2, keep_best=True, seed=0, device="cpu")
+    trainer = Trainer(cfg, train=subset(train_split, 320), test=subset(test_split, 100))
+    _script_val_losses(monkeypatch, trainer, [1.0, 0.5, 0.6, 0.7, 0.8, 0.9])
+    at_epoch, events = {}, []
+    for e in trainer.run():
+        events.append(e)
+        if e["type"] == "epoch":
+            at_epoch[e["epoch"]] = weights(trainer.model)
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2, 3, 4]  # 2 epochs without improvement
+    done = events[-1]
+    assert done["type"] == "done" and done["reason"] == "early_stopping"
+    assert done["epoch"] == 4 and done["best_epoch"] == 2
+    assert same_weights(weights(trainer.model), at_epoch[2])
+    assert not same_weights(at_epoch[2], at_epoch[4])
+    assert done["test_accuracy"] == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
+
+
+def test_early_stopping_without_keep_best_ends_with_the_last_weights(monkeypatch, train_split, test_split):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=6, batch_size=64, lr=1e-3, schedule="constant", val_split=0.25,
+                      early_stopping=2, keep_best=False, seed=0, device="cpu")
+    trainer = Trainer(cfg, train=subset(train_split, 320), test=subset(test_split, 100))
+    _script_val_losses(monkeypatch, trainer, [1.0, 0.5, 0.6, 0.7, 0.8, 0.9])
+    last = None
+    for e in trainer.run():
+        if e["type"] == "epoch":
+            last = weights(trainer.model)
+        done = e
+    assert done["reason"] == "early_stopping" and done["epoch"] == 4
+    assert same_weights(weights(trainer.model), last)
+
+
+def test_plateau_schedule_halves_the_lr_after_patience(monkeypatch, train_split, test_split):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=6, batch_size=64, lr=1e-3, schedule="plateau", val_split=0.25,
+                      keep_best=True, seed=0, device="cpu", log_interval=0.0)
+    trainer = Trainer(cfg, train=subset(train_split, 320), test=subset(test_split, 100))
+    _script_val_losses(monkeypatch, trainer, [1.0, 1.1, 1.2, 1.3, 1.4, 1.5])  # never improves after epoch 1
+    events = list(trainer.run())
+    lrs = {}
+    for e in events:
+        if e["type"] == "step":
+            lrs.setdefault(e["epoch"], set()).add(e["lr"])
+    # ReduceLROnPlateau(factor 0.5, patience 3): 4 epochs without improvement (2..5) -> halved from epoch 6.
+    for epoch in range(1, 6):
+        assert all(lr == pytest.approx(1e-3) for lr in lrs[epoch]), (epoch, lrs[epoch])
+    assert all(lr == pytest.approx(5e-4) for lr in lrs[6]), lrs[6]
+    done = events[-1]
+    assert done["reason"] == "finished" and done["best_epoch"] == 1
+
+
+# ---------- repeatability, Stop, divergence ----------
+
+def test_seeded_runs_are_repeatable(train_split, test_split):
+    def run(seed):
+        cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=3e-3, augment=True, seed=seed,
+                          device="cpu", log_interval=0.0)
+        trainer = Trainer(cfg, train=subset(train_split, 384), test=subset(test_split, 100))
+        losses = [e["loss"] for e in trainer.run() if e["type"] == "step"]
+        return weights(trainer.model), losses
+
+    a, loss_a = run(7)
+    b, loss_b = run(7)
+    c, _ = run(8)
+    assert same_weights(a, b)
+    assert loss_a == loss_b
+    assert not same_weights(a, c)
+
+
+def test_closing_the_generator_leaves_a_usable_model(train_split, test_split, tmp_path):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=3, batch_size=64, lr=3e-3, seed=0, device="cpu",
+                      log_interval=0.0)
+    trainer = Trainer(cfg, train=subset(train_split, 2000), test=test_split)
+    gen = trainer.run()
+    at_stop = None
+    for e in gen:
+        if e["type"] == "step" and e["epoch"] == 2:
+            at_stop = weights(trainer.model)
+            break
+    gen.close()  # what Gradio's Stop does: GeneratorExit at the current yield
+    with pytest.raises(StopIteration):
+        next(gen)
+    model = trainer.model
+    assert all_finite(model)
+    assert same_weights(weights(model), at_stop)  # weights only change between yields
+    r = evaluate(model, test_split)
+    assert r["accuracy"] > 0.5  # chance is 0.1
+    # and it can be saved and loaded like any finished model
+    path = save_checkpoint(tmp_path / "stopped.safetensors", model, checkpoint_meta(trainer))
+    loaded, _ = load_checkpoint(path)
+    assert evaluate(loaded, test_split)["accuracy"] == pytest.approx(r["accuracy"], abs=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_divergence_ends_with_an_error_and_the_last_good_weights(optimizer, train_split, test_split):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=2, batch_size=64, lr=10.0, optimizer=optimizer,
+                      schedule="constant", seed=0, device="cpu", log_interval=0.0)
+    trainer = Trainer(cfg, train=subset(train_split, 640), test=subset(test_split, 200))
+    last_good = weights(trainer.model)  # before any step
+    events = []
+    for e in trainer.run():
+        events.append(e)
+        if e["type"] == "step":
+            last_good = weights(trainer.model)
+    err = events[-1]
+    assert err["type"] == "error", [e["type"] for e in events]
+    assert err["reason"] in ("nan", "diverged")
+    assert "learning rate" in err["message"]
+    assert "done" not in [e["type"] for e in events]
+    json.dumps({k: v for k, v in err.items() if k != "loss"}, allow_nan=False)
+    assert all_finite(trainer.model)
+    assert same_weights(weights(trainer.model), last_good)
+    r = evaluate(trainer.model, trainer.test)
+    assert math.isfinite(r["loss"])
+
+
+def test_weights_that_produce_inf_end_with_a_nan_error(train_split, test_split):
+    from lenet.config import preset
+    from lenet.model import LeNet
+
+    model = LeNet(preset("lenet5"))
+    with torch.no_grad():
+        model.output.weight.fill_(3e38)  # finite weights whose logits overflow to inf
+    before = weights(model)
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=1e-3, schedule="constant", seed=0,
+                      device="cpu", log_interval=0.0)
+    trainer = Trainer(cfg, model=model, train=subset(train_split, 256), test=subset(test_split, 64))
+    events = list(trainer.run())
+    assert events[-1]["type"] == "error" and events[-1]["reason"] == "nan"
+    assert not [e for e in events if e["type"] == "step"]
+    assert same_weights(weights(trainer.model), before)
+    assert all_finite(trainer.model)
+
+
+def test_nan_error_event_is_valid_json(train_split, test_split):
+    """The CLI prints every event as a JSON line: a NaN loss must not turn into the non-JSON token NaN."""
+    from lenet.config import preset
+    from lenet.model import LeNet
+
+    model = LeNet(preset("lenet5"))
+    with torch.no_grad():
+        model.output.weight.fill_(3e38)
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=1e-3, schedule="constant", seed=0,
+                      device="cpu", log_interval=0.0)
+    trainer = Trainer(cfg, model=model, train=subset(train_split, 128), test=subset(test_split, 64))
+    error = list(trainer.run())[-1]
+    assert error["type"] == "error" and error["reason"] == "nan"
+    json.dumps(error, allow_nan=False)  # strict JSON (RFC 8259) has no NaN / Infinity
+
+
+# ---------- settings ----------
+
+@pytest.mark.parametrize("overrides, word", [
+    ({"batch_size": 0}, "batch size"),
+    ({"lr": 0.0}, "learning rate"),
+    ({"lr": -1e-3}, "learning rate"),
+    ({"lr": float("nan")}, "learning rate"),
+    ({"arch": "resnet18"}, "architecture"),
+    ({"dataset": "imagenet"}, "dataset"),
+    ({"epochs": 0}, "epochs"),
+    ({"optimizer": "lbfgs"}, "optimizer"),
+    ({"schedule": "cosine"}, "schedule"),
+    ({"val_split": 0.9}, "validation"),
+    ({"early_stopping": -1}, "early-stopping"),
+])
+def test_train_config_rejects_bad_settings(overrides, word):
+    with pytest.raises(ValueError, match=word):
+        TrainConfig(**overrides)
+
+
+def test_train_config_accepts_the_seed_tutorial_settings():
+    TrainConfig(arch="lenet5-bn", optimizer="adam", lr=1e-3, weight_decay=1e-5, schedule="plateau",
+                val_split=5 / 60, early_stopping=5, augment=True, epochs=30)
+    TrainConfig(arch="lenet5-28-max", optimizer="sgd", lr=1e-3, momentum=0.9, epochs=10)
+
+
+# ---------- the command lines ----------
+
+def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LENET_OFFLINE": "1", "LENET_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("LENET_DATA_DIR", None)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_train_and_evaluate_command_lines(tmp_path):
+    out = tmp_path / "x.safetensors"
+    p = _run(["-m", "lenet.train", "--dataset", "mnist-sample", "--epochs", "1", "--json", "--out", str(out)],
+             tmp_path)
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    assert lines[0]["type"] == "start" and lines[-1]["type"] == "done"
+    steps = [e for e in lines if e["type"] == "step"]
+    assert steps
+    for e in steps:
+        assert {"type", "epoch", "step", "loss", "accuracy", "elapsed"} <= set(e)
+    assert out.exists()
+    model, meta = load_checkpoint(out)
+    assert meta["arch"] == "lenet5" and meta["dataset"] == "mnist-sample"
+    assert meta["metrics"]["test_accuracy"] == pytest.approx(lines[-1]["test_accuracy"])
+    assert "lenet.train" in meta["command"]
+
+    p = _run(["-m", "lenet.evaluate", str(out), "--json"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)
+    assert {"arch", "dataset", "n", "loss", "accuracy", "trainable_parameters"} <= set(summary)
+    assert summary["arch"] == "lenet5" and summary["dataset"] == "mnist-sample"
+    assert summary["n"] == 1000 and summary["trainable_parameters"] == 61_706
+    assert summary["accuracy"] == pytest.approx(lines[-1]["test_accuracy"], abs=1e-6)
+
+
+def test_train_command_line_says_what_to_do_without_data(tmp_path):
+    p = _run(["-m", "lenet.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--epochs", "1"], tmp_path)
+    assert p.returncode == 2
+    assert "LENET_DATA_DIR" in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,302 @@
+"""The tab views as plain values: canvas values, Draw, Inspect HTML, colour maps, training curves."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from lenet.config import preset
+from lenet.data import load_split
+from lenet.inference import LoadedModel
+from lenet.model import LeNet
+from lenet.render import colorize, layer_scale, maps_html
+from lenet.train import TrainConfig
+from lenet.views import EMPTY_PROMPT, TrainView, canvas_image, draw_view, feature_maps, inspect_view
+
+ROOT = Path(__file__).resolve().parents[1]
+CLEARED = {"background": None, "layers": [], "composite": None}  # a Sketchpad after the trash-can Clear
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LoadedModel:
+    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    return load_split("mnist-sample", train=False)
+
+
+def canvas_of(digit28: np.ndarray) -> np.ndarray:
+    """An MNIST digit as a 280x280 black-on-white "L" composite, like the Sketchpad sends."""
+    return np.array(Image.fromarray(255 - digit28).resize((280, 280), Image.BILINEAR))
+
+
+def untrained(arch: str) -> LoadedModel:
+    torch.manual_seed(0)
+    return LoadedModel.from_model(LeNet(preset(arch)), {"arch": arch, "dataset": "mnist"})
+
+
+def tiles(html: str, layer: str) -> int:
+    return len(re.findall(rf'<figure class="fmap-tile" data-layer="{layer}"', html))
+
+
+def decode_png(data_url: str) -> np.ndarray:
+    assert data_url.startswith("data:image/png;base64,")
+    return np.array(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB"))
+
+
+# ---------- canvas values ----------
+
+def test_canvas_image_prefers_the_composite():
+    comp = np.full((10, 10), 200, np.uint8)
+    layer = np.zeros((10, 10, 4), np.uint8)
+    bg = np.full((10, 10, 3), 255, np.uint8)
+    got = canvas_image({"background": bg, "layers": [layer], "composite": comp})
+    assert got.shape == (10, 10) and np.array_equal(got, comp)
+
+
+def test_canvas_image_falls_back_to_layers_then_background():
+    layer = np.zeros((10, 10, 4), np.uint8)
+    layer[3, 4, 3] = 255
+    bg = np.full((10, 10, 3), 255, np.uint8)
+    assert np.array_equal(canvas_image({"background": bg, "layers": [layer], "composite": None}), layer)
+    assert np.array_equal(canvas_image({"background": None, "layers": [layer], "composite": None}), layer)
+    assert np.array_equal(canvas_image({"background": bg, "layers": [], "composite": None}), bg)
+
+
+@pytest.mark.parametrize("value", [None, CLEARED, {"background": None, "layers": None, "composite": None}, {}])
+def test_canvas_image_of_nothing_is_none(value):
+    assert canvas_image(value) is None
+
+
+def test_canvas_image_passes_arrays_and_rejects_other_types():
+    a = np.zeros((5, 5), np.uint8)
+    assert canvas_image(a) is a
+    with pytest.raises(ValueError):
+        canvas_image("digit.png")
+
+
+# ---------- Draw ----------
+
+@pytest.mark.parametrize("value", [None, CLEARED, {"background": None, "layers": [],
+                                                   "composite": np.full((280, 280), 255, np.uint8)}])
+def test_draw_view_on_an_empty_canvas_prompts(shipped, value):
+    assert draw_view(shipped, value) == (EMPTY_PROMPT, None, None)
+
+
+def test_draw_view_on_drawn_digits(shipped, test_split):
+    correct = 0
+    for i in range(5):
+        label = str(int(test_split.labels[i]))
+        md, probs, seen = draw_view(shipped, {"background": None, "layers": [],
+                                              "composite": canvas_of(test_split.images[i].numpy())})
+        assert isinstance(md, str) and md != EMPTY_PROMPT
+        assert set(probs) == {str(d) for d in range(10)}
+        assert all(isinstance(p, float) and 0 <= p <= 1 for p in probs.values())
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+        top = max(probs, key=probs.get)
+        assert f"**{top}**" in md
+        correct += top == label
+        s = shipped.model.config.input_size
+        assert isinstance(seen, np.ndarray) and seen.dtype == np.uint8
+        assert seen.ndim == 3 and seen.shape[2] == 3 and seen.shape[0] == seen.shape[1]
+        assert seen.shape[0] % s == 0  # the S x S input, enlarged by a whole factor
+        assert seen.max() > 200 and seen.min() < 60  # bright ink on a dark field
+    assert correct >= 4
+
+
+def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_split):
+    from lenet.inference import read_digit
+
+    lm = untrained("lenet5-1998")
+    r = read_digit(lm, test_split.images[0].numpy().astype(np.float32) / 255)
+    assert r.probs.shape == (10,) and 0 <= r.reject <= 1
+    assert r.probs.sum() + r.reject == pytest.approx(1.0, abs=1e-5)
+    modern = read_digit(untrained("lenet5"), test_split.images[0].numpy().astype(np.float32) / 255)
+    assert modern.reject == 0.0 and modern.probs.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_feature_maps_api_shapes(shipped, test_split):
+    out = feature_maps(shipped, {"background": None, "layers": [], "composite": canvas_of(test_split.images[0].numpy())})
+    assert out["empty"] is False
+    assert out["c1_shape"] == [6, 28, 28] and out["c3_shape"] == [16, 10, 10]
+    assert np.array(out["c1"]).shape == (6, 28, 28) and np.array(out["c3"]).shape == (16, 10, 10)
+    assert feature_maps(shipped, CLEARED)["empty"] is True
+
+
+# ---------- Inspect ----------
+
+@pytest.mark.parametrize("arch, n_c1, n_c3", [("lenet5", 6, 16), ("lenet5-1998", 6, 16), ("lenet5-bn", 32, 64),
+                                              ("lenet5-28-avg", 6, 16)])
+def test_inspect_view_shows_every_c1_and_c3_map(arch, n_c1, n_c3, test_split):
+    lm = untrained(arch)
+    digit = test_split.images[1].numpy().astype(np.float32) / 255
+    head, layers = inspect_view(lm, digit, true_label=str(int(test_split.labels[1])))
+    assert tiles(layers, "c1") == n_c1
+    assert tiles(layers, "c3") == n_c3
+    assert tiles(layers, "s2") == n_c1 and tiles(layers, "s4") == n_c3
+    assert tiles(layers, "k1") == n_c1  # one 5x5 kernel per C1 map
+    c1_size = lm.model.config.input_size - 4
+    first_c1 = re.search(r'data-layer="c1"><img src="([^"]+)"', layers).group(1)
+    assert decode_png(first_c1).shape == (c1_size, c1_size, 3)
+    assert "true label" in head
+    if arch == "lenet5-1998":
+        table = re.search(r'<table class="c3-table">.*?</table>', layers, re.S).group(0)
+        assert table.count('class="on"') == 60
+        assert table.count('class="off"') == 16 * 6 - 60
+    else:
+        assert 'class="c3-table"' not in layers
+
+
+def test_inspect_view_without_a_digit(shipped):
+    head, layers = inspect_view(shipped, None)
+    assert "Draw" in head and layers == ""
+
+
+# ---------- colour maps ----------
+
+def test_signed_colour_map_known_values():
+    a = np.array([[0.0, 2.0, -2.0]])
+    rgb = colorize(a, signed=True, limit=2.0)
+    assert rgb.dtype == np.uint8 and rgb.shape == (1, 3, 3)
+    assert tuple(rgb[0, 0]) == (247, 247, 247)  # zero is the white middle of the diverging map
+    assert tuple(rgb[0, 1]) == (178, 24, 43)  # the largest positive value: the last (red) colour
+    assert tuple(rgb[0, 2]) == (33, 102, 172)  # the most negative: the first (blue) colour
+
+
+def test_unsigned_colour_map_known_values():
+    rgb = colorize(np.array([[0.0, 5.0, 10.0]]), signed=False, limit=10.0)
+    assert tuple(rgb[0, 0]) == (0, 0, 4)  # zero: the dark end
+    assert tuple(rgb[0, 2]) == (252, 255, 164)  # the maximum: the bright end
+    assert rgb[0, 0].sum() < rgb[0, 1].sum() < rgb[0, 2].sum()
+
+
+def test_colour_maps_clip_out_of_range_values():
+    rgb = colorize(np.array([[5.0, -5.0]]), signed=True, limit=1.0)
+    assert tuple(rgb[0, 0]) == (178, 24, 43) and tuple(rgb[0, 1]) == (33, 102, 172)
+
+
+def test_layer_scale():
+    assert layer_scale(np.array([0.0, 1.0, 3.0])) == (False, 3.0)
+    assert layer_scale(np.array([-4.0, 1.0])) == (True, 4.0)
+    assert layer_scale(np.zeros(4)) == (False, 1.0)  # an all-zero layer still gets a usable scale
+
+
+def test_maps_html_tiles_are_the_colourised_maps():
+    maps = np.zeros((3, 4, 5))
+    maps[0, 1, 2] = 2.0
+    maps[1, 3, 4] = -1.0
+    html = maps_html("c9", maps, "C9 <test>")
+    assert tiles(html, "c9") == 3
+    assert "C9 &lt;test&gt;" in html  # the caption is escaped
+    srcs = re.findall(r'data-layer="c9"><img src="([^"]+)"', html)
+    assert len(srcs) == 3
+    for m, src in zip(maps, srcs):
+        img = decode_png(src)
+        assert img.shape == (4, 5, 3)
+        assert np.array_equal(img, colorize(m, True, 2.0))  # one signed scale for the whole layer
+    assert tuple(decode_png(srcs[0])[1, 2]) == (178, 24, 43)
+
+
+# ---------- Train curves ----------
+
+def _events(epochs: int = 2, val: bool = True) -> list[dict]:
+    ev = [{"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "device": "cpu", "n_train": 1000,
+           "n_val": 100 if val else 0, "n_test": 500, "steps_per_epoch": 4, "total_steps": 4 * epochs,
+           "parameters": 61706, "classes": [str(i) for i in range(10)]}]
+    step = 0
+    for e in range(1, epochs + 1):
+        for k in (2, 4):
+            step += 2
+            ev.append({"type": "step", "epoch": e, "step": step, "epoch_progress": k / 4, "loss": 2.0 / step,
+                       "accuracy": 0.1 * step, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(step),
+                       "eta": 1.0})
+        if val:
+            ev.append({"type": "eval", "split": "val", "epoch": e, "step": step, "elapsed": float(step),
+                       "loss": 0.5 / e, "accuracy": 0.8 + 0.05 * e})
+        ev.append({"type": "eval", "split": "test", "epoch": e, "step": step, "elapsed": float(step),
+                   "loss": 0.4 / e, "accuracy": 0.82 + 0.05 * e})
+        ev.append({"type": "epoch", "epoch": e, "step": step, "train_loss": 1.0, "train_accuracy": 0.5, "lr": 1e-3,
+                   "test_loss": 0.4 / e, "test_accuracy": 0.82 + 0.05 * e, "elapsed": float(step)})
+    ev.append({"type": "done", "reason": "finished", "epoch": epochs, "step": step, "elapsed": float(step),
+               "best_epoch": epochs, "test_loss": 0.4 / epochs, "test_accuracy": 0.82 + 0.05 * epochs})
+    return ev
+
+
+def test_train_view_turns_events_into_curves():
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
+    assert list(view.loss_df().columns) == ["epoch", "value", "series"] and view.loss_df().empty
+    assert list(view.acc_df().columns) == ["epoch", "value", "series"] and view.acc_df().empty
+    events = _events()
+    for ev in events[:3]:  # start + two steps
+        view.add(ev)
+    assert "epoch 1/2" in view.status()
+    for ev in events[3:]:
+        view.add(ev)
+    loss, acc = view.loss_df(), view.acc_df()
+    for df in (loss, acc):
+        assert list(df.columns) == ["epoch", "value", "series"]
+        assert set(df["series"]) == {"train", "val", "test"}
+    train = loss[loss.series == "train"]
+    assert train["epoch"].tolist() == [0.5, 1.0, 1.5, 2.0]  # fractional epochs from epoch_progress
+    assert train["value"].tolist() == pytest.approx([2.0 / 2, 2.0 / 4, 2.0 / 6, 2.0 / 8])
+    test = acc[acc.series == "test"]
+    assert test["epoch"].tolist() == [1.0, 2.0]
+    assert test["value"].tolist() == pytest.approx([87.0, 92.0])  # percent
+    val = loss[loss.series == "val"]
+    assert val["value"].tolist() == pytest.approx([0.5, 0.25])
+    assert view.state == "finished" and view.test_accuracy == pytest.approx(0.92)
+    assert "92.00%" in view.status()
+
+
+def test_paper_reference_series_only_for_lenet5_1998_on_mnist():
+    paper = TrainView(TrainConfig(arch="lenet5-1998", dataset="mnist", epochs=3))
+    for ev in _events(epochs=3):
+        paper.add(ev)
+    acc = paper.acc_df()
+    refs = acc[~acc.series.isin(["train", "val", "test"])]
+    assert refs["series"].nunique() == 2
+    levels = sorted(refs.groupby("series")["value"].agg(["min", "max"]).itertuples(index=False))
+    assert levels == [pytest.approx((100 - 0.95, 100 - 0.95)), pytest.approx((100 - 0.8, 100 - 0.8))]
+    for _, rows in refs.groupby("series"):
+        assert rows["epoch"].min() == 0 and rows["epoch"].max() == 3  # across the whole run
+    for arch, dataset in (("lenet5", "mnist"), ("lenet5-1998", "fashion-mnist")):
+        other = TrainView(TrainConfig(arch=arch, dataset=dataset, epochs=3))
+        for ev in _events(epochs=3):
+            other.add(ev)
+        assert set(other.acc_df()["series"]) == {"train", "val", "test"}
+
+
+def test_train_view_reports_divergence():
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
+    for ev in _events()[:3]:
+        view.add(ev)
+    view.add({"type": "error", "reason": "nan", "epoch": 1, "step": 5, "elapsed": 1.0, "loss": float("nan"),
+              "message": "Training produced a NaN/infinite loss at step 5"})
+    assert view.state == "diverged"
+    assert "diverged" in view.status() and "step 5" in view.status()
+    assert isinstance(view.loss_df(), pd.DataFrame)
+
+
+def test_train_view_model_is_a_usable_copy(test_split):
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
+    for ev in _events():
+        view.add(ev)
+    net = LeNet(preset("lenet5"))
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    lm = view.model(weights)
+    assert lm.source == "trained" and lm.arch == "lenet5" and lm.dataset == "mnist-sample"
+    assert lm.test_accuracy == pytest.approx(0.92)
+    with torch.no_grad():
+        weights["c1.0.weight"].zero_()  # later changes to the weights never reach the copy
+    assert lm.model.c1[0].weight.abs().sum() > 0
+    md, probs, _ = draw_view(lm, {"composite": canvas_of(test_split.images[0].numpy())})
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
