@@ -6,8 +6,10 @@ config, checks every tensor's name and shape, and never unpickles anything.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import os
+import pickletools
 import platform
 import tempfile
 from pathlib import Path
@@ -58,8 +60,21 @@ def save_checkpoint(path: str | os.PathLike, model: LeNet, meta: dict) -> Path:
     return path
 
 
+def _looks_like_pickle(data: bytes) -> bool:
+    """Parse (never execute) the first opcodes: torch.save zips and pickles of any protocol."""
+    if data[:2] == b"PK":
+        return True
+    try:
+        ops = pickletools.genops(io.BytesIO(data[:256]))
+        for _ in range(2):
+            next(ops)
+        return True
+    except Exception:  # not pickle opcodes: some other kind of file
+        return False
+
+
 def _explain_bad_header(data: bytes) -> str:
-    if data[:1] == b"\x80" or data[:2] == b"PK":
+    if _looks_like_pickle(data):
         return ("it looks like a pickle / torch.save file; those are refused because loading one can run "
                 "arbitrary code. Convert it to a LeNet-5 Studio .safetensors checkpoint")
     return "it is not a safetensors file, or it is truncated or corrupt"
@@ -82,10 +97,9 @@ def load_checkpoint_bytes(data: bytes, name: str = "checkpoint") -> tuple[LeNet,
                               f"{metadata.get('format')!r}, expected {FORMAT!r})")
     try:
         meta = json.loads(metadata["meta"])
-        config = LeNetConfig.from_dict(meta["config"])
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+        model = LeNet(LeNetConfig.from_dict(meta["config"]))
+    except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{name}: its model config is missing or invalid ({e})") from None
-    model = LeNet(config)
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     if missing or unexpected:

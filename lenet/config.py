@@ -1,6 +1,7 @@
 """One small frozen config per model; it is saved inside every checkpoint and rebuilds the model."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 ACTIVATIONS = ("relu", "tanh", "scaled_tanh", "sigmoid")
@@ -30,6 +31,18 @@ class LeNetConfig:
     std: float = 0.3081
 
     def __post_init__(self):
+        # Configs also arrive inside uploaded checkpoints: check types and sizes before building anything.
+        for name, (lo, hi) in {"c1_channels": (1, 256), "c3_channels": (1, 256), "c5_units": (1, 4096),
+                               "f6_units": (1, 4096), "num_classes": (2, 1000), "input_size": (28, 32)}.items():
+            v = getattr(self, name)
+            if type(v) is not int or not lo <= v <= hi:
+                raise ValueError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}")
+        for name in ("dropout", "mean", "std"):
+            v = getattr(self, name)
+            if type(v) not in (int, float) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if type(self.batch_norm) is not bool:
+            raise ValueError(f"batch_norm must be true or false, got {self.batch_norm!r}")
         for name, allowed in (("activation", ACTIVATIONS), ("pooling", POOLINGS),
                               ("c3_table", C3_TABLES), ("output", OUTPUTS), ("init", INITS)):
             if getattr(self, name) not in allowed:

@@ -71,6 +71,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LENET_CACHE_DIR", Path.home() / ".cache" / "lenet5-studio"))
 
 
+def offline() -> bool:
+    """LENET_OFFLINE=1 (or true/yes) forbids downloads; unset, empty or 0 allows them."""
+    return os.environ.get("LENET_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def load_split(name: str, train: bool, data_dir: str | os.PathLike | None = None,
                download: bool = True) -> Split:
     """One split of a dataset. Raises DatasetUnavailable with instructions when it cannot be had."""
@@ -98,7 +103,7 @@ def _load_torchvision(info: DatasetInfo, train: bool, data_dir, download: bool) 
         try:
             ds = cls(str(root), train=train, download=False)
         except (RuntimeError, OSError, ValueError):
-            if not download or os.environ.get("LENET_OFFLINE"):
+            if not download or offline():
                 raise DatasetUnavailable(f"{info.title} is not downloaded yet and downloading is off. {advice}") from None
             try:
                 ds = cls(str(root), train=train, download=True)

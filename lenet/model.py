@@ -131,7 +131,10 @@ class LeNet(nn.Module):
             self._init_lecun98()
 
     def _init_lecun98(self):
-        """Uniform in +-2.4 / fan_in for every weight and bias, as in the paper."""
+        """Uniform in +-2.4 / fan_in for every convolution and full connection, as in the paper.
+
+        The subsampling coefficients keep their start of 1 (a plain 2x2 sum): the paper's rule would
+        draw them from +-0.6, where a coefficient near zero silences its map at the start."""
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear, SparseConv2d)):
                 if isinstance(module, SparseConv2d):

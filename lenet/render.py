@@ -15,11 +15,11 @@ from PIL import Image
 
 
 def _lut(stops: list[tuple[float, tuple[int, int, int]]]) -> np.ndarray:
-    """A 256-entry RGB lookup table interpolated between colour stops."""
+    """A 257-entry RGB lookup table between colour stops: odd, so 0.5 (zero, for signed maps) is exact."""
     pos = np.array([s[0] for s in stops])
     cols = np.array([s[1] for s in stops], dtype=np.float32)
-    t = np.linspace(0, 1, 256)
-    return np.stack([np.interp(t, pos, cols[:, c]) for c in range(3)], 1).astype(np.uint8)
+    t = np.linspace(0, 1, 257)
+    return np.rint(np.stack([np.interp(t, pos, cols[:, c]) for c in range(3)], 1)).astype(np.uint8)
 
 
 # ColorBrewer RdBu (reversed) and a dark-to-bright sequential map (like "inferno").
@@ -39,7 +39,7 @@ def layer_scale(values: np.ndarray) -> tuple[bool, float]:
 def colorize(a: np.ndarray, signed: bool, limit: float) -> np.ndarray:
     """(H, W) values -> (H, W, 3) uint8 on the layer's scale."""
     t = (a / limit + 1) / 2 if signed else a / limit
-    return (SIGNED if signed else UNSIGNED)[np.clip(t * 255, 0, 255).astype(np.uint8)]
+    return (SIGNED if signed else UNSIGNED)[np.rint(np.clip(t, 0, 1) * 256).astype(np.int64)]
 
 
 def png_data_url(rgb: np.ndarray) -> str:
@@ -72,14 +72,14 @@ def network_view(model_input: np.ndarray, mean: float, std: float, pad: int, fac
 def saliency_overlay(model_input01: np.ndarray, sal: np.ndarray, factor: int = 8) -> np.ndarray:
     """Input in grey with the saliency in red-yellow on top."""
     base = gray(model_input01).astype(np.float32) * 0.55
-    heat = UNSIGNED[np.clip(sal * 255, 0, 255).astype(np.uint8)].astype(np.float32)
+    heat = UNSIGNED[np.rint(np.clip(sal, 0, 1) * 256).astype(np.int64)].astype(np.float32)
     alpha = np.clip(sal * 1.5, 0, 1)[..., None]
     return upscale((base * (1 - alpha) + heat * alpha).astype(np.uint8), factor)
 
 
 def _legend(signed: bool, limit: float) -> str:
     lut = SIGNED if signed else UNSIGNED
-    stops = ", ".join(f"rgb{tuple(int(c) for c in lut[i])}" for i in range(0, 256, 32)) + f", rgb{tuple(int(c) for c in lut[255])}"
+    stops = ", ".join(f"rgb{tuple(int(c) for c in lut[i])}" for i in range(0, 257, 32))
     lo = f"{-limit:.2g}" if signed else "0"
     mid = '<span>0</span>' if signed else ""
     return (f'<div class="fmap-legend"><div class="fmap-bar" style="background:linear-gradient(to right, {stops})">'

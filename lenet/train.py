@@ -184,7 +184,7 @@ class Trainer:
                     model.load_state_dict(good)
                     kind = "nan" if not math.isfinite(mean_loss) else "diverged"
                     yield {"type": "error", "reason": kind, "epoch": epoch, "step": step, "elapsed": elapsed(),
-                           "loss": mean_loss,
+                           "loss": mean_loss if math.isfinite(mean_loss) else None,  # NaN is not JSON
                            "message": f"Training {'produced a NaN/infinite loss' if kind == 'nan' else 'diverged'}"
                                       f" at step {step} (loss {mean_loss:.3g}); the learning rate "
                                       f"{c.lr:g} is probably too high. The last good weights were kept."}
