@@ -6,6 +6,7 @@ module globals are loaded once and never changed.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import tempfile
@@ -132,12 +133,12 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
 
 
 def _whole(value, name) -> int:
-    if value is None or float(value) != int(value):
+    if value is None or not math.isfinite(float(value)) or float(value) != int(value):
         raise ValueError(f"{name} must be a whole number, got {value}")
     return int(value)
 
 
-def finish(mine: LoadedModel | None, key):
+def finish(mine: LoadedModel | None):
     """After a run ends or is stopped: test figures, confusion matrix, mistakes, download; select the model."""
     if mine is None or mine.source != "trained" or mine.meta.get("finalized"):
         return (gr.skip(),) * 6
@@ -152,7 +153,7 @@ def finish(mine: LoadedModel | None, key):
             gr.update(choices=choices, value="yours"), final)
 
 
-def load_upload(path, mine, key):
+def load_upload(path):
     if not path:
         return gr.skip(), gr.skip(), gr.skip()
     try:
@@ -351,12 +352,12 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         train, train_inputs + [my_model, stop_signal], [status, loss_plot, acc_plot, my_model, model_dd],
         api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
         show_progress="minimal", show_progress_on=[status])
-    run.then(finish, [my_model, model_dd], [results, confusion, wrong, download, model_dd, my_model],
+    run.then(finish, my_model, [results, confusion, wrong, download, model_dd, my_model],
              api_visibility="private")
     # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
     stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
-    upload.upload(load_upload, [upload, my_model, model_dd], [my_model, model_dd, results], api_visibility="private")
+    upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
 
     demo.load(None, js=PICK_BRUSH_JS)
 
