@@ -18,6 +18,8 @@ except ImportError:
     spaces = None
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
 from lenet import views
 from lenet.checkpoint import CheckpointError
@@ -25,7 +27,7 @@ from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DatasetUnavailable
 from lenet.device import available_devices
 from lenet.inference import LoadedModel, load_shipped
-from lenet.preprocess import CanvasError, canvas_to_digit
+from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 ROOT = Path(__file__).resolve().parent
@@ -51,14 +53,41 @@ def read(canvas, key, mine):
         raise gr.Error(f"Could not read that image: {e}") from None
 
 
-def predict(canvas):
-    """The public /predict: a canvas value in, the label value out, with the default shipped model."""
-    return read(canvas, DEFAULT_MODEL, None)[1]
-
-
-def feature_maps(canvas):
+def api_canvas(payload) -> np.ndarray | None:
+    """The API's raw canvas value -> RGBA pixels. Gradio has already checked the file is an upload; the
+    header is read before the pixels, so a huge image is refused without decoding it."""
+    if payload is None:
+        return None
+    if not isinstance(payload, dict):
+        raise gr.Error('Expected a canvas value: {"background": None, "layers": [], "composite": <image file>}')
+    parts = [payload.get("composite"), *(payload.get("layers") or []), payload.get("background")]
+    part = next((p for p in parts if p), None)
+    if part is None:
+        return None
+    if not isinstance(part, dict) or not part.get("path"):
+        raise gr.Error("Could not read that image: expected an uploaded image file")
     try:
-        return views.feature_maps(SHIPPED[DEFAULT_MODEL], canvas)
+        im = Image.open(part["path"])  # reads the header only
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise gr.Error("Could not read that image: the file is not a PNG, JPEG or other image") from None
+    with im:
+        if max(im.size) > MAX_SIDE:
+            raise gr.Error(f"Could not read that image: it is {im.size[0]}x{im.size[1]} pixels; at most {MAX_SIDE} "
+                           "per side, please")
+        try:
+            return np.asarray(im.convert("RGBA"))
+        except (OSError, ValueError):
+            raise gr.Error("Could not read that image: the file is damaged or truncated") from None
+
+
+def predict(payload):
+    """The public /predict: a canvas value in, the label value out, with the default shipped model."""
+    return read(api_canvas(payload), DEFAULT_MODEL, None)[1]
+
+
+def feature_maps(payload):
+    try:
+        return views.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
     except (CanvasError, ValueError) as e:
         raise gr.Error(f"Could not read that image: {e}") from None
 
@@ -78,7 +107,7 @@ def inspect(source, canvas, index, key, mine):
 
 
 def random_digit():
-    return random.randrange(views.n_test_samples()), "a test digit"
+    return gr.update(value=random.randrange(views.n_test_samples()), visible=True), "a test digit"
 
 
 # ---------- Train ----------
@@ -180,6 +209,7 @@ img.px, .fmap-tile img { image-rendering: pixelated; border: 1px solid var(--neu
 .fmap-layer { margin: 14px 0 6px; }
 .fmap-layer h4 { margin: 0 0 6px; font-size: 14px; }
 .fmap-grid { display: flex; flex-wrap: wrap; gap: 6px; }
+.fmap-grid.n16 { max-width: 740px; }  /* 16 maps as two rows of 8 */
 .fmap-tile figcaption { font-size: 11px; color: var(--body-text-color-subdued); }
 .fmap-legend { max-width: 260px; margin-top: 4px; font-size: 11px; }
 .fmap-bar { height: 10px; border-radius: 3px; border: 1px solid var(--neutral-300); }
@@ -245,11 +275,12 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     stop_signal = gr.State(views.StopSignal())  # Gradio deep-copies this per visitor on first use
 
     with gr.Row(equal_height=True):
-        gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
-                    elem_id="intro")
+        with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
+            gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
+                        elem_id="intro")
         model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
                                info="Used by Draw and Inspect; models you train appear here.",
-                               elem_id="model-select", min_width=260)
+                               elem_id="model-select", scale=1, min_width=260)
 
     with gr.Tabs(elem_id="tabs"):
         with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
@@ -267,8 +298,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         with gr.Tab("Train", id="train", elem_id="tab-train"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=280):
-                    arch = gr.Dropdown([(f"{k} — {DESCRIPTIONS[k]}", k) for k in PRESETS], value=d.arch,
-                                       label="Architecture", elem_id="arch")
+                    arch = gr.Dropdown(list(PRESETS), value=d.arch, label="Architecture", elem_id="arch",
+                                       info=DESCRIPTIONS[d.arch])
                     dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset",
                                           elem_id="dataset")
                     with gr.Row():
@@ -294,29 +325,29 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                 with gr.Column(scale=2, min_width=300):
                     status = gr.Markdown("Pick settings and press **Train**. The defaults reach about 99% on "
                                          "full MNIST in two epochs.", elem_id="train-status")
-                    loss_plot = gr.LinePlot(views.empty_curve(), x="epoch", y="value", color="series",
+                    loss_plot = gr.LinePlot(views.curve([], views.LOSS_SERIES), x="epoch", y="value", color="series",
                                             title="Loss", x_title="epoch", y_title="cross-entropy",
                                             height=240, elem_id="loss-plot")
-                    acc_plot = gr.LinePlot(views.empty_curve(), x="epoch", y="value", color="series",
+                    acc_plot = gr.LinePlot(views.curve([], views.ACC_SERIES), x="epoch", y="value", color="series",
                                            title="Accuracy", x_title="epoch", y_title="accuracy %",
                                            height=240, elem_id="acc-plot")
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=300):
                     results = gr.Markdown(elem_id="train-results")
-                    confusion = gr.Image(label="Confusion matrix (test set)", interactive=False,
+                    confusion = gr.Image(label="Confusion matrix (test set)", show_label=False, interactive=False,
                                          elem_id="confusion", buttons=[], visible=False)
                 with gr.Column(min_width=300):
-                    wrong = gr.Gallery(label="Misread test images (true → read)", columns=5, height=360,
-                                       elem_id="wrong", object_fit="contain", visible=False)
+                    wrong = gr.Gallery(label="Misread test images (true → read)", show_label=False, columns=5,
+                                       height=360, elem_id="wrong", object_fit="contain", visible=False)
                     download = gr.DownloadButton("Download your model (.safetensors)", visible=False,
                                                  elem_id="download")
         with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab:
             with gr.Row():
                 source = gr.Radio(["my drawing", "a test digit"], value="my drawing", label="Input",
                                   elem_id="inspect-source")
-                digit_idx = gr.Slider(0, views.n_test_samples() - 1, value=0, step=1,
+                digit_idx = gr.Slider(0, views.n_test_samples() - 1, value=0, step=1, visible=False,
                                       label="Test digit (bundled MNIST sample)", elem_id="digit-idx")
-                shuffle = gr.Button("Random test digit", size="sm", elem_id="shuffle")
+                shuffle = gr.Button("Random test digit", size="sm", elem_id="shuffle", scale=0, min_width=160)
             inspect_head = gr.HTML(elem_id="inspect-head")
             layers_html = gr.HTML(elem_id="inspect-layers")
         with gr.Tab("About", id="about"):
@@ -334,15 +365,17 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     pad.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
     model_dd.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
     pad.clear(None, js=PICK_BRUSH_JS)
-    api_predict_btn.click(predict, [pad], [label], api_name="predict", **quiet)
-    api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", **quiet)
+    api_predict_btn.click(predict, [pad], [label], api_name="predict", preprocess=False, **quiet)
+    api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes)
     inspect_inputs = [source, pad, digit_idx, model_dd, my_model]
     inspect_outputs = [inspect_head, layers_html]
-    for trigger in (pad.change, model_dd.change, source.change, digit_idx.release, inspect_tab.select):
+    # Not on pad.change: the canvas cannot change while Inspect is showing, and selecting the tab re-renders.
+    for trigger in (model_dd.change, source.change, digit_idx.release, inspect_tab.select):
         trigger(inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden",
                 concurrency_limit=4, concurrency_id="inspect")
+    source.change(lambda src: gr.update(visible=src == "a test digit"), source, digit_idx, api_visibility="private")
     shuffle.click(random_digit, None, [digit_idx, source], api_visibility="private").then(
         inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden")
 
@@ -357,6 +390,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
     stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
+    arch.change(lambda a: gr.update(info=DESCRIPTIONS[a]), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
 
     demo.load(None, js=PICK_BRUSH_JS)

@@ -94,7 +94,7 @@ def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84) -> s
         f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"><figcaption>{name.upper()}·{i}</figcaption></figure>'
         for i, m in enumerate(maps))
     return (f'<section class="fmap-layer" data-layer="{name}"><h4>{html.escape(caption)}</h4>'
-            f'<div class="fmap-grid">{tiles}</div>{_legend(signed, limit)}</section>')
+            f'<div class="fmap-grid n{len(maps)}">{tiles}</div>{_legend(signed, limit)}</section>')
 
 
 def connection_table_html(table: np.ndarray | None) -> str:

@@ -26,7 +26,9 @@ from lenet.render import (bars_html, connection_table_html, gray, maps_html, net
 from lenet.train import TrainConfig, Trainer
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
-PAPER_ERRORS = {"paper: 0.95% error": 99.05, "paper + distortions: 0.8%": 99.2}
+PAPER_ERRORS = {"1998 paper, MNIST: 0.95% error": 99.05, "1998 paper, MNIST + distortions: 0.8%": 99.2}
+LOSS_SERIES = ("train", "val", "test")
+ACC_SERIES = LOSS_SERIES + tuple(PAPER_ERRORS)
 
 
 # ---------- canvas values ----------
@@ -191,9 +193,11 @@ def suggested_epochs(dataset: str) -> int:
     return 10 if dataset_info(dataset).sample else 2
 
 
-def empty_curve() -> pd.DataFrame:
-    return pd.DataFrame({"epoch": pd.Series(dtype=float), "value": pd.Series(dtype=float),
-                         "series": pd.Series(dtype=str)})
+def curve(rows: list, series: tuple[str, ...]) -> pd.DataFrame:
+    """Long-format curve data that names every series up front (a NaN row each): Gradio 6.31's LinePlot
+    fixes its colour categories from the first value it draws, so a series added later would be invisible."""
+    head = [(np.nan, np.nan, name) for name in series]
+    return pd.DataFrame(head + rows, columns=["epoch", "value", "series"])
 
 
 def train_stream(cfg: TrainConfig, weights_every: float = 0.5):
@@ -256,14 +260,14 @@ class TrainView:
         self.state = "stopped"
 
     def loss_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self.loss_rows, columns=["epoch", "value", "series"]) if self.loss_rows else empty_curve()
+        return curve(self.loss_rows, LOSS_SERIES)
 
     def acc_df(self) -> pd.DataFrame:
         rows = list(self.acc_rows)
-        if self.cfg.arch == "lenet5-1998" and self.cfg.dataset == "mnist" and rows:
-            for name, y in PAPER_ERRORS.items():  # the paper's test errors as reference lines
+        if self.cfg.dataset == "mnist" and rows:  # the paper's LeNet-5 test errors as reference lines
+            for name, y in PAPER_ERRORS.items():
                 rows += [(0.0, y, name), (float(self.cfg.epochs), y, name)]
-        return pd.DataFrame(rows, columns=["epoch", "value", "series"]) if rows else empty_curve()
+        return curve(rows, ACC_SERIES)
 
     def status(self) -> str:
         s, ev = self.start, self.last

@@ -79,8 +79,6 @@ def test_predict_non_image_raises_on_client_and_server_survives(client, tmp_path
     assert client.predict(canvas_value(good), api_name="/predict")["label"] == truth, "server still answers"
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: a non-image file fails in Gradio's ImageEditor preprocessing, before "
-                   "the handler, so the client only gets Gradio's generic 'has not enabled verbose error reporting'")
 def test_predict_non_image_error_message_says_what_is_wrong(client, tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_bytes(b"hello, this is text")

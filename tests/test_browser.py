@@ -145,9 +145,6 @@ def test_train_live_then_stop(page, server_url, screenshots):
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
 
 
-@pytest.mark.xfail(strict=True, reason="app/Gradio 6.31 bug: gr.LinePlot(color='series') built with an EMPTY value "
-                   "fixes its colour domain to [] at first render; streamed data never re-renders the spec, so the "
-                   "line paths get stroke 'none' and the Loss/Accuracy plots stay blank")
 def test_train_curves_are_visible(page, server_url):
     open_app(page, server_url)
     page.get_by_role("tab", name="Train").click()
@@ -193,8 +190,6 @@ def test_phone_draw_with_a_finger(phone_context, server_url, screenshots):
     page.screenshot(path=str(screenshots / "phone_draw.png"), full_page=True)
 
 
-@pytest.mark.xfail(strict=True, reason="app layout bug: the header Row puts the intro Markdown beside the Model dropdown "
-                   "(min_width=260) and never wraps, so at 390 px the title gets ~60 px and breaks as 'Le/Net/-5/Stu/dio'")
 def test_phone_header_is_readable(phone_context, server_url):
     page = phone_context.new_page()
     open_app(page, server_url)
