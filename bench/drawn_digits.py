@@ -20,12 +20,11 @@ Command (from the repo root):
     .venv/bin/python bench/drawn_digits.py --quick                          # 300 digits of the bundled sample
 Without --data-dir (or LENET_DATA_DIR) the bundled 1,000-digit MNIST test sample is used.
 
-Result (fill in):
-    date / machine:
-    plain MNIST test accuracy:
-    ours thin / normal / thick / overall:
-    no-even thin / normal / thick / overall:
-    naive thin / normal / thick / overall:
+Result (2026-11-22, full MNIST test set, 10,000 x 3 canvases of 400x400, seed 0):
+    plain MNIST test accuracy: 99.34%
+    ours    thin 98.76% / normal 99.19% / thick 98.49% / overall 98.81%  (goal 98.5% met)
+    no-even thin 97.18% / normal 99.24% / thick 98.29% / overall 98.24%
+    naive   thin 35.93% / normal 41.58% / thick 44.89% / overall 40.80%
 """
 import argparse
 import os

@@ -16,11 +16,13 @@ Command (from the repo root):
     .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data
     .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data --quick   # bs 256 only, 5% baseline
 
-Result (fill in):
-    date / machine / load:
-    ours bs 256 / bs 128 epoch:
-    baseline epoch:
-    speed-up:
+Result (2026-11-22, 2 vCPU, torch 2.14.1, 2 threads; load average ~2 from the tail of other jobs):
+    ours bs 256 / bs 128 epoch: 6.43 s / 6.32 s (train only; test eval ~0.6 s; data load 1.7 s cold)
+    baseline epoch: 21.0 s (measured over the whole epoch)
+    speed-up: 3.3x (goal 6x not met). A raw fwd/bwd/Adam loop on the same tensors takes ~7 s too, so
+    the trainer adds no overhead; conv backward is ~half the time.
+    Under heavy load (other 2-thread torch jobs running) ours took 120 s (!) with 2 threads and
+    10 s with --threads 1: OpenMP oversubscription; the PIL-bound baseline suffers far less.
 """
 import argparse
 import math

@@ -17,11 +17,11 @@ Command (from the repo root):
     .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data --seeds 0 1 2   # spread over seeds
     .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data --quick         # 1 epoch, smoke run
 
-Result (fill in):
-    date / machine / load:
-    3 epochs bs 256 lr 6e-3: time to 99% (run clock / incl. data load):
-    2 epochs bs 256 lr 6e-3:
-    2 epochs bs 128 lr 3e-3:
+Result (2026-11-22, 2 vCPU, 2 threads, load average ~1.5-2), seed 0 / 1 / 2:
+    3 epochs bs 256 lr 6e-3: 21.2 s (99.10%) / 18.0 s / not reached (98.94%)
+    2 epochs bs 256 lr 6e-3: 12.6 s (99.02%) / not reached (98.98%) / not reached (98.75%)
+    2 epochs bs 128 lr 3e-3: 13.8 s (99.01%) / not reached (98.95%) / not reached (98.80%)
+    Data loading adds ~2 s cold (torchvision import + file read), ~0.15 s warm.
 """
 import argparse
 import os
@@ -93,11 +93,11 @@ def main():
             else:
                 print(f"  -> 99.0% NOT reached (best {max(a for *_, a in r['rows']):.2%}); data loading "
                       f"{r['load']:.2f} s\n")
-            summary.append((name, r["hit"]))
+            summary.append((name, r["hit"], max(a for *_, a in r["rows"])))
     print(f"summary (goal: <= {GOAL_S:g} s to {TARGET:.1%}, run clock):")
-    for name, hit in summary:
+    for name, hit, best in summary:
         verdict = (f"{hit[1]:6.2f} s ({hit[2]:.2f} s incl. load) {'met' if hit[1] <= GOAL_S else 'NOT met'}"
-                   if hit else "   not reached")
+                   if hit else f"   not reached (best test accuracy {best:.2%})")
         print(f"  {name:<70} {verdict}")
 
 

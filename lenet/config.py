@@ -26,6 +26,9 @@ class LeNetConfig:
     c3_table: str = "full"  # "paper": the sparse S2->C3 connection table (needs 6 -> 16 maps)
     output: str = "linear"  # "rbf": Euclidean RBF units with fixed prototypes (needs 84 F6 units)
     init: str = "default"  # "lecun98": uniform +-2.4 / fan_in, as in the paper
+    # RBF outputs only: the constant j of the paper's MAP criterion (Eq. 9), a "none of these" class every
+    # digit must beat; None trains plain cross-entropy on the negative distances.
+    rbf_reject: float | None = None
     # Input normalisation of pixels in [0, 1]; it belongs to the model, so it is saved with it.
     mean: float = 0.1307
     std: float = 0.3081
@@ -53,6 +56,9 @@ class LeNetConfig:
             raise ValueError("the paper's C3 table connects 6 S2 maps to 16 C3 maps")
         if self.output == "rbf" and (self.f6_units, self.num_classes) != (84, 10):
             raise ValueError("RBF prototypes are 7x12 bitmaps of 10 digits: need f6_units=84, 10 classes")
+        if self.rbf_reject is not None and (self.output != "rbf" or type(self.rbf_reject) not in (int, float)
+                                            or not 0 < self.rbf_reject < 1000):
+            raise ValueError(f"rbf_reject needs an RBF output and a value in (0, 1000), got {self.rbf_reject!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.std <= 0:

@@ -25,11 +25,11 @@ from typing import Iterator
 import torch
 
 from lenet.augment import random_affine
-from lenet.config import PRESETS, preset
+from lenet.config import PRESETS, LeNetConfig, preset
 from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
 from lenet.device import pick_device
 from lenet.evaluate import evaluate
-from lenet.model import LeNet
+from lenet.model import MAP_REJECT_PENALTY, LeNet
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
@@ -53,6 +53,7 @@ class TrainConfig:
     val_split: float = 0.0  # fraction of the training set held out for validation
     early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
+    map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     seed: int = 0
     device: str = "auto"
     data_dir: str | None = None
@@ -82,8 +83,13 @@ class TrainConfig:
             problems.append(f"validation split must be in [0, 0.5], got {self.val_split}")
         if self.early_stopping < 0:
             problems.append("early-stopping patience must be >= 0")
+        if self.map_criterion and self.arch in PRESETS and PRESETS[self.arch].output != "rbf":
+            problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
         if problems:
             raise ValueError("; ".join(problems))
+
+    def model_config(self) -> LeNetConfig:
+        return preset(self.arch, rbf_reject=MAP_REJECT_PENALTY) if self.map_criterion else preset(self.arch)
 
 
 class Trainer:
@@ -94,7 +100,7 @@ class Trainer:
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)  # model init and dropout
-        self.model = (model or LeNet(preset(cfg.arch))).to(self.device)
+        self.model = (model or LeNet(cfg.model_config())).to(self.device)
         train = train if train is not None else load_split(cfg.dataset, True, cfg.data_dir)
         self.test = (test if test is not None else load_split(cfg.dataset, False, cfg.data_dir)).to(self.device)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)  # batches and augmentation
@@ -270,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-split", type=float, default=d.val_split)
     p.add_argument("--early-stopping", type=int, default=d.early_stopping, metavar="PATIENCE")
     p.add_argument("--no-keep-best", dest="keep_best", action="store_false")
+    p.add_argument("--map-criterion", action="store_true",
+                   help="RBF models: the paper's MAP loss (Eq. 9) with a 'none of these' class")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
     p.add_argument("--out", help="checkpoint path (.safetensors)")

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lenet.config import preset
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit, saliency
@@ -293,7 +292,7 @@ class TrainView:
                 f"{ev['elapsed']:.0f} s elapsed · about {ev['eta']:.0f} s left\n\n{where}")
 
     def model(self, weights: dict) -> LoadedModel:
-        net = LeNet(preset(self.cfg.arch))
+        net = LeNet(self.cfg.model_config())
         net.load_state_dict(weights)
         info = dataset_info(self.cfg.dataset)
         meta = {"arch": self.cfg.arch, "dataset": self.cfg.dataset, "classes": list(info.classes),

@@ -244,19 +244,32 @@ def test_rbf_output_is_the_squared_distance_to_each_prototype():
     assert int(at_proto.argmin()) == 7
 
 
-def test_rbf_loss_is_the_papers_map_criterion():
+def test_rbf_loss_with_rbf_reject_is_the_papers_map_criterion():
     """Eq. 9: E = y_D + log(exp(-j) + sum_i exp(-y_i)) for RBF distances y and the constant penalty j."""
-    from lenet.model import RBF_REJECT_PENALTY
+    from lenet.model import MAP_REJECT_PENALTY
 
     torch.manual_seed(5)
-    model = LeNet(preset("lenet5-1998"))
+    j = MAP_REJECT_PENALTY
+    model = LeNet(preset("lenet5-1998", rbf_reject=j))
     y = torch.rand(4, 10, dtype=torch.float64) * 20  # RBF distances
     target = torch.tensor([0, 3, 9, 3])
     loss = model.loss(model.logits(y), target)
-    j = RBF_REJECT_PENALTY
     per_sample = [y[b, target[b]].item() + np.log(np.exp(-j) + np.exp(-y[b].numpy()).sum()) for b in range(4)]
     assert loss.item() == pytest.approx(float(np.mean(per_sample)), rel=1e-9)
     assert model.with_reject(model.logits(y)).shape == (4, 11)
+
+
+def test_rbf_loss_without_rbf_reject_is_cross_entropy_on_negative_distances():
+    model = LeNet(preset("lenet5-1998"))
+    y = torch.rand(4, 10) * 20
+    target = torch.tensor([1, 2, 3, 4])
+    assert model.with_reject(model.logits(y)).shape == (4, 10)
+    torch.testing.assert_close(model.loss(model.logits(y), target), F.cross_entropy(-y, target))
+
+
+def test_rbf_reject_needs_an_rbf_output():
+    with pytest.raises(ValueError, match="rbf_reject"):
+        preset("lenet5", rbf_reject=10.0)
 
 
 def test_linear_output_loss_is_cross_entropy():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -383,3 +384,17 @@ def test_train_command_line_says_what_to_do_without_data(tmp_path):
     p = _run(["-m", "lenet.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--epochs", "1"], tmp_path)
     assert p.returncode == 2
     assert "LENET_DATA_DIR" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_map_criterion_option_builds_a_model_with_a_none_of_these_class():
+    from lenet.inference import LoadedModel, read_digit
+    from lenet.model import MAP_REJECT_PENALTY
+
+    with pytest.raises(ValueError, match="MAP criterion"):
+        TrainConfig(arch="lenet5", dataset="mnist-sample", map_criterion=True)
+    trainer = Trainer(TrainConfig(arch="lenet5-1998", dataset="mnist-sample", epochs=1, map_criterion=True))
+    events = list(trainer.run())
+    assert events[-1]["type"] == "done"
+    assert trainer.model.config.rbf_reject == MAP_REJECT_PENALTY
+    reading = read_digit(LoadedModel.from_model(trainer.model, {}), np.zeros((28, 28), np.float32))
+    assert 0.0 <= reading.reject <= 1.0 and reading.probs.sum() + reading.reject == pytest.approx(1.0, abs=1e-5)
