@@ -176,6 +176,8 @@ class Trainer:
                 if sched_when == "step":
                     sched.step()
                 step += 1
+                if first_loss is None:  # the untrained loss: what "diverged" is measured against
+                    first_loss = loss.item()
                 win_loss += loss.detach() * len(y)
                 win_correct += (logits.detach().argmax(1) == y).sum()
                 win_n += len(y)
@@ -185,7 +187,6 @@ class Trainer:
                 # A step event: the only place weights are read out, so the only sync with the device.
                 now = time.perf_counter()
                 mean_loss, acc = win_loss.item() / win_n, win_correct.item() / win_n
-                first_loss = first_loss if first_loss is not None else mean_loss
                 if not math.isfinite(mean_loss) or mean_loss > 50 * max(first_loss, 1.0):
                     model.load_state_dict(good)
                     kind = "nan" if not math.isfinite(mean_loss) else "diverged"

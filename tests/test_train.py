@@ -398,3 +398,13 @@ def test_map_criterion_option_builds_a_model_with_a_none_of_these_class():
     assert trainer.model.config.rbf_reject == MAP_REJECT_PENALTY
     reading = read_digit(LoadedModel.from_model(trainer.model, {}), np.zeros((28, 28), np.float32))
     assert 0.0 <= reading.reject <= 1.0 and reading.probs.sum() + reading.reject == pytest.approx(1.0, abs=1e-5)
+
+
+def test_divergence_is_caught_even_when_the_explosion_is_inside_the_first_window():
+    """The app logs in longer windows than the CLI: the baseline must be the untrained loss, not a window mean."""
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, optimizer="sgd", lr=10.0,
+                      schedule="constant", log_interval=1e9)  # one window per epoch
+    trainer = Trainer(cfg)
+    events = list(trainer.run())
+    assert events[-1]["type"] == "error" and events[-1]["reason"] in ("nan", "diverged"), events[-1]
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
