@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from lenet.checkpoint import load_checkpoint, load_checkpoint_bytes
-from lenet.config import DESCRIPTIONS
+from lenet.config import DESCRIPTIONS, LeNetConfig
 from lenet.data import DATASETS, to_model_input
 from lenet.model import LeNet
 from lenet.preprocess import canvas_to_digit
@@ -64,11 +64,17 @@ class LoadedModel:
         return cls(_frozen(model), meta, source)
 
     @classmethod
+    def from_weights(cls, config: LeNetConfig, weights: dict, meta: dict, source: str = "trained") -> "LoadedModel":
+        """A model rebuilt from its config and a state dict (copied in: later changes to it never leak)."""
+        net = LeNet(config)
+        net.load_state_dict(weights)
+        return cls(_frozen(net), meta, source)
+
+    @classmethod
     def from_model(cls, model: LeNet, meta: dict, source: str = "trained") -> "LoadedModel":
         """A CPU copy of a (possibly still training) model: later training never changes it."""
-        copy = LeNet(model.config)
-        copy.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        return cls(_frozen(copy), meta, source)
+        return cls.from_weights(model.config, {k: v.detach().cpu() for k, v in model.state_dict().items()}, meta,
+                                source)
 
 
 def _frozen(model: LeNet) -> LeNet:

@@ -6,6 +6,7 @@ a server.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import time
 import uuid
@@ -19,7 +20,7 @@ import torch
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit, saliency
-from lenet.model import LeNet, c3_connection_matrix
+from lenet.model import c3_connection_matrix
 from lenet.render import (bars_html, connection_table_html, gray, maps_html, network_view, png_data_url,
                           saliency_overlay, upscale)
 from lenet.train import TrainConfig, Trainer
@@ -112,14 +113,9 @@ def test_digit(index: int) -> tuple[np.ndarray, str]:
     return split.images[index].numpy().astype(np.float32) / 255, DATASETS["mnist"].classes[int(split.labels[index])]
 
 
-_SAMPLE_CACHE: dict = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _sample_test():
-    # The bundled sample never changes, so caching it in a module dict is safe to share.
-    if "mnist" not in _SAMPLE_CACHE:
-        _SAMPLE_CACHE["mnist"] = load_split("mnist-sample", train=False)
-    return _SAMPLE_CACHE["mnist"]
+    return load_split("mnist-sample", train=False)  # bundled and never changed: safe to share read-only
 
 
 def n_test_samples() -> int:
@@ -292,13 +288,11 @@ class TrainView:
                 f"{ev['elapsed']:.0f} s elapsed · about {ev['eta']:.0f} s left\n\n{where}")
 
     def model(self, weights: dict) -> LoadedModel:
-        net = LeNet(self.cfg.model_config())
-        net.load_state_dict(weights)
         info = dataset_info(self.cfg.dataset)
         meta = {"arch": self.cfg.arch, "dataset": self.cfg.dataset, "classes": list(info.classes),
                 "settings": dataclasses.asdict(self.cfg), "state": self.state,
                 "metrics": {"test_accuracy": self.test_accuracy}, "epochs_done": self.last.get("epoch", 0)}
-        return LoadedModel.from_model(net, meta, source="trained")
+        return LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
 
 
 def _progress_bar(frac: float, width: int = 30) -> str:
