@@ -6,11 +6,17 @@ module globals are loaded once and never changed.
 """
 from __future__ import annotations
 
+import gc
 import math
 import os
 import random
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+# Before torch loads: OpenMP threads that spin while idle (the default) double the CPU of every small
+# inference call, and steal the cores that training and other visitors' requests need (bench/load_test.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:  # ZeroGPU: imported before anything touches CUDA; without the package or the Space setting, a no-op.
     import spaces
@@ -22,11 +28,12 @@ import numpy as np
 from PIL import Image
 
 from lenet import views
+from lenet.background import in_background
 from lenet.checkpoint import CheckpointError
 from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DatasetUnavailable
 from lenet.device import available_devices
-from lenet.inference import LoadedModel, load_shipped
+from lenet.inference import LoadedModel, load_shipped, read_canvas
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -46,11 +53,18 @@ def _model(key, mine) -> LoadedModel:
 
 # ---------- Draw ----------
 
-def read(canvas, key, mine):
+@contextmanager
+def unreadable_as_gr_error():
+    """A canvas the core cannot read -> a clear message in the UI (and to API clients), no traceback."""
     try:
-        return views.draw_view(_model(key, mine), canvas)
+        yield
     except (CanvasError, ValueError) as e:
         raise gr.Error(f"Could not read that image: {e}") from None
+
+
+def read(canvas, key, mine):
+    with unreadable_as_gr_error():
+        return views.draw_view(_model(key, mine), canvas)
 
 
 def api_canvas(payload) -> np.ndarray | None:
@@ -81,29 +95,31 @@ def api_canvas(payload) -> np.ndarray | None:
 
 
 def predict(payload):
-    """The public /predict: a canvas value in, the label value out, with the default shipped model."""
-    return read(api_canvas(payload), DEFAULT_MODEL, None)[1]
+    """The public /predict: a canvas value in, the label value out, with the default shipped model.
+    Only the probabilities: the verdict text and the picture of what the network sees are UI-only work."""
+    image = api_canvas(payload)
+    if image is None:
+        return None
+    with unreadable_as_gr_error():
+        reading = read_canvas(SHIPPED[DEFAULT_MODEL], image)
+    return None if reading is None else reading.confidences()
 
 
 def feature_maps(payload):
-    try:
+    with unreadable_as_gr_error():
         return views.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
-    except (CanvasError, ValueError) as e:
-        raise gr.Error(f"Could not read that image: {e}") from None
 
 
 # ---------- Inspect ----------
 
 def inspect(source, canvas, index, key, mine):
     lm = _model(key, mine)
-    try:
+    with unreadable_as_gr_error():
         if source == "a test digit":
             digit, truth = views.test_digit(int(index))
             return views.inspect_view(lm, digit, truth)
         image = views.canvas_image(canvas)
         return views.inspect_view(lm, None if image is None else canvas_to_digit(image))
-    except (CanvasError, ValueError) as e:
-        raise gr.Error(f"Could not read that image: {e}") from None
 
 
 def random_digit():
@@ -139,16 +155,20 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
     yield view.status(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # "Loading data…" before the first batch
     added = False
     try:
-        stream = _train_on_device(cfg)
-        for ev, weights in stream:
+        # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
+        stream = in_background(lambda: _train_on_device(cfg))
+        for batch in stream:
             if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                 stream.close()
                 view.stopped()
                 yield view.status(), view.loss_df(), view.acc_df(), gr.skip(), gr.skip()
                 return
-            view.add(ev)
-            if ev["type"] == "error":
-                gr.Warning(ev["message"])
+            weights = None
+            for ev, w in batch:
+                view.add(ev)
+                if ev["type"] == "error":
+                    gr.Warning(ev["message"])
+                weights = w if w is not None else weights
             model = view.model(weights) if weights is not None else gr.skip()
             dropdown = gr.skip()
             if weights is not None and not added:  # "your model" appears as soon as there is one
@@ -396,6 +416,12 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     demo.load(None, js=PICK_BRUSH_JS)
 
 demo.queue(default_concurrency_limit=4)
+
+# Everything built so far lives as long as the app. A full garbage collection walks all of it (~320k
+# objects, ~100 ms with every thread stopped); frozen, it is skipped, and those pauses leave the
+# visitors' latency tail (bench/load_test.py).
+gc.collect()
+gc.freeze()
 
 if __name__ == "__main__":
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch() itself.

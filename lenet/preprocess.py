@@ -54,16 +54,27 @@ def ink_from_canvas(image) -> np.ndarray:
 
 
 def _components(mask: np.ndarray) -> np.ndarray:
-    """Connected components (8-neighbour) of a small bool grid: int labels, 0 = background."""
-    labels = np.where(mask, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
-    for _ in range(mask.size):  # each pass spreads the largest label one step; stops when stable
-        p = np.pad(labels, 1)
-        h, w = mask.shape
-        spread = np.max([p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=0)
-        spread = np.where(mask, spread, 0)
-        if np.array_equal(spread, labels):
-            break
-        labels = spread
+    """Connected components (8-neighbour) of a small bool grid: int labels, 0 = background (a flood fill)."""
+    ink = set(zip(*(axis.tolist() for axis in np.nonzero(mask))))
+    label: dict[tuple[int, int], int] = {}
+    n = 0
+    for start in sorted(ink):
+        if start in label:
+            continue
+        n += 1
+        label[start] = n
+        stack = [start]
+        while stack:
+            y, x = stack.pop()
+            for q in ((y - 1, x - 1), (y - 1, x), (y - 1, x + 1), (y, x - 1), (y, x + 1),
+                      (y + 1, x - 1), (y + 1, x), (y + 1, x + 1)):
+                if q in ink and q not in label:
+                    label[q] = n
+                    stack.append(q)
+    labels = np.zeros(mask.shape, np.int64)
+    if label:
+        rows, cols = zip(*label)
+        labels[rows, cols] = list(label.values())
     return labels
 
 

@@ -80,6 +80,28 @@ def expect_reading(page: Page, digit: str | None = None) -> None:
     expect(page.locator("#seen img")).to_be_visible(timeout=SLOW)
 
 
+def probabilities(page: Page) -> str:
+    """The Label's text: top class and every confidence, as shown."""
+    return page.locator("#probs").inner_text()
+
+
+def pick_model(page: Page, name) -> None:
+    page.locator("#model-select input").click()
+    page.get_by_role("option", name=name).first.click()
+    expect(page.locator("#model-select input")).to_have_value(name, timeout=SLOW)
+
+
+def no_sideways_scroll(page: Page, where: str) -> None:
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1] + 1, f"the page scrolls sideways on a phone ({where}): {width}"
+
+
+def wait_for_curve(page: Page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#loss-plot svg .mark-line path')]"
+        ".some(p => ((p.getAttribute('d') || '').match(/L/g) || []).length >= 3)", timeout=SLOW)
+
+
 # ---------- Draw ----------
 
 def test_draw_a_one_then_clear(page, server_url, screenshots):
@@ -122,9 +144,7 @@ def test_train_live_then_stop(page, server_url, screenshots):
     page.locator("#train-btn").click()
     status = page.locator("#train-status")
     expect(status).to_contain_text(re.compile(r"epoch \d+/20 · step \d+", re.IGNORECASE), timeout=SLOW)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#loss-plot svg .mark-line path')]"
-        ".some(p => ((p.getAttribute('d') || '').match(/L/g) || []).length >= 3)", timeout=SLOW)
+    wait_for_curve(page)
     assert loss_line_points(page) >= 3
     page.screenshot(path=str(screenshots / "train_running.png"), full_page=True)
 
@@ -138,11 +158,18 @@ def test_train_live_then_stop(page, server_url, screenshots):
     expect(page.locator("#confusion img")).to_be_visible(timeout=SLOW)
     page.screenshot(path=str(screenshots / "train_done.png"), full_page=True)
 
-    # Draw still reads drawings with the visitor's freshly trained model selected
+    # Draw reads drawings with the visitor's freshly trained model ...
     page.get_by_role("tab", name="Draw").click()
     draw_with_mouse(page, ONE)
     expect_reading(page)
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
+    mine = probabilities(page)
+    # ... and it is that model doing the reading: the shipped one reads the same drawing differently.
+    pick_model(page, re.compile(r"^lenet5 · MNIST"))
+    page.wait_for_function("before => document.querySelector('#probs').innerText !== before", arg=mine,
+                           timeout=SLOW)
+    expect_reading(page, "1")
+    assert probabilities(page) != mine
 
 
 def test_train_curves_are_visible(page, server_url):
@@ -151,9 +178,7 @@ def test_train_curves_are_visible(page, server_url):
     # what a visitor sees: the (empty) plot is on screen before they press Train
     expect(page.locator("#loss-plot svg").first).to_be_attached(timeout=SLOW)
     page.locator("#train-btn").click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#loss-plot svg .mark-line path')]"
-        ".some(p => ((p.getAttribute('d') || '').match(/L/g) || []).length >= 3)", timeout=SLOW)
+    wait_for_curve(page)
     strokes = page.locator("#loss-plot").evaluate(
         "e => [...e.querySelectorAll('svg .mark-line path')].map(p => getComputedStyle(p).stroke)")
     page.locator("#stop-btn").click()
@@ -179,15 +204,43 @@ def test_inspect_shows_feature_maps_of_the_drawing(page, server_url, screenshots
 
 # ---------- Phone ----------
 
-def test_phone_draw_with_a_finger(phone_context, server_url, screenshots):
+def test_phone_journey_with_a_finger(phone_context, server_url, screenshots):
+    """The whole visit on a phone, every input a tap or a touch stroke: draw, clear, train, stop, read
+    with your model, inspect."""
     page = phone_context.new_page()
     open_app(page, server_url)
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1] + 1, f"the page scrolls sideways on a phone: {width}"
+    no_sideways_scroll(page, "Draw")
     draw_with_finger(page, SEVEN)
     expect_reading(page, "7")
     page.locator("#verdict").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "phone_draw.png"), full_page=True)
+    page.locator('#pad button[aria-label="Clear canvas"]').tap()
+    expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
+
+    page.get_by_role("tab", name="Train").tap()
+    expect(page.locator("#train-btn")).to_be_visible(timeout=SLOW)
+    no_sideways_scroll(page, "Train")
+    page.locator("#train-btn").tap()
+    wait_for_curve(page)
+    page.locator("#loss-plot").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "phone_train_running.png"), full_page=True)
+    page.locator("#stop-btn").tap()
+    expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished"), timeout=120_000)
+    expect(page.locator("#model-select input")).to_have_value(re.compile(r"^your model"), timeout=SLOW)
+    no_sideways_scroll(page, "Train results")
+    page.screenshot(path=str(screenshots / "phone_train_done.png"), full_page=True)
+
+    page.get_by_role("tab", name="Draw").tap()
+    draw_with_finger(page, ONE)
+    expect_reading(page)
+    expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
+
+    page.get_by_role("tab", name="Inspect").tap()
+    layers = page.locator("#inspect-layers")
+    expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
+    expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)
+    no_sideways_scroll(page, "Inspect")
+    page.screenshot(path=str(screenshots / "phone_inspect.png"), full_page=True)
 
 
 def test_phone_header_is_readable(phone_context, server_url):

@@ -184,6 +184,21 @@ def test_a_stray_dot_far_from_the_digit_changes_little(name):
     assert bbox_size(b) == bbox_size(a)
 
 
+def test_components_join_diagonal_neighbours_and_keep_separate_blobs_apart():
+    from lenet.preprocess import _components
+
+    mask = np.zeros((6, 8), bool)
+    mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # a diagonal line: one component (8-neighbour)
+    mask[4:6, 5:8] = True  # a block far away: another
+    mask[0, 7] = True  # a single pixel: a third
+    labels = _components(mask)
+    assert ((labels > 0) == mask).all()
+    assert len(set(labels[mask].tolist())) == 3
+    assert labels[0, 0] == labels[1, 1] == labels[2, 2] != labels[4, 5]
+    assert len(set(labels[4:6, 5:8].ravel().tolist())) == 1
+    assert _components(np.zeros((3, 3), bool)).max() == 0
+
+
 @pytest.fixture(scope="module")
 def lenet5():
     return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")

@@ -1,0 +1,80 @@
+"""Run a generator in its own thread, at a lower CPU priority, and hand its items over in batches.
+
+Why: in the app, a training run shares two cores with every visitor's readings. In its own thread the
+run never waits for the UI to draw an update (the consumer takes whatever has piled up since its last
+look), and at a higher nice value the OS runs visitors' short requests first. With nobody else on the
+machine the run is as fast as ever: priority only matters when something else wants the CPU.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+from typing import Callable, Iterator
+
+NICE = 10  # like `nice` on the command line
+JOIN_TIMEOUT = 120.0  # s: a stopped run finishes its current step or evaluation, then its thread ends
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def lower_this_threads_priority(nice: int = NICE) -> None:
+    """Raise the calling thread's nice value (Linux: per thread, inherited by the threads it starts, such
+    as torch's OpenMP workers). Elsewhere, or where it is not allowed, nothing happens."""
+    if not sys.platform.startswith("linux") or nice <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:
+        pass
+
+
+def in_background(make: Callable[[], Iterator], nice: int = NICE) -> Iterator[list]:
+    """Iterate `make()` in a daemon thread at lower priority; yield lists of the items produced since
+    the last pull (at least one each). Its exceptions are re-raised here; closing this generator ends
+    the producer at its next item and waits for it."""
+    items: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def produce():
+        lower_this_threads_priority(nice)
+        source = None
+        try:
+            source = make()
+            for item in source:
+                items.put(item)
+                if stop.is_set():
+                    break
+        except BaseException as e:  # handed to the consumer, which raises it
+            items.put(_Failed(e))
+        finally:
+            if source is not None and hasattr(source, "close"):
+                source.close()  # in this thread: the source's own clean-up runs where it ran
+            items.put(_END)
+
+    thread = threading.Thread(target=produce, name="lenet-background", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = [items.get()]
+            while not items.empty():
+                batch.append(items.get())
+            ended = next((k for k, item in enumerate(batch) if item is _END or isinstance(item, _Failed)), None)
+            if ended is None:
+                yield batch
+                continue
+            if batch[:ended]:
+                yield batch[:ended]
+            if isinstance(batch[ended], _Failed):
+                raise batch[ended].error
+            return
+    finally:
+        stop.set()
+        thread.join(JOIN_TIMEOUT)

@@ -1,0 +1,90 @@
+"""lenet.background.in_background: a generator run in its own lower-priority thread, handed over in batches."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from lenet.background import in_background
+
+
+def flatten(batches):
+    return [item for batch in batches for item in batch]
+
+
+def test_every_item_arrives_once_and_in_order():
+    batches = list(in_background(lambda: iter(range(500))))
+    assert flatten(batches) == list(range(500))
+    assert all(batches), "no empty batches"
+
+
+def test_items_produced_while_the_consumer_is_busy_arrive_together():
+    go = threading.Event()
+
+    def source():
+        yield 0
+        go.wait(10)
+        yield from range(1, 20)
+
+    stream = in_background(source)
+    assert next(stream) == [0]
+    go.set()
+    time.sleep(0.2)  # the consumer is busy; the producer finishes meanwhile
+    assert list(stream) == [list(range(1, 20))]
+
+
+def test_the_producers_exception_is_raised_in_the_consumer_after_its_items():
+    def failing():
+        yield 1
+        yield 2
+        raise KeyError("no such dataset")
+
+    got = []
+    with pytest.raises(KeyError, match="no such dataset"):
+        for batch in in_background(failing):
+            got += batch
+    assert got == [1, 2]
+
+
+def test_an_error_making_the_source_is_raised_too():
+    def make():
+        raise ValueError("bad settings")
+
+    with pytest.raises(ValueError, match="bad settings"):
+        list(in_background(make))
+
+
+def test_closing_stops_the_producer_and_runs_its_clean_up():
+    cleaned, produced = threading.Event(), []
+
+    def endless():
+        try:
+            k = 0
+            while True:
+                produced.append(k)
+                yield k
+                k += 1
+                time.sleep(0.01)
+        finally:
+            cleaned.set()
+
+    stream = in_background(endless)
+    next(stream)
+    stream.close()  # returns once the producer has ended
+    assert cleaned.is_set()
+    n = len(produced)
+    time.sleep(0.1)
+    assert len(produced) == n, "the producer kept running after close()"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
+def test_the_producer_runs_at_a_lower_priority_than_the_caller():
+    def report():
+        yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    (theirs,) = flatten(in_background(report))
+    assert theirs > mine or mine == 19
