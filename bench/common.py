@@ -1,13 +1,16 @@
 """Shared bits for the benchmark scripts: repo on sys.path, real digit canvases, app processes, percentiles."""
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +77,37 @@ def pct(values, *qs) -> list[float]:
 def ms(values) -> str:
     p50, p99 = pct(np.asarray(values) * 1000, 50, 99)
     return f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   (n={len(values)})"
+
+
+class ApiClient:
+    """One visitor's script on Gradio's documented HTTP API: upload the PNG, POST /gradio_api/call/predict,
+    read the answer. Its own connection and, like gradio_client, its own session (with session=False
+    every call starts a new one, as with curl)."""
+
+    def __init__(self, url: str, png: bytes, session: bool = True):
+        self.url, self.png, self.session = url.rstrip("/"), png, uuid.uuid4().hex if session else None
+        self.http = httpx.AsyncClient(timeout=300)
+
+    async def predict(self) -> None:
+        up = await self.http.post(f"{self.url}/gradio_api/upload", files={"files": ("digit.png", self.png, "image/png")})
+        up.raise_for_status()
+        canvas = {"background": None, "layers": [], "composite": {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}}
+        r = await self.http.post(f"{self.url}/gradio_api/call/predict", json={"data": [canvas], **({"session_hash": self.session} if self.session else {})})
+        r.raise_for_status()
+        answer = await self.http.get(f"{self.url}/gradio_api/call/predict/{r.json()['event_id']}")
+        if "event: complete" not in answer.text:
+            raise RuntimeError(answer.text[:200])
+
+    async def run(self, calls: int, latencies: list, errors: list, interval: float = 0.0, offset: float = 0.0):
+        await asyncio.sleep(offset)
+        start = time.perf_counter()
+        for k in range(calls):
+            if interval:  # paced: the k-th call is due at start + k * interval (at once when running late)
+                await asyncio.sleep(max(0.0, start + k * interval - time.perf_counter()))
+            t = time.perf_counter()
+            try:
+                await self.predict()
+                latencies.append(time.perf_counter() - t)
+            except Exception as e:  # counted, not raised: the figure is the error count
+                errors.append(repr(e)[:200])
+        await self.http.aclose()

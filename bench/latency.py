@@ -24,10 +24,14 @@ Command (from the repo root):
     .venv/bin/python bench/latency.py --during-training --data-dir /work/shared/data   # (a) + (b) + (c)
     .venv/bin/python bench/latency.py --quick --during-training         # smoke run, fewer calls
 
-Result (2026-11-22, 2 vCPU, load average ~1.7, --during-training --data-dir /work/shared/data):
-    (a) draw_view p50 7.4 ms / p99 13.5 ms (1 thread: 6.5 / 11.2); inspect p50 15 ms / p99 19 ms
-    (b) /predict ours p50 121 ms / p99 219 ms; floor p50 125 / p99 218; overhead p50 -3 ms / p99 +1 ms
-    (c) during training (full MNIST): ours p50 185 ms / p99 270 ms; p99 ratio 1.23x idle (p50 1.52x)
+Result (2026-11-22 17:20, 2 vCPU, load average ~0.7, --during-training --data-dir /work/shared/data):
+    (a) draw_view p50 2.97 ms / p99 4.48 ms (1 thread: 3.01 / 4.64); inspect p50 10.7 ms / p99 57 ms
+        (1 thread: 11.8 / 13.6). Earlier, before the flood-fill speck components and on a busier
+        machine: p50 7.4 / p99 13.5 ms.
+    (b) /predict ours p50 112.5 ms / p99 127.2 ms; floor p50 111.0 / p99 120.2; overhead p50 +1.5 ms / p99 +7.0 ms.
+        Most of the ~110 ms is gradio_client's own CPU (a new TLS-ready HTTP client per request);
+        bench/load_test.py measures with a plain HTTP client: ours p50 17-20 ms, floor 15-18 ms.
+    (c) during training (full MNIST): ours p50 121.5 ms / p99 136.3 ms; p99 ratio 1.07x idle (p50 1.08x)
     Under heavy load (other torch jobs) draw_view was p50 51 ms / p99 312 ms with 2 threads but
     12 / 17 ms with 1 thread.
 """

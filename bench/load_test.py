@@ -20,6 +20,15 @@ whatever the app does: with --floor the same phases run against a do-nothing Gra
 (Sketchpad -> Label, constant answer) for comparison.
 
     python bench/load_test.py [--clients 20] [--calls 50] [--interval 1.0] [--floor]
+
+Result (2026-11-22, 2 vCPU, LENET_DATA_DIR set: full-MNIST training streaming throughout):
+    idle 1 client           p50 17-20 ms, p99 20-24 ms
+    20 back-to-back         0 errors, p50 ~400 ms, p99 530-630 ms = 25-27x idle p99, 45-55 req/s
+    20 paced (1 call/s)     0 errors, p50 22-25 ms, p99 38-43 ms = 1.8-2.1x idle p99  (last 4 runs)
+    do-nothing app (--floor, no training): back-to-back 72 req/s, p99 16-20x idle; paced 1.3x
+Back-to-back, the ratio is set by Little's law (a do-nothing app gets 16-25x too); paced, the goal is
+met. Before training moved to its own low-priority thread, OpenMP threads stopped spinning and the
+start-up heap was frozen out of the garbage collector, paced p99 was 7.2x and back-to-back 33 req/s.
 """
 import argparse
 import asyncio
@@ -27,12 +36,9 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import httpx
-
-from common import ROOT, canvas_png, free_port, ms, pct, rss_mb, start_app, wait_for_client
+from common import ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, wait_for_client
 
 FLOOR_APP = '''
 import gradio as gr
@@ -41,38 +47,6 @@ with gr.Blocks() as demo:
     btn.click(lambda x: {"7": 1.0}, pad, out, api_name="predict", preprocess=False, concurrency_limit=4)
 demo.queue(default_concurrency_limit=4).launch()
 '''
-
-
-class ApiClient:
-    """One visitor's script: its own connection and session; upload, call, read the answer."""
-
-    def __init__(self, url: str, png: bytes):
-        self.url, self.png, self.session = url.rstrip("/"), png, uuid.uuid4().hex
-        self.http = httpx.AsyncClient(timeout=300)
-
-    async def predict(self) -> None:
-        up = await self.http.post(f"{self.url}/gradio_api/upload", files={"files": ("digit.png", self.png, "image/png")})
-        up.raise_for_status()
-        canvas = {"background": None, "layers": [], "composite": {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}}
-        r = await self.http.post(f"{self.url}/gradio_api/call/predict", json={"data": [canvas], "session_hash": self.session})
-        r.raise_for_status()
-        answer = await self.http.get(f"{self.url}/gradio_api/call/predict/{r.json()['event_id']}")
-        if "event: complete" not in answer.text:
-            raise RuntimeError(answer.text[:200])
-
-    async def run(self, calls: int, latencies: list, errors: list, interval: float = 0.0, offset: float = 0.0):
-        await asyncio.sleep(offset)
-        start = time.perf_counter()
-        for k in range(calls):
-            if interval:  # paced: the k-th call is due at start + k * interval (at once when running late)
-                await asyncio.sleep(max(0.0, start + k * interval - time.perf_counter()))
-            t = time.perf_counter()
-            try:
-                await self.predict()
-                latencies.append(time.perf_counter() - t)
-            except Exception as e:  # counted, not raised: the figure is the error count
-                errors.append(repr(e)[:200])
-        await self.http.aclose()
 
 
 async def phase(url, png, clients, calls, interval=0.0):
