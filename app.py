@@ -287,7 +287,9 @@ never see them, and reloading the page returns to the shipped models.
 Data: MNIST by Yann LeCun and Corinna Cortes (CC BY-SA 3.0); Fashion-MNIST by Zalando Research (MIT).
 """
 
-LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(primary_hue="indigo"))  # Gradio 6: styling goes to launch()
+# Gradio 6: styling goes to launch(). show_error: an API client that sends a malformed value is told
+# which field is wrong (Gradio's own validation, before our code runs) instead of a generic "error".
+LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(primary_hue="indigo"), show_error=True)
 d = TrainConfig()
 
 with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:

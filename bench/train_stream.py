@@ -5,6 +5,11 @@ running `python app.py`, streamed with gradio_client: how often updates arrive (
 on every update) and how long the same run takes. Goal: >= 2 refreshes/s, slowdown <= ~10%.
 
     LENET_DATA_DIR=../shared/data python bench/train_stream.py [--epochs 2]
+
+Result (2026-11-22, 2 vCPU, full MNIST, 3 runs): 4.1 refreshes/s; CLI 11.5-12.0 s, app 13.2-13.9 s:
++12 to +19%. Part of it is OpenMP: the app sets OMP_WAIT_POLICY=PASSIVE (idle threads sleep, not
+spin, which halves the CPU of each reading); with PASSIVE for both, the CLI took 13.4-13.6 s and
+the app +1 to +15%. The run machine is noisy: single runs varied by +-20%.
 """
 import argparse
 import os

@@ -88,6 +88,16 @@ def test_predict_non_image_error_message_says_what_is_wrong(client, tmp_path):
     assert any(w in str(info.value).lower() for w in ("image", "read", "file")), str(info.value)
 
 
+@pytest.mark.parametrize("payload, words", [({"composite": 5, "layers": "x"}, "layers"), (42, "dictionary")])
+def test_predict_malformed_payload_gets_a_message_naming_the_problem(client, digit_png, payload, words):
+    with pytest.raises(AppError) as info:
+        client.predict(payload, api_name="/predict")
+    assert "verbose error reporting" not in str(info.value)
+    assert words in str(info.value), str(info.value)
+    good, truth = digit_png(2)
+    assert client.predict(canvas_value(good), api_name="/predict")["label"] == truth, "server still answers"
+
+
 # ---------- /feature_maps ----------
 
 def test_feature_maps_shapes(client, digit_png):
