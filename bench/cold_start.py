@@ -32,7 +32,7 @@ def main():
         finally:
             proc.terminate()
             proc.wait()
-    print(f"cold start to first answered /predict: " + ", ".join(f"{t:.2f} s" for t in times)
+    print("cold start to first answered /predict: " + ", ".join(f"{t:.2f} s" for t in times)
           + f"  (best {min(times):.2f} s; goal <= 8 s)")
 
 

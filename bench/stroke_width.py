@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lenet.data import load_split  # noqa: E402

@@ -1,5 +1,4 @@
 """A process killed while writing a checkpoint leaves the old file or the new one, never a broken one."""
-import os
 import signal
 import subprocess
 import sys
