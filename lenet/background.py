@@ -7,6 +7,7 @@ machine the run is as fast as ever: priority only matters when something else wa
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import sys
@@ -59,7 +60,11 @@ def in_background(make: Callable[[], Iterator], nice: int = NICE) -> Iterator[li
                 source.close()  # in this thread: the source's own clean-up runs where it ran
             items.put(_END)
 
-    thread = threading.Thread(target=produce, name="lenet-background", daemon=True)
+    # The caller's context variables go along, as asyncio tasks get them: Gradio keeps its per-request state
+    # (the request, the event id) in context variables, and code run in the producer, such as a ZeroGPU
+    # `@spaces.GPU` wrapper, sees the same request.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(produce,), name="lenet-background", daemon=True)
     thread.start()
     try:
         while True:

@@ -80,6 +80,18 @@ def test_closing_stops_the_producer_and_runs_its_clean_up():
     assert len(produced) == n, "the producer kept running after close()"
 
 
+def test_the_callers_context_variables_are_seen_by_the_producer():
+    import contextvars
+
+    request = contextvars.ContextVar("request", default=None)
+
+    def report():
+        yield request.get()
+
+    request.set("visitor-42")
+    assert flatten(in_background(report)) == ["visitor-42"]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
 def test_the_producer_runs_at_a_lower_priority_than_the_caller():
     def report():
