@@ -92,7 +92,7 @@ class ApiClient:
         up = await self.http.post(f"{self.url}/gradio_api/upload", files={"files": ("digit.png", self.png, "image/png")})
         up.raise_for_status()
         canvas = {"background": None, "layers": [], "composite": {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}}
-        r = await self.http.post(f"{self.url}/gradio_api/call/predict", json={"data": [canvas], **({"session_hash": self.session} if self.session else {})})
+        r = await self.http.post(f"{self.url}/gradio_api/call/predict", json={"data": [canvas], "session_hash": self.session})
         r.raise_for_status()
         answer = await self.http.get(f"{self.url}/gradio_api/call/predict/{r.json()['event_id']}")
         if "event: complete" not in answer.text:

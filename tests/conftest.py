@@ -71,7 +71,16 @@ def client(server_url):
 # ---------- real digits as canvas images ----------
 
 @pytest.fixture(scope="session")
+def mnist_train_split():
+    """The bundled MNIST sample's training split (read-only: shared by every test)."""
+    from lenet.data import load_split
+
+    return load_split("mnist-sample", train=True)
+
+
+@pytest.fixture(scope="session")
 def mnist_test_split():
+    """The bundled MNIST sample's test split (read-only: shared by every test)."""
     from lenet.data import load_split
 
     return load_split("mnist-sample", train=False)

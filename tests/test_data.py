@@ -16,16 +16,6 @@ from lenet.data import (DatasetUnavailable, Split, dataset_info, is_available_of
 from lenet.make_samples import SIZES
 
 
-@pytest.fixture(scope="module")
-def mnist_train() -> Split:
-    return load_split("mnist-sample", train=True)
-
-
-@pytest.fixture(scope="module")
-def mnist_test() -> Split:
-    return load_split("mnist-sample", train=False)
-
-
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a connection fails the test loudly."""
@@ -60,12 +50,12 @@ def test_sample_splits_shapes_dtypes_and_balanced_labels(name, train, n):
     assert dataset_info(name).sample
 
 
-def test_sample_is_real_varied_data(mnist_train, mnist_test):
+def test_sample_is_real_varied_data(mnist_train_split, mnist_test_split):
     # Not one image repeated: distinct images, and train and test do not share images.
-    train_set = {bytes(im.numpy()) for im in mnist_train.images}
-    test_set = {bytes(im.numpy()) for im in mnist_test.images}
-    assert len(train_set) == len(mnist_train)
-    assert len(test_set) == len(mnist_test)
+    train_set = {bytes(im.numpy()) for im in mnist_train_split.images}
+    test_set = {bytes(im.numpy()) for im in mnist_test_split.images}
+    assert len(train_set) == len(mnist_train_split)
+    assert len(test_set) == len(mnist_test_split)
     assert len(train_set & test_set) == 0
 
 
@@ -76,9 +66,9 @@ def test_unknown_dataset_is_a_value_error():
         dataset_info("emnist")
 
 
-def test_split_to_device_keeps_data(mnist_test):
-    moved = mnist_test.to("cpu")
-    assert torch.equal(moved.images, mnist_test.images) and torch.equal(moved.labels, mnist_test.labels)
+def test_split_to_device_keeps_data(mnist_test_split):
+    moved = mnist_test_split.to("cpu")
+    assert torch.equal(moved.images, mnist_test_split.images) and torch.equal(moved.labels, mnist_test_split.labels)
 
 
 # ---------- model input ----------
@@ -113,18 +103,18 @@ def test_to_model_input_uses_the_configs_normalisation():
 
 
 @pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if c.input_size == 28])
-def test_28_input_presets_are_not_padded(name, mnist_test):
+def test_28_input_presets_are_not_padded(name, mnist_test_split):
     cfg = PRESETS[name]
-    images = mnist_test.images[:4]
+    images = mnist_test_split.images[:4]
     x = to_model_input(images, cfg)
     assert x.shape == (4, 1, 28, 28)
     expected = (images.float() / 255 - cfg.mean) / cfg.std
     torch.testing.assert_close(x[:, 0], expected)
 
 
-def test_to_model_input_accepts_floats_in_0_1_and_1_channel_batches(mnist_test):
+def test_to_model_input_accepts_floats_in_0_1_and_1_channel_batches(mnist_test_split):
     cfg = PRESETS["lenet5"]
-    images = mnist_test.images[:3]
+    images = mnist_test_split.images[:3]
     a = to_model_input(images, cfg)
     b = to_model_input(images.float() / 255, cfg)
     c = to_model_input((images.float() / 255).unsqueeze(1), cfg)
@@ -182,9 +172,9 @@ def _torchvision_layout(root: Path, folder: str, train: Split, test: Split) -> P
     return root
 
 
-def test_local_folder_in_torchvision_layout_loads(tmp_path, mnist_train, mnist_test, no_network):
-    small_train = Split(mnist_train.images[:300], mnist_train.labels[:300])
-    small_test = Split(mnist_test.images[:100], mnist_test.labels[:100])
+def test_local_folder_in_torchvision_layout_loads(tmp_path, mnist_train_split, mnist_test_split, no_network):
+    small_train = Split(mnist_train_split.images[:300], mnist_train_split.labels[:300])
+    small_test = Split(mnist_test_split.images[:100], mnist_test_split.labels[:100])
     root = _torchvision_layout(tmp_path, "MNIST", small_train, small_test)
     for train, ref in ((True, small_train), (False, small_test)):
         s = load_split("mnist", train=train, data_dir=root)
@@ -194,7 +184,7 @@ def test_local_folder_in_torchvision_layout_loads(tmp_path, mnist_train, mnist_t
     assert is_available_offline("mnist", data_dir=root)
 
 
-def test_local_folder_from_the_environment_variable(tmp_path, monkeypatch, mnist_train, mnist_test, no_network):
+def test_local_folder_from_the_environment_variable(tmp_path, monkeypatch, mnist_train_split, mnist_test_split, no_network):
     fashion_train = load_split("fashion-mnist-sample", train=True)
     fashion_test = load_split("fashion-mnist-sample", train=False)
     root = _torchvision_layout(tmp_path, "FashionMNIST", Split(fashion_train.images[:200], fashion_train.labels[:200]),
@@ -210,8 +200,8 @@ def test_local_folder_from_the_environment_variable(tmp_path, monkeypatch, mnist
 
 # ---------- augmentation ----------
 
-def test_random_affine_preserves_shape_and_range(mnist_test):
-    x = mnist_test.images[:64].float().div(255).unsqueeze(1)
+def test_random_affine_preserves_shape_and_range(mnist_test_split):
+    x = mnist_test_split.images[:64].float().div(255).unsqueeze(1)
     g = torch.Generator().manual_seed(0)
     y = random_affine(x, g)
     assert y.shape == x.shape and y.dtype == x.dtype
@@ -222,22 +212,22 @@ def test_random_affine_preserves_shape_and_range(mnist_test):
     assert ratio.min() > 0.6 and ratio.max() < 1.5
 
 
-def test_random_affine_keeps_the_background_dark(mnist_test):
-    x = mnist_test.images[:64].float().div(255).unsqueeze(1)
+def test_random_affine_keeps_the_background_dark(mnist_test_split):
+    x = mnist_test_split.images[:64].float().div(255).unsqueeze(1)
     y = random_affine(x, torch.Generator().manual_seed(1))
     corners = torch.cat([y[..., :3, :3], y[..., :3, -3:], y[..., -3:, :3], y[..., -3:, -3:]], -1)
     assert corners.abs().max() < 0.05
     assert random_affine(torch.zeros(8, 1, 28, 28), torch.Generator().manual_seed(2)).abs().max() == 0
 
 
-def test_random_affine_with_zero_ranges_is_the_identity(mnist_test):
-    x = mnist_test.images[:16].float().div(255).unsqueeze(1)
+def test_random_affine_with_zero_ranges_is_the_identity(mnist_test_split):
+    x = mnist_test_split.images[:16].float().div(255).unsqueeze(1)
     y = random_affine(x, torch.Generator().manual_seed(0), rotation=0, translate=0, scale=0, squeeze=0, shear=0)
     torch.testing.assert_close(y, x, atol=1e-5, rtol=0)
 
 
-def test_random_affine_is_deterministic_with_a_seeded_generator(mnist_test):
-    x = mnist_test.images[:16].float().div(255).unsqueeze(1)
+def test_random_affine_is_deterministic_with_a_seeded_generator(mnist_test_split):
+    x = mnist_test_split.images[:16].float().div(255).unsqueeze(1)
     a = random_affine(x, torch.Generator().manual_seed(42))
     b = random_affine(x, torch.Generator().manual_seed(42))
     c = random_affine(x, torch.Generator().manual_seed(43))
@@ -245,8 +235,8 @@ def test_random_affine_is_deterministic_with_a_seeded_generator(mnist_test):
     assert not torch.allclose(a, c)
 
 
-def test_random_affine_draws_one_transform_per_sample(mnist_test):
-    one = mnist_test.images[:1].float().div(255).unsqueeze(1)
+def test_random_affine_draws_one_transform_per_sample(mnist_test_split):
+    one = mnist_test_split.images[:1].float().div(255).unsqueeze(1)
     y = random_affine(one.repeat(8, 1, 1, 1), torch.Generator().manual_seed(3))
     diffs = [(y[0] - y[i]).abs().max().item() for i in range(1, 8)]
     assert min(diffs) > 1e-3

@@ -14,22 +14,12 @@ import torch
 
 import lenet.train
 from lenet.checkpoint import load_checkpoint, save_checkpoint
-from lenet.data import Split, load_split
+from lenet.data import Split
 from lenet.evaluate import evaluate
 from lenet.train import TrainConfig, Trainer, checkpoint_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_KEYS = {"type", "epoch", "step", "loss", "accuracy", "lr", "images_per_s", "elapsed", "eta"}
-
-
-@pytest.fixture(scope="module")
-def train_split() -> Split:
-    return load_split("mnist-sample", train=True)
-
-
-@pytest.fixture(scope="module")
-def test_split() -> Split:
-    return load_split("mnist-sample", train=False)
 
 
 def subset(split: Split, n: int, start: int = 0) -> Split:
@@ -49,10 +39,10 @@ def all_finite(model) -> bool:
 
 
 @pytest.fixture(scope="module")
-def full_run(train_split, test_split):
+def full_run(mnist_train_split, mnist_test_split):
     """lenet5 trained on the whole mnist-sample: (trainer, events)."""
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, batch_size=32, lr=5e-3, seed=0, device="cpu")
-    trainer = Trainer(cfg, train=train_split, test=test_split)
+    trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
     events = list(trainer.run())
     return trainer, events
 
@@ -111,12 +101,12 @@ def test_event_stream_contract(full_run):
     assert len(trainer.history) == cfg.epochs
 
 
-def test_lenet5_reaches_95_percent_on_the_sample(full_run, test_split):
+def test_lenet5_reaches_95_percent_on_the_sample(full_run, mnist_test_split):
     trainer, events = full_run
     done = events[-1]
     assert done["test_accuracy"] >= 0.95, done
     # The reported figure is the model's real accuracy on the held-out test part.
-    r = evaluate(trainer.model, test_split)
+    r = evaluate(trainer.model, mnist_test_split)
     assert r["n"] == 1000
     assert r["accuracy"] == pytest.approx(done["test_accuracy"], abs=1e-6)
     assert r["loss"] == pytest.approx(done["test_loss"], rel=1e-5)
@@ -128,10 +118,10 @@ def test_lenet5_reaches_95_percent_on_the_sample(full_run, test_split):
     assert meta["epochs"] == len(epochs)
 
 
-def test_validation_split_reports_val_and_keeps_the_best_epoch(train_split, test_split):
+def test_validation_split_reports_val_and_keeps_the_best_epoch(mnist_train_split, mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=3, batch_size=32, lr=3e-3, val_split=0.25, keep_best=True,
                       seed=1, device="cpu", log_interval=0.0)
-    trainer = Trainer(cfg, train=subset(train_split, 800), test=subset(test_split, 200))
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 800), test=subset(mnist_test_split, 200))
     assert len(trainer.val) == 200 and len(trainer.train) == 600
     at_epoch, events = {}, []
     for e in trainer.run():
@@ -170,10 +160,10 @@ def _script_val_losses(monkeypatch, trainer: Trainer, losses: list[float]) -> No
     monkeypatch.setattr(lenet.train, "evaluate", scripted)
 
 
-def test_early_stopping_with_keep_best(monkeypatch, train_split, test_split):
+def test_early_stopping_with_keep_best(monkeypatch, mnist_train_split, mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=6, batch_size=64, lr=1e-3, schedule="constant", val_split=0.25,
                       early_stopping=2, keep_best=True, seed=0, device="cpu")
-    trainer = Trainer(cfg, train=subset(train_split, 320), test=subset(test_split, 100))
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 320), test=subset(mnist_test_split, 100))
     _script_val_losses(monkeypatch, trainer, [1.0, 0.5, 0.6, 0.7, 0.8, 0.9])
     at_epoch, events = {}, []
     for e in trainer.run():
@@ -189,10 +179,10 @@ def test_early_stopping_with_keep_best(monkeypatch, train_split, test_split):
     assert done["test_accuracy"] == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
 
 
-def test_early_stopping_without_keep_best_ends_with_the_last_weights(monkeypatch, train_split, test_split):
+def test_early_stopping_without_keep_best_ends_with_the_last_weights(monkeypatch, mnist_train_split, mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=6, batch_size=64, lr=1e-3, schedule="constant", val_split=0.25,
                       early_stopping=2, keep_best=False, seed=0, device="cpu")
-    trainer = Trainer(cfg, train=subset(train_split, 320), test=subset(test_split, 100))
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 320), test=subset(mnist_test_split, 100))
     _script_val_losses(monkeypatch, trainer, [1.0, 0.5, 0.6, 0.7, 0.8, 0.9])
     last = None
     for e in trainer.run():
@@ -203,10 +193,10 @@ def test_early_stopping_without_keep_best_ends_with_the_last_weights(monkeypatch
     assert same_weights(weights(trainer.model), last)
 
 
-def test_plateau_schedule_halves_the_lr_after_patience(monkeypatch, train_split, test_split):
+def test_plateau_schedule_halves_the_lr_after_patience(monkeypatch, mnist_train_split, mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=6, batch_size=64, lr=1e-3, schedule="plateau", val_split=0.25,
                       keep_best=True, seed=0, device="cpu", log_interval=0.0)
-    trainer = Trainer(cfg, train=subset(train_split, 320), test=subset(test_split, 100))
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 320), test=subset(mnist_test_split, 100))
     _script_val_losses(monkeypatch, trainer, [1.0, 1.1, 1.2, 1.3, 1.4, 1.5])  # never improves after epoch 1
     events = list(trainer.run())
     lrs = {}
@@ -223,11 +213,11 @@ def test_plateau_schedule_halves_the_lr_after_patience(monkeypatch, train_split,
 
 # ---------- repeatability, Stop, divergence ----------
 
-def test_seeded_runs_are_repeatable(train_split, test_split):
+def test_seeded_runs_are_repeatable(mnist_train_split, mnist_test_split):
     def run(seed):
         cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=3e-3, augment=True, seed=seed,
                           device="cpu", log_interval=0.0)
-        trainer = Trainer(cfg, train=subset(train_split, 384), test=subset(test_split, 100))
+        trainer = Trainer(cfg, train=subset(mnist_train_split, 384), test=subset(mnist_test_split, 100))
         losses = [e["loss"] for e in trainer.run() if e["type"] == "step"]
         return weights(trainer.model), losses
 
@@ -239,10 +229,10 @@ def test_seeded_runs_are_repeatable(train_split, test_split):
     assert not same_weights(a, c)
 
 
-def test_closing_the_generator_leaves_a_usable_model(train_split, test_split, tmp_path):
+def test_closing_the_generator_leaves_a_usable_model(mnist_train_split, mnist_test_split, tmp_path):
     cfg = TrainConfig(dataset="mnist-sample", epochs=3, batch_size=64, lr=3e-3, seed=0, device="cpu",
                       log_interval=0.0)
-    trainer = Trainer(cfg, train=subset(train_split, 2000), test=test_split)
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 2000), test=mnist_test_split)
     gen = trainer.run()
     at_stop = None
     for e in gen:
@@ -255,19 +245,19 @@ def test_closing_the_generator_leaves_a_usable_model(train_split, test_split, tm
     model = trainer.model
     assert all_finite(model)
     assert same_weights(weights(model), at_stop)  # weights only change between yields
-    r = evaluate(model, test_split)
+    r = evaluate(model, mnist_test_split)
     assert r["accuracy"] > 0.5  # chance is 0.1
     # and it can be saved and loaded like any finished model
     path = save_checkpoint(tmp_path / "stopped.safetensors", model, checkpoint_meta(trainer))
     loaded, _ = load_checkpoint(path)
-    assert evaluate(loaded, test_split)["accuracy"] == pytest.approx(r["accuracy"], abs=1e-6)
+    assert evaluate(loaded, mnist_test_split)["accuracy"] == pytest.approx(r["accuracy"], abs=1e-6)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_divergence_ends_with_an_error_and_the_last_good_weights(optimizer, train_split, test_split):
+def test_divergence_ends_with_an_error_and_the_last_good_weights(optimizer, mnist_train_split, mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=2, batch_size=64, lr=10.0, optimizer=optimizer,
                       schedule="constant", seed=0, device="cpu", log_interval=0.0)
-    trainer = Trainer(cfg, train=subset(train_split, 640), test=subset(test_split, 200))
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 640), test=subset(mnist_test_split, 200))
     last_good = weights(trainer.model)  # before any step
     events = []
     for e in trainer.run():
@@ -286,7 +276,7 @@ def test_divergence_ends_with_an_error_and_the_last_good_weights(optimizer, trai
     assert math.isfinite(r["loss"])
 
 
-def test_weights_that_produce_inf_end_with_a_nan_error(train_split, test_split):
+def test_weights_that_produce_inf_end_with_a_nan_error(mnist_train_split, mnist_test_split):
     from lenet.config import preset
     from lenet.model import LeNet
 
@@ -296,7 +286,7 @@ def test_weights_that_produce_inf_end_with_a_nan_error(train_split, test_split):
     before = weights(model)
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=1e-3, schedule="constant", seed=0,
                       device="cpu", log_interval=0.0)
-    trainer = Trainer(cfg, model=model, train=subset(train_split, 256), test=subset(test_split, 64))
+    trainer = Trainer(cfg, model=model, train=subset(mnist_train_split, 256), test=subset(mnist_test_split, 64))
     events = list(trainer.run())
     assert events[-1]["type"] == "error" and events[-1]["reason"] == "nan"
     assert not [e for e in events if e["type"] == "step"]
@@ -304,7 +294,7 @@ def test_weights_that_produce_inf_end_with_a_nan_error(train_split, test_split):
     assert all_finite(trainer.model)
 
 
-def test_nan_error_event_is_valid_json(train_split, test_split):
+def test_nan_error_event_is_valid_json(mnist_train_split, mnist_test_split):
     """The CLI prints every event as a JSON line: a NaN loss must not turn into the non-JSON token NaN."""
     from lenet.config import preset
     from lenet.model import LeNet
@@ -314,7 +304,7 @@ def test_nan_error_event_is_valid_json(train_split, test_split):
         model.output.weight.fill_(3e38)
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=1e-3, schedule="constant", seed=0,
                       device="cpu", log_interval=0.0)
-    trainer = Trainer(cfg, model=model, train=subset(train_split, 128), test=subset(test_split, 64))
+    trainer = Trainer(cfg, model=model, train=subset(mnist_train_split, 128), test=subset(mnist_test_split, 64))
     error = list(trainer.run())[-1]
     assert error["type"] == "error" and error["reason"] == "nan"
     json.dumps(error, allow_nan=False)  # strict JSON (RFC 8259) has no NaN / Infinity
