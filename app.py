@@ -215,40 +215,8 @@ def load_upload(path):
 
 # ---------- Layout ----------
 
-CSS = """
-#pad { max-width: 420px; }
-#seen img { image-rendering: pixelated; }
-.progress { height: 8px; background: var(--neutral-200); border-radius: 4px; overflow: hidden; margin: 4px 0 8px; }
-.progress > div { height: 100%; background: var(--primary-500); transition: width .3s; }
-.inspect-head { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-.inspect-head figure, .fmap-tile { margin: 0; text-align: center; }
-.inspect-head figcaption { max-width: 168px; font-size: 12px; }
-img.px, .fmap-tile img { image-rendering: pixelated; border: 1px solid var(--neutral-300); }
-.inspect-out { flex: 1; min-width: 240px; }
-.inspect-out .big { font-size: 1.6em; }
-.fmap-layer { margin: 14px 0 6px; }
-.fmap-layer h4 { margin: 0 0 6px; font-size: 14px; }
-.fmap-grid { display: flex; flex-wrap: wrap; gap: 6px; }
-.fmap-grid.n16 { max-width: 740px; }  /* 16 maps as two rows of 8 */
-.fmap-tile figcaption { font-size: 11px; color: var(--body-text-color-subdued); }
-.fmap-legend { max-width: 260px; margin-top: 4px; font-size: 11px; }
-.fmap-bar { height: 10px; border-radius: 3px; border: 1px solid var(--neutral-300); }
-.fmap-ticks { display: flex; justify-content: space-between; }
-.fmap-note { font-size: 12px; color: var(--body-text-color-subdued); margin: 4px 0; }
-.c3-table { border-collapse: collapse; font-size: 11px; }
-.c3-table th { padding: 1px 4px; font-weight: normal; }
-.c3-table td { width: 16px; height: 16px; border: 1px solid var(--neutral-300); }
-.c3-table td.on { background: var(--primary-500); }
-.bars { position: relative; display: flex; align-items: stretch; gap: 1px; height: 90px; max-width: 640px; }
-.bars.labelled { height: 110px; padding-bottom: 16px; }
-.bar-zero { position: absolute; left: 0; right: 0; top: 50%; border-top: 1px solid var(--neutral-400); }
-.bars.labelled .bar-zero { top: calc(50% - 8px); }
-.bar-slot { position: relative; flex: 1; min-width: 2px; }
-.bar { position: absolute; left: 0; right: 0; }
-.bar.pos { background: #d6604d; } .bar.neg { background: #4393c3; } .bar.hi { outline: 2px solid var(--primary-600); }
-.bar-label { position: absolute; bottom: -16px; left: 0; right: 0; text-align: center; font-size: 10px;
-             overflow: hidden; white-space: nowrap; }
-"""
+# Every stylesheet in lenet/static/, each beside the part of the UI whose HTML it styles.
+CSS = "\n".join(p.read_text() for p in sorted((ROOT / "lenet" / "static").glob("*.css")))
 
 PICK_BRUSH_JS = """
 () => {
