@@ -6,7 +6,9 @@ module globals are loaded once and never changed.
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
+import html
 import math
 import os
 import random
@@ -135,16 +137,23 @@ def _train_on_device(cfg: TrainConfig):
 
 
 class StopSignal:
-    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly."""
+    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly. It also
+    keeps why this visitor's last run failed, for the status line once the error toast has gone."""
 
     def __init__(self):
         self.requested = False
+        self.failure = ""
+
+    def fail(self, message: str) -> gr.Error:
+        self.failure = message
+        return gr.Error(message)
 
 
 def reset_stop(signal: StopSignal):
     """Runs unqueued when Train is clicked: a Stop pressed from now on (even while queued) ends this run.
     Train is disabled and Stop enabled until the run's last step (end_of_run)."""
     signal.requested = False
+    signal.failure = ""
     return {train_btn: gr.update(interactive=False), stop_btn: gr.update(interactive=True),
             status: "### ⏳ Waiting for the training slot…\nRuns take turns: if another visitor's run is going, "
                     "yours starts when it ends. Your place in the queue shows below."}
@@ -158,6 +167,14 @@ def end_of_run():
     return {train_btn: gr.update(interactive=True), stop_btn: gr.update(interactive=False)}
 
 
+def after_failure(signal: StopSignal):
+    """A run that raised: buttons back, the reason in the status line, and the progress box redrawn (which
+    clears Gradio's "Error" badge, otherwise left on it after the toast closes)."""
+    why = html.escape(signal.failure or "see the message in the corner")
+    return {**end_of_run(), queue_box: "",
+            status: f"### ⚠️ The run did not complete\n{why}\n\nFix it and press **Train** again."}
+
+
 def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
           watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
           signal: StopSignal | None = None):
@@ -167,7 +184,7 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
                           schedule=schedule, augment=bool(augment), val_split=float(val_split),
                           seed=_whole(seed, "seed"), device=device)
     except (TypeError, ValueError) as e:
-        raise gr.Error(f"Please fix the settings: {e}") from None
+        raise _failed(signal, f"Please fix the settings: {e}") from None
     if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
         yield {status: "### ⏹️ Stopped before it started\nPress **Train** to start a run."}
         return
@@ -216,9 +233,13 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
             yield out
         yield {previous_curves: view.curves()}
     except DatasetUnavailable as e:
-        raise gr.Error(str(e)) from None
+        raise _failed(signal, str(e)) from None
     except ValueError as e:
-        raise gr.Error(f"Training could not start: {e}") from None
+        raise _failed(signal, f"Training could not start: {e}") from None
+
+
+def _failed(signal: StopSignal | None, message: str) -> gr.Error:
+    return signal.fail(message) if signal is not None else gr.Error(message)
 
 
 def _whole(value, name) -> int:
@@ -434,9 +455,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target;
                     # this box is tall enough to show it, so a visitor waiting behind another's run sees it.
                     queue_box = gr.HTML("", elem_id="train-queue", min_height=44, padding=False)
-                    loss_chart = gr.HTML(views.TrainView(defaults).loss_html(), elem_id="loss-plot", padding=False)
-                    error_chart = gr.HTML(views.TrainView(defaults).error_html(), elem_id="error-plot",
-                                          padding=False)
+                    empty_run = views.TrainView(dataclasses.replace(
+                        defaults, dataset=DEFAULT_DATASET, epochs=views.suggested_epochs(DEFAULT_DATASET)))
+                    loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False)
+                    error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False)
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=300):
                     gr.Markdown("#### Watch it learn", elem_id="watch-title")
@@ -502,9 +524,14 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                           api_visibility="private").then(
         train, train_inputs + [stop_signal], train_outputs, api_name="train", concurrency_limit=TRAIN_CONCURRENCY,
         concurrency_id="train", show_progress="full", show_progress_on=[queue_box])
-    (run.then(finish, [my_model, run_history], train_outputs, api_visibility="private", show_progress="hidden")
-        .then(end_of_run, None, [train_btn, stop_btn], queue=False, api_visibility="private")
-        .then(None, js=UNMARK_RUN_JS))
+    # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
+    finished = run.then(finish, [my_model, run_history], train_outputs, api_visibility="private",
+                        show_progress="hidden")
+    for done in (finished.then, finished.failure):
+        done(end_of_run, None, [train_btn, stop_btn], queue=False, api_visibility="private").then(
+            None, js=UNMARK_RUN_JS)
+    run.failure(after_failure, stop_signal, [train_btn, stop_btn, status, queue_box], queue=False,
+                api_visibility="private").then(None, js=UNMARK_RUN_JS)
     # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
     stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")
     snap_slider.input(show_snapshot, [snap_slider, run_history], [shown_snapshot, watch, confusion],

@@ -35,11 +35,15 @@ def thin(points: list, limit: int = MAX_POINTS) -> list:
     return out if out[-1] == points[-1] else out + [points[-1]]
 
 
-def log_range(values: list[float], floor: float, ceiling: float | None = None) -> tuple[float, float]:
-    """Whole decades around the values (so the axis moves only when a curve crosses a decade)."""
+def log_range(values: list[float], floor: float, ceiling: float | None = None,
+              empty: tuple[float, float] = (1.0, 10.0)) -> tuple[float, float]:
+    """Whole decades around the values (so the axis moves only when a curve crosses a decade); `empty`
+    before there is any data."""
     good = [v for v in values if v > 0 and math.isfinite(v)]
-    lo = max(min(good, default=ceiling or 1.0), floor)
-    hi = ceiling if ceiling is not None else max(good, default=1.0)
+    if not good:
+        return empty
+    lo = max(min(good), floor)
+    hi = ceiling if ceiling is not None else max(good)
     lo_d, hi_d = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
     if hi_d <= lo_d:
         hi_d = lo_d + 1

@@ -277,13 +277,14 @@ class TrainView:
     def loss_html(self) -> str:
         series = self._series("loss")
         values = [y for s in series for _, y in s.points]
-        return line_chart("Loss", "cross-entropy", series, self.x_max, log_range(values, floor=1e-3))
+        return line_chart("Loss", "cross-entropy", series, self.x_max,
+                          log_range(values, floor=1e-3, empty=(0.1, 10)))
 
     def error_html(self) -> str:
         series = self._series("error")
         values = [y for s in series for _, y in s.points]
         return line_chart("Error rate", "test / train error %", series, self.x_max,
-                          log_range(values, floor=0.01, ceiling=100), unit="%")
+                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%")
 
     def status(self) -> str:
         s, ev = self.start, self.last
