@@ -154,7 +154,7 @@ def reset_stop(signal: StopSignal):
     Train is disabled and Stop enabled until the run's last step (end_of_run)."""
     signal.requested = False
     signal.failure = ""
-    return {train_btn: gr.update(interactive=False), stop_btn: gr.update(interactive=True),
+    return {train_btn: gr.update(interactive=False), stop_btn: gr.update(interactive=True), reload_note: "",
             status: "### ⏳ Waiting for the training slot…\nRuns take turns: if another visitor's run is going, "
                     "yours starts when it ends. Your place in the queue shows below."}
 
@@ -231,7 +231,7 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
             if evaluated:
                 out[confusion] = views.confusion_view(history)
             yield out
-        yield {previous_curves: view.curves()}
+        yield {**charts(), previous_curves: view.curves()}  # kept to draw under the visitor's next run
     except DatasetUnavailable as e:
         raise _failed(signal, str(e)) from None
     except ValueError as e:
@@ -474,7 +474,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     drill_caption = gr.Markdown("", elem_id="drill-caption")
                     drill_gallery = gr.Gallery(label="Test images (true → read); click one to open it in Inspect",
                                                show_label=False, columns=6, height=300, elem_id="wrong",
-                                               object_fit="contain", visible=False, allow_preview=False)
+                                               object_fit="contain", visible=False, allow_preview=False,
+                                               fit_columns=False, buttons=[])
         with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab:
             with gr.Row():
                 source = gr.Radio(["my drawing", "a test digit"], value="my drawing", label="Input",
@@ -520,7 +521,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                      previous_curves, snap_slider, shown_snapshot, drill_gallery, drill_caption, drill_indices,
                      results, download]
     train_btn.click(None, js=MARK_RUN_JS)
-    run = train_btn.click(reset_stop, stop_signal, [train_btn, stop_btn, status], queue=False,
+    run = train_btn.click(reset_stop, stop_signal, [train_btn, stop_btn, status, reload_note], queue=False,
                           api_visibility="private").then(
         train, train_inputs + [stop_signal], train_outputs, api_name="train", concurrency_limit=TRAIN_CONCURRENCY,
         concurrency_id="train", show_progress="full", show_progress_on=[queue_box])

@@ -422,8 +422,8 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
     labels = split.labels.numpy()
     hits = np.flatnonzero((labels == true) & (ev.predictions[:len(labels)] == read))
     classes = history.classes
-    what = (f"{len(hits)} test images of a {classes[true]} read as {classes[read]}" if true != read
-            else f"{len(hits)} test images of a {classes[true]} read right")
+    images = f"{len(hits)} test image{'' if len(hits) == 1 else 's'} of a {classes[true]}"
+    what = f"{images} read as {classes[read]}" if true != read else f"{images} read right"
     shown = hits[:limit]
     items = [(upscale(gray(split.images[i].numpy() / 255), 4), f"#{i}: {classes[true]} → {classes[read]}")
              for i in shown]
