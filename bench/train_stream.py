@@ -13,17 +13,15 @@ Goal: >= 2 UI updates/s, slowdown <= ~10%, snapshots bounded.
 Result: see the README's "Measured figures" (with the machine's load at the time).
 """
 import argparse
-import os as _os
-
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it: both paths sleep, not spin, when idle
-
 import os
 import statistics
 import time
 
-import numpy as np
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it (before torch loads): idle threads sleep
 
-from common import free_port, start_app, wait_for_client
+import numpy as np  # noqa: E402
+
+from common import free_port, start_app, wait_for_client  # noqa: E402
 
 TRAIN_OUT = {"status": 0, "loss": 1, "error": 2, "watch": 3, "confusion": 4}
 
