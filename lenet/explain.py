@@ -117,9 +117,12 @@ class FeatureIndex:
         """The k training digits nearest to one F6 vector (Euclidean), nearest first."""
         q = torch.from_numpy(np.asarray(f6, np.float32))
         d2 = (self.train_sq - 2 * self.train_f6 @ q + q.dot(q)).clamp_min_(0)
-        dist, idx = torch.topk(d2, min(k, len(d2)), largest=False)
+        _, idx = torch.topk(d2, min(k, len(d2)), largest=False)
+        dist = (self.train_f6[idx] - q).norm(dim=1)  # exact for the few shown (the expansion above rounds)
+        dist, order = dist.sort()
+        idx = idx[order]
         classes = DATASETS[self.dataset].classes
-        return [{"label": classes[int(self.train.labels[i])], "distance": round(float(d.sqrt()), 4), "index": int(i)}
+        return [{"label": classes[int(self.train.labels[i])], "distance": round(float(d), 4), "index": int(i)}
                 for d, i in zip(dist, idx)]
 
     def project(self, f6: np.ndarray) -> np.ndarray:
@@ -189,6 +192,8 @@ def unit_detail(lm: LoadedModel, reading: Reading, layer: str, m: int, y: int, x
     Convolutions: per input map the 5x5 patch, the kernel and their weighted sum; then the bias, any
     BatchNorm, the activation. Subsampling: the 2x2 window and how it is pooled.
     """
+    if layer not in SPATIAL:
+        raise ValueError(f"no unit detail for layer {layer!r}; pick one of {SPATIAL}")
     a = reading.activations
     f = ACTIVATIONS[_act_name(lm)]
     out = {"layer": layer, "map": m, "y": y, "x": x, "value": float(a[layer][m, y, x])}
@@ -207,7 +212,7 @@ def unit_detail(lm: LoadedModel, reading: Reading, layer: str, m: int, y: int, x
             pre = pre * float(bn[0][m]) + float(bn[1][m])
         out.update(inputs=inputs, weighted_sum=total, bias=bias, batch_norm=None if bn is None else
                    (float(bn[0][m]), float(bn[1][m])), pre_activation=pre, activation=float(f(pre)))
-    elif layer in ("s2", "s4"):
+    else:  # s2, s4
         below = a["c1" if layer == "s2" else "c3"][m, 2 * y:2 * y + 2, 2 * x:2 * x + 2]
         kind = lm.model.config.pooling
         out.update(window=below, pooling=kind)
@@ -215,12 +220,10 @@ def unit_detail(lm: LoadedModel, reading: Reading, layer: str, m: int, y: int, x
             out["activation"] = float(below.max())
         elif kind == "avg":
             out["activation"] = float(below.mean())
-        else:
+        else:  # the paper's trainable subsampling
             coef, b = pool_params(lm, layer)
             pre = float(below.astype(np.float64).sum()) * float(coef[m]) + float(b[m])
             out.update(coefficient=float(coef[m]), bias=float(b[m]), pre_activation=pre, activation=float(f(pre)))
-    else:
-        raise ValueError(f"no unit detail for layer {layer!r}; pick one of {SPATIAL}")
     return out
 
 

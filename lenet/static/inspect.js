@@ -80,11 +80,12 @@
   }
 
   const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3));
+  const short = (v) => (Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2)); // numbers in the 5x5 grids
   function grid(rows, cls) {
     const lim = Math.max(1e-6, ...rows.flat().map(Math.abs));
     const cell = (v) => {
       const t = Math.min(1, Math.abs(v) / lim), c = v >= 0 ? "214,96,77" : "67,147,195";
-      return `<td style="background:rgba(${c},${(t * 0.85).toFixed(2)})">${fmt(v)}</td>`;
+      return `<td style="background:rgba(${c},${(t * 0.85).toFixed(2)})" title="${v}">${short(v)}</td>`;
     };
     return `<table class="num-grid ${cls}">${rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("")}</table>`;
   }
