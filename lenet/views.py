@@ -203,13 +203,14 @@ def inspect_view(lm: LoadedModel, digit: np.ndarray | None, true_label: str | No
         maps_html("k1", lm.model.c1[0].weight.detach()[:, 0].numpy(),
                   "C1 kernels · the 5×5 weights each C1 map uses (red +, blue −)", tile_px=60),
         maps_html("s2", a["s2"], f"S2 · subsampled to {a['s2'].shape[1]}×{a['s2'].shape[2]}: "
-                  "the same features, less sensitive to exact position", units=True),
+                  "the same features, less sensitive to exact position", units=True, open_=False),
         '<details class="fmap-layer" id="sec-table" open><summary><h4>S2 → C3 connections: which S2 maps each '
         "C3 map reads</h4></summary>"
         + connection_table_html(c3_connection_matrix().numpy() if cfg.c3_table == "paper" else None) + "</details>",
         maps_html("c3", a["c3"], f"C3 · {a['c3'].shape[0]} feature maps {a['c3'].shape[1]}×{a['c3'].shape[2]} — "
                   "combinations of S2 features: corners, stroke ends, curves", units=True),
-        maps_html("s4", a["s4"], f"S4 · {a['s4'].shape[1]}×{a['s4'].shape[2]}", units=True),
+        maps_html("s4", a["s4"], f"S4 · {a['s4'].shape[1]}×{a['s4'].shape[2]}: C3 subsampled; C5 reads all of it",
+                  units=True, open_=False),
         '<details class="fmap-layer" id="sec-fc" open><summary><h4>C5 and F6 · fully connected units</h4></summary>'
         + bars_html(a["c5"], caption=f"C5: {a['c5'].shape[0]} units") + bars_html(
             a["f6"], caption=f"F6: {a['f6'].shape[0]} units" + (" — compared with each digit's 7×12 prototype by "
