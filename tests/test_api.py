@@ -1,7 +1,8 @@
 """The public API of a real launched server, through gradio_client (what a script or another Space sees).
 
-Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON) and
-/train (a stream of status / loss curve / accuracy curve / model dropdown updates).
+Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON),
+/neighbours (canvas -> nearest bundled training images in F6 space), /occlusion (canvas -> probability drop per
+place of a grey patch) and /train (a stream of status / loss curve / accuracy curve / model dropdown updates).
 """
 from __future__ import annotations
 
