@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lenet.checkpoint import load_checkpoint, load_checkpoint_bytes
-from lenet.config import DESCRIPTIONS, LeNetConfig
+from lenet.checkpoint import load_checkpoint
+from lenet.config import LeNetConfig
 from lenet.data import DATASETS, normalise, to_input01
 from lenet.model import LeNet
 from lenet.preprocess import canvas_to_digit
@@ -49,18 +49,9 @@ class LoadedModel:
         title = DATASETS[self.dataset].title if self.dataset in DATASETS else self.dataset
         return f"{self.arch} · {title}{acc}"
 
-    @property
-    def description(self) -> str:
-        return DESCRIPTIONS.get(self.arch, "")
-
     @classmethod
     def from_file(cls, path, source: str = "shipped") -> "LoadedModel":
         model, meta = load_checkpoint(path)
-        return cls(_frozen(model), meta, source)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, name: str, source: str = "uploaded") -> "LoadedModel":
-        model, meta = load_checkpoint_bytes(data, name)
         return cls(_frozen(model), meta, source)
 
     @classmethod

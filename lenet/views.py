@@ -370,7 +370,7 @@ class TrainView:
         return LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
 
 
-def _progress_bar(frac: float, width: int = 30) -> str:
+def _progress_bar(frac: float) -> str:
     frac = min(max(frac, 0.0), 1.0)
     return f'<div class="progress"><div style="width:{frac * 100:.1f}%"></div></div>'
 

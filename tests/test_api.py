@@ -16,6 +16,8 @@ from gradio_client.exceptions import AppError
 
 from conftest import canvas_value
 
+pytestmark = pytest.mark.api
+
 N_DIGITS = 10
 
 
@@ -160,8 +162,9 @@ def test_occlusion_bad_image_is_refused_with_a_readable_error(client, tmp_path):
 
 # ---------- /train ----------
 
-def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
-    """Every input left at its default (offline: the bundled sample); Stop = cancel; other visitors unaffected."""
+def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, client, digit_png):
+    """Every input left at its default (offline: the bundled sample): the run streams curves and the visitor's
+    model, another visitor's reading is answered meanwhile and unchanged, and a cancelled job stops streaming."""
     path, truth = digit_png(3)
     before = Client(server_url, verbose=False)
     baseline = before.predict(canvas_value(path), api_name="/predict")
@@ -180,8 +183,11 @@ def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
             other.close()
     finally:
         job.cancel()
+    wait_for(job.done, 60, "the cancelled job to end")
     outs = job.outputs()
     assert len(outs) >= 4, f"only {len(outs)} streamed updates"
+    time.sleep(1.0)
+    assert len(job.outputs()) == len(outs), "a cancelled run kept streaming updates"
     statuses = [o[0] for o in outs]
     assert any("epoch" in s.lower() and "step" in s.lower() for s in statuses), statuses[:3]
     loss = outs[-1][1]

@@ -3,8 +3,6 @@ occlusion, saliency, nearest neighbours in F6 space and the PCA map, on real dig
 from __future__ import annotations
 
 import base64
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -15,13 +13,12 @@ from lenet.explain import (SPATIAL, FeatureIndex, c3_inputs, occlusion, receptiv
 from lenet.inference import LoadedModel, read_digit
 from lenet.model import C3_TABLE, LeNet
 
-ROOT = Path(__file__).resolve().parents[1]
 ARCHS = ["lenet5", "lenet5-1998", "lenet5-classic", "lenet5-bn", "lenet5-28-avg"]
 
 
 @pytest.fixture(scope="module")
-def shipped() -> LoadedModel:
-    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+def shipped(shipped_model) -> LoadedModel:
+    return shipped_model
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -29,8 +28,8 @@ CLEARED = {"background": None, "layers": [], "composite": None}  # a Sketchpad a
 
 
 @pytest.fixture(scope="module")
-def shipped() -> LoadedModel:
-    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+def shipped(shipped_model) -> LoadedModel:
+    return shipped_model
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +341,8 @@ def test_train_view_reports_divergence():
               "message": "Training produced a NaN/infinite loss at step 5"})
     assert view.state == "diverged"
     assert "diverged" in view.status() and "step 5" in view.status()
-    assert isinstance(view.loss_df(), pd.DataFrame)
+    plotted = view.loss_df().dropna()  # the curve up to the divergence stays on screen, without the NaN
+    assert len(plotted) >= 1 and np.isfinite(plotted["value"]).all()
 
 
 def test_train_view_model_is_a_usable_copy(test_split):
