@@ -138,7 +138,8 @@ def test_train_view_reports_divergence():
               "message": "Training produced a NaN/infinite loss at step 5"})
     assert view.state == "diverged"
     assert "diverged" in view.status() and "step 5" in view.status()
-    assert "<svg" in view.loss_html()
+    drawn = paths(view.loss_html())["train"]  # the curve up to the divergence stays on screen, without the NaN
+    assert len(path_points(drawn)) == 2 and "nan" not in drawn.lower()
 
 
 # ---------- the visitor's model ----------
