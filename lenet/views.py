@@ -529,4 +529,4 @@ def inspect_pick(history: RunHistory, test_index: int, data_dir: str | None = No
     split = test_split(history.dataset, data_dir)
     label = history.classes[int(split.labels[test_index])]
     return {"image": split.images[test_index].numpy().astype(np.float32) / 255, "label": label,
-            "title": f"{dataset_info(history.dataset).title} test image #{test_index}"}
+            "title": f"test image #{test_index} of the {dataset_info(history.dataset).title} (from your run)"}

@@ -107,9 +107,15 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
     page.screenshot(path=str(screenshots / "train_dark_confusion.png"))
     page.evaluate("() => document.body.classList.remove('dark')")
 
-    # Clicking an image opens it in Inspect.
+    # Clicking an image opens it in Inspect, which reads that very image.
+    first_index = re.match(r"#(\d+):", items.first.get_attribute("aria-label") or items.first.inner_text())
     items.first.click()
     expect(page.get_by_role("tab", name="Inspect")).to_have_attribute("aria-selected", "true", timeout=SLOW)
+    head = page.locator("#inspect-head")
+    expect(head).to_contain_text("from your run", timeout=SLOW)
+    if first_index:
+        expect(head).to_contain_text(f"test image #{first_index.group(1)}")
+    page.screenshot(path=str(screenshots / "train_open_in_inspect.png"), full_page=True)
 
 
 def test_a_second_visitor_sees_the_queue(chromium, server_url, screenshots):
