@@ -15,7 +15,7 @@ from PIL import Image
 
 from lenet.config import preset
 from lenet.data import load_split
-from lenet.inference import LoadedModel
+from lenet.inference import LoadedModel, read_digit
 from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
 from lenet.train import TrainConfig
@@ -190,7 +190,13 @@ def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_spl
 def test_rbf_models_show_distances_on_their_own_scale(test_split):
     lm = untrained("lenet5-1998")
     head, _, _ = inspect_view(lm, test_split.images[3].numpy().astype(np.float32) / 255)
-    assert head.count('class="pbar-row dist') == 10 and "own scale" in head
+    assert head.count('class="pbar-row dist') == 10 and "own axis" in head
+    widths = [float(w) for w in re.findall(r'pbar-row dist[^"]*"><span class="pbar-lab">[^<]*</span><span class="pbar">'
+                                            r'<span style="width:([\d.]+)%', head)]
+    reading = read_digit(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    dist = reading.activations["output"]
+    assert widths[int(dist.argmax())] == 100.0 and widths[int(dist.argmin())] > 0  # the axis starts below the nearest
+    assert sorted(widths) == [widths[i] for i in np.argsort(dist)], "a longer bar is a larger distance"
 
 
 def test_pick_test_image_by_class_and_misread(shipped):

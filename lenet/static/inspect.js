@@ -164,6 +164,9 @@
       (withDetail ? "" : '<br><span class="fmap-note">click for its arithmetic</span>');
     if (withDetail) {
       panel.querySelector(".unit-detail").innerHTML = detailHtml(p, detail(p, u.layer, u.m, u.y, u.x));
+      // a C3 unit: light its column of the S2 -> C3 table
+      document.querySelectorAll(".c3-table td.col").forEach((td) => td.classList.remove("col"));
+      if (u.layer === "c3") document.querySelectorAll(`.c3-table td[data-c3="${u.m}"]`).forEach((td) => td.classList.add("col"));
       panel.classList.add("pinned");
     }
     panel.dataset.unit = `${u.layer}:${u.m}:${u.y}:${u.x}`;
