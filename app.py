@@ -157,7 +157,9 @@ def inspect(source, canvas, pick, key, mine, cache):
         title = shown["title"] if source == views.TEST_IMAGE else f"nothing drawn yet, so {shown['title']}"
         head, layers, more = views.inspect_view(lm, shown["image"], shown.get("label"), title=title, index=index,
                                                 others=others)
-    return (gr.update(choices=views.class_choices(lm)), head, layers, more, cache)
+    # Showing the drawing: the "show me…" picker is not what is shown, so it shows nothing picked.
+    picker = gr.update(choices=views.class_choices(lm), **({"value": None} if digit is not None else {}))
+    return (picker, head, layers, more, cache)
 
 
 def show_pick(pick, canvas, key, mine, cache):

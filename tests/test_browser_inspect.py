@@ -100,8 +100,6 @@ def test_inspect_opens_on_a_test_digit_and_explains_any_unit(page, server_url, a
     ref = expected_unit(app_module, layer, m, y, x)
     expect(page.locator(".unit-detail")).to_contain_text("max-pooling")
     assert shown_number(page, ".unit-detail .act") == pytest.approx(ref["activation"], abs=2e-3)
-    page.locator("#inspect-head").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "inspect.png"), full_page=True)
 
 
 def test_inspect_shows_a_test_image_of_the_class_asked_for(page, server_url, screenshots):
