@@ -162,7 +162,8 @@ def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> li
     rows = []
     for name, lm in models:
         r = read_digit(lm, digit)
-        note = "" if lm.dataset.startswith("mnist") else f"knows only {DATASETS.get(lm.dataset, DATASETS['mnist']).title}"
+        title = DATASETS.get(lm.dataset, DATASETS["mnist"]).title
+        note = "" if lm.dataset.startswith("mnist") else f"knows only {title}"
         rows.append({"name": name, "read": r.classes[r.top], "prob": float(r.probs[r.top]), "probs": r.probs,
                      "classes": r.classes, "note": "unsure" if r.unsure and not note else note})
     return rows
