@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import math
 import os
 import tempfile
@@ -140,11 +141,24 @@ def first_test_image(index: FeatureIndex) -> dict:
             "title": f"test image #{i} of the {DATASETS[index.dataset].title}", "index": i}
 
 
-def inspect(source, canvas, pick, key, mine, cache):
-    """Everything Inspect shows, for the visitor's drawing or a picked test image."""
+def pick_key(pick: dict | None) -> str | None:
+    """Which test image a pick is (its title and pixels), to tell a new pick from one already shown."""
+    if pick is None:
+        return None
+    return pick.get("title", "") + hashlib.sha1(np.ascontiguousarray(pick["image"]).tobytes()).hexdigest()
+
+
+def inspect(source, canvas, pick, seen, key, mine, cache):
+    """Everything Inspect shows, for the visitor's drawing or a picked test image.
+
+    Every trigger runs this same function. A pick not yet shown (`seen` is the last shown one's key) wins over
+    the source radio: when the Train tab sets a pick and selects this tab, both the pick's change and the tab's
+    select arrive, in either order, and both then show the pick."""
     lm = _model(key, mine)
     index, cache = feature_index(key, lm, cache)
     others = [(m.label, m) for m in SHIPPED.values()] + ([(f"your model: {mine.label}", mine)] if mine else [])
+    if pick is not None and pick_key(pick) != seen:
+        source = views.TEST_IMAGE
     digit = None
     if source != views.TEST_IMAGE:
         with unreadable_as_gr_error():
@@ -159,12 +173,7 @@ def inspect(source, canvas, pick, key, mine, cache):
                                                 others=others)
     # Showing the drawing: the "show me…" picker is not what is shown, so it shows nothing picked.
     picker = gr.update(choices=views.class_choices(lm), **({"value": None} if digit is not None else {}))
-    return (picker, head, layers, more, cache)
-
-
-def show_pick(pick, canvas, key, mine, cache):
-    """A test image was picked (here, or by the Train tab's "open in Inspect"): show it."""
-    return (views.TEST_IMAGE, *inspect(views.TEST_IMAGE, canvas, pick, key, mine, cache))
+    return source, picker, head, layers, more, cache, pick_key(pick)
 
 
 def pick_test_image(choice, pick, key, mine, cache):
@@ -343,6 +352,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # "open in Inspect" sets it too (then selects the Inspect tab), and Inspect shows it.
     inspect_pick = gr.State(None)
     index_cache = gr.State(None)  # (this visitor's model, its FeatureIndex): rebuilt only when the model changes
+    pick_seen = gr.State(None)  # which pick Inspect showed last (pick_key), so a new one shows itself once
 
     with gr.Row(equal_height=True):
         with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
@@ -445,13 +455,11 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
     INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,
                            concurrency_id="inspect")
-    inspect_outputs = [pick_class, inspect_head, layers_html, more_html, index_cache]
     # Not on pad.change: the canvas cannot change while Inspect is showing, and selecting the tab re-renders.
-    # source.input (not .change): show_pick sets the source itself, which must not render twice.
-    gr.on([model_dd.change, source.input, inspect_tab.select], inspect,
-          [source, pad, inspect_pick, model_dd, my_model, index_cache], inspect_outputs, **INSPECT_OPTIONS)
-    gr.on([inspect_pick.change], show_pick, [inspect_pick, pad, model_dd, my_model, index_cache],
-          [source] + inspect_outputs, **INSPECT_OPTIONS)
+    # source.input (not .change): inspect() sets the source itself, which must not render twice.
+    gr.on([model_dd.change, source.input, inspect_tab.select, inspect_pick.change], inspect,
+          [source, pad, inspect_pick, pick_seen, model_dd, my_model, index_cache],
+          [source, pick_class, inspect_head, layers_html, more_html, index_cache, pick_seen], **INSPECT_OPTIONS)
     gr.on([pick_class.input, another.click], pick_test_image, [pick_class, inspect_pick, model_dd, my_model,
                                                                  index_cache], [inspect_pick, index_cache],
           **INSPECT_OPTIONS)

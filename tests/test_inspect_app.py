@@ -14,14 +14,25 @@ from lenet.views import MISREAD, MY_DRAWING, TEST_IMAGE, YOURS
 CLEARED = {"background": None, "layers": [], "composite": None}
 
 
+def drawn_seven() -> np.ndarray:
+    """A canvas with a 7 drawn on it (black on white, as the Sketchpad sends)."""
+    canvas = np.full((280, 280), 255, np.uint8)
+    canvas[60:80, 70:210] = 0
+    for y in range(80, 230):
+        x = int(205 - (y - 80) * 0.6)
+        canvas[y, x - 9:x + 9] = 0
+    return canvas
+
+
 def visitors_model(seed: int) -> LoadedModel:
     torch.manual_seed(seed)
     return LoadedModel.from_model(LeNet(preset("lenet5")), {"arch": "lenet5", "dataset": "mnist-sample"})
 
 
 def test_nothing_drawn_shows_a_test_digit_not_a_blank_page(app_module):
-    picker, head, layers, more, cache = app_module.inspect(MY_DRAWING, CLEARED, None, app_module.DEFAULT_MODEL,
-                                                           None, None)
+    source, picker, head, layers, more, cache, seen = app_module.inspect(MY_DRAWING, CLEARED, None, None,
+                                                                         app_module.DEFAULT_MODEL, None, None)
+    assert source == MY_DRAWING and seen is None
     assert "nothing drawn yet" in head and "Reads" in head and "true label" in head
     assert layers.count('class="unit-map"') == 44 and 'class="nb"' in more
     assert cache is None, "a shipped model needs no per-visitor cache"
@@ -31,10 +42,17 @@ def test_a_picked_image_from_the_train_tab_is_shown(app_module, mnist_test_split
     """The Train tab sets inspect_pick to {"image", "label", "title"} (no "index") and selects Inspect."""
     pick = {"image": mnist_test_split.images[5].numpy().astype(np.float32) / 255,
             "label": str(int(mnist_test_split.labels[5])), "title": "test image #5"}
-    source, picker, head, layers, more, cache = app_module.show_pick(pick, CLEARED, app_module.DEFAULT_MODEL, None,
-                                                                     None)
-    assert source == TEST_IMAGE
-    assert "test image #5" in head and f"true label <b>{pick['label']}</b>" in head
+    # The pick's change and the tab's select may arrive in either order, with whatever the source radio says:
+    # both show the pick.
+    for source in (MY_DRAWING, TEST_IMAGE):
+        shown, picker, head, layers, more, cache, seen = app_module.inspect(source, drawn_seven(), pick, None,
+                                                                            app_module.DEFAULT_MODEL, None, None)
+        assert shown == TEST_IMAGE and seen == app_module.pick_key(pick)
+        assert "test image #5" in head and f"true label <b>{pick['label']}</b>" in head
+    # once shown, choosing "my drawing" shows the drawing again
+    shown, _, head, *_ = app_module.inspect(MY_DRAWING, drawn_seven(), pick, seen, app_module.DEFAULT_MODEL, None,
+                                            None)
+    assert shown == MY_DRAWING and "your drawing" in head
     # and "another one" after such a pick still works (there is no index to avoid)
     new, _ = app_module.pick_test_image("3", pick, app_module.DEFAULT_MODEL, None, None)
     assert new["label"] == "3"
@@ -64,7 +82,7 @@ def test_a_visitors_model_gets_its_own_index_cached_in_their_state(app_module):
 
 def test_a_visitors_model_is_compared_with_every_shipped_one(app_module):
     mine = visitors_model(2)
-    _, head, _, more, _ = app_module.inspect(MY_DRAWING, CLEARED, None, YOURS, mine, None)
+    _, _, head, _, more, _, _ = app_module.inspect(MY_DRAWING, CLEARED, None, None, YOURS, mine, None)
     assert more.count("<tr>") == 1 + len(app_module.SHIPPED) + 1
     assert "your model" in more
 
@@ -74,4 +92,4 @@ def test_a_bad_canvas_is_a_clear_error(app_module, bad):
     import gradio as gr
 
     with pytest.raises(gr.Error, match="Could not read"):
-        app_module.inspect(MY_DRAWING, bad, None, app_module.DEFAULT_MODEL, None, None)
+        app_module.inspect(MY_DRAWING, bad, None, None, app_module.DEFAULT_MODEL, None, None)
