@@ -33,8 +33,10 @@ from lenet.checkpoint import CheckpointError
 from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DatasetUnavailable
 from lenet.device import available_devices
+from lenet.canvas import pick_part
 from lenet.inference import LoadedModel, load_shipped, read_canvas
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
+from lenet.strokes import sequence
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 ROOT = Path(__file__).resolve().parent
@@ -62,9 +64,13 @@ def unreadable_as_gr_error():
         raise gr.Error(f"Could not read that image: {e}") from None
 
 
-def read(canvas, key, mine):
+def read(drawing, key, mine):
+    """The Draw surface's strokes -> verdict, probabilities, what the network sees, and the drawing's sequence
+    number (the surface compares it with its own to know whether the reading on screen is current)."""
+    lm = _model(key, mine)
     with unreadable_as_gr_error():
-        return views.draw_view(_model(key, mine), canvas)
+        text, confidences, image = views.draw_view(lm, drawing)
+    return text, confidences, views.seen_html(lm, image), sequence(drawing)
 
 
 def api_canvas(payload) -> np.ndarray | None:
@@ -74,8 +80,7 @@ def api_canvas(payload) -> np.ndarray | None:
         return None
     if not isinstance(payload, dict):
         raise gr.Error('Expected a canvas value: {"background": None, "layers": [], "composite": <image file>}')
-    parts = [payload.get("composite"), *(payload.get("layers") or []), payload.get("background")]
-    part = next((p for p in parts if p), None)
+    part = pick_part(payload)
     if part is None:
         return None
     if not isinstance(part, dict) or not part.get("path"):
@@ -218,15 +223,19 @@ def load_upload(path):
 # Every stylesheet in lenet/static/, each beside the part of the UI whose HTML it styles.
 CSS = "\n".join(p.read_text() for p in sorted((ROOT / "lenet" / "static").glob("*.css")))
 
-PICK_BRUSH_JS = """
-() => {
-  // Gradio 6.31 opens the Sketchpad (and leaves it after Clear) with no tool selected: pick the brush.
-  const pick = (n) => {
-    const b = document.querySelector('#pad button[aria-label="Brush"]');
-    if (b) b.click(); else if (n > 0) setTimeout(() => pick(n - 1), 250);
-  };
-  setTimeout(() => pick(20), 300);
-}
+STATIC = ROOT / "lenet" / "static"
+PAD_JS = (STATIC / "pad.js").read_text()  # the drawing surface's js_on_load
+LIVE_REGIONS_JS = (STATIC / "live_regions.js").read_text()  # on page load: aria-live on verdict and status
+PAD_HTML = """
+<div class="pad-wrap">
+  <canvas class="pad-canvas" role="img" tabindex="0"
+    aria-label="Drawing area: draw one digit with a mouse, pen or finger. Ctrl+Z undoes, Delete clears."></canvas>
+  <p class="pad-hint" aria-hidden="true">Draw a digit here</p>
+  <div class="pad-tools">
+    <button type="button" class="pad-undo" disabled><span aria-hidden="true">↶</span> Undo</button>
+    <button type="button" class="pad-clear" disabled><span aria-hidden="true">✕</span> Clear</button>
+  </div>
+</div>
 """
 
 ABOUT = f"""
@@ -276,15 +285,17 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
-                    pad = gr.Sketchpad(label="Draw a digit", type="numpy", image_mode="RGBA",
-                                       canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(),
-                                       brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
-                                       elem_id="pad", height=360)
+                    pad = gr.HTML("", html_template=PAD_HTML, js_on_load=PAD_JS, elem_id="pad",
+                                  label="Draw a digit", padding=False)
                 with gr.Column(scale=2, min_width=260):
+                    notice = gr.Markdown(views.draw_notice(SHIPPED[DEFAULT_MODEL]), elem_id="draw-notice")
                     verdict = gr.Markdown(views.EMPTY_PROMPT, elem_id="verdict")
-                    label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs")
-                    seen = gr.Image(label="What the network sees",
-                                    interactive=False, elem_id="seen", height=220, buttons=[])
+                    with gr.Row(equal_height=False, elem_id="reading"):
+                        label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs", min_width=170)
+                        seen = gr.HTML(views.seen_html(SHIPPED[DEFAULT_MODEL], None), elem_id="seen",
+                                       js_on_load=None, min_width=170)
+                    read_seq = gr.HTML("0", html_template='<output data-seq="${value}" hidden></output>',
+                                       js_on_load=None, elem_id="read-seq")
         with gr.Tab("Train", id="train", elem_id="tab-train"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=280):
@@ -345,18 +356,25 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
 
     # API-only twins of the UI events: the documented /predict and /feature_maps take just a canvas.
     with gr.Row(visible=False):
+        # The documented API takes a Sketchpad-style value {"background", "layers", "composite"}: this hidden
+        # Sketchpad gives /predict and /feature_maps that input type (the Draw tab itself sends strokes).
+        api_pad = gr.Sketchpad(type="numpy", image_mode="RGBA", label="Canvas")
         api_predict_btn = gr.Button()
         api_maps_btn = gr.Button()
         api_maps_out = gr.JSON()
 
     # --- Draw ---
     read_inputs = [pad, model_dd, my_model]
+    read_outputs = [verdict, label, seen, read_seq]
+    # always_last: while a reading is running, newer drawings wait and only the newest is read next, so
+    # answers arrive in order and the last one is always of the drawing as it is now.
     quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
-    pad.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
-    model_dd.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
-    pad.clear(None, js=PICK_BRUSH_JS)
-    api_predict_btn.click(predict, [pad], [label], api_name="predict", preprocess=False, **quiet)
-    api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
+    pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last", **quiet)
+    model_dd.change(read, read_inputs, read_outputs, api_visibility="private", **quiet)
+    model_dd.change(lambda key, mine: views.draw_notice(_model(key, mine)), [model_dd, my_model], notice,
+                    api_visibility="private", show_progress="hidden", queue=False)
+    api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
+    api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes)
     inspect_inputs = [source, pad, digit_idx, model_dd, my_model]
@@ -383,7 +401,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     arch.change(lambda a: gr.update(info=DESCRIPTIONS[a]), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
 
-    demo.load(None, js=PICK_BRUSH_JS)
+    demo.load(None, js=LIVE_REGIONS_JS)
 
 demo.queue(default_concurrency_limit=4)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lenet import canvas
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit, saliency
@@ -33,18 +34,7 @@ ACC_SERIES = LOSS_SERIES + tuple(PAPER_ERRORS)
 
 # ---------- canvas values ----------
 
-def canvas_image(value) -> np.ndarray | None:
-    """The image in a Sketchpad / ImageEditor value ({"background", "layers", "composite"}), or None."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        return value
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a canvas value (a dict with 'composite'), got {type(value).__name__}")
-    for candidate in (value.get("composite"), *(value.get("layers") or []), value.get("background")):
-        if candidate is not None:
-            return np.asarray(candidate)
-    return None
+canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sketchpad dict -> image or None
 
 
 # ---------- models ----------
@@ -82,6 +72,37 @@ def verdict(reading: Reading | None) -> str:
 def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
     cfg = lm.model.config
     return network_view(reading.model_input, cfg.mean, cfg.std, (cfg.input_size - 28) // 2, factor=8)
+
+
+def draw_notice(lm: LoadedModel) -> str:
+    """A warning above the verdict when the selected model was not trained on digits (or "" when it was)."""
+    if tuple(lm.classes) == DATASETS["mnist"].classes:
+        return ""
+    title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    names = ", ".join(html.escape(c) for c in lm.classes[:4])
+    return (f'<p class="draw-notice">👕 <b>This model reads clothes, not digits.</b> It was trained on '
+            f"{html.escape(title)}: its 10 classes are {names}… Whatever you draw, it answers with one of them. "
+            "Pick an MNIST model above to read digits.</p>")
+
+
+def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
+    """What the network sees (from draw_view), as a figure with alt text and a caption; a same-sized empty
+    frame before the first stroke, so nothing moves when the first reading arrives."""
+    size = lm.model.config.input_size
+    pad = (size - 28) // 2
+    caption = ("Your drawing the way MNIST digits were made: scaled into 20×20, centred in 28×28"
+               + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
+                  f"; this model reads {size}×{size} with no padding."))
+    if image is None:
+        body = '<div class="seen-empty">What the network sees appears here</div>'
+    else:
+        k = image.shape[0] // size if image.shape[0] % size == 0 else 1
+        small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
+        alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
+               "and centred" + (f", inside a navy {pad}-pixel frame of padding" if pad else ""))
+        body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
+    return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
+            f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
@@ -177,10 +198,14 @@ def default_dataset() -> str:
 
 
 def dataset_choices() -> list[tuple[str, str]]:
-    hints = {"mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "fashion-mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "mnist-sample": " (4k digits, works offline)", "fashion-mnist-sample": " (2k images, works offline)"}
-    return [(info.title + hints[k], k) for k, info in DATASETS.items()]
+    """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
+    names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
+             "mnist-sample": "MNIST sample · 4,000, offline", "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
+    return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
+
+
+DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
+                "the samples ship with the app.")
 
 
 def suggested_epochs(dataset: str) -> int:
