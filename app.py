@@ -6,11 +6,12 @@ module globals are loaded once and never changed.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
-import random
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,9 +32,10 @@ from lenet import views
 from lenet.background import in_background
 from lenet.checkpoint import CheckpointError
 from lenet.config import DESCRIPTIONS, PRESETS
-from lenet.data import DatasetUnavailable
+from lenet.data import DATASETS, DatasetUnavailable
 from lenet.device import available_devices
 from lenet.canvas import pick_part
+from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, FeatureIndex, occlusion
 from lenet.inference import LoadedModel, load_shipped, read_canvas
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
 from lenet.strokes import sequence
@@ -117,18 +119,88 @@ def feature_maps(payload):
 
 # ---------- Inspect ----------
 
-def inspect(source, canvas, index, key, mine):
+@functools.lru_cache(maxsize=None)
+def shipped_index(key: str) -> FeatureIndex:
+    """A shipped model's F6 features of the bundled sample, built on first use and then shared read-only."""
+    return FeatureIndex.build(SHIPPED[key])
+
+
+def feature_index(key, lm: LoadedModel, cache: tuple | None) -> tuple[FeatureIndex, tuple | None]:
+    """(the model's index, this visitor's cache). A visitor's own model gets its index in their own State,
+    rebuilt only when their model changes; shipped models use the shared one."""
+    if lm.source == "shipped":
+        return shipped_index(key if key in SHIPPED else DEFAULT_MODEL), cache
+    if cache is not None and cache[0] is lm.model:
+        return cache[1], cache
+    index = FeatureIndex.build(lm)
+    return index, (lm.model, index)
+
+
+def first_test_image(index: FeatureIndex) -> dict:
+    """What Inspect shows before anything is drawn: the first test 7 (or image), never a blank page."""
+    sevens = index.indices_of(7 if len(DATASETS[index.dataset].classes) > 7 else None)
+    i = int(sevens[0]) if len(sevens) else 0
+    label = DATASETS[index.dataset].classes[int(index.test.labels[i])]
+    return {"image": index.test.images[i].numpy().astype(np.float32) / 255, "label": label,
+            "title": f"test image #{i} of the {DATASETS[index.dataset].title}", "index": i}
+
+
+def inspect(source, canvas, pick, key, mine, cache):
+    """Everything Inspect shows, for the visitor's drawing or a picked test image."""
     lm = _model(key, mine)
+    index, cache = feature_index(key, lm, cache)
+    others = [(m.label, m) for m in SHIPPED.values()] + ([(f"your model: {mine.label}", mine)] if mine else [])
+    digit = None
+    if source != views.TEST_IMAGE:
+        with unreadable_as_gr_error():
+            image = views.canvas_image(canvas)
+            digit = None if image is None else canvas_to_digit(image)
+    if digit is not None:
+        head, layers, more = views.inspect_view(lm, digit, title="your drawing", index=index, others=others)
+    else:
+        shown = pick or first_test_image(index)
+        title = shown["title"] if source == views.TEST_IMAGE else f"nothing drawn yet, so {shown['title']}"
+        head, layers, more = views.inspect_view(lm, shown["image"], shown.get("label"), title=title, index=index,
+                                                others=others)
+    return (gr.update(choices=views.class_choices(lm)), head, layers, more, cache)
+
+
+def show_pick(pick, canvas, key, mine, cache):
+    """A test image was picked (here, or by the Train tab's "open in Inspect"): show it."""
+    return (views.TEST_IMAGE, *inspect(views.TEST_IMAGE, canvas, pick, key, mine, cache))
+
+
+def pick_test_image(choice, pick, key, mine, cache):
+    lm = _model(key, mine)
+    index, cache = feature_index(key, lm, cache)
+    new = views.pick_test_image(index, choice, np.random.default_rng(), avoid=(pick or {}).get("index"))
+    if new is None:
+        gr.Warning("This model reads every bundled test image correctly: there is no misread one to show."
+                   if choice == views.MISREAD else "No test image of that class in the bundled sample.")
+        return gr.skip(), cache
+    return new, cache
+
+
+def neighbours(payload):
+    """The public /neighbours: the bundled training images nearest to a canvas in the default model's F6 space."""
+    image = api_canvas(payload)
     with unreadable_as_gr_error():
-        if source == "a test digit":
-            digit, truth = views.test_digit(int(index))
-            return views.inspect_view(lm, digit, truth)
-        image = views.canvas_image(canvas)
-        return views.inspect_view(lm, None if image is None else canvas_to_digit(image))
+        reading = None if image is None else read_canvas(SHIPPED[DEFAULT_MODEL], image)
+    if reading is None:
+        return {"neighbours": []}
+    return {"neighbours": shipped_index(DEFAULT_MODEL).neighbours(reading.activations["f6"])}
 
 
-def random_digit():
-    return gr.update(value=random.randrange(views.n_test_samples()), visible=True), "a test digit"
+def occlusion_map(payload):
+    """The public /occlusion: per place of a grey patch, the drop in the read class's probability."""
+    image = api_canvas(payload)
+    lm = SHIPPED[DEFAULT_MODEL]
+    with unreadable_as_gr_error():
+        reading = None if image is None else read_canvas(lm, image)
+    if reading is None:
+        return {"map": [], "digit": None}
+    return {"map": np.round(occlusion(lm, reading), 5).tolist(), "digit": reading.classes[reading.top],
+            "patch": OCCLUSION_PATCH, "stride": OCCLUSION_STRIDE}
 
 
 # ---------- Train ----------
@@ -204,7 +276,7 @@ def finish(mine: LoadedModel | None):
     choices = views.model_choices(SHIPPED, final)
     return (md, gr.update(value=confusion, visible=True), gr.update(value=gallery, visible=True),
             gr.update(value=str(path), visible=True),
-            gr.update(choices=choices, value="yours"), final)
+            gr.update(choices=choices, value=views.YOURS), final)
 
 
 def load_upload(path):
@@ -214,7 +286,7 @@ def load_upload(path):
         lm = LoadedModel.from_file(path, source="uploaded")
     except CheckpointError as e:
         raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
-    return (lm, gr.update(choices=views.model_choices(SHIPPED, lm), value="yours"),
+    return (lm, gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
             f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect.")
 
 
@@ -224,8 +296,9 @@ def load_upload(path):
 CSS = "\n".join(p.read_text() for p in sorted((ROOT / "lenet" / "static").glob("*.css")))
 
 STATIC = ROOT / "lenet" / "static"
-PAD_JS = (STATIC / "pad.js").read_text()  # the drawing surface's js_on_load
-LIVE_REGIONS_JS = (STATIC / "live_regions.js").read_text()  # on page load: aria-live on verdict and status
+# The drawing surface's js_on_load (it needs the component's `element` and `props`, so it is not a page
+# script: components/ is outside the *.js that HEAD loads).
+PAD_JS = (STATIC / "components" / "pad.js").read_text()
 PAD_HTML = """
 <div class="pad-wrap">
   <canvas class="pad-canvas" role="img" tabindex="0"
@@ -280,12 +353,18 @@ THEME = gr.themes.Soft(
     block_info_text_color="*neutral_600", block_info_text_color_dark="*neutral_300",
     block_label_text_color="*primary_700", block_title_text_color="*primary_700",
 )
-LAUNCH_OPTIONS = dict(css=CSS, theme=THEME, show_error=True)
+# Scripts beside their stylesheets (lenet/static/*.js), loaded once per page; they act on the HTML by delegation.
+HEAD = "\n".join(f"<script>{p.read_text()}</script>" for p in sorted((ROOT / "lenet" / "static").glob("*.js")))
+LAUNCH_OPTIONS = dict(css=CSS, head=HEAD, theme=THEME, show_error=True)
 d = TrainConfig()
 
 with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     my_model = gr.State(None)  # this visitor's trained or uploaded model (a LoadedModel), never shared
     stop_signal = gr.State(views.StopSignal())  # Gradio deep-copies this per visitor on first use
+    # Inspect's picked test image, {"image": 28x28 float in [0, 1], "label", "title"} or None; the Train tab's
+    # "open in Inspect" sets it too (then selects the Inspect tab), and Inspect shows it.
+    inspect_pick = gr.State(None)
+    index_cache = gr.State(None)  # (this visitor's model, its FeatureIndex): rebuilt only when the model changes
 
     with gr.Row(equal_height=True):
         with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
@@ -357,18 +436,20 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     download = gr.DownloadButton("Download your model (.safetensors)", visible=False,
                                                  elem_id="download")
         with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab:
-            with gr.Row():
-                source = gr.Radio(["my drawing", "a test digit"], value="my drawing", label="Input",
-                                  elem_id="inspect-source")
-                digit_idx = gr.Slider(0, views.n_test_samples() - 1, value=0, step=1, visible=False,
-                                      label="Test digit (bundled MNIST sample)", elem_id="digit-idx")
-                shuffle = gr.Button("Random test digit", size="sm", elem_id="shuffle", scale=0, min_width=160)
-            inspect_head = gr.HTML(elem_id="inspect-head")
-            layers_html = gr.HTML(elem_id="inspect-layers")
+            with gr.Row(elem_id="inspect-controls"):
+                source = gr.Radio([views.MY_DRAWING, views.TEST_IMAGE], value=views.MY_DRAWING, label="Input",
+                                  elem_id="inspect-source", scale=1, min_width=220)
+                pick_class = gr.Radio(views.class_choices(SHIPPED[DEFAULT_MODEL]), value=None,
+                                      label="Show me a test image of…", elem_id="inspect-pick", scale=3,
+                                      min_width=300)
+                another = gr.Button("Another one", size="sm", elem_id="another", scale=0, min_width=130)
+            inspect_head = gr.HTML(elem_id="inspect-head", js_on_load=None)
+            layers_html = gr.HTML(elem_id="inspect-layers", js_on_load=None)
+            more_html = gr.HTML(elem_id="inspect-more", js_on_load=None)
         with gr.Tab("About", id="about"):
             gr.Markdown(ABOUT)
 
-    # API-only twins of the UI events: the documented /predict and /feature_maps take just a canvas.
+    # API-only twins of the UI events: the documented /predict, /feature_maps, /neighbours and /occlusion take a canvas.
     with gr.Row(visible=False):
         # The documented API takes a Sketchpad-style value {"background", "layers", "composite"}: this hidden
         # Sketchpad gives /predict and /feature_maps that input type (the Draw tab itself sends strokes).
@@ -376,6 +457,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         api_predict_btn = gr.Button()
         api_maps_btn = gr.Button()
         api_maps_out = gr.JSON()
+        api_neighbours_btn = gr.Button()
+        api_occlusion_btn = gr.Button()
 
     # --- Draw ---
     read_inputs = [pad, model_dd, my_model]
@@ -393,16 +476,21 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
     api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
 
-    # --- Inspect --- (re-rendered when its input or the model changes)
-    inspect_inputs = [source, pad, digit_idx, model_dd, my_model]
-    inspect_outputs = [inspect_head, layers_html]
+    # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
+    INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,
+                           concurrency_id="inspect")
+    inspect_outputs = [pick_class, inspect_head, layers_html, more_html, index_cache]
     # Not on pad.change: the canvas cannot change while Inspect is showing, and selecting the tab re-renders.
-    for trigger in (model_dd.change, source.change, digit_idx.release, inspect_tab.select):
-        trigger(inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden",
-                concurrency_limit=4, concurrency_id="inspect")
-    source.change(lambda src: gr.update(visible=src == "a test digit"), source, digit_idx, api_visibility="private")
-    shuffle.click(random_digit, None, [digit_idx, source], api_visibility="private").then(
-        inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden")
+    # source.input (not .change): show_pick sets the source itself, which must not render twice.
+    gr.on([model_dd.change, source.input, inspect_tab.select], inspect,
+          [source, pad, inspect_pick, model_dd, my_model, index_cache], inspect_outputs, **INSPECT_OPTIONS)
+    gr.on([inspect_pick.change], show_pick, [inspect_pick, pad, model_dd, my_model, index_cache],
+          [source] + inspect_outputs, **INSPECT_OPTIONS)
+    gr.on([pick_class.input, another.click], pick_test_image, [pick_class, inspect_pick, model_dd, my_model,
+                                                                 index_cache], [inspect_pick, index_cache],
+          **INSPECT_OPTIONS)
+    api_neighbours_btn.click(neighbours, [api_pad], [api_maps_out], api_name="neighbours", preprocess=False, **quiet)
+    api_occlusion_btn.click(occlusion_map, [api_pad], [api_maps_out], api_name="occlusion", preprocess=False, **quiet)
 
     # --- Train ---
     train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device]
@@ -418,7 +506,6 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     arch.change(lambda a: gr.update(info=DESCRIPTIONS[a]), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
 
-    demo.load(None, js=LIVE_REGIONS_JS)
 
 demo.queue(default_concurrency_limit=4)
 
@@ -429,5 +516,7 @@ gc.collect()
 gc.freeze()
 
 if __name__ == "__main__":
+    # Inspect's first visit needs the default model's F6 index (~0.5 s to build): build it while nobody waits.
+    threading.Thread(target=shipped_index, args=(DEFAULT_MODEL,), daemon=True, name="warm-inspect").start()
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch() itself.
     demo.launch(**LAUNCH_OPTIONS)

@@ -58,23 +58,15 @@ def gray(img01: np.ndarray) -> np.ndarray:
     return np.stack([g] * 3, -1)
 
 
-def network_view(model_input: np.ndarray, mean: float, std: float, pad: int, factor: int = 8) -> np.ndarray:
-    """The model's input as pixels in [0, 1] (ink bright), padding tinted so it reads as padding."""
-    x = np.clip(model_input * std + mean, 0, 1)
+def network_view(input01: np.ndarray, pad: int, factor: int = 8) -> np.ndarray:
+    """The model's input (pixels in [0, 1], ink bright), padding tinted so it reads as padding."""
+    x = np.clip(input01, 0, 1)
     rgb = gray(x).astype(np.float32)
     if pad:
         border = np.ones(x.shape, bool)
         border[pad:-pad, pad:-pad] = False
         rgb[border] = rgb[border] * 0.6 + np.array([40, 60, 110]) * 0.4
     return upscale(rgb.astype(np.uint8), factor)
-
-
-def saliency_overlay(model_input01: np.ndarray, sal: np.ndarray, factor: int = 8) -> np.ndarray:
-    """Input in grey with the saliency in red-yellow on top."""
-    base = gray(model_input01).astype(np.float32) * 0.55
-    heat = UNSIGNED[np.rint(np.clip(sal, 0, 1) * 256).astype(np.int64)].astype(np.float32)
-    alpha = np.clip(sal * 1.5, 0, 1)[..., None]
-    return upscale((base * (1 - alpha) + heat * alpha).astype(np.uint8), factor)
 
 
 def _legend(signed: bool, limit: float) -> str:
@@ -86,15 +78,21 @@ def _legend(signed: bool, limit: float) -> str:
             f'</div><div class="fmap-ticks"><span>{lo}</span>{mid}<span>{limit:.2g}</span></div></div>')
 
 
-def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84) -> str:
-    """One layer's maps (N, H, W) as a labelled grid of crisp tiles with the layer's legend."""
+def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84, units: bool = False,
+              open_: bool = True) -> str:
+    """One layer's maps (N, H, W) as a labelled grid of crisp tiles with the layer's legend, in a section that
+    folds. `units`: each pixel is a unit one can point at (lenet/static/inspect.js shows its arithmetic)."""
     signed, limit = layer_scale(maps)
+    h, w = maps.shape[1:]
+    hook = (lambda i: f' class="unit-map" data-map="{i}" data-h="{h}" data-w="{w}"') if units else (lambda i: "")
     tiles = "".join(
         f'<figure class="fmap-tile" data-layer="{name}"><img src="{png_data_url(colorize(m, signed, limit))}" '
-        f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"><figcaption>{name.upper()}·{i}</figcaption></figure>'
+        f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"{hook(i)}><span class="unit-cursor"></span>'
+        f'<figcaption>{name.upper()}·{i}</figcaption></figure>'
         for i, m in enumerate(maps))
-    return (f'<section class="fmap-layer" data-layer="{name}"><h4>{html.escape(caption)}</h4>'
-            f'<div class="fmap-grid n{len(maps)}">{tiles}</div>{_legend(signed, limit)}</section>')
+    return (f'<details class="fmap-layer" id="sec-{name}" data-layer="{name}"{" open" if open_ else ""}>'
+            f'<summary><h4>{html.escape(caption)}</h4></summary>'
+            f'<div class="fmap-grid n{len(maps)}">{tiles}</div>{_legend(signed, limit)}</details>')
 
 
 def connection_table_html(table: np.ndarray | None) -> str:

@@ -152,7 +152,7 @@ class Trainer:
         total_steps = c.epochs * self.steps_per_epoch
         t0 = time.perf_counter()
         elapsed = lambda: time.perf_counter() - t0  # noqa: E731
-        yield {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": _plain(c),
+        yield {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": dataclasses.asdict(c),
                "device": str(self.device), "n_train": len(self.train), "n_val": len(self.val or ()),
                "n_test": len(self.test), "steps_per_epoch": self.steps_per_epoch, "total_steps": total_steps,
                "parameters": model.num_parameters(), "classes": list(self.classes)}
@@ -245,15 +245,11 @@ class Trainer:
                "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"]}
 
 
-def _plain(cfg: TrainConfig) -> dict:
-    return dataclasses.asdict(cfg)
-
-
 def checkpoint_meta(trainer: Trainer, command: str | None = None) -> dict:
     """What a checkpoint should record about the run that made it."""
     final = trainer.final or {}
     return {"arch": trainer.cfg.arch, "dataset": trainer.cfg.dataset, "classes": list(trainer.classes),
-            "settings": _plain(trainer.cfg), "command": command,
+            "settings": dataclasses.asdict(trainer.cfg), "command": command,
             "epochs": len(trainer.history), "history": trainer.history,
             "metrics": {"test_accuracy": final.get("accuracy"), "test_loss": final.get("loss"),
                         "test_n": final.get("n")}}

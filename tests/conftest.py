@@ -68,6 +68,16 @@ def client(server_url):
         c.close()
 
 
+# ---------- the shipped default model ----------
+
+@pytest.fixture(scope="session")
+def shipped_model():
+    """The shipped default checkpoint as the app loads it (read-only: shared by every test)."""
+    from lenet.inference import LoadedModel
+
+    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+
+
 # ---------- real digits as canvas images ----------
 
 @pytest.fixture(scope="session")

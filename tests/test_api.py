@@ -1,7 +1,8 @@
 """The public API of a real launched server, through gradio_client (what a script or another Space sees).
 
-Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON) and
-/train (a stream of status / loss curve / accuracy curve / model dropdown updates).
+Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON),
+/neighbours (canvas -> nearest bundled training images in F6 space), /occlusion (canvas -> probability drop per
+place of a grey patch) and /train (a stream of status / loss curve / accuracy curve / model dropdown updates).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from conftest import canvas_value
+
+pytestmark = pytest.mark.api
 
 N_DIGITS = 10
 
@@ -117,10 +120,51 @@ def test_feature_maps_of_an_empty_canvas(client, blank_png):
     assert out["empty"] is True and "c1" not in out
 
 
+# ---------- /neighbours and /occlusion ----------
+
+def test_neighbours_are_training_digits_of_the_same_class_nearest_first(client, digit_png, mnist_train_split):
+    agree = 0
+    for i in range(5):
+        path, truth = digit_png(i)
+        out = client.predict(canvas_value(path), api_name="/neighbours")
+        near = out["neighbours"]
+        assert 5 <= len(near) <= 8, out
+        distances = [n["distance"] for n in near]
+        assert distances == sorted(distances) and distances[0] >= 0
+        for n in near:  # each names a real bundled training image, with that image's label
+            assert 0 <= n["index"] < len(mnist_train_split)
+            assert n["label"] == str(int(mnist_train_split.labels[n["index"]]))
+        labels = [n["label"] for n in near]
+        agree += max(set(labels), key=labels.count) == truth
+    assert agree >= 4, "most of a real digit's neighbours share its class"
+
+
+def test_occlusion_map_of_a_real_digit(client, digit_png):
+    path, truth = digit_png(0)
+    out = client.predict(canvas_value(path), api_name="/occlusion")
+    grid = np.array(out["map"])
+    assert grid.shape == (14, 14) and out["digit"] == truth
+    assert grid.max() > 0.0 and grid.max() <= 1.0 and grid.min() >= -1.0
+    assert out["digit"] == client.predict(canvas_value(path), api_name="/predict")["label"]
+
+
+def test_neighbours_and_occlusion_of_an_empty_canvas(client, blank_png):
+    assert client.predict(canvas_value(blank_png), api_name="/neighbours") == {"neighbours": []}
+    assert client.predict(canvas_value(None), api_name="/occlusion") == {"map": [], "digit": None}
+
+
+def test_occlusion_bad_image_is_refused_with_a_readable_error(client, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_bytes(b"hello, this is text")
+    with pytest.raises(AppError, match=r"(?i)could not read that image"):
+        client.predict(canvas_value(str(bad)), api_name="/occlusion")
+
+
 # ---------- /train ----------
 
-def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
-    """Every input left at its default (offline: the bundled sample); Stop = cancel; other visitors unaffected."""
+def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, client, digit_png):
+    """Every input left at its default (offline: the bundled sample): the run streams curves and the visitor's
+    model, another visitor's reading is answered meanwhile and unchanged, and a cancelled job stops streaming."""
     path, truth = digit_png(3)
     before = Client(server_url, verbose=False)
     baseline = before.predict(canvas_value(path), api_name="/predict")
@@ -139,8 +183,11 @@ def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
             other.close()
     finally:
         job.cancel()
+    wait_for(job.done, 60, "the cancelled job to end")
     outs = job.outputs()
     assert len(outs) >= 4, f"only {len(outs)} streamed updates"
+    time.sleep(1.0)
+    assert len(job.outputs()) == len(outs), "a cancelled run kept streaming updates"
     statuses = [o[0] for o in outs]
     assert any("epoch" in s.lower() and "step" in s.lower() for s in statuses), statuses[:3]
     loss = outs[-1][1]

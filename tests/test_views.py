@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
+import json
 import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -19,16 +20,17 @@ from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
 from lenet.canvas import sketchpad_value
 from lenet.train import TrainConfig
-from lenet.views import (ACC_SERIES, EMPTY_PROMPT, LOSS_SERIES, TrainView, canvas_image, draw_view, feature_maps,
-                         inspect_view)
+from lenet.explain import FeatureIndex
+from lenet.views import (ACC_SERIES, ANY_CLASS, EMPTY_PROMPT, LOSS_SERIES, MISREAD, TrainView, canvas_image,
+                         class_choices, draw_view, feature_maps, inspect_view, pick_test_image)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
 
 
 @pytest.fixture(scope="module")
-def shipped() -> LoadedModel:
-    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+def shipped(shipped_model) -> LoadedModel:
+    return shipped_model
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +141,7 @@ def test_feature_maps_api_shapes(shipped, test_split):
 def test_inspect_view_shows_every_c1_and_c3_map(arch, n_c1, n_c3, test_split):
     lm = untrained(arch)
     digit = test_split.images[1].numpy().astype(np.float32) / 255
-    head, layers = inspect_view(lm, digit, true_label=str(int(test_split.labels[1])))
+    head, layers, more = inspect_view(lm, digit, true_label=str(int(test_split.labels[1])))
     assert tiles(layers, "c1") == n_c1
     assert tiles(layers, "c3") == n_c3
     assert tiles(layers, "s2") == n_c1 and tiles(layers, "s4") == n_c3
@@ -157,8 +159,57 @@ def test_inspect_view_shows_every_c1_and_c3_map(arch, n_c1, n_c3, test_split):
 
 
 def test_inspect_view_without_a_digit(shipped):
-    head, layers = inspect_view(shipped, None)
-    assert "Draw" in head and layers == ""
+    head, layers, more = inspect_view(shipped, None)
+    assert "Draw" in head and layers == "" and more == ""
+
+
+def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_split):
+    index = FeatureIndex.build(shipped)
+    digit = test_split.images[0].numpy().astype(np.float32) / 255
+    truth = str(int(test_split.labels[0]))
+    head, layers, more = inspect_view(shipped, digit, truth, title="test image #0", index=index,
+                                      others=[("a", shipped), ("b", untrained("lenet5"))])
+    # Fig. 2: eight blocks, each opening a section that exists on the page
+    targets = re.findall(r'class="fig2-block" href="#([\w-]+)"', head)
+    assert len(targets) == 8
+    for t in targets:
+        assert f'id="{t}"' in head + layers + more, t
+    # probability bars: one per class, the read class highlighted with its percentage
+    assert head.count('class="pbar-row') == 10 and re.search(rf'pbar-row hi"><span class="pbar-lab"[^>]*>{truth}<', head)
+    assert "Saliency" in head and "Occlusion" in head
+    # the unit panel carries the packed values the browser computes from
+    payload = json.loads(html.unescape(re.search(r'data-payload="([^"]+)"', layers).group(1)))
+    assert set(payload["maps"]) >= {"input", "c1", "s2", "c3", "s4"}
+    assert layers.count('class="unit-map"') == 6 + 6 + 16 + 16  # every C1, S2, C3, S4 map can be pointed at
+    # neighbours: eight training images with labels; the F6 map has a dot per test image and a star
+    assert more.count('class="nb"') == 8 and more.count("<circle") == len(index.test) and 'class="star"' in more
+    assert more.count("<tr>") == 1 + 2  # header + two models compared
+
+
+def test_rbf_models_show_distances_on_their_own_scale(test_split):
+    lm = untrained("lenet5-1998")
+    head, _, _ = inspect_view(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    assert head.count('class="pbar-row dist') == 10 and "own scale" in head
+
+
+def test_pick_test_image_by_class_and_misread(shipped):
+    index = FeatureIndex.build(shipped)
+    rng = np.random.default_rng(0)
+    for cls in range(10):
+        pick = pick_test_image(index, str(cls), rng)
+        assert pick["label"] == str(cls) and pick["image"].shape == (28, 28) and 0 <= pick["image"].max() <= 1
+        assert f"#{pick['index']}" in pick["title"]
+    wrong = pick_test_image(index, MISREAD, rng)
+    assert index.test_pred[wrong["index"]] != int(wrong["label"]) and "read as" in wrong["title"]
+    first = pick_test_image(index, "3", rng)
+    assert all(pick_test_image(index, "3", rng, avoid=first["index"])["index"] != first["index"] for _ in range(5))
+    assert pick_test_image(index, ANY_CLASS, rng) is not None
+
+
+def test_class_choices_follow_the_models_classes():
+    fashion = LoadedModel(untrained("lenet5").model, {"arch": "lenet5", "dataset": "fashion-mnist"})
+    labels = [label for label, _ in class_choices(fashion)]
+    assert "Sneaker" in labels and labels[0] == "any" and class_choices(fashion)[-1][1] == MISREAD
 
 
 # ---------- colour maps ----------
@@ -289,7 +340,8 @@ def test_train_view_reports_divergence():
               "message": "Training produced a NaN/infinite loss at step 5"})
     assert view.state == "diverged"
     assert "diverged" in view.status() and "step 5" in view.status()
-    assert isinstance(view.loss_df(), pd.DataFrame)
+    plotted = view.loss_df().dropna()  # the curve up to the divergence stays on screen, without the NaN
+    assert len(plotted) >= 1 and np.isfinite(plotted["value"]).all()
 
 
 def test_train_view_model_is_a_usable_copy(test_split):

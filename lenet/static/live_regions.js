@@ -1,6 +1,6 @@
-() => {
-  // Screen readers: announce the verdict and the training status when they change. Gradio's Markdown has
-  // no aria options, and tab contents only enter the page when their tab is opened: mark them as they appear.
+// Screen readers: announce the verdict and the training status when they change. Gradio's Markdown has no
+// aria options, and a tab's contents enter the page only when the tab is opened: mark them as they appear.
+(() => {
   const mark = () => {
     for (const id of ["verdict", "train-status"]) {
       const el = document.getElementById(id);
@@ -11,6 +11,6 @@
       }
     }
   };
-  mark();
-  new MutationObserver(mark).observe(document.body, { childList: true, subtree: true });
-}
+  const start = () => { mark(); new MutationObserver(mark).observe(document.body, { childList: true, subtree: true }); };
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

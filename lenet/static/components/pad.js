@@ -1,4 +1,4 @@
-// The Draw tab's drawing surface: the body of a gr.HTML js_on_load (gives `element`, `props`).
+// The Draw tab's drawing surface: the body of a gr.HTML js_on_load (it is given `element` and `props`).
 // Mouse, pen and finger through Pointer Events; strokes are kept as points in a SIZE x SIZE space and sent
 // to Python as a small JSON text (lenet/strokes.py draws them back for the model) by setting props.value,
 // which fires the component's .change event. Sent while the pen moves (at most every EVERY_MS) and at once
