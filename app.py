@@ -306,7 +306,7 @@ PAD_HTML = """
   <p class="pad-hint" aria-hidden="true">Draw a digit here</p>
   <div class="pad-tools">
     <button type="button" class="pad-undo" disabled><span aria-hidden="true">↶</span> Undo</button>
-    <button type="button" class="pad-clear" disabled><span aria-hidden="true">✕</span> Clear</button>
+    <button type="button" class="pad-clear" disabled><span aria-hidden="true">×</span> Clear</button>
   </div>
 </div>
 """
@@ -316,7 +316,7 @@ ABOUT = f"""
 **LeNet-5** (LeCun, Bottou, Bengio, Haffner, *Gradient-Based Learning Applied to Document Recognition*,
 Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. Its layers:
 
-| layer | what it does | output (32×32 input) |
+| layer | what it does | output size |
 |---|---|---|
 | C1 | 6 convolutions 5×5 | 6 × 28×28 |
 | S2 | 2×2 subsampling | 6 × 14×14 |
@@ -329,7 +329,7 @@ Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. It
 The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
 distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
-**Architectures here:** {", ".join(f"`{k}` ({DESCRIPTIONS[k]})" for k in PRESETS)}.
+**Architectures here:** {"; ".join(f"**{views.ARCH_NAMES[k]}** — {DESCRIPTIONS[k]} (`{k}`)" for k in PRESETS)}.
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.
@@ -371,7 +371,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")
         model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                               info="Used by Draw and Inspect; models you train appear here.",
+                               info=views.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
                                elem_id="model-select", scale=1, min_width=260)
 
     with gr.Tabs(elem_id="tabs"):
@@ -392,9 +392,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         with gr.Tab("Train", id="train", elem_id="tab-train"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=280):
-                    arch = gr.Dropdown(list(PRESETS), value=d.arch, label="Architecture", elem_id="arch",
-                                       info=DESCRIPTIONS[d.arch])
+                    arch = gr.Dropdown(views.arch_choices(), value=d.arch, label="Architecture", elem_id="arch",
+                                       info=views.arch_info(d.arch))
                     dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset",
+                                          info=views.DATASET_INFO,
                                           elem_id="dataset")
                     with gr.Row():
                         epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
@@ -447,7 +448,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
             layers_html = gr.HTML(elem_id="inspect-layers", js_on_load=None)
             more_html = gr.HTML(elem_id="inspect-more", js_on_load=None)
         with gr.Tab("About", id="about"):
-            gr.Markdown(ABOUT)
+            gr.Markdown(ABOUT, elem_id="about-text")
 
     # API-only twins of the UI events: the documented /predict, /feature_maps, /neighbours and /occlusion take a canvas.
     with gr.Row(visible=False):
@@ -471,8 +472,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
                show_progress="hidden", queue=False)
     model_dd.change(read, read_inputs, read_outputs, api_visibility="private", **quiet)
-    model_dd.change(lambda key, mine: views.draw_notice(_model(key, mine)), [model_dd, my_model], notice,
-                    api_visibility="private", show_progress="hidden", queue=False)
+    model_dd.change(lambda key, mine: (views.draw_notice(_model(key, mine)),
+                                       gr.update(info=views.model_info(_model(key, mine)) + " Used by Draw and Inspect.")),
+                    [model_dd, my_model], [notice, model_dd], api_visibility="private", show_progress="hidden",
+                    queue=False)
     api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
     api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
 
@@ -503,7 +506,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
     stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
-    arch.change(lambda a: gr.update(info=DESCRIPTIONS[a]), arch, arch, api_visibility="private")
+    arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
 
 

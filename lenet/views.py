@@ -18,12 +18,13 @@ import pandas as pd
 import torch
 
 from lenet import canvas
+from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.model import c3_connection_matrix
-from lenet.render import bars_html, connection_table_html, gray, maps_html, network_view, upscale
+from lenet.render import bars_html, connection_table_html, gray, maps_html, network_view, png_data_url, upscale
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, prob_bars_html, unit_panel_html, why_html)
 from lenet.train import TrainConfig, Trainer
@@ -43,11 +44,39 @@ canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sk
 
 YOURS = "yours"  # the model dropdown's value for this visitor's own model
 
+# Names for people; the architecture id (what the CLI and checkpoints use) is shown as a detail.
+ARCH_NAMES = {"lenet5": "LeNet-5", "lenet5-1998": "LeNet-5 (1998)", "lenet5-classic": "LeNet-5 classic",
+              "lenet5-bn": "Improved LeNet", "lenet5-28-avg": "LeNet 28×28 avg-pool",
+              "lenet5-28-max": "LeNet 28×28 max-pool"}
+DATASET_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST sample",
+                 "fashion-mnist-sample": "Fashion sample"}
+
+
+def arch_choices() -> list[tuple[str, str]]:
+    return [(ARCH_NAMES.get(k, k), k) for k in PRESETS]
+
+
+def arch_info(arch: str) -> str:
+    return f"{DESCRIPTIONS.get(arch, '')} · id: {arch}"
+
+
+def model_name(lm: LoadedModel) -> str:
+    """Short enough for the selector on a phone: "LeNet-5 · MNIST · 99.3%"."""
+    acc = f" · {lm.test_accuracy:.1%}" if lm.test_accuracy is not None else ""
+    return f"{ARCH_NAMES.get(lm.arch, lm.arch)} · {DATASET_SHORT.get(lm.dataset, lm.dataset)}{acc}"
+
+
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
-    choices = [(lm.label, key) for key, lm in shipped.items()]
+    choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model: {mine.label}", YOURS))
+        choices.append((f"your model · {model_name(mine)}", YOURS))
     return choices
+
+
+def model_info(lm: LoadedModel) -> str:
+    """The selected model in full, under the selector."""
+    trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    return f"{DESCRIPTIONS.get(lm.arch, lm.arch)} · id: {lm.arch} · trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,

@@ -267,7 +267,7 @@ def test_train_live_then_stop(page, server_url, screenshots):
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
     mine = probabilities(page)
     # ... and it is that model doing the reading: the shipped one reads the same drawing differently.
-    pick_model(page, re.compile(r"^lenet5 · MNIST"))
+    pick_model(page, re.compile(r"^LeNet-5 · MNIST"))
     page.wait_for_function("before => document.querySelector('#probs').innerText !== before", arg=mine,
                            timeout=SLOW)
     expect_reading(page, "1")
