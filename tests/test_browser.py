@@ -405,15 +405,18 @@ HELPER_TEXT = [".info-text", "#intro p", "#pad .pad-hint", "#seen figcaption", "
 def test_helper_text_contrast_is_at_least_4_5(page, server_url, scheme):
     """WCAG AA for the app's helper text, computed from the colours the browser renders."""
     open_app(page, server_url, "?__theme=dark" if scheme == "dark" else "?__theme=light")
-    found = page.evaluate(CONTRAST_JS, HELPER_TEXT)
+    found = page.evaluate(CONTRAST_JS, HELPER_TEXT)  # before drawing: the hint and the empty frames
+    draw_with_mouse(page, SEVEN)
+    expect_reading(page, "7")
+    expect_current(page)
+    found += page.evaluate(CONTRAST_JS, HELPER_TEXT)
     page.get_by_role("tab", name="Train").click()
     expect(page.locator("#train-btn")).to_be_visible(timeout=SLOW)
     found += page.evaluate(CONTRAST_JS, HELPER_TEXT)
-    page.get_by_role("tab", name="Inspect").click()
-    page.get_by_role("button", name="Random test digit").click()
-    expect(page.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
+    page.get_by_role("tab", name="Inspect").click()  # the drawing's feature maps
+    expect(page.locator('#inspect-layers .fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     found += page.evaluate(CONTRAST_JS, HELPER_TEXT)
     kinds = {f["sel"] for f in found}
-    assert {".info-text", "#pad .pad-hint", "#seen figcaption", ".fmap-tile figcaption"} <= kinds, kinds
+    assert {".info-text", "#pad .pad-hint", "#seen figcaption", ".fmap-note", "#verdict p"} <= kinds, kinds
     low = [f for f in found if f["ratio"] < 4.5 or f["opacity"] < 1]
     assert not low, f"{scheme}: helper text below 4.5:1 (or faded): {low}"

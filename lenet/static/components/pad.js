@@ -81,7 +81,11 @@ function answered() {
 }
 
 function pending() {  // the reading on screen is older than the drawing, and the pen is up
-  root.classList.toggle("pad-pending", current === null && answered() < seq);
+  const behind = answered() < seq;
+  root.classList.toggle("pad-pending", current === null && behind);
+  // Screen readers hear the verdict once the pen is up and its answer is in, not every reading on the way.
+  const verdict = document.getElementById("verdict");
+  if (verdict) verdict.setAttribute("aria-busy", String(current !== null || behind));
 }
 new MutationObserver(pending).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-seq"] });
 
