@@ -18,13 +18,14 @@ from lenet.data import load_split
 from lenet.inference import LoadedModel, read_digit
 from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
+from lenet.canvas import sketchpad_value
 from lenet.train import TrainConfig
 from lenet.explain import FeatureIndex
 from lenet.views import (ACC_SERIES, ANY_CLASS, EMPTY_PROMPT, LOSS_SERIES, MISREAD, TrainView, canvas_image,
                          class_choices, draw_view, feature_maps, inspect_view, pick_test_image)
 
 ROOT = Path(__file__).resolve().parents[1]
-CLEARED = {"background": None, "layers": [], "composite": None}  # a Sketchpad after the trash-can Clear
+CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +90,7 @@ def test_canvas_image_passes_arrays_and_rejects_other_types():
 
 # ---------- Draw ----------
 
-@pytest.mark.parametrize("value", [None, CLEARED, {"background": None, "layers": [],
-                                                   "composite": np.full((280, 280), 255, np.uint8)}])
+@pytest.mark.parametrize("value", [None, CLEARED, sketchpad_value(np.full((280, 280), 255, np.uint8))])
 def test_draw_view_on_an_empty_canvas_prompts(shipped, value):
     assert draw_view(shipped, value) == (EMPTY_PROMPT, None, None)
 
@@ -99,8 +99,7 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
     correct = 0
     for i in range(5):
         label = str(int(test_split.labels[i]))
-        md, probs, seen = draw_view(shipped, {"background": None, "layers": [],
-                                              "composite": canvas_of(test_split.images[i].numpy())})
+        md, probs, seen = draw_view(shipped, sketchpad_value(canvas_of(test_split.images[i].numpy())))
         assert isinstance(md, str) and md != EMPTY_PROMPT
         assert set(probs) == {str(d) for d in range(10)}
         assert all(isinstance(p, float) and 0 <= p <= 1 for p in probs.values())
@@ -128,7 +127,7 @@ def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_sp
 
 
 def test_feature_maps_api_shapes(shipped, test_split):
-    out = feature_maps(shipped, {"background": None, "layers": [], "composite": canvas_of(test_split.images[0].numpy())})
+    out = feature_maps(shipped, sketchpad_value(canvas_of(test_split.images[0].numpy())))
     assert out["empty"] is False
     assert out["c1_shape"] == [6, 28, 28] and out["c3_shape"] == [16, 10, 10]
     assert np.array(out["c1"]).shape == (6, 28, 28) and np.array(out["c3"]).shape == (16, 10, 10)
