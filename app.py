@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import hashlib
 import html
 import math
 import os
@@ -35,9 +36,11 @@ from lenet.checkpoint import CheckpointError, write_download
 from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DATASETS, DatasetUnavailable, dataset_info
 from lenet.device import available_devices
+from lenet.canvas import pick_part
 from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, FeatureIndex, occlusion
 from lenet.inference import LoadedModel, load_shipped, read_canvas, read_digit
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
+from lenet.strokes import sequence
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, train_stream
 from lenet.watch import RunHistory
 
@@ -65,9 +68,13 @@ def unreadable_as_gr_error():
         raise gr.Error(f"Could not read that image: {e}") from None
 
 
-def read(canvas, key, mine):
+def read(drawing, key, mine):
+    """The Draw surface's strokes -> verdict, probabilities, what the network sees, and the drawing's sequence
+    number (the surface compares it with its own to know whether the reading on screen is current)."""
+    lm = _model(key, mine)
     with unreadable_as_gr_error():
-        return views.draw_view(_model(key, mine), canvas)
+        text, confidences, image = views.draw_view(lm, drawing)
+    return text, confidences, views.seen_html(lm, image), sequence(drawing)
 
 
 def api_canvas(payload) -> np.ndarray | None:
@@ -77,8 +84,7 @@ def api_canvas(payload) -> np.ndarray | None:
         return None
     if not isinstance(payload, dict):
         raise gr.Error('Expected a canvas value: {"background": None, "layers": [], "composite": <image file>}')
-    parts = [payload.get("composite"), *(payload.get("layers") or []), payload.get("background")]
-    part = next((p for p in parts if p), None)
+    part = pick_part(payload)
     if part is None:
         return None
     if not isinstance(part, dict) or not part.get("path"):
@@ -141,11 +147,24 @@ def first_test_image(index: FeatureIndex) -> dict:
             "title": f"test image #{i} of the {DATASETS[index.dataset].title}", "index": i}
 
 
-def inspect(source, canvas, pick, key, mine, cache):
-    """Everything Inspect shows, for the visitor's drawing or a picked test image."""
+def pick_key(pick: dict | None) -> str | None:
+    """Which test image a pick is (its title and pixels), to tell a new pick from one already shown."""
+    if pick is None:
+        return None
+    return pick.get("title", "") + hashlib.sha1(np.ascontiguousarray(pick["image"]).tobytes()).hexdigest()
+
+
+def inspect(source, canvas, pick, seen, key, mine, cache):
+    """Everything Inspect shows, for the visitor's drawing or a picked test image.
+
+    Every trigger runs this same function. A pick not yet shown (`seen` is the last shown one's key) wins over
+    the source radio: when the Train tab sets a pick and selects this tab, both the pick's change and the tab's
+    select arrive, in either order, and both then show the pick."""
     lm = _model(key, mine)
     index, cache = feature_index(key, lm, cache)
     others = [(m.label, m) for m in SHIPPED.values()] + ([(f"your model: {mine.label}", mine)] if mine else [])
+    if pick is not None and pick_key(pick) != seen:
+        source = views.TEST_IMAGE
     digit = None
     if source != views.TEST_IMAGE:
         with unreadable_as_gr_error():
@@ -158,12 +177,9 @@ def inspect(source, canvas, pick, key, mine, cache):
         title = shown["title"] if source == views.TEST_IMAGE else f"nothing drawn yet, so {shown['title']}"
         head, layers, more = views.inspect_view(lm, shown["image"], shown.get("label"), title=title, index=index,
                                                 others=others)
-    return (gr.update(choices=views.class_choices(lm)), head, layers, more, cache)
-
-
-def show_pick(pick, canvas, key, mine, cache):
-    """A test image was picked (here, or by the Train tab's "open in Inspect"): show it."""
-    return (views.TEST_IMAGE, *inspect(views.TEST_IMAGE, canvas, pick, key, mine, cache))
+    # Showing the drawing: the "show me…" picker is not what is shown, so it shows nothing picked.
+    picker = gr.update(choices=views.class_choices(lm), **({"value": None} if digit is not None else {}))
+    return source, picker, head, layers, more, cache, pick_key(pick)
 
 
 def pick_test_image(choice, pick, key, mine, cache):
@@ -387,15 +403,20 @@ def load_upload(path):
 # Every stylesheet in lenet/static/, each beside the part of the UI whose HTML it styles.
 CSS = "\n".join(p.read_text() for p in sorted((ROOT / "lenet" / "static").glob("*.css")))
 
-PICK_BRUSH_JS = """
-() => {
-  // Gradio 6.31 opens the Sketchpad (and leaves it after Clear) with no tool selected: pick the brush.
-  const pick = (n) => {
-    const b = document.querySelector('#pad button[aria-label="Brush"]');
-    if (b) b.click(); else if (n > 0) setTimeout(() => pick(n - 1), 250);
-  };
-  setTimeout(() => pick(20), 300);
-}
+STATIC = ROOT / "lenet" / "static"
+# The drawing surface's js_on_load (it needs the component's `element` and `props`, so it is not a page
+# script: components/ is outside the *.js that HEAD loads).
+PAD_JS = (STATIC / "components" / "pad.js").read_text()
+PAD_HTML = """
+<div class="pad-wrap">
+  <canvas class="pad-canvas" role="img" tabindex="0"
+    aria-label="Drawing area: draw one digit with a mouse, pen or finger. Ctrl+Z undoes, Delete clears."></canvas>
+  <p class="pad-hint" aria-hidden="true">Draw a digit here</p>
+  <div class="pad-tools">
+    <button type="button" class="pad-undo" disabled><span aria-hidden="true">↶</span> Undo</button>
+    <button type="button" class="pad-clear" disabled><span aria-hidden="true">×</span> Clear</button>
+  </div>
+</div>
 """
 
 # The confusion matrix (an HTML table) reports which cell was clicked, or chosen with Enter / Space.
@@ -429,7 +450,7 @@ ABOUT = f"""
 **LeNet-5** (LeCun, Bottou, Bengio, Haffner, *Gradient-Based Learning Applied to Document Recognition*,
 Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. Its layers:
 
-| layer | what it does | output (32×32 input) |
+| layer | what it does | output size |
 |---|---|---|
 | C1 | 6 convolutions 5×5 | 6 × 28×28 |
 | S2 | 2×2 subsampling | 6 × 14×14 |
@@ -442,7 +463,7 @@ Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. It
 The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
 distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
-**Architectures here:** {", ".join(f"`{k}` ({DESCRIPTIONS[k]})" for k in PRESETS)}.
+**Architectures here:** {"; ".join(f"**{views.ARCH_NAMES[k]}** — {DESCRIPTIONS[k]} (`{k}`)" for k in PRESETS)}.
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.
@@ -452,9 +473,23 @@ Data: MNIST by Yann LeCun and Corinna Cortes (CC BY-SA 3.0); Fashion-MNIST by Za
 
 # Gradio 6: styling goes to launch(). show_error: an API client that sends a malformed value is told
 # which field is wrong (Gradio's own validation, before our code runs) instead of a generic "error".
+# Fonts set explicitly: the Soft theme's regular-weight Montserrat is served as Montserrat *Alternates* in
+# Gradio 6.31 ("F6" reads "ꟻ6"). The system's own sans face needs no download and reads plainly everywhere.
+# Helper text (info=, captions, hints) is darkened to reach WCAG AA 4.5:1 in both colour schemes (the
+# theme's neutral-400 gives 2.5:1 on the light background); tests/test_browser.py measures it.
+THEME = gr.themes.Soft(
+    primary_hue="indigo",
+    font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "Noto Sans",
+          "Liberation Sans", "DejaVu Sans", "sans-serif"],
+    font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "Menlo", "Consolas", "monospace"],
+).set(
+    body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+    block_info_text_color="*neutral_600", block_info_text_color_dark="*neutral_300",
+    block_label_text_color="*primary_700", block_title_text_color="*primary_700",
+)
 # Scripts beside their stylesheets (lenet/static/*.js), loaded once per page; they act on the HTML by delegation.
 HEAD = "\n".join(f"<script>{p.read_text()}</script>" for p in sorted((ROOT / "lenet" / "static").glob("*.js")))
-LAUNCH_OPTIONS = dict(css=CSS, head=HEAD, theme=gr.themes.Soft(primary_hue="indigo"), show_error=True)
+LAUNCH_OPTIONS = dict(css=CSS, head=HEAD, theme=THEME, show_error=True)
 defaults = TrainConfig()
 
 with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
@@ -464,6 +499,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # "open in Inspect" sets it too (then selects the Inspect tab), and Inspect shows it.
     inspect_pick = gr.State(None)
     index_cache = gr.State(None)  # (this visitor's model, its FeatureIndex): rebuilt only when the model changes
+    pick_seen = gr.State(None)  # which pick Inspect showed last (pick_key), so a new one shows itself once
     run_history = gr.State(None)  # this visitor's last run: bounded snapshots (lenet/watch.py)
     previous_curves = gr.State(None)  # this visitor's previous run's curves, drawn dashed for comparison
     shown_snapshot = gr.State(None)  # the snapshot the slider shows; None = the latest
@@ -474,28 +510,31 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")
         model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                               info="Used by Draw and Inspect; models you train appear here.",
+                               info=views.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
                                elem_id="model-select", scale=1, min_width=260)
 
     with gr.Tabs(elem_id="tabs") as tabs:
         with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
             with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=300):
-                    pad = gr.Sketchpad(label="Draw a digit", type="numpy", image_mode="RGBA",
-                                       canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(),
-                                       brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
-                                       elem_id="pad", height=360)
-                with gr.Column(scale=2, min_width=260):
+                with gr.Column(scale=1, min_width=300):
+                    pad = gr.HTML("", html_template=PAD_HTML, js_on_load=PAD_JS, elem_id="pad",
+                                  label="Draw a digit", padding=False)
+                with gr.Column(scale=1, min_width=300):
+                    notice = gr.Markdown(views.draw_notice(SHIPPED[DEFAULT_MODEL]), elem_id="draw-notice")
                     verdict = gr.Markdown(views.EMPTY_PROMPT, elem_id="verdict")
-                    label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs")
-                    seen = gr.Image(label="What the network sees",
-                                    interactive=False, elem_id="seen", height=220, buttons=[])
+                    with gr.Row(equal_height=False, elem_id="reading"):
+                        label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs", min_width=170)
+                        seen = gr.HTML(views.seen_html(SHIPPED[DEFAULT_MODEL], None), elem_id="seen",
+                                       js_on_load=None, min_width=170)
+                    read_seq = gr.HTML("0", html_template='<output data-seq="${value}" hidden></output>',
+                                       js_on_load=None, elem_id="read-seq")
         with gr.Tab("Train", id="train", elem_id="tab-train"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=280):
-                    arch = gr.Dropdown(list(PRESETS), value=defaults.arch, label="Architecture", elem_id="arch",
-                                       info=DESCRIPTIONS[defaults.arch])
+                    arch = gr.Dropdown(views.arch_choices(), value=defaults.arch, label="Architecture", elem_id="arch",
+                                       info=views.arch_info(defaults.arch))
                     dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset",
+                                          info=views.DATASET_INFO,
                                           elem_id="dataset")
                     with gr.Row():
                         epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
@@ -564,10 +603,13 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
             layers_html = gr.HTML(elem_id="inspect-layers", js_on_load=None)
             more_html = gr.HTML(elem_id="inspect-more", js_on_load=None)
         with gr.Tab("About", id="about"):
-            gr.Markdown(ABOUT)
+            gr.Markdown(ABOUT, elem_id="about-text")
 
-    # API-only twins of the UI events: the documented /predict and /feature_maps take just a canvas.
+    # API-only twins of the UI events: the documented /predict, /feature_maps, /neighbours and /occlusion take a canvas.
     with gr.Row(visible=False):
+        # The documented API takes a Sketchpad-style value {"background", "layers", "composite"}: this hidden
+        # Sketchpad gives /predict and /feature_maps that input type (the Draw tab itself sends strokes).
+        api_pad = gr.Sketchpad(type="numpy", image_mode="RGBA", label="Canvas")
         api_predict_btn = gr.Button()
         api_maps_btn = gr.Button()
         api_maps_out = gr.JSON()
@@ -576,28 +618,35 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
 
     # --- Draw ---
     read_inputs = [pad, model_dd, my_model]
+    read_outputs = [verdict, label, seen, read_seq]
+    # always_last: while a reading is running, newer drawings wait and only the newest is read next, so
+    # answers arrive in order and the last one is always of the drawing as it is now.
     quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
-    pad.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
-    model_dd.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
-    pad.clear(None, js=PICK_BRUSH_JS)
-    api_predict_btn.click(predict, [pad], [label], api_name="predict", preprocess=False, **quiet)
-    api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
+    # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
+    # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
+    pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
+               show_progress="hidden", queue=False)
+    model_dd.change(read, read_inputs, read_outputs, api_visibility="private", **quiet)
+    model_dd.change(lambda key, mine: (views.draw_notice(_model(key, mine)),
+                                       gr.update(info=views.model_info(_model(key, mine)) + " Used by Draw and Inspect.")),
+                    [model_dd, my_model], [notice, model_dd], api_visibility="private", show_progress="hidden",
+                    queue=False)
+    api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
+    api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
     INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,
                            concurrency_id="inspect")
-    inspect_outputs = [pick_class, inspect_head, layers_html, more_html, index_cache]
     # Not on pad.change: the canvas cannot change while Inspect is showing, and selecting the tab re-renders.
-    # source.input (not .change): show_pick sets the source itself, which must not render twice.
-    gr.on([model_dd.change, source.input, inspect_tab.select], inspect,
-          [source, pad, inspect_pick, model_dd, my_model, index_cache], inspect_outputs, **INSPECT_OPTIONS)
-    gr.on([inspect_pick.change], show_pick, [inspect_pick, pad, model_dd, my_model, index_cache],
-          [source] + inspect_outputs, **INSPECT_OPTIONS)
+    # source.input (not .change): inspect() sets the source itself, which must not render twice.
+    gr.on([model_dd.change, source.input, inspect_tab.select, inspect_pick.change], inspect,
+          [source, pad, inspect_pick, pick_seen, model_dd, my_model, index_cache],
+          [source, pick_class, inspect_head, layers_html, more_html, index_cache, pick_seen], **INSPECT_OPTIONS)
     gr.on([pick_class.input, another.click], pick_test_image, [pick_class, inspect_pick, model_dd, my_model,
                                                                  index_cache], [inspect_pick, index_cache],
           **INSPECT_OPTIONS)
-    api_neighbours_btn.click(neighbours, [pad], [api_maps_out], api_name="neighbours", preprocess=False, **quiet)
-    api_occlusion_btn.click(occlusion_map, [pad], [api_maps_out], api_name="occlusion", preprocess=False, **quiet)
+    api_neighbours_btn.click(neighbours, [api_pad], [api_maps_out], api_name="neighbours", preprocess=False, **quiet)
+    api_occlusion_btn.click(occlusion_map, [api_pad], [api_maps_out], api_name="occlusion", preprocess=False, **quiet)
 
     # --- Train ---  (trainer thread -> train() generator -> these components; see README "How it is built")
     train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
@@ -628,11 +677,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     drill_gallery.select(open_in_inspect, [run_history, drill_indices], [inspect_pick, tabs],
                          api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
-    arch.change(lambda a: gr.update(info=DESCRIPTIONS[a]), arch, arch, api_visibility="private")
+    arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
     demo.load(None, None, reload_note, js=RELOAD_NOTE_JS)
 
-    demo.load(None, js=PICK_BRUSH_JS)
 
 demo.queue(default_concurrency_limit=4)
 

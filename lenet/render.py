@@ -102,7 +102,7 @@ def connection_table_html(table: np.ndarray | None) -> str:
                 'Pick <code>lenet5-1998</code> to see the paper\'s sparse table.</p>')
     head = "".join(f"<th>{j}</th>" for j in range(table.shape[0]))
     rows = "".join(
-        f"<tr><th>S2·{i}</th>" + "".join(f'<td class="{"on" if table[j, i] else "off"}"></td>'
+        f"<tr><th>S2·{i}</th>" + "".join(f'<td class="{"on" if table[j, i] else "off"}" data-c3="{j}"></td>'
                                          for j in range(table.shape[0])) + "</tr>"
         for i in range(table.shape[1]))
     return (f'<table class="c3-table"><thead><tr><th>C3 →</th>{head}</tr></thead><tbody>{rows}</tbody></table>'

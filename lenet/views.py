@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lenet import canvas
+from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
@@ -31,29 +33,46 @@ EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is sc
 
 # ---------- canvas values ----------
 
-def canvas_image(value) -> np.ndarray | None:
-    """The image in a Sketchpad / ImageEditor value ({"background", "layers", "composite"}), or None."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        return value
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a canvas value (a dict with 'composite'), got {type(value).__name__}")
-    for candidate in (value.get("composite"), *(value.get("layers") or []), value.get("background")):
-        if candidate is not None:
-            return np.asarray(candidate)
-    return None
+canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sketchpad dict -> image or None
 
 
 # ---------- models ----------
 
 YOURS = "yours"  # the model dropdown's value for this visitor's own model
 
+# Names for people; the architecture id (what the CLI and checkpoints use) is shown as a detail.
+ARCH_NAMES = {"lenet5": "LeNet-5", "lenet5-1998": "LeNet-5 (1998)", "lenet5-classic": "LeNet-5 classic",
+              "lenet5-bn": "Improved LeNet", "lenet5-28-avg": "LeNet 28×28 avg-pool",
+              "lenet5-28-max": "LeNet 28×28 max-pool"}
+DATASET_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST sample",
+                 "fashion-mnist-sample": "Fashion sample"}
+
+
+def arch_choices() -> list[tuple[str, str]]:
+    return [(ARCH_NAMES.get(k, k), k) for k in PRESETS]
+
+
+def arch_info(arch: str) -> str:
+    return f"{DESCRIPTIONS.get(arch, '')} · id: {arch}"
+
+
+def model_name(lm: LoadedModel) -> str:
+    """Short enough for the selector on a phone: "LeNet-5 · MNIST · 99.3%"."""
+    acc = f" · {lm.test_accuracy:.1%}" if lm.test_accuracy is not None else ""
+    return f"{ARCH_NAMES.get(lm.arch, lm.arch)} · {DATASET_SHORT.get(lm.dataset, lm.dataset)}{acc}"
+
+
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
-    choices = [(lm.label, key) for key, lm in shipped.items()]
+    choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model: {mine.label}", YOURS))
+        choices.append((f"your model · {model_name(mine)}", YOURS))
     return choices
+
+
+def model_info(lm: LoadedModel) -> str:
+    """The selected model in full, under the selector."""
+    trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    return f"{DESCRIPTIONS.get(lm.arch, lm.arch)} · id: {lm.arch} · trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
@@ -82,6 +101,37 @@ def verdict(reading: Reading | None) -> str:
 def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
     cfg = lm.model.config
     return network_view(reading.input01, cfg.pad, factor=8)
+
+
+def draw_notice(lm: LoadedModel) -> str:
+    """A warning above the verdict when the selected model was not trained on digits (or "" when it was)."""
+    if tuple(lm.classes) == DATASETS["mnist"].classes:
+        return ""
+    title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    names = ", ".join(html.escape(c) for c in lm.classes[:4])
+    return (f'<p class="draw-notice">👕 <b>This model reads clothes, not digits.</b> It was trained on '
+            f"{html.escape(title)}: its 10 classes are {names}… Whatever you draw, it answers with one of them. "
+            "Pick an MNIST model above to read digits.</p>")
+
+
+def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
+    """What the network sees (from draw_view), as a figure with alt text and a caption; a same-sized empty
+    frame before the first stroke, so nothing moves when the first reading arrives."""
+    size = lm.model.config.input_size
+    pad = (size - 28) // 2
+    caption = ("Your drawing the way MNIST digits were made: scaled into 20×20, centred in 28×28"
+               + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
+                  f"; this model reads {size}×{size} with no padding."))
+    if image is None:
+        body = '<div class="seen-empty">What the network sees appears here</div>'
+    else:
+        k = image.shape[0] // size if image.shape[0] % size == 0 else 1
+        small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
+        alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
+               "and centred" + (f", inside a navy {pad}-pixel frame of padding" if pad else ""))
+        body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
+    return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
+            f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
@@ -158,7 +208,8 @@ def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> li
     rows = []
     for name, lm in models:
         r = read_digit(lm, digit)
-        note = "" if lm.dataset.startswith("mnist") else f"knows only {DATASETS.get(lm.dataset, DATASETS['mnist']).title}"
+        title = DATASETS.get(lm.dataset, DATASETS["mnist"]).title
+        note = "" if lm.dataset.startswith("mnist") else f"knows only {title}"
         rows.append({"name": name, "read": r.classes[r.top], "prob": float(r.probs[r.top]), "probs": r.probs,
                      "classes": r.classes, "note": "unsure" if r.unsure and not note else note})
     return rows
@@ -248,10 +299,14 @@ def default_dataset() -> str:
 
 
 def dataset_choices() -> list[tuple[str, str]]:
-    hints = {"mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "fashion-mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "mnist-sample": " (4k digits, works offline)", "fashion-mnist-sample": " (2k images, works offline)"}
-    return [(info.title + hints[k], k) for k, info in DATASETS.items()]
+    """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
+    names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
+             "mnist-sample": "MNIST sample · 4,000, offline", "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
+    return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
+
+
+DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
+                "the samples ship with the app.")
 
 
 def suggested_epochs(dataset: str) -> int:

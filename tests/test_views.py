@@ -15,15 +15,16 @@ from PIL import Image
 
 from lenet.config import preset
 from lenet.data import load_split
-from lenet.inference import LoadedModel
+from lenet.inference import LoadedModel, read_digit
 from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
+from lenet.canvas import sketchpad_value
 from lenet.explain import FeatureIndex
 from lenet.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
                          inspect_view, pick_test_image)
 
 ROOT = Path(__file__).resolve().parents[1]
-CLEARED = {"background": None, "layers": [], "composite": None}  # a Sketchpad after the trash-can Clear
+CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +89,7 @@ def test_canvas_image_passes_arrays_and_rejects_other_types():
 
 # ---------- Draw ----------
 
-@pytest.mark.parametrize("value", [None, CLEARED, {"background": None, "layers": [],
-                                                   "composite": np.full((280, 280), 255, np.uint8)}])
+@pytest.mark.parametrize("value", [None, CLEARED, sketchpad_value(np.full((280, 280), 255, np.uint8))])
 def test_draw_view_on_an_empty_canvas_prompts(shipped, value):
     assert draw_view(shipped, value) == (EMPTY_PROMPT, None, None)
 
@@ -98,8 +98,7 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
     correct = 0
     for i in range(5):
         label = str(int(test_split.labels[i]))
-        md, probs, seen = draw_view(shipped, {"background": None, "layers": [],
-                                              "composite": canvas_of(test_split.images[i].numpy())})
+        md, probs, seen = draw_view(shipped, sketchpad_value(canvas_of(test_split.images[i].numpy())))
         assert isinstance(md, str) and md != EMPTY_PROMPT
         assert set(probs) == {str(d) for d in range(10)}
         assert all(isinstance(p, float) and 0 <= p <= 1 for p in probs.values())
@@ -127,7 +126,7 @@ def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_sp
 
 
 def test_feature_maps_api_shapes(shipped, test_split):
-    out = feature_maps(shipped, {"background": None, "layers": [], "composite": canvas_of(test_split.images[0].numpy())})
+    out = feature_maps(shipped, sketchpad_value(canvas_of(test_split.images[0].numpy())))
     assert out["empty"] is False
     assert out["c1_shape"] == [6, 28, 28] and out["c3_shape"] == [16, 10, 10]
     assert np.array(out["c1"]).shape == (6, 28, 28) and np.array(out["c3"]).shape == (16, 10, 10)
@@ -189,7 +188,13 @@ def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_spl
 def test_rbf_models_show_distances_on_their_own_scale(test_split):
     lm = untrained("lenet5-1998")
     head, _, _ = inspect_view(lm, test_split.images[3].numpy().astype(np.float32) / 255)
-    assert head.count('class="pbar-row dist') == 10 and "own scale" in head
+    assert head.count('class="pbar-row dist') == 10 and "own axis" in head
+    widths = [float(w) for w in re.findall(r'pbar-row dist[^"]*"><span class="pbar-lab">[^<]*</span><span class="pbar">'
+                                            r'<span style="width:([\d.]+)%', head)]
+    reading = read_digit(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    dist = reading.activations["output"]
+    assert widths[int(dist.argmax())] == 100.0 and widths[int(dist.argmin())] > 0  # the axis starts below the nearest
+    assert sorted(widths) == [widths[i] for i in np.argsort(dist)], "a longer bar is a larger distance"
 
 
 def test_pick_test_image_by_class_and_misread(shipped):
