@@ -105,6 +105,14 @@ def predict(payload):
     return None if reading is None else reading.confidences()
 
 
+def read_verdict(payload):
+    """The public /read: a canvas value in (as /predict takes it), the verdict out as JSON:
+    {"verdict": "digit" | "unsure" | "not a digit", "digit": "7" or None, "confidences": {...}, "model", "reason"}."""
+    image = api_canvas(payload)
+    with unreadable_as_gr_error():
+        return views.read_json(SHIPPED[DEFAULT_MODEL], image)
+
+
 def feature_maps(payload):
     with unreadable_as_gr_error():
         return views.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
@@ -142,13 +150,13 @@ def request_stop(signal: views.StopSignal):
     signal.requested = True
 
 
-def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, mine,
-          signal: views.StopSignal | None = None):
+def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, negatives,
+          mine, signal: views.StopSignal | None = None):
     try:
         cfg = TrainConfig(arch=arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
                           batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                           schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                          seed=_whole(seed, "seed"), device=device)
+                          seed=_whole(seed, "seed"), device=device, negatives=bool(negatives))
     except (TypeError, ValueError) as e:
         raise gr.Error(f"Please fix the settings: {e}") from None
     view = views.TrainView(cfg)
@@ -187,7 +195,7 @@ def _whole(value, name) -> int:
     return int(value)
 
 
-def finish(mine: LoadedModel | None):
+def finish(mine: LoadedModel | None, current: str | None = None):
     """After a run ends or is stopped: test figures, confusion matrix, mistakes, download; select the model."""
     if mine is None or mine.source != "trained" or mine.meta.get("finalized"):
         return (gr.skip(),) * 6
@@ -197,9 +205,13 @@ def finish(mine: LoadedModel | None):
         raise gr.Error(str(e)) from None
     path = views.checkpoint_file(final, DOWNLOADS)
     choices = views.model_choices(SHIPPED, final)
+    # A run that learned nothing is listed, not selected: Draw and Inspect keep what they were using
+    # (a shipped model; the visitor picks "your model" to try the failed one anyway).
+    failed = final.meta.get("state") == "failed"
+    keep = current if current in SHIPPED else DEFAULT_MODEL  # "yours" would now be the failed run itself
+    pick = gr.update(choices=choices, value=keep if failed else "yours")
     return (md, gr.update(value=confusion, visible=True), gr.update(value=gallery, visible=True),
-            gr.update(value=str(path), visible=True),
-            gr.update(choices=choices, value="yours"), final)
+            gr.update(value=str(path), visible=True), pick, final)
 
 
 def load_upload(path):
@@ -301,6 +313,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                         lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
                         optimizer = gr.Radio(list(OPTIMIZERS), value=d.optimizer, label="Optimizer")
                     schedule = gr.Dropdown(list(SCHEDULES), value=d.schedule, label="LR schedule")
+                    negatives = gr.Checkbox(value=d.negatives, label="Also learn what is not a digit",
+                                            info="Mixes generated scribbles, letters and doodles into training "
+                                                 "(an 11th output), so your model can say “that is not a digit”.",
+                                            elem_id="negatives")
                     with gr.Accordion("More settings", open=False):
                         augment = gr.Checkbox(value=d.augment, label="Augment: random rotation, shift, scale, "
                                               "squeeze and shear (the paper's distortions)")
@@ -348,6 +364,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         api_predict_btn = gr.Button()
         api_maps_btn = gr.Button()
         api_maps_out = gr.JSON()
+        api_read_btn = gr.Button()
+        api_read_out = gr.JSON()
 
     # --- Draw ---
     read_inputs = [pad, model_dd, my_model]
@@ -357,6 +375,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     pad.clear(None, js=PICK_BRUSH_JS)
     api_predict_btn.click(predict, [pad], [label], api_name="predict", preprocess=False, **quiet)
     api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
+    api_read_btn.click(read_verdict, [pad], [api_read_out], api_name="read", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes)
     inspect_inputs = [source, pad, digit_idx, model_dd, my_model]
@@ -370,12 +389,13 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden")
 
     # --- Train ---
-    train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device]
+    train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
+                    negatives]
     run = train_btn.click(arm, stop_signal, None, queue=False, api_visibility="private").then(
         train, train_inputs + [my_model, stop_signal], [status, loss_plot, acc_plot, my_model, model_dd],
         api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
         show_progress="minimal", show_progress_on=[status])
-    run.then(finish, my_model, [results, confusion, wrong, download, model_dd, my_model],
+    run.then(finish, [my_model, model_dd], [results, confusion, wrong, download, model_dd, my_model],
              api_visibility="private")
     # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
     stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")

@@ -16,6 +16,7 @@ from lenet.config import DESCRIPTIONS, LeNetConfig
 from lenet.data import DATASETS, to_model_input
 from lenet.model import LeNet
 from lenet.preprocess import canvas_to_digit
+from lenet.verdict import Thresholds, Verdict, judge, thresholds_for
 
 UNSURE_TOP = 0.5  # below this top probability the reading is "unsure"
 UNSURE_MARGIN = 0.2  # ... or when the runner-up is this close
@@ -48,6 +49,11 @@ class LoadedModel:
         acc = f" · {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
         title = DATASETS[self.dataset].title if self.dataset in DATASETS else self.dataset
         return f"{self.arch} · {title}{acc}"
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """When this model says "unsure" or "not a digit" (calibrated ones from the checkpoint, if any)."""
+        return thresholds_for(self.model.config, self.meta)
 
     @property
     def description(self) -> str:
@@ -96,7 +102,7 @@ class Reading:
     probs: np.ndarray  # (num_classes,)
     activations: dict[str, np.ndarray]  # every named layer for this one input (batch dim dropped)
     classes: list[str]
-    reject: float = 0.0  # probability of "none of these" (RBF models: no prototype is close enough)
+    reject: float = 0.0  # probability of "not a digit" / "none of these" (models that learned one)
 
     @property
     def top(self) -> int:
@@ -115,11 +121,16 @@ def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
     x = to_model_input(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S)
     with torch.inference_mode():
         acts = lm.model.activations(x)
-        probs = torch.softmax(lm.model.with_reject(lm.model.logits(acts["output"])), 1)[0].numpy()
+        probs = torch.softmax(lm.model.scores(acts["output"]), 1)[0].numpy()
     k = lm.model.config.num_classes
     reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
     return Reading(digit, x[0, 0].numpy(), probs[:k], {k: v[0].numpy() for k, v in acts.items()},
                    lm.classes, reject)
+
+
+def verdict(lm: LoadedModel, reading: Reading) -> Verdict:
+    """Digit, unsure or not a digit, with the model's own (calibrated) thresholds."""
+    return judge(reading.activations["output"], lm.model.config, reading.classes, lm.thresholds)
 
 
 def read_canvas(lm: LoadedModel, image) -> Reading | None:

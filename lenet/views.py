@@ -20,10 +20,12 @@ import torch
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit, saliency
+from lenet.inference import verdict as judge_reading
+from lenet.verdict import markdown as verdict_markdown
 from lenet.model import c3_connection_matrix
 from lenet.render import (bars_html, connection_table_html, gray, maps_html, network_view, png_data_url,
                           saliency_overlay, upscale)
-from lenet.train import TrainConfig, Trainer
+from lenet.train import TrainConfig, Trainer, run_outcome
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
 PAPER_ERRORS = {"1998 paper, MNIST: 0.95% error": 99.05, "1998 paper, MNIST + distortions: 0.8%": 99.2}
@@ -65,9 +67,12 @@ def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: Loaded
 
 # ---------- Draw ----------
 
-def verdict(reading: Reading | None) -> str:
+def verdict(reading: Reading | None, lm: LoadedModel | None = None) -> str:
+    """The verdict text: digit / unsure / not a digit (lenet.verdict) when the model is given."""
     if reading is None:
         return EMPTY_PROMPT
+    if lm is not None and lm.dataset in ("mnist", "mnist-sample"):
+        return verdict_markdown(judge_reading(lm, reading))
     order = np.argsort(reading.probs)[::-1]
     first, second = reading.classes[order[0]], reading.classes[order[1]]
     p1, p2 = reading.probs[order[0]], reading.probs[order[1]]
@@ -90,7 +95,19 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
     reading = None if image is None else read_canvas(lm, image)
     if reading is None:
         return EMPTY_PROMPT, None, None
-    return verdict(reading), reading.confidences(), seen_image(lm, reading)
+    return verdict(reading, lm), reading.confidences(), seen_image(lm, reading)
+
+
+def read_json(lm: LoadedModel, value) -> dict:
+    """The public /read answer: {"verdict", "digit", "confidences", "model", "reason"}."""
+    image = canvas_image(value)
+    reading = None if image is None else read_canvas(lm, image)
+    if reading is None:
+        return {"verdict": "not a digit", "digit": None, "confidences": {}, "model": lm.label,
+                "reason": "the canvas is empty: draw a digit"}
+    v = judge_reading(lm, reading)
+    return {"verdict": v.kind, "digit": v.digit, "confidences": reading.confidences(), "model": lm.label,
+            "reason": v.reason}
 
 
 def feature_maps(lm: LoadedModel, value) -> dict:
@@ -245,8 +262,9 @@ class TrainView:
             if ev["split"] == "test":
                 self.test_accuracy = ev["accuracy"]
         elif kind == "done":
-            self.state = "finished" if ev["reason"] == "finished" else "early-stopped"
+            self.state = "failed" if ev.get("failed") else "finished" if ev["reason"] == "finished" else "early-stopped"
             self.test_accuracy = ev["test_accuracy"]
+            self.last = {**self.last, "failure": ev.get("failure")}
         elif kind == "error":
             self.state = "diverged"
             self.last = ev
@@ -274,6 +292,11 @@ class TrainView:
         step = ev.get("step", 0)
         bar = _progress_bar(step / total if total else 0)
         where = f"on {html.escape(s['device'])} · {s['n_train']:,} training images · {s['parameters']:,} parameters"
+        if self.state == "failed":
+            return (f"### ❌ This run failed: it learned nothing
+{bar}
+{html.escape(ev.get('failure') or '')} "
+                    "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
             return (f"### ✅ Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
@@ -308,12 +331,20 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, np.n
             "finalized": True}
     stopped = meta.get("state") == "training"
     meta["state"] = "stopped" if stopped else meta.get("state")
+    outcome = run_outcome(r["accuracy"], len(lm.classes))
+    if outcome["failed"]:  # a finished or stopped run at chance level: say so, and do not put it to use
+        meta["state"] = "failed"
     how = {"stopped": "⏹️ Stopped — kept what was learned so far",
-           "diverged": "⚠️ The run diverged — kept the last good weights"}.get(meta["state"], "✅ Finished")
+           "diverged": "⚠️ The run diverged — kept the last good weights",
+           "failed": "❌ This run failed: it learned nothing"}.get(meta["state"], "✅ Finished")
     title = DATASETS[lm.dataset].title
+    use = ("It is now **your model** in Draw and Inspect, for you only; reloading the page returns to the shipped "
+           "models. Download it below to keep it.")
+    if outcome["failed"]:
+        use = (f"{html.escape(outcome['failure'])} Draw and Inspect keep the model they had; it is listed as “your "
+               "model” in the Model menu if you want to try it anyway.")
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "
-          f"({len(r['misclassified'])} misread). It is now **your model** in Draw and Inspect, for you only; "
-          "reloading the page returns to the shipped models. Download it below to keep it.")
+          f"({len(r['misclassified'])} misread). {use}")
     classes = lm.classes
     gallery = [(upscale(gray(split.images[i].numpy() / 255), 4),
                 f"{classes[int(split.labels[i])]} → {classes[r['predictions'][i]]}") for i in r["misclassified"][:30]]
