@@ -114,7 +114,9 @@ class Reading:
         return bool(p[0] < UNSURE_TOP or p[0] - p[1] < UNSURE_MARGIN or self.reject > p[0])
 
     def confidences(self) -> dict[str, float]:
-        return {c: float(p) for c, p in zip(self.classes, self.probs)}
+        """Each class's probability *if* it is one of them (summing to 1): "not a digit" is the verdict's job."""
+        p = self.probs / max(float(self.probs.sum()), 1e-12)
+        return {c: float(q) for c, q in zip(self.classes, p)}
 
 
 def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:

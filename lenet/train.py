@@ -286,7 +286,7 @@ def run_outcome(accuracy: float, n_classes: int) -> dict:
         return {"failed": False, "failure": None}
     return {"failed": True,
             "failure": f"Test accuracy {accuracy:.1%} is at chance level ({chance:.0%} is what guessing gets): this "
-                       "run learned nothing. Try a smaller learning rate, another optimizer or more epochs."}
+                       "run learned nothing. Try another learning rate or optimizer, or more epochs."}
 
 
 def _plain(cfg: TrainConfig) -> dict:

@@ -144,9 +144,9 @@ def markdown(v: Verdict) -> str:
     e = html.escape
     if v.kind == "not a digit":
         return (f"### 🙂 That doesn't look like a digit\nThe model thinks {e(v.reason)}. If you meant a digit, "
-                f"draw one digit, 0–9, filling the box. (Closest digit: {e(v.best)}.)")
+                f"draw one digit, 0–9, filling the box. (Closest digit: **{e(v.best)}**.)")
     if v.kind == "unsure":
-        return (f"### 🤔 Not sure — {e(v.best)} or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
+        return (f"### 🤔 Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
                 f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. Try a bigger, clearer stroke.")
     return (f"### I read: **{e(v.best)}**\n{v.probability:.1%} sure · runner-up {e(v.runner_up)} "
             f"({v.runner_up_probability:.1%})")

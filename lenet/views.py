@@ -293,9 +293,7 @@ class TrainView:
         bar = _progress_bar(step / total if total else 0)
         where = f"on {html.escape(s['device'])} · {s['n_train']:,} training images · {s['parameters']:,} parameters"
         if self.state == "failed":
-            return (f"### ❌ This run failed: it learned nothing
-{bar}
-{html.escape(ev.get('failure') or '')} "
+            return (f"### ❌ This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
                     "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
             return (f"### ✅ Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
