@@ -59,6 +59,7 @@ class TrainConfig:
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
+    init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
     device: str = "auto"
     data_dir: str | None = None
@@ -119,7 +120,10 @@ class Trainer:
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)  # model init and dropout
-        self.model = (model or LeNet(cfg.model_config())).to(self.device)
+        self.model = model or LeNet(cfg.model_config())
+        if cfg.init and model is None:
+            start_from(self.model, cfg.init)
+        self.model = self.model.to(self.device)
         train = train if train is not None else load_split(cfg.dataset, True, cfg.data_dir)
         self.test = (test if test is not None else load_split(cfg.dataset, False, cfg.data_dir)).to(self.device)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)  # batches and augmentation
@@ -278,6 +282,25 @@ class Trainer:
                **run_outcome(self.final["accuracy"], len(self.classes))}
 
 
+def start_from(model: LeNet, path: str) -> None:
+    """Copy a checkpoint's weights into `model` (same architecture). A "not a digit" output the checkpoint
+    lacks keeps its fresh initialisation; the ten digit units are copied."""
+    from lenet.checkpoint import load_checkpoint
+
+    source, _ = load_checkpoint(path)
+    mine = model.state_dict()
+    for name, value in source.state_dict().items():
+        if name not in mine:
+            raise ValueError(f"{path} is not a {model.config} model (no {name})")
+        if mine[name].shape == value.shape:
+            mine[name] = value
+        elif name.startswith("output.") and mine[name].shape[1:] == value.shape[1:]:
+            mine[name][:len(value)] = value
+        else:
+            raise ValueError(f"{path}: {name} has shape {tuple(value.shape)}, this model needs {tuple(mine[name].shape)}")
+    model.load_state_dict(mine)
+
+
 def run_outcome(accuracy: float, n_classes: int) -> dict:
     """{"failed": bool, "failure": reason or None}: a run that ends at or near chance accuracy learned nothing,
     and must not pass for a success (below twice chance, e.g. < 20% with 10 classes, counts as near chance)."""
@@ -329,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
+    p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (same --arch)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
     p.add_argument("--out", help="checkpoint path (.safetensors)")

@@ -131,19 +131,19 @@ def judge(output: np.ndarray, config: LeNetConfig, classes: list[str], th: Thres
 
 def _not_digit_reason(th: Thresholds, score: float) -> str:
     if th.score == "reject":
-        return (f"it looks more like the scribbles, letters and doodles this model learned to set apart "
-                f"({score:.0%}) than like any digit it was trained on")
+        return (f"it looks more like the scribbles, letters and doodles this model learned to tell apart from "
+                f"digits ({score:.0%} sure) than like any digit it was trained on")
     if th.score == "rbf_distance":
         return (f"its F6 code is far from every digit's prototype (distance {score:.0f}; the digits it was "
                 f"trained on are closer than {th.not_digit:.0f})")
-    return "none of the ten digit units responds the way they do to the digits it was trained on"
+    return "none of the ten digit units responds the way they do to the digits the model was trained on"
 
 
 def markdown(v: Verdict) -> str:
     """The Draw tab's verdict text."""
-    e = html.escape
+    e = lambda t: html.escape(t, quote=False)  # noqa: E731
     if v.kind == "not a digit":
-        return (f"### 🙂 That doesn't look like a digit\nThe model thinks {e(v.reason)}. If you meant a digit, "
+        return (f"### 🙂 That doesn't look like a digit\n{e(v.reason[:1].upper() + v.reason[1:])}. If you meant a digit, "
                 f"draw one digit, 0–9, filling the box. (Closest digit: **{e(v.best)}**.)")
     if v.kind == "unsure":
         return (f"### 🤔 Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
