@@ -329,7 +329,9 @@ Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. It
 The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
 distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
-**Architectures here:** {"; ".join(f"**{views.ARCH_NAMES[k]}** — {DESCRIPTIONS[k]} (`{k}`)" for k in PRESETS)}.
+**Architectures here:**
+
+{chr(10).join(f"- **{views.ARCH_NAMES[k]}** (`{k}`): {DESCRIPTIONS[k]}" for k in PRESETS)}
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.

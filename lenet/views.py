@@ -308,8 +308,7 @@ def dataset_choices() -> list[tuple[str, str]]:
     return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
 
 
-DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
-                "the samples ship with the app.")
+DATASET_INFO = "The full sets download once, on first use; the samples ship with the app and work offline."
 
 
 def suggested_epochs(dataset: str) -> int:

@@ -189,6 +189,7 @@ def test_a_finger_draws_without_scrolling_the_page(phone_context, server_url, sc
     expect_reading(page, "7")
     expect_current(page)
     no_sideways_scroll(page, "Draw")
+    page.screenshot(path=str(screenshots / "phone_draw.png"), full_page=True)
     clear_button(page).tap()
     expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
     assert canvas_ink(page) == 0
