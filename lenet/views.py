@@ -69,7 +69,9 @@ def model_name(lm: LoadedModel) -> str:
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
     choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model · {model_name(mine)}", YOURS))
+        acc = f" · {mine.test_accuracy:.1%}" if mine.test_accuracy is not None else ""
+        # its architecture is in model_info, under the selector: the name stays short enough for a phone
+        choices.append((f"your model · {DATASET_SHORT.get(mine.dataset, mine.dataset)}{acc}", YOURS))
     return choices
 
 
