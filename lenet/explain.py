@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from lenet.data import DATASETS, Split, load_split, normalise, to_input01
-from lenet.inference import LoadedModel, Reading
+from lenet.inference import LoadedModel, Reading, output_probabilities
 from lenet.model import C3_TABLE, SparseConv2d
 
 OCCLUSION_PATCH = 6  # pixels: about a stroke's width and a half on a 28x28 digit
@@ -61,8 +61,8 @@ def occlusion(lm: LoadedModel, reading: Reading, patch: int = OCCLUSION_PATCH, s
         digits[k, max(i, 0):i + patch, max(j, 0):j + patch] = fill
     cfg = lm.model.config
     with torch.inference_mode():
-        logits = lm.model.with_reject(lm.model(normalise(to_input01(digits, cfg), cfg)))
-        probs = torch.softmax(logits, 1)[:, target].numpy()
+        output = lm.model.activations(normalise(to_input01(digits, cfg), cfg))["output"]
+        probs = output_probabilities(lm.model, output)[:, target].numpy()
     return (reading.probs[target] - probs).reshape(n, n).astype(np.float32)
 
 

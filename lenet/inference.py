@@ -26,6 +26,10 @@ class LoadedModel:
     model: LeNet
     meta: dict = field(default_factory=dict)
     source: str = "shipped"  # shipped | trained | uploaded
+    # UI state of a visitor's trained model, kept out of `meta` (which is what a checkpoint saves); change it
+    # with dataclasses.replace.
+    run_state: str | None = None  # training | finished | early-stopped | stopped | diverged
+    finalized: bool = False  # its test figures have been computed after the run ended
 
     @property
     def arch(self) -> str:
@@ -103,12 +107,18 @@ class Reading:
         return {c: float(p) for c, p in zip(self.classes, self.probs)}
 
 
+def output_probabilities(model: LeNet, output: torch.Tensor) -> torch.Tensor:
+    """The output layer's values (B, ...) -> probabilities (B, classes [+ "none of these"]): the one place a
+    reading's probabilities come from (read_digit, and Inspect's occlusion)."""
+    return torch.softmax(model.with_reject(model.logits(output)), 1)
+
+
 def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
     x01 = to_input01(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S) in [0, 1]
     x = normalise(x01, lm.model.config)
     with torch.inference_mode():
         acts = lm.model.activations(x)
-        probs = torch.softmax(lm.model.with_reject(lm.model.logits(acts["output"])), 1)[0].numpy()
+        probs = output_probabilities(lm.model, acts["output"])[0].numpy()
     k = lm.model.config.num_classes
     reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
     return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), probs=probs[:k],

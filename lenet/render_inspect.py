@@ -75,16 +75,19 @@ def _pct(p: float) -> str:
 
 
 def distance_bars_html(distances: np.ndarray, classes: list[str], top: int) -> str:
-    """The RBF output's distances on their own scale (0 to the largest): the shortest bar wins."""
-    limit = float(distances.max()) or 1.0
+    """The RBF output's distances on their own axis, which starts just below the nearest prototype's distance
+    (all ten are large, so from 0 the bars would look equal); the shortest bar wins."""
+    hi, near = float(distances.max()), float(distances.min())
+    lo = max(0.0, near - 0.25 * (hi - near))
+    span = (hi - lo) or 1.0
     rows = "".join(
         f'<div class="pbar-row dist{" hi" if i == top else ""}"><span class="pbar-lab">{esc(c)}</span>'
-        f'<span class="pbar"><span style="width:{100 * d / limit:.1f}%"></span></span>'
+        f'<span class="pbar"><span style="width:{100 * (d - lo) / span:.1f}%"></span></span>'
         f'<span class="pbar-val">{d:.1f}</span></div>'
         for i, (c, d) in enumerate(zip(classes, distances)))
     return (f'<div class="pbars" aria-label="RBF distance to each class prototype">{rows}</div>'
             f'<p class="fmap-note">RBF output: squared distance from F6\'s 84 values to each digit\'s 7×12 '
-            f'prototype, on its own scale (0 to {limit:.0f}). The shortest wins.</p>')
+            f'prototype, on its own axis from {lo:.0f} to {hi:.0f}. The shortest wins.</p>')
 
 
 def overlay(base01: np.ndarray, heat: np.ndarray, signed: bool, limit: float) -> np.ndarray:

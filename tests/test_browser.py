@@ -111,7 +111,7 @@ def no_sideways_scroll(page: Page, where: str) -> None:
 
 def wait_for_curve(page: Page) -> None:
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#loss-plot svg .mark-line path')]"
+        "() => [...document.querySelectorAll('#loss-plot svg path.line')]"
         ".some(p => ((p.getAttribute('d') || '').match(/L/g) || []).length >= 3)", timeout=SLOW)
 
 
@@ -251,9 +251,9 @@ def test_a_clothes_model_says_so_on_the_draw_tab(page, server_url):
 # ---------- Train ----------
 
 def loss_line_points(page: Page) -> int:
-    """How many line segments the loss plot has drawn (vega renders SVG paths in `.mark-line`)."""
+    """How many line segments the loss chart has drawn (lenet/charts.py: one SVG path per series)."""
     return page.locator("#loss-plot").evaluate(
-        "e => [...e.querySelectorAll('svg .mark-line path')].reduce((n, p) => n + ((p.getAttribute('d') || '')"
+        "e => [...e.querySelectorAll('svg path.line')].reduce((n, p) => n + ((p.getAttribute('d') || '')"
         ".match(/L/g) || []).length, 0)")
 
 
@@ -281,7 +281,7 @@ def test_train_live_then_stop(page, server_url, screenshots):
     expect(status).not_to_contain_text("Error")  # a Stop is not a failure (Gradio's cancel used to show "Error")
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"^your model"), timeout=SLOW)
     expect(page.locator("#download")).to_be_visible(timeout=SLOW)
-    expect(page.locator("#confusion img")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#confusion table.confusion")).to_be_visible(timeout=SLOW)
     page.screenshot(path=str(screenshots / "train_done.png"), full_page=True)
 
     # Draw reads drawings with the visitor's freshly trained model ...
@@ -306,7 +306,7 @@ def test_train_curves_are_visible(page, server_url):
     page.locator("#train-btn").click()
     wait_for_curve(page)
     strokes = page.locator("#loss-plot").evaluate(
-        "e => [...e.querySelectorAll('svg .mark-line path')].map(p => getComputedStyle(p).stroke)")
+        "e => [...e.querySelectorAll('svg path.line')].map(p => getComputedStyle(p).stroke)")
     page.locator("#stop-btn").click()
     expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished"), timeout=120_000)
     assert strokes and all(s not in ("none", "", "transparent") for s in strokes), f"loss line strokes: {strokes}"

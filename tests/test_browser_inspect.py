@@ -44,8 +44,8 @@ def point_at(page: Page, layer: str, m: int, fx: float, fy: float, click: bool, 
     """Hover (or click, or tap) a map at a fraction of its size; returns (layer, map, y, x) the page reports."""
     img = page.locator(f'#inspect-layers .fmap-tile[data-layer="{layer}"] img.unit-map[data-map="{m}"]')
     img.scroll_into_view_if_needed()
-    box = img.bounding_box()
-    pos = {"x": box["width"] * fx, "y": box["height"] * fy}
+    border, inner = img.evaluate("i => [i.clientLeft, i.clientWidth]")  # the picture is inside the border
+    pos = {"x": border + inner * fx, "y": border + inner * fy}
     if tap:
         img.tap(position=pos)
     elif click:
@@ -100,8 +100,6 @@ def test_inspect_opens_on_a_test_digit_and_explains_any_unit(page, server_url, a
     ref = expected_unit(app_module, layer, m, y, x)
     expect(page.locator(".unit-detail")).to_contain_text("max-pooling")
     assert shown_number(page, ".unit-detail .act") == pytest.approx(ref["activation"], abs=2e-3)
-    page.locator("#inspect-head").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "inspect.png"), full_page=True)
 
 
 def test_inspect_shows_a_test_image_of_the_class_asked_for(page, server_url, screenshots):
@@ -132,7 +130,10 @@ def test_phone_tap_a_unit_shows_its_arithmetic(phone_context, server_url, app_mo
     expect(page.locator("#inspect-head")).to_contain_text(re.compile(r"Reads\s*\d"), timeout=SLOW)
     panel = page.locator(".unit-panel")
     expect(panel).to_be_hidden()  # on a phone the panel is a sheet that a tap opens
-    layer, m, y, x = point_at(page, "c1", 0, 0.45, 0.35, click=False, tap=True)
+    c1 = shown_activations(app_module)["c1"][0]
+    ty, tx = np.unravel_index(c1.argmax(), c1.shape)  # C1·0's most active unit
+    layer, m, y, x = point_at(page, "c1", 0, (tx + 0.5) / 28, (ty + 0.5) / 28, click=False, tap=True)
+    assert (y, x) == (ty, tx), "the unit under the finger is the one reported"
     expect(panel).to_be_visible()
     ref = expected_unit(app_module, layer, m, y, x)
     assert shown_number(page, ".unit-detail .act") == pytest.approx(ref["activation"], abs=2e-3)

@@ -58,7 +58,8 @@ def test_unit_detail_recomputes_every_layers_value(arch, mnist_test_split):
     for layer in SPATIAL:
         for m, y, x in units(reading, layer):
             d = unit_detail(lm, reading, layer, m, y, x)
-            assert d["activation"] == pytest.approx(float(reading.activations[layer][m, y, x]), abs=2e-4), (layer, m, y, x)
+            stored = float(reading.activations[layer][m, y, x])
+            assert d["activation"] == pytest.approx(stored, abs=2e-4), (layer, m, y, x)
 
 
 def test_c1_detail_is_the_input_patch_times_the_kernel(shipped, mnist_test_split):

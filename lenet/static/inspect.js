@@ -93,7 +93,7 @@
 
   function detailHtml(p, d) {
     const actName = ACT_NAME[p.activation] || p.activation;
-    let h = `<h5>${unitName(d)}</h5>`;
+    let h = ""; // the readout above already names the unit
     if (d.inputs) {
       const srcName = d.layer === "c1" ? "input" : "S2";
       if (d.layer === "c3") {
@@ -129,10 +129,12 @@
   }
 
   function unitAt(img, ev) {
-    const r = img.getBoundingClientRect();
+    const r = img.getBoundingClientRect(); // the border box: the picture starts inside the border
     const h = +img.dataset.h, w = +img.dataset.w;
-    const x = Math.min(w - 1, Math.max(0, Math.floor(((ev.clientX - r.left) / r.width) * w)));
-    const y = Math.min(h - 1, Math.max(0, Math.floor(((ev.clientY - r.top) / r.height) * h)));
+    const fx = (ev.clientX - r.left - img.clientLeft) / img.clientWidth;
+    const fy = (ev.clientY - r.top - img.clientTop) / img.clientHeight;
+    const x = Math.min(w - 1, Math.max(0, Math.floor(fx * w)));
+    const y = Math.min(h - 1, Math.max(0, Math.floor(fy * h)));
     return { layer: img.closest("[data-layer]").dataset.layer, m: +img.dataset.map, y, x, img };
   }
 
@@ -151,9 +153,10 @@
     const cur = u.img.parentElement.querySelector(".unit-cursor");
     if (cur) {
       const h = +u.img.dataset.h, w = +u.img.dataset.w;
-      Object.assign(cur.style, { left: `${u.img.offsetLeft + (u.x / w) * u.img.offsetWidth}px`,
-        top: `${u.img.offsetTop + (u.y / h) * u.img.offsetHeight}px`,
-        width: `${u.img.offsetWidth / w}px`, height: `${u.img.offsetHeight / h}px` });
+      const im = u.img, left = im.offsetLeft + im.clientLeft, top = im.offsetTop + im.clientTop;
+      Object.assign(cur.style, { left: `${left + (u.x / w) * im.clientWidth}px`,
+        top: `${top + (u.y / h) * im.clientHeight}px`,
+        width: `${im.clientWidth / w}px`, height: `${im.clientHeight / h}px` });
       cur.classList.add("on");
     }
     const panel = document.querySelector(".unit-panel");
@@ -164,6 +167,9 @@
       (withDetail ? "" : '<br><span class="fmap-note">click for its arithmetic</span>');
     if (withDetail) {
       panel.querySelector(".unit-detail").innerHTML = detailHtml(p, detail(p, u.layer, u.m, u.y, u.x));
+      // a C3 unit: light its column of the S2 -> C3 table
+      document.querySelectorAll(".c3-table td.col").forEach((td) => td.classList.remove("col"));
+      if (u.layer === "c3") document.querySelectorAll(`.c3-table td[data-c3="${u.m}"]`).forEach((td) => td.classList.add("col"));
       panel.classList.add("pinned");
     }
     panel.dataset.unit = `${u.layer}:${u.m}:${u.y}:${u.x}`;
