@@ -395,7 +395,7 @@ def load_upload(path):
     except CheckpointError as e:
         raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
     return {my_model: lm, model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-            results: f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect."}
+            results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your model in Draw and Inspect."}
 
 
 # ---------- Layout ----------
