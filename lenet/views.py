@@ -67,7 +67,9 @@ def model_name(lm: LoadedModel) -> str:
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
     choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model · {model_name(mine)}", YOURS))
+        acc = f" · {mine.test_accuracy:.1%}" if mine.test_accuracy is not None else ""
+        # its architecture is in model_info, under the selector: the name stays short enough for a phone
+        choices.append((f"your model · {DATASET_SHORT.get(mine.dataset, mine.dataset)}{acc}", YOURS))
     return choices
 
 
@@ -322,8 +324,7 @@ def dataset_choices() -> list[tuple[str, str]]:
     return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
 
 
-DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
-                "the samples ship with the app.")
+DATASET_INFO = "The full sets download once, on first use; the samples ship with the app and work offline."
 
 
 def suggested_epochs(dataset: str) -> int:
