@@ -26,6 +26,10 @@ class LoadedModel:
     model: LeNet
     meta: dict = field(default_factory=dict)
     source: str = "shipped"  # shipped | trained | uploaded
+    # UI state of a visitor's trained model, kept out of `meta` (which is what a checkpoint saves); change it
+    # with dataclasses.replace.
+    run_state: str | None = None  # training | finished | early-stopped | stopped | diverged
+    finalized: bool = False  # its test figures have been computed after the run ended
 
     @property
     def arch(self) -> str:

@@ -129,3 +129,53 @@ def bars_html(values: np.ndarray, labels: list[str] | None = None, highlight: in
     zero = '<div class="bar-zero"></div>' if signed else ""
     return (f'<div class="bars{" labelled" if labels else ""}">{zero}{"".join(bars)}</div>'
             f'<p class="fmap-note">{html.escape(caption)}</p>')
+
+
+def prob_rows_html(probs: np.ndarray, classes: list[str], highlight: int | None = None) -> str:
+    """Ten probabilities as labelled horizontal bars on a fixed 0-100% scale (so they can be compared over time)."""
+    rows = "".join(
+        f'<div class="prob-row{" hi" if i == highlight else ""}"><span class="prob-name">{html.escape(c[:10])}</span>'
+        f'<span class="prob-track"><span class="prob-fill" style="width:{100 * float(p):.1f}%"></span></span>'
+        f'<span class="prob-val">{100 * float(p):.0f}%</span></div>'
+        for i, (c, p) in enumerate(zip(classes, probs)))
+    return f'<div class="prob-rows" role="list" aria-label="probability of each class">{rows}</div>'
+
+
+def confusion_html(confusion: np.ndarray, classes: list[str], caption: str, clickable: bool = True,
+                   selected: tuple[int, int] | None = None) -> str:
+    """The confusion matrix as a real table (rows: true class, columns: class read): readable by screen readers,
+    tinted with translucent colours that work on light and dark pages, each cell a button when `clickable`.
+
+    Right readings are tinted blue by their share of the row; mistakes red on their own scale (the largest
+    mistake is the strongest red), since they are a hundred times rarer and would otherwise be invisible."""
+    confusion = np.asarray(confusion)
+    k = len(classes)
+    rows_total = np.maximum(confusion.sum(1), 1)
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    worst = max(int(off.max()), 1)
+    short = [html.escape(c[:7]) for c in classes]
+    head = "".join(f'<th scope="col" title="{html.escape(c)}">{s}</th>' for c, s in zip(classes, short))
+    body = []
+    for i in range(k):
+        cells = []
+        for j in range(k):
+            n = int(confusion[i, j])
+            if i == j:
+                alpha, tone = 0.15 + 0.7 * n / rows_total[i], "right"
+            else:
+                alpha, tone = (0.12 + 0.73 * n / worst if n else 0.0), "wrong"
+            what = (f"{n} of {rows_total[i]} {classes[i]} read right" if i == j
+                    else f"{n} {classes[i]} read as {classes[j]}")
+            attrs = (f' data-cell="{i},{j}" tabindex="0" role="button" aria-label="{html.escape(what, quote=True)}"'
+                     if clickable and n else f' aria-label="{html.escape(what, quote=True)}"')
+            sel = " selected" if selected == (i, j) else ""
+            strong = " strong" if alpha > 0.6 else ""
+            cells.append(f'<td class="{tone}{strong}{sel}" style="--a:{alpha:.2f}" title="{html.escape(what)}"{attrs}>'
+                         f'{n if n else ""}</td>')
+        body.append(f'<tr><th scope="row" title="{html.escape(classes[i])}">{short[i]}</th>{"".join(cells)}</tr>')
+    hint = " Click a cell to list its images." if clickable else ""
+    return (f'<table class="confusion"><caption>{html.escape(caption)}.<br><span class="fmap-note">Rows: true class; '
+            f'columns: what the model read.{hint}</span></caption>'
+            f'<thead><tr><th scope="col" class="corner">true ↓ read →</th>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')

@@ -1,4 +1,4 @@
-"""What each tab shows, as plain values (markdown, numpy images, HTML, DataFrames): no UI framework.
+"""What each tab shows, as plain values (markdown, numpy images, HTML): no UI framework.
 
 `app.py` wires these to Gradio components; keeping them here makes every view testable without
 a server.
@@ -8,56 +8,71 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import time
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import torch
 
+from lenet import canvas
+from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.model import c3_connection_matrix
-from lenet.render import bars_html, connection_table_html, gray, maps_html, network_view, upscale
+from lenet.charts import Series, line_chart, log_range
+from lenet.preprocess import canvas_to_digit
+from lenet.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
+                          png_data_url, prob_rows_html, upscale)
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, prob_bars_html, unit_panel_html, why_html)
-from lenet.train import TrainConfig, Trainer
+from lenet.train import TrainConfig
+from lenet.watch import Pinned, RunHistory
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
-PAPER_ERRORS = {"1998 paper, MNIST: 0.95% error": 99.05, "1998 paper, MNIST + distortions: 0.8%": 99.2}
-LOSS_SERIES = ("train", "val", "test")
-ACC_SERIES = LOSS_SERIES + tuple(PAPER_ERRORS)
 
 
 # ---------- canvas values ----------
 
-def canvas_image(value) -> np.ndarray | None:
-    """The image in a Sketchpad / ImageEditor value ({"background", "layers", "composite"}), or None."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        return value
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a canvas value (a dict with 'composite'), got {type(value).__name__}")
-    for candidate in (value.get("composite"), *(value.get("layers") or []), value.get("background")):
-        if candidate is not None:
-            return np.asarray(candidate)
-    return None
+canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sketchpad dict -> image or None
 
 
 # ---------- models ----------
 
 YOURS = "yours"  # the model dropdown's value for this visitor's own model
 
+# Names for people; the architecture id (what the CLI and checkpoints use) is shown as a detail.
+ARCH_NAMES = {"lenet5": "LeNet-5", "lenet5-1998": "LeNet-5 (1998)", "lenet5-classic": "LeNet-5 classic",
+              "lenet5-bn": "Improved LeNet", "lenet5-28-avg": "LeNet 28×28 avg-pool",
+              "lenet5-28-max": "LeNet 28×28 max-pool"}
+DATASET_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST sample",
+                 "fashion-mnist-sample": "Fashion sample"}
+
+
+def arch_choices() -> list[tuple[str, str]]:
+    return [(ARCH_NAMES.get(k, k), k) for k in PRESETS]
+
+
+def arch_info(arch: str) -> str:
+    return f"{DESCRIPTIONS.get(arch, '')} · id: {arch}"
+
+
+def model_name(lm: LoadedModel) -> str:
+    """Short enough for the selector on a phone: "LeNet-5 · MNIST · 99.3%"."""
+    acc = f" · {lm.test_accuracy:.1%}" if lm.test_accuracy is not None else ""
+    return f"{ARCH_NAMES.get(lm.arch, lm.arch)} · {DATASET_SHORT.get(lm.dataset, lm.dataset)}{acc}"
+
+
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
-    choices = [(lm.label, key) for key, lm in shipped.items()]
+    choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model: {mine.label}", YOURS))
+        choices.append((f"your model · {model_name(mine)}", YOURS))
     return choices
+
+
+def model_info(lm: LoadedModel) -> str:
+    """The selected model in full, under the selector."""
+    trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    return f"{DESCRIPTIONS.get(lm.arch, lm.arch)} · id: {lm.arch} · trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
@@ -86,6 +101,37 @@ def verdict(reading: Reading | None) -> str:
 def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
     cfg = lm.model.config
     return network_view(reading.input01, cfg.pad, factor=8)
+
+
+def draw_notice(lm: LoadedModel) -> str:
+    """A warning above the verdict when the selected model was not trained on digits (or "" when it was)."""
+    if tuple(lm.classes) == DATASETS["mnist"].classes:
+        return ""
+    title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    names = ", ".join(html.escape(c) for c in lm.classes[:4])
+    return (f'<p class="draw-notice">👕 <b>This model reads clothes, not digits.</b> It was trained on '
+            f"{html.escape(title)}: its 10 classes are {names}… Whatever you draw, it answers with one of them. "
+            "Pick an MNIST model above to read digits.</p>")
+
+
+def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
+    """What the network sees (from draw_view), as a figure with alt text and a caption; a same-sized empty
+    frame before the first stroke, so nothing moves when the first reading arrives."""
+    size = lm.model.config.input_size
+    pad = (size - 28) // 2
+    caption = ("Your drawing the way MNIST digits were made: scaled into 20×20, centred in 28×28"
+               + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
+                  f"; this model reads {size}×{size} with no padding."))
+    if image is None:
+        body = '<div class="seen-empty">What the network sees appears here</div>'
+    else:
+        k = image.shape[0] // size if image.shape[0] % size == 0 else 1
+        small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
+        alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
+               "and centred" + (f", inside a navy {pad}-pixel frame of padding" if pad else ""))
+        body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
+    return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
+            f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
@@ -253,10 +299,14 @@ def default_dataset() -> str:
 
 
 def dataset_choices() -> list[tuple[str, str]]:
-    hints = {"mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "fashion-mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "mnist-sample": " (4k digits, works offline)", "fashion-mnist-sample": " (2k images, works offline)"}
-    return [(info.title + hints[k], k) for k, info in DATASETS.items()]
+    """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
+    names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
+             "mnist-sample": "MNIST sample · 4,000, offline", "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
+    return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
+
+
+DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
+                "the samples ship with the app.")
 
 
 def suggested_epochs(dataset: str) -> int:
@@ -264,33 +314,30 @@ def suggested_epochs(dataset: str) -> int:
     return 10 if dataset_info(dataset).sample else 2
 
 
-def curve(rows: list, series: tuple[str, ...]) -> pd.DataFrame:
-    """Long-format curve data that names every series up front (a NaN row each): Gradio 6.31's LinePlot
-    fixes its colour categories from the first value it draws, so a series added later would be invisible."""
-    head = [(np.nan, np.nan, name) for name in series]
-    return pd.DataFrame(head + rows, columns=["epoch", "value", "series"])
+PAPER_ERRORS = (("1998 paper: 0.95% error", 0.95, False), ("1998 paper, distortions: 0.8%", 0.8, True))
+WATCH_DRAWING = "my drawing"  # the Train tab's "digit to watch" choices: the Draw canvas, or a test image
+WATCH_TEST = "a test digit of class"
 
 
-def train_stream(cfg: TrainConfig, weights_every: float = 0.5):
-    """The core's event stream with CPU weights attached every `weights_every` s and at the end.
-
-    Only plain dicts and CPU tensors come out: this is what may cross back from a GPU worker.
-    """
-    trainer = Trainer(cfg)
-    last = 0.0
-    for ev in trainer.run():
-        now = time.perf_counter()
-        attach = ev["type"] in ("done", "error", "epoch") or (ev["type"] == "step" and now - last >= weights_every)
-        if attach:
-            last = now
-        yield ev, to_cpu_weights(trainer.model) if attach else None
+def paper_lines(cfg: TrainConfig) -> list[tuple[str, float]]:
+    """The paper's test errors where they apply: full MNIST only, 0.8% for runs with distortions."""
+    if cfg.dataset != "mnist":
+        return []
+    return [(name, err) for name, err, distorted in PAPER_ERRORS if distorted == cfg.augment]
 
 
-class StopSignal:
-    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly."""
+def run_label(cfg: TrainConfig) -> str:
+    aug = " · augment" if cfg.augment else ""
+    return f"{cfg.arch} · {cfg.optimizer} lr {cfg.lr:g} · bs {cfg.batch_size}{aug}"
 
-    def __init__(self):
-        self.requested = False
+
+@dataclass(frozen=True)
+class Curves:
+    """One run's curves, kept per visitor so the next run can draw them (dashed) for comparison."""
+    label: str
+    epochs: int
+    loss: dict  # series name -> [(epoch, cross-entropy)]
+    error: dict  # series name -> [(epoch, error %)]
 
 
 @dataclass
@@ -298,8 +345,9 @@ class TrainView:
     """Accumulates events into curves, a status line and this visitor's model."""
 
     cfg: TrainConfig
-    loss_rows: list = field(default_factory=list)
-    acc_rows: list = field(default_factory=list)
+    previous: Curves | None = None  # the visitor's previous run, drawn dashed
+    loss: dict = field(default_factory=lambda: {"train": [], "val": [], "test": []})
+    error: dict = field(default_factory=lambda: {"train": [], "val": [], "test": []})
     state: str = "starting"
     test_accuracy: float | None = None
     last: dict = field(default_factory=dict)
@@ -312,12 +360,12 @@ class TrainView:
             self.state = "training"
         elif kind == "step":
             x = ev["epoch"] - 1 + ev["epoch_progress"]
-            self.loss_rows.append((x, ev["loss"], "train"))
-            self.acc_rows.append((x, 100 * ev["accuracy"], "train"))
+            self.loss["train"].append((x, ev["loss"]))
+            self.error["train"].append((x, 100 * (1 - ev["accuracy"])))
             self.last = ev
         elif kind == "eval":
-            self.loss_rows.append((float(ev["epoch"]), ev["loss"], ev["split"]))
-            self.acc_rows.append((float(ev["epoch"]), 100 * ev["accuracy"], ev["split"]))
+            self.loss[ev["split"]].append((float(ev["epoch"]), ev["loss"]))
+            self.error[ev["split"]].append((float(ev["epoch"]), 100 * (1 - ev["accuracy"])))
             if ev["split"] == "test":
                 self.test_accuracy = ev["accuracy"]
         elif kind == "done":
@@ -330,15 +378,44 @@ class TrainView:
     def stopped(self) -> None:
         self.state = "stopped"
 
-    def loss_df(self) -> pd.DataFrame:
-        return curve(self.loss_rows, LOSS_SERIES)
+    @property
+    def epoch(self) -> float:
+        """Fractional epochs done, for snapshots."""
+        ev = self.last
+        return ev["epoch"] - 1 + ev["epoch_progress"] if ev.get("type") == "step" else float(ev.get("epoch", 0))
 
-    def acc_df(self) -> pd.DataFrame:
-        rows = list(self.acc_rows)
-        if self.cfg.dataset == "mnist" and rows:  # the paper's LeNet-5 test errors as reference lines
-            for name, y in PAPER_ERRORS.items():
-                rows += [(0.0, y, name), (float(self.cfg.epochs), y, name)]
-        return curve(rows, ACC_SERIES)
+    def curves(self) -> Curves:
+        return Curves(run_label(self.cfg), self.cfg.epochs, self.loss, self.error)
+
+    def _series(self, which: str) -> list[Series]:
+        data, prev = (self.loss, self.previous.loss if self.previous else None) if which == "loss" else \
+            (self.error, self.previous.error if self.previous else None)
+        splits = ("train", "val", "test") if self.cfg.val_split > 0 else ("train", "test")
+        out = [Series(name, name, data[name]) for name in splits]
+        if prev is not None:  # the previous run: only the splits it has, so the legend stays true
+            out += [Series(f"previous: {name}", name, prev[name], dashed=True) for name in ("train", "test")
+                    if prev.get(name)]
+        if which == "error":
+            x_end = float(self.x_max)
+            out += [Series(name, "ref", [(0.0, err), (x_end, err)], label_at_end=f"{err:g}%")
+                    for name, err in paper_lines(self.cfg)]
+        return out
+
+    @property
+    def x_max(self) -> int:
+        return max(self.cfg.epochs, self.previous.epochs if self.previous else 0)
+
+    def loss_html(self) -> str:
+        series = self._series("loss")
+        values = [y for s in series for _, y in s.points]
+        return line_chart("Loss", "cross-entropy", series, self.x_max,
+                          log_range(values, floor=1e-3, empty=(0.1, 10)))
+
+    def error_html(self) -> str:
+        series = self._series("error")
+        values = [y for s in series for _, y in s.points]
+        return line_chart("Error rate", "test / train error %", series, self.x_max,
+                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%")
 
     def status(self) -> str:
         s, ev = self.start, self.last
@@ -366,9 +443,10 @@ class TrainView:
     def model(self, weights: dict) -> LoadedModel:
         info = dataset_info(self.cfg.dataset)
         meta = {"arch": self.cfg.arch, "dataset": self.cfg.dataset, "classes": list(info.classes),
-                "settings": dataclasses.asdict(self.cfg), "state": self.state,
+                "settings": dataclasses.asdict(self.cfg),
                 "metrics": {"test_accuracy": self.test_accuracy}, "epochs_done": self.last.get("epoch", 0)}
-        return LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
+        lm = LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
+        return dataclasses.replace(lm, run_state=self.state)
 
 
 def _progress_bar(frac: float) -> str:
@@ -376,63 +454,134 @@ def _progress_bar(frac: float) -> str:
     return f'<div class="progress"><div style="width:{frac * 100:.1f}%"></div></div>'
 
 
-def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, np.ndarray, list, LoadedModel]:
-    """After a run (finished or stopped): test figures, confusion image, misclassified gallery, final model."""
-    split = load_split(lm.dataset, train=False, data_dir=data_dir)
+def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, LoadedModel, dict]:
+    """After a run (finished or stopped): the results text, the final model (finalized), its test evaluation."""
+    split = test_split(lm.dataset, data_dir)
     r = evaluate(lm.model, split)
-    meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]},
-            "finalized": True}
-    stopped = meta.get("state") == "training"
-    meta["state"] = "stopped" if stopped else meta.get("state")
+    meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]}}
+    run_state = "stopped" if lm.run_state == "training" else lm.run_state
     how = {"stopped": "⏹️ Stopped — kept what was learned so far",
-           "diverged": "⚠️ The run diverged — kept the last good weights"}.get(meta["state"], "✅ Finished")
+           "diverged": "⚠️ The run diverged — kept the last good weights"}.get(run_state, "✅ Finished")
     title = DATASETS[lm.dataset].title
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "
           f"({len(r['misclassified'])} misread). It is now **your model** in Draw and Inspect, for you only; "
           "reloading the page returns to the shipped models. Download it below to keep it.")
-    classes = lm.classes
-    gallery = [(upscale(gray(split.images[i].numpy() / 255), 4),
-                f"{classes[int(split.labels[i])]} → {classes[r['predictions'][i]]}") for i in r["misclassified"][:30]]
-    return md, confusion_image(np.array(r["confusion"]), classes), gallery, LoadedModel(lm.model, meta, lm.source)
+    final = dataclasses.replace(lm, meta=meta, run_state=run_state, finalized=True)
+    return md, final, r
 
 
-def confusion_image(confusion: np.ndarray, classes: list[str]) -> np.ndarray:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
-    rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
-    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            if confusion[i, j]:
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if rates[i, j] > 0.5 else "#333")
-    short = [c[:7] for c in classes]
-    ax.set_xticks(range(len(classes)), short, rotation=45 if len(max(short, key=len)) > 2 else 0, fontsize=8)
-    ax.set_yticks(range(len(classes)), short, fontsize=8)
-    ax.set_xlabel("read as")
-    ax.set_ylabel("true class")
-    fig.tight_layout()
-    fig.canvas.draw()
-    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return img
+@functools.lru_cache(maxsize=2)
+def test_split(dataset: str, data_dir: str | None = None):
+    """A dataset's test split, cached for the drill-down (read-only; full MNIST's is 7.8 MB)."""
+    return load_split(dataset, train=False, data_dir=data_dir)
 
 
-def checkpoint_file(lm: LoadedModel, folder: str | Path, keep_seconds: float = 3600) -> Path:
-    """Write a visitor's model for download under a unique name; files older than keep_seconds go."""
-    from lenet.checkpoint import save_checkpoint
-
-    folder = Path(folder)
-    for old in folder.glob("*/*.safetensors"):  # one sub-folder per file keeps the friendly file name
-        if time.time() - old.stat().st_mtime > keep_seconds:
-            old.unlink(missing_ok=True)
-            old.parent.rmdir()
-    path = folder / uuid.uuid4().hex[:12] / f"{lm.arch}-{lm.dataset}-yours.safetensors"
-    return save_checkpoint(path, lm.model, {k: v for k, v in lm.meta.items() if k != "finalized"})
+def download_name(lm: LoadedModel) -> str:
+    return f"{lm.arch}-{lm.dataset}-yours.safetensors"
 
 
-def to_cpu_weights(model: torch.nn.Module) -> dict:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+# ---------- Train: watching it learn ----------
+
+def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned | None:
+    """The digit the Train tab reads at every model update: the visitor's drawing, or the first test image
+    of a class from the run's own test set (the bundled sample's, so it is there at once)."""
+    if choice == WATCH_DRAWING:
+        image = canvas_image(canvas)
+        digit = None if image is None else canvas_to_digit(image)
+        return None if digit is None else Pinned(digit, "your drawing")
+    info = dataset_info(dataset)
+    sample = load_split(dataset if info.sample else f"{dataset}-sample", train=False)
+    classes = list(info.classes)
+    k = classes.index(test_class) if test_class in classes else 0
+    hits = (sample.labels == k).nonzero().flatten()
+    index = int(hits[0]) if len(hits) else 0
+    return Pinned(sample.images[index].numpy().astype(np.float32) / 255, f"test image of a {classes[k]}",
+                  classes[int(sample.labels[index])])
+
+
+def kernels_of(lm: LoadedModel) -> np.ndarray:
+    return lm.model.c1[0].weight.detach()[:, 0].numpy()
+
+
+def watch_html(history: RunHistory | None, index: int | None = None) -> str:
+    """One snapshot: the pinned digit's ten probabilities and the C1 kernels at that moment."""
+    if history is None or not history.snapshots:
+        return ('<div class="watch-empty">While a run trains, the digit you pin here is read again at every model '
+                'update, and C1’s kernels are drawn as they change.</div>')
+    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
+    snap = history.snapshots[index]
+    when = "final model" if snap.final else f"epoch {snap.epoch:.2f} · step {snap.step:,}"
+    parts = [f'<p class="watch-when">{when}</p><div class="watch">']
+    pin = history.pinned
+    if pin is not None and snap.probs is not None:
+        top = int(snap.probs.argmax())
+        truth = f" · true class <b>{html.escape(pin.label)}</b>" if pin.label is not None else ""
+        parts.append(
+            f'<figure class="watch-digit"><img class="px" src="{png_data_url(upscale(gray(pin.image), 3))}" '
+            f'width="84" height="84" alt="the pinned digit: {html.escape(pin.title)}">'
+            f'<figcaption>{html.escape(pin.title)}{truth}<br>reads <b class="big">{html.escape(history.classes[top])}'
+            f'</b> {snap.probs[top]:.0%}</figcaption></figure>'
+            + prob_rows_html(snap.probs, history.classes, top))
+    parts.append('<div class="watch-kernels">' + maps_html(
+        "k1", snap.kernels, f"C1 kernels · the {len(snap.kernels)} 5×5 weight patterns (red +, blue −)", tile_px=44)
+        + "</div></div>")
+    return "".join(parts)
+
+
+def confusion_view(history: RunHistory | None, index: int | None = None,
+                   selected: tuple[int, int] | None = None) -> str:
+    if history is None or not history.snapshots:
+        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
+    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
+    snap = history.snapshots[index]
+    ev = snap.evaluation
+    if ev is None:
+        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
+    when = "the final model" if snap.final else f"epoch {ev.epoch:g}"
+    return confusion_html(ev.confusion, history.classes, f"Test set, {when}: {ev.accuracy:.2%} read right",
+                          clickable=ev.predictions is not None, selected=selected)
+
+
+def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
+                data_dir: str | None = None) -> tuple[list, list[int], str]:
+    """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
+    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
+    ev = history.snapshots[index].evaluation
+    if ev is None or ev.predictions is None:
+        return [], [], "No per-image readings were kept for this evaluation."
+    split = test_split(history.dataset, data_dir)
+    labels = split.labels.numpy()
+    hits = np.flatnonzero((labels == true) & (ev.predictions[:len(labels)] == read))
+    classes = history.classes
+    images = f"{len(hits)} test image{'' if len(hits) == 1 else 's'} of a {classes[true]}"
+    what = f"{images} read as {classes[read]}" if true != read else f"{images} read right"
+    shown = hits[:limit]
+    items = [(upscale(gray(split.images[i].numpy() / 255), 4), f"#{i}: {classes[true]} → {classes[read]}")
+             for i in shown]
+    more = f" (first {limit} shown)" if len(hits) > limit else ""
+    tip = " Click one to open it in Inspect." if len(shown) else ""
+    return items, [int(i) for i in shown], f"**{what}**{more}.{tip}"
+
+
+def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = None) -> tuple[list, list, str]:
+    """Every misread test image of the final evaluation (the first `limit`), as cell_images gives one cell."""
+    ev = history.snapshots[-1].evaluation if history.snapshots else None
+    if ev is None or ev.predictions is None:
+        return [], [], ""
+    split = test_split(history.dataset, data_dir)
+    labels = split.labels.numpy()
+    wrong = np.flatnonzero(ev.predictions[:len(labels)] != labels)
+    classes = history.classes
+    items = [(upscale(gray(split.images[i].numpy() / 255), 4),
+              f"#{i}: {classes[labels[i]]} → {classes[ev.predictions[i]]}") for i in wrong[:limit]]
+    return (items, [int(i) for i in wrong[:limit]],
+            f"**{len(wrong)} misread test images** (first {min(limit, len(wrong))} shown). Click a cell of the "
+            "matrix to list one kind of mistake; click an image to open it in Inspect.")
+
+
+def inspect_pick(history: RunHistory, test_index: int, data_dir: str | None = None) -> dict:
+    """What Inspect needs to open one test image: {"image", "label", "title"}."""
+    split = test_split(history.dataset, data_dir)
+    label = history.classes[int(split.labels[test_index])]
+    return {"image": split.images[test_index].numpy().astype(np.float32) / 255, "label": label,
+            "title": f"test image #{test_index} of the {dataset_info(history.dataset).title} (from your run)"}

@@ -125,10 +125,12 @@ def blank_png(tmp_path_factory):
 
 
 def canvas_value(path: str | None) -> dict:
-    """A Sketchpad value as gradio_client sends it."""
+    """A Sketchpad value as gradio_client sends it (the documented /predict input)."""
     from gradio_client import handle_file
 
-    return {"background": None, "layers": [], "composite": None if path is None else handle_file(path)}
+    from lenet.canvas import sketchpad_value
+
+    return sketchpad_value(None if path is None else handle_file(path))
 
 
 # ---------- the browser ----------

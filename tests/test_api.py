@@ -2,7 +2,9 @@
 
 Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON),
 /neighbours (canvas -> nearest bundled training images in F6 space), /occlusion (canvas -> probability drop per
-place of a grey patch) and /train (a stream of status / loss curve / accuracy curve / model dropdown updates).
+place of a grey patch) and /train (a stream of updates: status, loss and error-rate charts (SVG), the watched
+digit and C1 kernels, the confusion table, the model dropdown, ...; a component an update leaves unchanged
+comes as a bare {"__type__": "update"}).
 """
 from __future__ import annotations
 
@@ -28,6 +30,15 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+TRAIN_OUT = {"status": 0, "loss": 1, "error": 2, "watch": 3, "confusion": 4, "model": 5}
+
+
+def values(outs: list, name: str) -> list:
+    """Every value a /train output took, in order (updates that left it unchanged are dropped)."""
+    return [o[TRAIN_OUT[name]] for o in outs if not (isinstance(o[TRAIN_OUT[name]], dict)
+                                                    and set(o[TRAIN_OUT[name]]) <= {"__type__", "props"})]
 
 
 def confidences(label_value: dict) -> dict[str, float]:
@@ -172,7 +183,8 @@ def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, cli
 
     job = client.submit(api_name="/train")
     try:
-        wait_for(lambda: len(job.outputs()) >= 4 or job.done(), 120, "4 streamed training updates")
+        wait_for(lambda: (len(job.outputs()) >= 4 and any("reads <b" in w for w in values(job.outputs(), "watch")))
+                 or job.done(), 120, "4 streamed training updates, one with a model update")
         # while this session trains, another visitor's prediction is answered promptly
         other = Client(server_url, verbose=False)
         try:
@@ -188,13 +200,16 @@ def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, cli
     assert len(outs) >= 4, f"only {len(outs)} streamed updates"
     time.sleep(1.0)
     assert len(job.outputs()) == len(outs), "a cancelled run kept streaming updates"
-    statuses = [o[0] for o in outs]
+    statuses = values(outs, "status")
     assert any("epoch" in s.lower() and "step" in s.lower() for s in statuses), statuses[:3]
-    loss = outs[-1][1]
-    assert loss["columns"] == ["epoch", "value", "series"] and loss["data"], "the loss curve has points"
-    train_values = [row[1] for row in loss["data"] if row[2] == "train" and row[1] is not None]
-    assert train_values and all(np.isfinite(train_values)), "the train loss is plotted, finite"
-    dropdowns = [o[3] for o in outs if isinstance(o[3], dict) and o[3].get("choices")]
+    loss = values(outs, "loss")[-1]
+    points = re.search(r'data-series="train" data-points="(\d+)" d="([^"]+)"', loss)
+    assert points and int(points.group(1)) >= 2, "the loss chart has a train line"
+    assert all(np.isfinite(float(v)) for v in re.findall(r"[\d.]+", points.group(2))), "drawn at finite places"
+    watched = values(outs, "watch")
+    assert watched and "reads <b" in watched[-1] and 'data-layer="k1"' in watched[-1], \
+        "the pinned digit's reading and the C1 kernels update during the run"
+    dropdowns = [o for o in values(outs, "model") if o.get("choices")]
     assert dropdowns and any(v == "yours" for _, v in dropdowns[0]["choices"]), \
         "the visitor's model appears in the model dropdown"
 
@@ -218,7 +233,7 @@ def test_cancel_ends_the_run_on_the_server(server_url, client):
         wait_for(lambda: any("step" in o[0] for o in job.outputs()) or job.done(), 120, "a training step")
     finally:
         job.cancel()
-    last = [o[0] for o in job.outputs() if "left" in o[0]][-1]
+    last = [s for s in values(job.outputs(), "status") if "left" in s][-1]
     eta = float(re.search(r"about ([\d,]+) s left", last).group(1).replace(",", ""))
     assert eta > 20, f"the 30-epoch run should still have long to go: {last}"
     second = Client(server_url, verbose=False)
@@ -228,7 +243,7 @@ def test_cancel_ends_the_run_on_the_server(server_url, client):
         wait_for(lambda: len(nxt.outputs()) >= 1 or nxt.done(), 12,
                  "the next run to start (does the cancelled one still hold the training slot?)")
         nxt.result(timeout=120)
-        assert "done" in nxt.outputs()[-1][0].lower(), nxt.outputs()[-1][0]
+        assert "done" in values(nxt.outputs(), "status")[-1].lower(), nxt.outputs()[-1][0]
     finally:
         second.close()
 

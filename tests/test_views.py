@@ -1,4 +1,4 @@
-"""The tab views as plain values: canvas values, Draw, Inspect HTML, colour maps, training curves."""
+"""The tab views as plain values: canvas values, Draw, Inspect HTML, colour maps (Train: test_train_view.py)."""
 from __future__ import annotations
 
 import base64
@@ -18,13 +18,13 @@ from lenet.data import load_split
 from lenet.inference import LoadedModel, read_digit
 from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
-from lenet.train import TrainConfig
+from lenet.canvas import sketchpad_value
 from lenet.explain import FeatureIndex
-from lenet.views import (ACC_SERIES, ANY_CLASS, EMPTY_PROMPT, LOSS_SERIES, MISREAD, TrainView, canvas_image,
-                         class_choices, draw_view, feature_maps, inspect_view, pick_test_image)
+from lenet.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
+                         inspect_view, pick_test_image)
 
 ROOT = Path(__file__).resolve().parents[1]
-CLEARED = {"background": None, "layers": [], "composite": None}  # a Sketchpad after the trash-can Clear
+CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,7 @@ def test_canvas_image_passes_arrays_and_rejects_other_types():
 
 # ---------- Draw ----------
 
-@pytest.mark.parametrize("value", [None, CLEARED, {"background": None, "layers": [],
-                                                   "composite": np.full((280, 280), 255, np.uint8)}])
+@pytest.mark.parametrize("value", [None, CLEARED, sketchpad_value(np.full((280, 280), 255, np.uint8))])
 def test_draw_view_on_an_empty_canvas_prompts(shipped, value):
     assert draw_view(shipped, value) == (EMPTY_PROMPT, None, None)
 
@@ -99,8 +98,7 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
     correct = 0
     for i in range(5):
         label = str(int(test_split.labels[i]))
-        md, probs, seen = draw_view(shipped, {"background": None, "layers": [],
-                                              "composite": canvas_of(test_split.images[i].numpy())})
+        md, probs, seen = draw_view(shipped, sketchpad_value(canvas_of(test_split.images[i].numpy())))
         assert isinstance(md, str) and md != EMPTY_PROMPT
         assert set(probs) == {str(d) for d in range(10)}
         assert all(isinstance(p, float) and 0 <= p <= 1 for p in probs.values())
@@ -128,7 +126,7 @@ def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_sp
 
 
 def test_feature_maps_api_shapes(shipped, test_split):
-    out = feature_maps(shipped, {"background": None, "layers": [], "composite": canvas_of(test_split.images[0].numpy())})
+    out = feature_maps(shipped, sketchpad_value(canvas_of(test_split.images[0].numpy())))
     assert out["empty"] is False
     assert out["c1_shape"] == [6, 28, 28] and out["c3_shape"] == [16, 10, 10]
     assert np.array(out["c1"]).shape == (6, 28, 28) and np.array(out["c3"]).shape == (16, 10, 10)
@@ -262,106 +260,3 @@ def test_maps_html_tiles_are_the_colourised_maps():
         assert img.shape == (4, 5, 3)
         assert np.array_equal(img, colorize(m, True, 2.0))  # one signed scale for the whole layer
     assert tuple(decode_png(srcs[0])[1, 2]) == (178, 24, 43)
-
-
-# ---------- Train curves ----------
-
-def _events(epochs: int = 2, val: bool = True) -> list[dict]:
-    ev = [{"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "device": "cpu", "n_train": 1000,
-           "n_val": 100 if val else 0, "n_test": 500, "steps_per_epoch": 4, "total_steps": 4 * epochs,
-           "parameters": 61706, "classes": [str(i) for i in range(10)]}]
-    step = 0
-    for e in range(1, epochs + 1):
-        for k in (2, 4):
-            step += 2
-            ev.append({"type": "step", "epoch": e, "step": step, "epoch_progress": k / 4, "loss": 2.0 / step,
-                       "accuracy": 0.1 * step, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(step),
-                       "eta": 1.0})
-        if val:
-            ev.append({"type": "eval", "split": "val", "epoch": e, "step": step, "elapsed": float(step),
-                       "loss": 0.5 / e, "accuracy": 0.8 + 0.05 * e})
-        ev.append({"type": "eval", "split": "test", "epoch": e, "step": step, "elapsed": float(step),
-                   "loss": 0.4 / e, "accuracy": 0.82 + 0.05 * e})
-        ev.append({"type": "epoch", "epoch": e, "step": step, "train_loss": 1.0, "train_accuracy": 0.5, "lr": 1e-3,
-                   "test_loss": 0.4 / e, "test_accuracy": 0.82 + 0.05 * e, "elapsed": float(step)})
-    ev.append({"type": "done", "reason": "finished", "epoch": epochs, "step": step, "elapsed": float(step),
-               "best_epoch": epochs, "test_loss": 0.4 / epochs, "test_accuracy": 0.82 + 0.05 * epochs})
-    return ev
-
-
-def test_train_view_turns_events_into_curves():
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    # Before any event: no data, but every series is already named (the plot fixes its colours from this).
-    for df, names in ((view.loss_df(), LOSS_SERIES), (view.acc_df(), ACC_SERIES)):
-        assert list(df.columns) == ["epoch", "value", "series"] and df.dropna().empty
-        assert df["series"].tolist() == list(names)
-    events = _events()
-    for ev in events[:3]:  # start + two steps
-        view.add(ev)
-    assert "epoch 1/2" in view.status()
-    for ev in events[3:]:
-        view.add(ev)
-    loss, acc = view.loss_df().dropna(), view.acc_df().dropna()
-    for df in (loss, acc):
-        assert list(df.columns) == ["epoch", "value", "series"]
-        assert set(df["series"]) == {"train", "val", "test"}  # a sample run draws no paper lines
-    train = loss[loss.series == "train"]
-    assert train["epoch"].tolist() == [0.5, 1.0, 1.5, 2.0]  # fractional epochs from epoch_progress
-    assert train["value"].tolist() == pytest.approx([2.0 / 2, 2.0 / 4, 2.0 / 6, 2.0 / 8])
-    test = acc[acc.series == "test"]
-    assert test["epoch"].tolist() == [1.0, 2.0]
-    assert test["value"].tolist() == pytest.approx([87.0, 92.0])  # percent
-    val = loss[loss.series == "val"]
-    assert val["value"].tolist() == pytest.approx([0.5, 0.25])
-    assert view.state == "finished" and view.test_accuracy == pytest.approx(0.92)
-    assert "92.00%" in view.status()
-
-
-def test_paper_reference_lines_only_for_full_mnist_runs():
-    paper = TrainView(TrainConfig(arch="lenet5-1998", dataset="mnist", epochs=3))
-    for ev in _events(epochs=3):
-        paper.add(ev)
-    acc = paper.acc_df().dropna()
-    refs = acc[~acc.series.isin(["train", "val", "test"])]
-    assert refs["series"].nunique() == 2
-    levels = sorted(refs.groupby("series")["value"].agg(["min", "max"]).itertuples(index=False))
-    assert levels == [pytest.approx((100 - 0.95, 100 - 0.95)), pytest.approx((100 - 0.8, 100 - 0.8))]
-    for _, rows in refs.groupby("series"):
-        assert rows["epoch"].min() == 0 and rows["epoch"].max() == 3  # across the whole run
-    modern = TrainView(TrainConfig(arch="lenet5", dataset="mnist", epochs=3))  # any MNIST model vs the paper
-    for ev in _events(epochs=3):
-        modern.add(ev)
-    assert set(modern.acc_df().dropna()["series"]) == set(ACC_SERIES)
-    for dataset in ("fashion-mnist", "mnist-sample"):
-        other = TrainView(TrainConfig(arch="lenet5-1998", dataset=dataset, epochs=3))
-        for ev in _events(epochs=3):
-            other.add(ev)
-        assert set(other.acc_df().dropna()["series"]) == {"train", "val", "test"}
-
-
-def test_train_view_reports_divergence():
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    for ev in _events()[:3]:
-        view.add(ev)
-    view.add({"type": "error", "reason": "nan", "epoch": 1, "step": 5, "elapsed": 1.0, "loss": float("nan"),
-              "message": "Training produced a NaN/infinite loss at step 5"})
-    assert view.state == "diverged"
-    assert "diverged" in view.status() and "step 5" in view.status()
-    plotted = view.loss_df().dropna()  # the curve up to the divergence stays on screen, without the NaN
-    assert len(plotted) >= 1 and np.isfinite(plotted["value"]).all()
-
-
-def test_train_view_model_is_a_usable_copy(test_split):
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    for ev in _events():
-        view.add(ev)
-    net = LeNet(preset("lenet5"))
-    weights = {k: v.clone() for k, v in net.state_dict().items()}
-    lm = view.model(weights)
-    assert lm.source == "trained" and lm.arch == "lenet5" and lm.dataset == "mnist-sample"
-    assert lm.test_accuracy == pytest.approx(0.92)
-    with torch.no_grad():
-        weights["c1.0.weight"].zero_()  # later changes to the weights never reach the copy
-    assert lm.model.c1[0].weight.abs().sum() > 0
-    md, probs, _ = draw_view(lm, {"composite": canvas_of(test_split.images[0].numpy())})
-    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
