@@ -28,7 +28,7 @@ from lenet.render import (bars_html, confusion_html, connection_table_html, gray
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, prob_bars_html, unit_panel_html, why_html)
 from lenet.train import TrainConfig, run_outcome
-from lenet.watch import Pinned, RunHistory
+from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
 
@@ -558,16 +558,27 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     return "".join(parts)
 
 
+def _evaluation_at(history: RunHistory | None, index: int | None) -> tuple[EvalSnapshot | None, bool]:
+    """(the test evaluation shown at a snapshot, whether it is the final model's). index None: the latest
+    evaluation, which may be newer than the latest snapshot (it arrives just before the epoch's weights)."""
+    if history is None:
+        return None, False
+    snaps = history.snapshots
+    if index is None:
+        last = snaps[-1] if snaps else None
+        return history.evaluation, last is not None and last.final and last.evaluation is history.evaluation
+    if not snaps:
+        return None, False
+    snap = snaps[int(np.clip(index, 0, len(snaps) - 1))]
+    return snap.evaluation, snap.final
+
+
 def confusion_view(history: RunHistory | None, index: int | None = None,
                    selected: tuple[int, int] | None = None) -> str:
-    if history is None or not history.snapshots:
-        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
-    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
-    snap = history.snapshots[index]
-    ev = snap.evaluation
+    ev, final = _evaluation_at(history, index)
     if ev is None:
         return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
-    when = "the final model" if snap.final else f"epoch {ev.epoch:g}"
+    when = "the final model" if final else f"epoch {ev.epoch:g}"
     return confusion_html(ev.confusion, history.classes, f"Test set, {when}: {ev.accuracy:.2%} read right",
                           clickable=ev.predictions is not None, selected=selected)
 
@@ -575,8 +586,7 @@ def confusion_view(history: RunHistory | None, index: int | None = None,
 def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
                 data_dir: str | None = None) -> tuple[list, list[int], str]:
     """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
-    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
-    ev = history.snapshots[index].evaluation
+    ev, _ = _evaluation_at(history, index)
     if ev is None or ev.predictions is None:
         return [], [], "No per-image readings were kept for this evaluation."
     split = test_split(history.dataset, data_dir)
@@ -595,7 +605,7 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
 
 def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = None) -> tuple[list, list, str]:
     """Every misread test image of the final evaluation (the first `limit`), as cell_images gives one cell."""
-    ev = history.snapshots[-1].evaluation if history.snapshots else None
+    ev, _ = _evaluation_at(history, None)
     if ev is None or ev.predictions is None:
         return [], [], ""
     split = test_split(history.dataset, data_dir)
