@@ -189,6 +189,7 @@ def test_a_finger_draws_without_scrolling_the_page(phone_context, server_url, sc
     expect_reading(page, "7")
     expect_current(page)
     no_sideways_scroll(page, "Draw")
+    page.screenshot(path=str(screenshots / "phone_draw.png"), full_page=True)
     clear_button(page).tap()
     expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
     assert canvas_ink(page) == 0
@@ -215,6 +216,29 @@ def test_screen_reader_labels(page, server_url):
     expect(page.get_by_role("img", name=re.compile(r"^Drawing area"))).to_be_visible()
     page.get_by_role("tab", name="Train").click()
     expect(page.locator("#train-status")).to_have_attribute("aria-live", "polite", timeout=SLOW)
+
+
+def test_phone_words_are_not_cut_off(phone_context, server_url):
+    """Every shipped model's name fits the selector on a phone, and the About table breaks no word."""
+    page = phone_context.new_page()
+    open_app(page, server_url)
+    page.locator("#model-select input").click()
+    names = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert len(names) >= 2, names
+    for name in names:
+        pick_model(page, name.strip())
+        fits = page.locator("#model-select input").evaluate("i => i.scrollWidth <= i.clientWidth + 1")
+        assert fits, f"the model name {name!r} is cut off on a phone"
+    page.get_by_role("tab", name="About").tap()
+    table = page.locator("#about-text table")
+    expect(table).to_be_visible(timeout=SLOW)
+    one_line = table.evaluate(
+        "t => [...t.querySelectorAll('th, td:first-child')].every(c => { const s = getComputedStyle(c);"
+        " const line = parseFloat(s.lineHeight) || 1.4 * parseFloat(s.fontSize);"
+        " return c.getBoundingClientRect().height < 1.8 * line + parseFloat(s.paddingTop) + parseFloat(s.paddingBottom); })")
+    assert one_line, "a header or layer name wraps in the About table"
+    no_sideways_scroll(page, "About")
 
 
 def test_a_clothes_model_says_so_on_the_draw_tab(page, server_url):
@@ -295,6 +319,7 @@ def test_inspect_shows_feature_maps_of_the_drawing(page, server_url, screenshots
     draw_with_mouse(page, SEVEN)
     expect_reading(page)
     page.get_by_role("tab", name="Inspect").click()
+    expect(page.locator("#inspect-head")).to_contain_text("your drawing", timeout=SLOW)
     layers = page.locator("#inspect-layers")
     expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)
@@ -338,6 +363,7 @@ def test_phone_journey_with_a_finger(phone_context, server_url, screenshots):
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
 
     page.get_by_role("tab", name="Inspect").tap()
+    expect(page.locator("#inspect-head")).to_contain_text("your drawing", timeout=SLOW)
     layers = page.locator("#inspect-layers")
     expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)
