@@ -120,7 +120,10 @@ class FeatureHead(torch.nn.Module):
         head = cls(int(d["n_in"]), int(d["hidden"]))
         state = {}
         for k, v in head.state_dict().items():
-            raw = np.frombuffer(base64.b64decode(d["tensors"][k]), dtype=np.float32)
+            try:
+                raw = np.frombuffer(base64.b64decode(d["tensors"][k]), dtype=np.float32)
+            except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
+                raw = np.zeros(0, np.float32)
             if raw.size != v.numel() or not np.isfinite(raw).all():
                 raise ValueError(f"feature head tensor {k} is damaged")
             state[k] = torch.from_numpy(raw.copy()).view_as(v)

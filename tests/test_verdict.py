@@ -172,3 +172,41 @@ def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, 
         ok = dataclasses.replace(view.model(to_cpu_weights(trainer.model)), run_state="finished")
         out2 = app_module.finish(ok, None, "lenet5-1998-mnist")
     assert out2[app_module.model_dd]["value"] == views.YOURS
+
+
+def test_feature_head_fits_saves_and_scores():
+    from lenet.verdict import FeatureHead
+
+    g = torch.Generator().manual_seed(0)
+    digits = torch.randn(400, 12, generator=g)
+    negatives = torch.randn(400, 12, generator=g) + 3.0  # another region of feature space
+    head = FeatureHead(12, hidden=8).fit(digits, negatives, steps=200)
+    with torch.inference_mode():
+        assert (torch.sigmoid(head(negatives)) > 0.5).float().mean() > 0.95
+        assert (torch.sigmoid(head(digits)) < 0.5).float().mean() > 0.95
+    again = FeatureHead.from_dict(head.to_dict())
+    with torch.inference_mode():
+        torch.testing.assert_close(again(digits), head(digits))
+    broken = head.to_dict()
+    broken["tensors"]["mean"] = broken["tensors"]["mean"][:8]
+    with pytest.raises(ValueError, match="damaged"):
+        FeatureHead.from_dict(broken)
+
+
+def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
+    from lenet.verdict import FeatureHead
+
+    model = LeNet(RBF).eval()
+    lm = LoadedModel(model, {"dataset": "mnist-sample"})
+    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    n_in = FeatureHead.features({k: v[None] for k, v in r.activations.items()}).shape[1]
+    head = FeatureHead(n_in, hidden=4)
+    with torch.no_grad():  # a head that always says "not a digit" with certainty
+        head.net[2].bias.fill_(50.0)
+    th = Thresholds("head", 0.5, head=head.to_dict())
+    assert judge(r.activations, RBF, DIGITS, th).kind == "not a digit"
+    with torch.no_grad():
+        head.net[2].bias.fill_(-50.0)
+    assert judge(r.activations, RBF, DIGITS, Thresholds("head", 0.5, head=head.to_dict())).kind != "not a digit"
+    with pytest.raises(ValueError, match="head"):
+        Thresholds("head", 0.5)
