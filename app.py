@@ -577,8 +577,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                         watch_what = gr.Radio([views.WATCH_DRAWING, views.WATCH_TEST], value=views.WATCH_TEST,
                                               label="Digit to watch while it trains", elem_id="watch-what",
                                               info="Pinned when you press Train; read again at every update.")
-                        watch_class = gr.Dropdown([str(k) for k in range(10)], value="7", label="Class",
-                                                  elem_id="watch-class", min_width=80, scale=0)
+                        watch_class = gr.Dropdown(views.class_names(DEFAULT_DATASET),
+                                                  value=views.class_names(DEFAULT_DATASET)[7], label="Class",
+                                                  elem_id="watch-class", min_width=100, scale=0)
                     with gr.Row():
                         train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
                         stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
@@ -702,6 +703,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     drill_gallery.select(open_in_inspect, [run_history, drill_indices], [inspect_pick, tabs],
                          api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
+    dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]), dataset,
+                   watch_class, api_visibility="private", queue=False)
     arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
     demo.load(None, None, reload_note, js=RELOAD_NOTE_JS)

@@ -529,6 +529,10 @@ def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned |
                   classes[int(sample.labels[index])])
 
 
+def class_names(dataset: str) -> list[str]:
+    return list(dataset_info(dataset).classes)
+
+
 def kernels_of(lm: LoadedModel) -> np.ndarray:
     return lm.model.c1[0].weight.detach()[:, 0].numpy()
 
@@ -543,6 +547,9 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     when = "final model" if snap.final else f"epoch {snap.epoch:.2f} · step {snap.step:,}"
     parts = [f'<p class="watch-when">{when}</p><div class="watch">']
     pin = history.pinned
+    if pin is None:
+        parts.append('<p class="fmap-note watch-digit">No digit pinned: nothing was drawn in Draw when this run '
+                     'started. Pick “a test digit of class” to watch one being read.</p>')
     if pin is not None and snap.probs is not None:
         top = int(snap.probs.argmax())
         truth = f" · true class <b>{html.escape(pin.label)}</b>" if pin.label is not None else ""

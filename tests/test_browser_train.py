@@ -63,7 +63,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
         "before => document.querySelector('#confusion caption').innerText !== before",
         arg=table.locator("caption").inner_text(), timeout=SLOW)
     wait_for_curve(page)
-    page.screenshot(path=str(screenshots / "train_running.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "train_watch.png"), full_page=True)
 
     stop_and_wait(page)
     expect(stop).to_be_disabled()
@@ -95,7 +95,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
     items = page.locator("#wrong .thumbnail-item")
     expect(items).to_have_count(min(count, 40), timeout=SLOW)
     expect(table.locator("td.selected")).to_have_attribute("data-cell", f"{true},{read}")
-    page.screenshot(path=str(screenshots / "train_done.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "train_drilldown.png"), full_page=True)
 
     # ... and in dark mode the table is no bright white block: its cells are translucent tints.
     page.evaluate("() => document.body.classList.add('dark')")

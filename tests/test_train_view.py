@@ -225,6 +225,8 @@ def test_watch_panel_shows_the_reading_and_the_kernels(mnist_test_split):
     assert "epoch 1.00" in watch_html(h, 0)  # the slider picks older ones
     assert "epoch 1.40" in watch_html(h, 99)  # out of range: clamped
     assert "While a run trains" in watch_html(None)
+    h.pinned = None  # "my drawing" with nothing drawn: the kernels alone, and a word on why
+    assert "No digit pinned" in watch_html(h) and 'class="prob-row' not in watch_html(h)
 
 
 def test_snapshots_are_bounded(mnist_test_split):
