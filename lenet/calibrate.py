@@ -25,18 +25,31 @@ from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
 from lenet.model import LeNet
 from lenet.negatives import make_negatives, pairs
-from lenet.verdict import SCORES, Thresholds, default_thresholds, judge, reject_scores
+from lenet.verdict import HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, judge, reject_scores
 
 HELD_OUT_SEED = 10_007  # negatives and distortions for calibration: a seed no training run uses by default
 
 
 @torch.inference_mode()
-def raw_outputs(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
-    """Output-layer values (N, 10 or 11) for (N, 28, 28) or (N, 1, 28, 28) images in [0, 1] or uint8."""
+def raw_outputs(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> dict[str, np.ndarray]:
+    """{"output": (N, 10 or 11), "s4", "c5", "f6"} for (N, 28, 28) or (N, 1, 28, 28) images."""
     model.eval()
-    out = [model.activations(to_model_input(images[i:i + batch_size], model.config))["output"]
-           for i in range(0, len(images), batch_size)]
-    return torch.cat(out).numpy()
+    parts = [model.activations(to_model_input(images[i:i + batch_size], model.config))
+             for i in range(0, len(images), batch_size)]
+    return {k: torch.cat([p[k] for p in parts]).numpy() for k in ("output", *HEAD_LAYERS)}
+
+
+def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1) -> dict:
+    """The "head" score's network, fitted on frozen activations: n training digits (half redrawn) against
+    n generated negatives (their own seed) and two-digit pairs."""
+    gen = torch.Generator().manual_seed(seed)
+    d = train.images[:n].float().div(255).unsqueeze(1)
+    d = torch.cat([d[:n // 2], canvas_like(d[n // 2:], gen)])
+    neg, _ = make_negatives(n, seed)
+    neg = torch.cat([neg.float().div(255).unsqueeze(1), pairs(d[:n // 6], gen)])
+    feats = [FeatureHead.features(raw_outputs(model, x)) for x in (d, neg)]
+    head = FeatureHead(feats[0].shape[1]).fit(*feats, seed=seed)
+    return head.to_dict()
 
 
 def held_out_digits(meta: dict, data_dir=None, fallback: int = 5000) -> tuple[Split, str]:
@@ -59,7 +72,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     """The thresholds and the figures behind them (a dict for meta["verdict"])."""
     cfg = model.config
     base = default_thresholds(cfg)
-    kind = score or base.score
+    kind = score or (base.score if cfg.can_reject else "head")
     digits, source = held_out_digits(meta, data_dir)
     gen = torch.Generator().manual_seed(HELD_OUT_SEED)
     plain = digits.images.float().div(255).unsqueeze(1)
@@ -67,14 +80,15 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     negs, _ = make_negatives(n_negatives, HELD_OUT_SEED)
     negs = negs.float().div(255).unsqueeze(1)
     negs = torch.cat([negs, pairs(plain[:n_negatives // 4], gen)])  # two digits side by side
+    head = fit_head(model, load_split(meta.get("dataset", "mnist"), True, data_dir)) if kind == "head" else None
     out_plain, out_redrawn, out_neg = (raw_outputs(model, x) for x in (plain, redrawn, negs))
-    s_plain, s_redrawn, s_neg = (reject_scores(o, cfg, kind) for o in (out_plain, out_redrawn, out_neg))
+    s_redrawn = reject_scores(out_redrawn, cfg, kind, head)
     threshold = float(np.quantile(s_redrawn, 1 - digit_reject))
-    th = Thresholds(kind, threshold, base.unsure_top, base.unsure_margin)
+    th = Thresholds(kind, threshold, base.unsure_top, base.unsure_margin, head)
     classes = [str(i) for i in range(cfg.num_classes)]
 
     def rates(outs):
-        kinds = [judge(o, cfg, classes, th).kind for o in outs]
+        kinds = [judge({k: v[i] for k, v in outs.items()}, cfg, classes, th).kind for i in range(len(outs["output"]))]
         return {k: kinds.count(k) / len(kinds) for k in ("digit", "unsure", "not a digit")}
 
     return {**th.to_dict(), "calibration": {
@@ -90,6 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--score", choices=SCORES, help="default: the model's own (reject, rbf_distance or energy)")
     p.add_argument("--digit-reject", type=float, default=0.01,
                    help="share of redrawn held-out digits allowed above the 'not a digit' threshold")
+    p.add_argument("--negatives", type=int, default=3000, help="generated non-digits to report the catch rate on")
     p.add_argument("--out", help="write here instead of updating the checkpoint in place")
     p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = p.parse_args(argv)
@@ -97,11 +112,11 @@ def main(argv=None) -> int:
         model, meta = load_checkpoint(args.checkpoint)
         if meta.get("dataset", "mnist") not in ("mnist", "mnist-sample"):
             raise ValueError("only digit models get a 'not a digit' verdict")
-        result = calibrate(model, meta, args.data_dir, args.score, args.digit_reject)
+        result = calibrate(model, meta, args.data_dir, args.score, args.digit_reject, args.negatives)
     except (CheckpointError, DatasetUnavailable, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "head"}, indent=1))
     if not args.dry_run:
         path = save_checkpoint(args.out or args.checkpoint, model, {**meta, "verdict": result})
         print(f"saved {path}")

@@ -135,7 +135,7 @@ def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
 
 def verdict(lm: LoadedModel, reading: Reading) -> Verdict:
     """Digit, unsure or not a digit, with the model's own (calibrated) thresholds."""
-    return judge(reading.activations["output"], lm.model.config, reading.classes, lm.thresholds)
+    return judge(reading.activations, lm.model.config, reading.classes, lm.thresholds)
 
 
 def read_canvas(lm: LoadedModel, image) -> Reading | None:

@@ -9,21 +9,28 @@ with a threshold that `python -m lenet.calibrate` stores in the checkpoint, cali
   rbf_distance  the paper's RBF output: the distance from F6 to the closest digit prototype
   energy        any other model: -logsumexp of the ten logits (low energy = some digit unit fires strongly)
   max_softmax   1 - the top digit probability (the classic baseline; kept for comparison)
+  head          a small "not a digit" network on the model's own S4, C5 and F6 activations, fitted by the
+                calibration on generated negatives with the model frozen (its digits are untouched): how the
+                shipped lenet5-1998 says "not a digit" without retraining
 
 "Unsure" looks only at the digits: the top one below `unsure_top`, or the runner-up within `unsure_margin`.
 """
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
+import torch
 
 from lenet.config import LeNetConfig
 
 VERDICTS = ("digit", "unsure", "not a digit")
-SCORES = ("reject", "rbf_distance", "energy", "max_softmax")
+SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head")
+HEAD_LAYERS = ("s4", "c5", "f6")  # what the feature head reads
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Thresholds:
     not_digit: float | None = 0.5  # reject score above this -> "not a digit"; None: this model never says it
     unsure_top: float = 0.5  # top digit probability (among the ten) below this -> "unsure"
     unsure_margin: float = 0.2  # ... or the runner-up this close
+    head: dict | None = None  # score "head": its weights (FeatureHead.to_dict)
 
     def __post_init__(self):
         if self.score not in SCORES:
@@ -40,6 +48,8 @@ class Thresholds:
             v = getattr(self, name)
             if not (v is None and name == "not_digit") and (type(v) not in (int, float) or not math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if self.score == "head" and not isinstance(self.head, dict):
+            raise ValueError("the 'head' score needs the head's weights")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,9 +78,80 @@ def thresholds_for(config: LeNetConfig, meta: dict | None) -> Thresholds:
     return default_thresholds(config)
 
 
-def reject_scores(output: np.ndarray, config: LeNetConfig, kind: str) -> np.ndarray:
-    """Reject scores (higher = less like a digit) for a batch of raw output-layer values (N, 10 or 11)."""
-    out = np.asarray(output, dtype=np.float64)
+class FeatureHead(torch.nn.Module):
+    """p(not a digit) from a frozen model's S4, C5 and F6 activations: standardise, one hidden layer, one logit."""
+
+    def __init__(self, n_in: int, hidden: int = 32):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_in))
+        self.register_buffer("std", torch.ones(n_in))
+        self.net = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+
+    @staticmethod
+    def features(acts: dict) -> torch.Tensor:
+        return torch.cat([torch.as_tensor(np.asarray(acts[k]), dtype=torch.float32).flatten(1) for k in HEAD_LAYERS], 1)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.net((feats - self.mean) / self.std)[:, 0]
+
+    def fit(self, digits: torch.Tensor, negatives: torch.Tensor, steps: int = 400, seed: int = 0) -> "FeatureHead":
+        x = torch.cat([digits, negatives])
+        y = torch.cat([torch.zeros(len(digits)), torch.ones(len(negatives))])
+        self.mean, self.std = x.mean(0), x.std(0) + 1e-6
+        g = torch.Generator().manual_seed(seed)
+        opt = torch.optim.Adam(self.net.parameters(), 1e-2, weight_decay=1e-4)
+        with torch.enable_grad():
+            for _ in range(steps):
+                idx = torch.randint(0, len(x), (1024,), generator=g)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(self(x[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return self.eval()
+
+    def to_dict(self) -> dict:
+        """JSON-safe: each tensor as base64 float32 bytes (a checkpoint's metadata is text)."""
+        return {"n_in": len(self.mean), "hidden": self.net[0].out_features,
+                "tensors": {k: base64.b64encode(v.detach().float().contiguous().numpy().tobytes()).decode()
+                            for k, v in self.state_dict().items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureHead":
+        head = cls(int(d["n_in"]), int(d["hidden"]))
+        state = {}
+        for k, v in head.state_dict().items():
+            try:
+                raw = np.frombuffer(base64.b64decode(d["tensors"][k]), dtype=np.float32)
+            except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
+                raw = np.zeros(0, np.float32)
+            if raw.size != v.numel() or not np.isfinite(raw).all():
+                raise ValueError(f"feature head tensor {k} is damaged")
+            state[k] = torch.from_numpy(raw.copy()).view_as(v)
+        head.load_state_dict(state)
+        return head.eval()
+
+
+def _head(d: dict) -> FeatureHead:
+    return _decoded_head(int(d["n_in"]), int(d["hidden"]), tuple(sorted(d["tensors"].items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded_head(n_in: int, hidden: int, tensors: tuple) -> FeatureHead:
+    """Decoded once per checkpoint and shared read-only (never trained after this)."""
+    return FeatureHead.from_dict({"n_in": n_in, "hidden": hidden, "tensors": dict(tensors)})
+
+
+def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None) -> np.ndarray:
+    """Reject scores (higher = less like a digit) for a batch: `acts` holds the model's activations with a batch
+    dimension ({"output": (N, 10 or 11), and "s4", "c5", "f6" for the head}), or just the output array."""
+    if not isinstance(acts, dict):
+        acts = {"output": acts}
+    if kind == "head":
+        if head is None:
+            raise ValueError("the 'head' score needs the head's weights")
+        with torch.inference_mode():
+            return torch.sigmoid(_head(head)(FeatureHead.features(acts))).double().numpy()
+    out = np.asarray(acts["output"], dtype=np.float64)
     k = config.num_classes
     if kind == "rbf_distance":
         if config.output != "rbf":
@@ -111,16 +192,20 @@ class Verdict:
     reason: str  # plain words for a learner
 
 
-def judge(output: np.ndarray, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verdict:
-    """The verdict for ONE reading's raw output-layer values (10 or 11 numbers)."""
-    out = np.asarray(output, dtype=np.float64).reshape(1, -1)
+def judge(acts, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verdict:
+    """The verdict for ONE reading: its activations without a batch dimension (a dict with "output", and
+    "s4", "c5", "f6" for the head score), or just its raw output-layer values (10 or 11 numbers)."""
+    if not isinstance(acts, dict):
+        acts = {"output": acts}
+    out = np.asarray(acts["output"], dtype=np.float64).reshape(1, -1)
     k = config.num_classes
     logits = (-out if config.output == "rbf" else out)[:, :k]
     p = _softmax(logits)[0]
     order = np.argsort(p)[::-1]
     first, second = classes[order[0]], classes[order[1]]
     p1, p2 = float(p[order[0]]), float(p[order[1]])
-    score = float(reject_scores(out, config, th.score)[0])
+    batch = {k: np.asarray(v)[None] for k, v in acts.items() if k in HEAD_LAYERS} | {"output": out}
+    score = float(reject_scores(batch, config, th.score, th.head)[0])
     if th.not_digit is not None and score > th.not_digit:
         return Verdict("not a digit", None, first, p1, second, p2, score, _not_digit_reason(th, score))
     if p1 < th.unsure_top or p1 - p2 < th.unsure_margin:
@@ -130,7 +215,7 @@ def judge(output: np.ndarray, config: LeNetConfig, classes: list[str], th: Thres
 
 
 def _not_digit_reason(th: Thresholds, score: float) -> str:
-    if th.score == "reject":
+    if th.score in ("reject", "head"):
         return (f"it looks more like the scribbles, letters and doodles this model learned to tell apart from "
                 f"digits ({score:.0%} sure) than like any digit it was trained on")
     if th.score == "rbf_distance":

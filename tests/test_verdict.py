@@ -1,6 +1,8 @@
 """Verdicts (digit / unsure / not a digit), their calibration, the 11th output, and runs that learned nothing."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ from lenet.checkpoint import load_checkpoint, save_checkpoint
 from lenet.config import preset
 from lenet.inference import LoadedModel, read_digit, verdict
 from lenet.model import LeNet
-from lenet.train import TrainConfig, Trainer, run_outcome
+from lenet.train import TrainConfig, Trainer, run_outcome, to_cpu_weights
 from lenet.verdict import Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
 
 DIGITS = [str(i) for i in range(10)]
@@ -115,7 +117,7 @@ def test_calibration_uses_held_out_digits_and_stores_thresholds(tmp_path):
     assert cal["redrawn_digits"]["not a digit"] <= 0.05 + 1e-9  # the threshold keeps to the target
     assert result["score"] == "reject" and 0 < result["not_digit"] < 1
     path = save_checkpoint(tmp_path / "m.safetensors", model, meta)
-    assert calibrate_main([str(path)]) == 0
+    assert calibrate_main([str(path), "--negatives", "40"]) == 0
     _, meta2 = load_checkpoint(path)
     assert meta2["verdict"]["score"] == "reject" and LoadedModel.from_file(path).thresholds.not_digit is not None
 
@@ -147,9 +149,9 @@ def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test
     assert done["type"] == "done" and done["failed"] is True and done["test_accuracy"] < 0.2
     assert "learned nothing" in done["failure"]
     assert view.state == "failed" and "failed" in view.status() and "keep the model" in view.status()
-    lm = view.model(views.to_cpu_weights(trainer.model))
-    md, _, _, final = views.finish_view(lm)
-    assert final.meta["state"] == "failed" and "failed" in md and "keep the model" in md
+    lm = view.model(to_cpu_weights(trainer.model))
+    md, final, _ = views.finish_view(lm)
+    assert final.run_state == "failed" and "failed" in md and "keep the model" in md
 
 
 def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, mnist_test_split):
@@ -160,12 +162,51 @@ def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, 
     view = views.TrainView(cfg)
     for ev in trainer.run():
         view.add(ev)
-    failed = view.model(views.to_cpu_weights(trainer.model))
-    *_, dropdown, final = app_module.finish(failed, "lenet5-1998-mnist")
-    assert dropdown["value"] == "lenet5-1998-mnist" and final.meta["state"] == "failed"
-    assert ("your model: " + final.label, "yours") in [tuple(c) for c in dropdown["choices"]]  # there if wanted
-    good = LoadedModel(failed.model, {**failed.meta, "state": "finished"}, "trained")
+    failed = view.model(to_cpu_weights(trainer.model))
+    out = app_module.finish(failed, None, "lenet5-1998-mnist")
+    dropdown, final = out[app_module.model_dd], out[app_module.my_model]
+    assert dropdown["value"] == "lenet5-1998-mnist" and final.run_state == "failed"
+    assert views.YOURS in [c[1] for c in dropdown["choices"]]  # listed, for a visitor who wants it anyway
     with pytest.MonkeyPatch.context() as mp:  # the same run, had it succeeded, is selected as before
         mp.setattr(app_module.views, "run_outcome", lambda acc, n: {"failed": False, "failure": None})
-        *_, dropdown2, _ = app_module.finish(good, "lenet5-1998-mnist")
-    assert dropdown2["value"] == "yours"
+        ok = dataclasses.replace(view.model(to_cpu_weights(trainer.model)), run_state="finished")
+        out2 = app_module.finish(ok, None, "lenet5-1998-mnist")
+    assert out2[app_module.model_dd]["value"] == views.YOURS
+
+
+def test_feature_head_fits_saves_and_scores():
+    from lenet.verdict import FeatureHead
+
+    g = torch.Generator().manual_seed(0)
+    digits = torch.randn(400, 12, generator=g)
+    negatives = torch.randn(400, 12, generator=g) + 3.0  # another region of feature space
+    head = FeatureHead(12, hidden=8).fit(digits, negatives, steps=200)
+    with torch.inference_mode():
+        assert (torch.sigmoid(head(negatives)) > 0.5).float().mean() > 0.95
+        assert (torch.sigmoid(head(digits)) < 0.5).float().mean() > 0.95
+    again = FeatureHead.from_dict(head.to_dict())
+    with torch.inference_mode():
+        torch.testing.assert_close(again(digits), head(digits))
+    broken = head.to_dict()
+    broken["tensors"]["mean"] = broken["tensors"]["mean"][:8]
+    with pytest.raises(ValueError, match="damaged"):
+        FeatureHead.from_dict(broken)
+
+
+def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
+    from lenet.verdict import FeatureHead
+
+    model = LeNet(RBF).eval()
+    lm = LoadedModel(model, {"dataset": "mnist-sample"})
+    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    n_in = FeatureHead.features({k: v[None] for k, v in r.activations.items()}).shape[1]
+    head = FeatureHead(n_in, hidden=4)
+    with torch.no_grad():  # a head that always says "not a digit" with certainty
+        head.net[2].bias.fill_(50.0)
+    th = Thresholds("head", 0.5, head=head.to_dict())
+    assert judge(r.activations, RBF, DIGITS, th).kind == "not a digit"
+    with torch.no_grad():
+        head.net[2].bias.fill_(-50.0)
+    assert judge(r.activations, RBF, DIGITS, Thresholds("head", 0.5, head=head.to_dict())).kind != "not a digit"
+    with pytest.raises(ValueError, match="head"):
+        Thresholds("head", 0.5)
