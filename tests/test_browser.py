@@ -323,6 +323,7 @@ def test_inspect_shows_feature_maps_of_the_drawing(page, server_url, screenshots
     draw_with_mouse(page, SEVEN)
     expect_reading(page)
     page.get_by_role("tab", name="Inspect").click()
+    expect(page.locator("#inspect-head")).to_contain_text("your drawing", timeout=SLOW)
     layers = page.locator("#inspect-layers")
     expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)
@@ -366,6 +367,7 @@ def test_phone_journey_with_a_finger(phone_context, server_url, screenshots):
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
 
     page.get_by_role("tab", name="Inspect").tap()
+    expect(page.locator("#inspect-head")).to_contain_text("your drawing", timeout=SLOW)
     layers = page.locator("#inspect-layers")
     expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)
