@@ -313,8 +313,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
                                              type="filepath", size="sm", elem_id="upload")
                 with gr.Column(scale=2, min_width=300):
-                    status = gr.Markdown("Pick settings and press **Train**. The defaults reach about 99% on "
-                                         "full MNIST in two epochs.", elem_id="train-status")
+                    status = gr.Markdown(f"Pick settings and press **Train**. The defaults reach 99% on full "
+                                         f"MNIST in {d.epochs} epochs.", elem_id="train-status")
                     loss_plot = gr.LinePlot(views.curve([], views.LOSS_SERIES), x="epoch", y="value", color="series",
                                             title="Loss", x_title="epoch", y_title="cross-entropy",
                                             height=240, elem_id="loss-plot")

@@ -32,3 +32,8 @@ def random_affine(x: torch.Tensor, generator: torch.Generator | None = None, rot
     theta[:, :, 2] = torch.stack([uniform(2 * translate), uniform(2 * translate)], 1)  # 2x: [-1,1] spans the image
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+# Named settings for --augment (TrainConfig.affine). "paper": the 1998 paper's planar affine distortions,
+# translation, scaling, squeezing and horizontal shear, with no rotation (the studio default adds +-10 deg).
+AFFINE_PRESETS = {"studio": {}, "paper": {"rotation": 0.0}}
