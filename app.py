@@ -6,11 +6,14 @@ module globals are loaded once and never changed.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gc
+import hashlib
+import html
 import math
 import os
-import random
-import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,13 +32,17 @@ from PIL import Image
 
 from lenet import views
 from lenet.background import in_background
-from lenet.checkpoint import CheckpointError
+from lenet.checkpoint import CheckpointError, write_download
 from lenet.config import DESCRIPTIONS, PRESETS
-from lenet.data import DatasetUnavailable
+from lenet.data import DATASETS, DatasetUnavailable, dataset_info
 from lenet.device import available_devices
-from lenet.inference import LoadedModel, load_shipped, read_canvas
+from lenet.canvas import pick_part
+from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, FeatureIndex, occlusion
+from lenet.inference import LoadedModel, load_shipped, read_canvas, read_digit
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
-from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig
+from lenet.strokes import sequence
+from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, train_stream
+from lenet.watch import RunHistory
 
 ROOT = Path(__file__).resolve().parent
 SHIPPED = load_shipped(ROOT / "checkpoints")  # read-only, shared by every visitor
@@ -44,7 +51,6 @@ TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
 MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "30"))
 DEFAULT_DATASET = views.default_dataset()  # full MNIST when it is on disk, else the bundled sample
 gpu = spaces.GPU(duration=300) if spaces is not None else (lambda fn: fn)
-DOWNLOADS = Path(tempfile.mkdtemp(prefix="lenet5-studio-"))  # visitors' checkpoints; pruned after an hour
 
 
 def _model(key, mine) -> LoadedModel:
@@ -62,9 +68,13 @@ def unreadable_as_gr_error():
         raise gr.Error(f"Could not read that image: {e}") from None
 
 
-def read(canvas, key, mine):
+def read(drawing, key, mine):
+    """The Draw surface's strokes -> verdict, probabilities, what the network sees, and the drawing's sequence
+    number (the surface compares it with its own to know whether the reading on screen is current)."""
+    lm = _model(key, mine)
     with unreadable_as_gr_error():
-        return views.draw_view(_model(key, mine), canvas)
+        text, confidences, image = views.draw_view(lm, drawing)
+    return text, confidences, views.seen_html(lm, image), sequence(drawing)
 
 
 def api_canvas(payload) -> np.ndarray | None:
@@ -74,8 +84,7 @@ def api_canvas(payload) -> np.ndarray | None:
         return None
     if not isinstance(payload, dict):
         raise gr.Error('Expected a canvas value: {"background": None, "layers": [], "composite": <image file>}')
-    parts = [payload.get("composite"), *(payload.get("layers") or []), payload.get("background")]
-    part = next((p for p in parts if p), None)
+    part = pick_part(payload)
     if part is None:
         return None
     if not isinstance(part, dict) or not part.get("path"):
@@ -112,47 +121,173 @@ def feature_maps(payload):
 
 # ---------- Inspect ----------
 
-def inspect(source, canvas, index, key, mine):
+@functools.lru_cache(maxsize=None)
+def shipped_index(key: str) -> FeatureIndex:
+    """A shipped model's F6 features of the bundled sample, built on first use and then shared read-only."""
+    return FeatureIndex.build(SHIPPED[key])
+
+
+def feature_index(key, lm: LoadedModel, cache: tuple | None) -> tuple[FeatureIndex, tuple | None]:
+    """(the model's index, this visitor's cache). A visitor's own model gets its index in their own State,
+    rebuilt only when their model changes; shipped models use the shared one."""
+    if lm.source == "shipped":
+        return shipped_index(key if key in SHIPPED else DEFAULT_MODEL), cache
+    if cache is not None and cache[0] is lm.model:
+        return cache[1], cache
+    index = FeatureIndex.build(lm)
+    return index, (lm.model, index)
+
+
+def first_test_image(index: FeatureIndex) -> dict:
+    """What Inspect shows before anything is drawn: the first test 7 (or image), never a blank page."""
+    sevens = index.indices_of(7 if len(DATASETS[index.dataset].classes) > 7 else None)
+    i = int(sevens[0]) if len(sevens) else 0
+    label = DATASETS[index.dataset].classes[int(index.test.labels[i])]
+    return {"image": index.test.images[i].numpy().astype(np.float32) / 255, "label": label,
+            "title": f"test image #{i} of the {DATASETS[index.dataset].title}", "index": i}
+
+
+def pick_key(pick: dict | None) -> str | None:
+    """Which test image a pick is (its title and pixels), to tell a new pick from one already shown."""
+    if pick is None:
+        return None
+    return pick.get("title", "") + hashlib.sha1(np.ascontiguousarray(pick["image"]).tobytes()).hexdigest()
+
+
+def inspect(source, canvas, pick, seen, key, mine, cache):
+    """Everything Inspect shows, for the visitor's drawing or a picked test image.
+
+    Every trigger runs this same function. A pick not yet shown (`seen` is the last shown one's key) wins over
+    the source radio: when the Train tab sets a pick and selects this tab, both the pick's change and the tab's
+    select arrive, in either order, and both then show the pick."""
     lm = _model(key, mine)
+    index, cache = feature_index(key, lm, cache)
+    others = [(m.label, m) for m in SHIPPED.values()] + ([(f"your model: {mine.label}", mine)] if mine else [])
+    if pick is not None and pick_key(pick) != seen:
+        source = views.TEST_IMAGE
+    digit = None
+    if source != views.TEST_IMAGE:
+        with unreadable_as_gr_error():
+            image = views.canvas_image(canvas)
+            digit = None if image is None else canvas_to_digit(image)
+    if digit is not None:
+        head, layers, more = views.inspect_view(lm, digit, title="your drawing", index=index, others=others)
+    else:
+        shown = pick or first_test_image(index)
+        title = shown["title"] if source == views.TEST_IMAGE else f"nothing drawn yet, so {shown['title']}"
+        head, layers, more = views.inspect_view(lm, shown["image"], shown.get("label"), title=title, index=index,
+                                                others=others)
+    # Showing the drawing: the "show me…" picker is not what is shown, so it shows nothing picked.
+    picker = gr.update(choices=views.class_choices(lm), **({"value": None} if digit is not None else {}))
+    return source, picker, head, layers, more, cache, pick_key(pick)
+
+
+def pick_test_image(choice, pick, key, mine, cache):
+    lm = _model(key, mine)
+    index, cache = feature_index(key, lm, cache)
+    new = views.pick_test_image(index, choice, np.random.default_rng(), avoid=(pick or {}).get("index"))
+    if new is None:
+        gr.Warning("This model reads every bundled test image correctly: there is no misread one to show."
+                   if choice == views.MISREAD else "No test image of that class in the bundled sample.")
+        return gr.skip(), cache
+    return new, cache
+
+
+def neighbours(payload):
+    """The public /neighbours: the bundled training images nearest to a canvas in the default model's F6 space."""
+    image = api_canvas(payload)
     with unreadable_as_gr_error():
-        if source == "a test digit":
-            digit, truth = views.test_digit(int(index))
-            return views.inspect_view(lm, digit, truth)
-        image = views.canvas_image(canvas)
-        return views.inspect_view(lm, None if image is None else canvas_to_digit(image))
+        reading = None if image is None else read_canvas(SHIPPED[DEFAULT_MODEL], image)
+    if reading is None:
+        return {"neighbours": []}
+    return {"neighbours": shipped_index(DEFAULT_MODEL).neighbours(reading.activations["f6"])}
 
 
-def random_digit():
-    return gr.update(value=random.randrange(views.n_test_samples()), visible=True), "a test digit"
+def occlusion_map(payload):
+    """The public /occlusion: per place of a grey patch, the drop in the read class's probability."""
+    image = api_canvas(payload)
+    lm = SHIPPED[DEFAULT_MODEL]
+    with unreadable_as_gr_error():
+        reading = None if image is None else read_canvas(lm, image)
+    if reading is None:
+        return {"map": [], "digit": None}
+    return {"map": np.round(occlusion(lm, reading), 5).tolist(), "digit": reading.classes[reading.top],
+            "patch": OCCLUSION_PATCH, "stride": OCCLUSION_STRIDE}
 
 
 # ---------- Train ----------
+# Handlers return {component: value} dicts: a component left out is left unchanged, so adding an output
+# means naming it where its value is made (and once in the event's outputs list below).
 
 @gpu
 def _train_on_device(cfg: TrainConfig):
-    yield from views.train_stream(cfg)  # plain dicts and CPU state dicts only: safe to cross from a GPU worker
+    yield from train_stream(cfg)  # plain dicts and CPU state dicts only: safe to cross from a GPU worker
 
 
-def arm(signal: views.StopSignal):
-    """Runs unqueued when Train is clicked: a Stop pressed from now on (even while queued) ends this run."""
+class StopSignal:
+    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly. It also
+    keeps why this visitor's last run failed, for the status line once the error toast has gone."""
+
+    def __init__(self):
+        self.requested = False
+        self.failure = ""
+
+    def fail(self, message: str) -> gr.Error:
+        self.failure = message
+        return gr.Error(message)
+
+
+def reset_stop(signal: StopSignal):
+    """Runs unqueued when Train is clicked: a Stop pressed from now on (even while queued) ends this run.
+    Train is disabled and Stop enabled until the run's last step (end_of_run)."""
     signal.requested = False
+    signal.failure = ""
+    return {train_btn: gr.update(interactive=False), stop_btn: gr.update(interactive=True), reload_note: "",
+            status: "### ⏳ Waiting for the training slot…\nRuns take turns: if another visitor's run is going, "
+                    "yours starts when it ends. Your place in the queue shows below."}
 
 
-def request_stop(signal: views.StopSignal):
+def request_stop(signal: StopSignal):
     signal.requested = True
 
 
-def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, mine,
-          signal: views.StopSignal | None = None):
+def end_of_run():
+    return {train_btn: gr.update(interactive=True), stop_btn: gr.update(interactive=False)}
+
+
+def after_failure(signal: StopSignal):
+    """A run that raised: buttons back, the reason in the status line, and the progress box redrawn (which
+    clears Gradio's "Error" badge, otherwise left on it after the toast closes)."""
+    why = html.escape(signal.failure or "see the message in the corner")
+    return {**end_of_run(), queue_box: "",
+            status: f"### ⚠️ The run did not complete\n{why}\n\nFix it and press **Train** again."}
+
+
+def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
+          watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
+          signal: StopSignal | None = None):
     try:
         cfg = TrainConfig(arch=arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
                           batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                           schedule=schedule, augment=bool(augment), val_split=float(val_split),
                           seed=_whole(seed, "seed"), device=device)
     except (TypeError, ValueError) as e:
-        raise gr.Error(f"Please fix the settings: {e}") from None
-    view = views.TrainView(cfg)
-    yield view.status(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # "Loading data…" before the first batch
+        raise _failed(signal, f"Please fix the settings: {e}") from None
+    if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
+        yield {status: "### ⏹️ Stopped before it started\nPress **Train** to start a run."}
+        return
+    view = views.TrainView(cfg, previous=previous if isinstance(previous, views.Curves) else None)
+    try:
+        pinned = views.pinned_digit(watch_what, canvas, str(watch_class), cfg.dataset)
+    except (CanvasError, ValueError):
+        pinned = None
+    history = RunHistory(cfg.dataset, list(dataset_info(cfg.dataset).classes), pinned)
+    charts = lambda: {status: view.status(), loss_chart: view.loss_html(), error_chart: view.error_html()}  # noqa: E731
+    # "Loading data…" before the first batch; the previous run's snapshots and drill-down are cleared.
+    yield {**charts(), watch: views.watch_html(history), confusion: views.confusion_view(history),
+           snap_slider: gr.update(visible=False, value=0), shown_snapshot: None, run_history: history,
+           drill_gallery: gr.update(value=None, visible=False), drill_caption: "", drill_indices: [],
+           results: "", download: gr.update(visible=False)}
     added = False
     try:
         # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
@@ -161,24 +296,39 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
             if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                 stream.close()
                 view.stopped()
-                yield view.status(), view.loss_df(), view.acc_df(), gr.skip(), gr.skip()
+                yield {**charts(), previous_curves: view.curves()}
                 return
-            weights = None
+            weights, evaluated = None, False
             for ev, w in batch:
                 view.add(ev)
                 if ev["type"] == "error":
                     gr.Warning(ev["message"])
+                if ev["type"] == "eval" and "confusion" in ev:
+                    history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"], ev["confusion"],
+                                     ev["predictions"].numpy())
+                    evaluated = True
                 weights = w if w is not None else weights
-            model = view.model(weights) if weights is not None else gr.skip()
-            dropdown = gr.skip()
-            if weights is not None and not added:  # "your model" appears as soon as there is one
-                added = True
-                dropdown = gr.update(choices=views.model_choices(SHIPPED, model))
-            yield view.status(), view.loss_df(), view.acc_df(), model, dropdown
+            out = charts()
+            if weights is not None:  # a model update: the pinned digit is read again, the kernels redrawn
+                model = view.model(weights)
+                probs = read_digit(model, pinned.image).probs if pinned is not None else None
+                history.add(view.epoch, view.last.get("step", 0), views.kernels_of(model), probs)
+                out |= {my_model: model, watch: views.watch_html(history)}
+                if not added:  # "your model" appears as soon as there is one
+                    added = True
+                    out[model_dd] = gr.update(choices=views.model_choices(SHIPPED, model))
+            if evaluated:
+                out[confusion] = views.confusion_view(history)
+            yield out
+        yield {**charts(), previous_curves: view.curves()}  # kept to draw under the visitor's next run
     except DatasetUnavailable as e:
-        raise gr.Error(str(e)) from None
+        raise _failed(signal, str(e)) from None
     except ValueError as e:
-        raise gr.Error(f"Training could not start: {e}") from None
+        raise _failed(signal, f"Training could not start: {e}") from None
+
+
+def _failed(signal: StopSignal | None, message: str) -> gr.Error:
+    return signal.fail(message) if signal is not None else gr.Error(message)
 
 
 def _whole(value, name) -> int:
@@ -187,30 +337,66 @@ def _whole(value, name) -> int:
     return int(value)
 
 
-def finish(mine: LoadedModel | None):
-    """After a run ends or is stopped: test figures, confusion matrix, mistakes, download; select the model."""
-    if mine is None or mine.source != "trained" or mine.meta.get("finalized"):
-        return (gr.skip(),) * 6
+def finish(mine: LoadedModel | None, history: RunHistory | None):
+    """After a run ends or is stopped: test figures, the final snapshot, mistakes, download; select the model."""
+    if mine is None or mine.source != "trained" or mine.finalized:
+        return {}
     try:
-        md, confusion, gallery, final = views.finish_view(mine)
+        md, final, r = views.finish_view(mine)
     except DatasetUnavailable as e:
         raise gr.Error(str(e)) from None
-    path = views.checkpoint_file(final, DOWNLOADS)
-    choices = views.model_choices(SHIPPED, final)
-    return (md, gr.update(value=confusion, visible=True), gr.update(value=gallery, visible=True),
-            gr.update(value=str(path), visible=True),
-            gr.update(choices=choices, value="yours"), final)
+    history = history if history is not None else RunHistory(final.dataset, final.classes)
+    last = history.snapshots[-1] if history.snapshots else None
+    history.add_eval(last.epoch if last else 0, r["accuracy"], r["confusion"], r["predictions"])
+    pinned = history.pinned
+    history.add(last.epoch if last else 0, last.step if last else 0, views.kernels_of(final),
+                read_digit(final, pinned.image).probs if pinned is not None else None, final=True)
+    path = write_download(final.model, final.meta, views.download_name(final))
+    items, indices, caption = views.misread_images(history)
+    n = len(history)
+    return {results: md, my_model: final, run_history: history, shown_snapshot: None,
+            model_dd: gr.update(choices=views.model_choices(SHIPPED, final), value=views.YOURS),
+            watch: views.watch_html(history), confusion: views.confusion_view(history),
+            snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(n - 1, 1), value=n - 1),
+            drill_gallery: gr.update(value=items, visible=bool(items)), drill_indices: indices,
+            drill_caption: caption, download: gr.update(value=str(path), visible=True)}
+
+
+def show_snapshot(index, history: RunHistory | None):
+    """The snapshot slider: the pinned digit's reading, the kernels and the confusion matrix at that moment."""
+    if history is None or not len(history):
+        return {}
+    index = int(index)
+    return {shown_snapshot: index, watch: views.watch_html(history, index),
+            confusion: views.confusion_view(history, index)}
+
+
+def show_cell(history: RunHistory | None, index, evt: gr.EventData):
+    """A click on a confusion-matrix cell: list those test images (each opens in Inspect)."""
+    cell = (getattr(evt, "_data", None) or {}).get("cell") if evt is not None else None
+    if history is None or not len(history) or not cell:
+        return {}
+    true, read = (int(v) for v in str(cell).split(","))
+    items, indices, caption = views.cell_images(history, index, true, read)
+    return {drill_gallery: gr.update(value=items, visible=True, selected_index=None), drill_indices: indices,
+            drill_caption: caption, confusion: views.confusion_view(history, index, selected=(true, read))}
+
+
+def open_in_inspect(history: RunHistory | None, indices: list, evt: gr.SelectData):
+    if history is None or evt is None or not indices or evt.index is None or evt.index >= len(indices):
+        return {}
+    return {inspect_pick: views.inspect_pick(history, indices[evt.index]), tabs: gr.Tabs(selected="inspect")}
 
 
 def load_upload(path):
     if not path:
-        return gr.skip(), gr.skip(), gr.skip()
+        return {}
     try:
         lm = LoadedModel.from_file(path, source="uploaded")
     except CheckpointError as e:
         raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
-    return (lm, gr.update(choices=views.model_choices(SHIPPED, lm), value="yours"),
-            f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect.")
+    return {my_model: lm, model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
+            results: f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect."}
 
 
 # ---------- Layout ----------
@@ -218,14 +404,45 @@ def load_upload(path):
 # Every stylesheet in lenet/static/, each beside the part of the UI whose HTML it styles.
 CSS = "\n".join(p.read_text() for p in sorted((ROOT / "lenet" / "static").glob("*.css")))
 
-PICK_BRUSH_JS = """
+STATIC = ROOT / "lenet" / "static"
+# The drawing surface's js_on_load (it needs the component's `element` and `props`, so it is not a page
+# script: components/ is outside the *.js that HEAD loads).
+PAD_JS = (STATIC / "components" / "pad.js").read_text()
+PAD_HTML = """
+<div class="pad-wrap">
+  <canvas class="pad-canvas" role="img" tabindex="0"
+    aria-label="Drawing area: draw one digit with a mouse, pen or finger. Ctrl+Z undoes, Delete clears."></canvas>
+  <p class="pad-hint" aria-hidden="true">Draw a digit here</p>
+  <div class="pad-tools">
+    <button type="button" class="pad-undo" disabled><span aria-hidden="true">↶</span> Undo</button>
+    <button type="button" class="pad-clear" disabled><span aria-hidden="true">×</span> Clear</button>
+  </div>
+</div>
+"""
+
+# The confusion matrix (an HTML table) reports which cell was clicked, or chosen with Enter / Space.
+CELL_CLICK_JS = """
+const pick = (e) => {
+  const td = e.target.closest('td[data-cell]');
+  if (!td) return;
+  if (e.type === 'keydown' && e.key !== 'Enter' && e.key !== ' ') return;
+  e.preventDefault();
+  trigger('click', {cell: td.dataset.cell});
+};
+element.addEventListener('click', pick);
+element.addEventListener('keydown', pick);
+"""
+
+# A run lives in the page that started it (closing the page cancels its queue events). The page notes that a
+# run is going; if it reloads before the run ends, the new page says what happened.
+MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now())); } catch (e) {} }"
+UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
+RELOAD_NOTE_JS = """
 () => {
-  // Gradio 6.31 opens the Sketchpad (and leaves it after Clear) with no tool selected: pick the brush.
-  const pick = (n) => {
-    const b = document.querySelector('#pad button[aria-label="Brush"]');
-    if (b) b.click(); else if (n > 0) setTimeout(() => pick(n - 1), 250);
-  };
-  setTimeout(() => pick(20), 300);
+  let started = null;
+  try { started = localStorage.getItem('lenet5-run'); localStorage.removeItem('lenet5-run'); } catch (e) {}
+  return started ? '**⏹️ Your last run was stopped when the page was reloaded or closed.** A run lives in the ' +
+    'page that started it; press Train to run again.' : '';
 }
 """
 
@@ -234,7 +451,7 @@ ABOUT = f"""
 **LeNet-5** (LeCun, Bottou, Bengio, Haffner, *Gradient-Based Learning Applied to Document Recognition*,
 Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. Its layers:
 
-| layer | what it does | output (32×32 input) |
+| layer | what it does | output size |
 |---|---|---|
 | C1 | 6 convolutions 5×5 | 6 × 28×28 |
 | S2 | 2×2 subsampling | 6 × 14×14 |
@@ -247,7 +464,7 @@ Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. It
 The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
 distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
-**Architectures here:** {", ".join(f"`{k}` ({DESCRIPTIONS[k]})" for k in PRESETS)}.
+**Architectures here:** {"; ".join(f"**{views.ARCH_NAMES[k]}** — {DESCRIPTIONS[k]} (`{k}`)" for k in PRESETS)}.
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.
@@ -257,133 +474,214 @@ Data: MNIST by Yann LeCun and Corinna Cortes (CC BY-SA 3.0); Fashion-MNIST by Za
 
 # Gradio 6: styling goes to launch(). show_error: an API client that sends a malformed value is told
 # which field is wrong (Gradio's own validation, before our code runs) instead of a generic "error".
-LAUNCH_OPTIONS = dict(css=CSS, theme=gr.themes.Soft(primary_hue="indigo"), show_error=True)
-d = TrainConfig()
+# Fonts set explicitly: the Soft theme's regular-weight Montserrat is served as Montserrat *Alternates* in
+# Gradio 6.31 ("F6" reads "ꟻ6"). The system's own sans face needs no download and reads plainly everywhere.
+# Helper text (info=, captions, hints) is darkened to reach WCAG AA 4.5:1 in both colour schemes (the
+# theme's neutral-400 gives 2.5:1 on the light background); tests/test_browser.py measures it.
+THEME = gr.themes.Soft(
+    primary_hue="indigo",
+    font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "Noto Sans",
+          "Liberation Sans", "DejaVu Sans", "sans-serif"],
+    font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "Menlo", "Consolas", "monospace"],
+).set(
+    body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+    block_info_text_color="*neutral_600", block_info_text_color_dark="*neutral_300",
+    block_label_text_color="*primary_700", block_title_text_color="*primary_700",
+)
+# Scripts beside their stylesheets (lenet/static/*.js), loaded once per page; they act on the HTML by delegation.
+HEAD = "\n".join(f"<script>{p.read_text()}</script>" for p in sorted((ROOT / "lenet" / "static").glob("*.js")))
+LAUNCH_OPTIONS = dict(css=CSS, head=HEAD, theme=THEME, show_error=True)
+defaults = TrainConfig()
 
 with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     my_model = gr.State(None)  # this visitor's trained or uploaded model (a LoadedModel), never shared
-    stop_signal = gr.State(views.StopSignal())  # Gradio deep-copies this per visitor on first use
+    stop_signal = gr.State(StopSignal())  # Gradio deep-copies this per visitor on first use
+    # Inspect's picked test image, {"image": 28x28 float in [0, 1], "label", "title"} or None; the Train tab's
+    # "open in Inspect" sets it too (then selects the Inspect tab), and Inspect shows it.
+    inspect_pick = gr.State(None)
+    index_cache = gr.State(None)  # (this visitor's model, its FeatureIndex): rebuilt only when the model changes
+    pick_seen = gr.State(None)  # which pick Inspect showed last (pick_key), so a new one shows itself once
+    run_history = gr.State(None)  # this visitor's last run: bounded snapshots (lenet/watch.py)
+    previous_curves = gr.State(None)  # this visitor's previous run's curves, drawn dashed for comparison
+    shown_snapshot = gr.State(None)  # the snapshot the slider shows; None = the latest
+    drill_indices = gr.State([])  # test-set indices of the images in the drill-down gallery
 
     with gr.Row(equal_height=True):
         with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")
         model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                               info="Used by Draw and Inspect; models you train appear here.",
+                               info=views.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
                                elem_id="model-select", scale=1, min_width=260)
 
-    with gr.Tabs(elem_id="tabs"):
+    with gr.Tabs(elem_id="tabs") as tabs:
         with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
             with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=300):
-                    pad = gr.Sketchpad(label="Draw a digit", type="numpy", image_mode="RGBA",
-                                       canvas_size=(280, 280), fixed_canvas=True, layers=False, transforms=(),
-                                       brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
-                                       elem_id="pad", height=360)
-                with gr.Column(scale=2, min_width=260):
+                with gr.Column(scale=1, min_width=300):
+                    pad = gr.HTML("", html_template=PAD_HTML, js_on_load=PAD_JS, elem_id="pad",
+                                  label="Draw a digit", padding=False)
+                with gr.Column(scale=1, min_width=300):
+                    notice = gr.Markdown(views.draw_notice(SHIPPED[DEFAULT_MODEL]), elem_id="draw-notice")
                     verdict = gr.Markdown(views.EMPTY_PROMPT, elem_id="verdict")
-                    label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs")
-                    seen = gr.Image(label="What the network sees",
-                                    interactive=False, elem_id="seen", height=220, buttons=[])
+                    with gr.Row(equal_height=False, elem_id="reading"):
+                        label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs", min_width=170)
+                        seen = gr.HTML(views.seen_html(SHIPPED[DEFAULT_MODEL], None), elem_id="seen",
+                                       js_on_load=None, min_width=170)
+                    read_seq = gr.HTML("0", html_template='<output data-seq="${value}" hidden></output>',
+                                       js_on_load=None, elem_id="read-seq")
         with gr.Tab("Train", id="train", elem_id="tab-train"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=280):
-                    arch = gr.Dropdown(list(PRESETS), value=d.arch, label="Architecture", elem_id="arch",
-                                       info=DESCRIPTIONS[d.arch])
+                    arch = gr.Dropdown(views.arch_choices(), value=defaults.arch, label="Architecture", elem_id="arch",
+                                       info=views.arch_info(defaults.arch))
                     dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset",
+                                          info=views.DATASET_INFO,
                                           elem_id="dataset")
                     with gr.Row():
                         epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
                                            label="Epochs", elem_id="epochs")
-                        batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0,
+                        batch_size = gr.Number(value=defaults.batch_size, label="Batch size", precision=0,
                                                elem_id="batch-size")
                     with gr.Row():
-                        lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
-                        optimizer = gr.Radio(list(OPTIMIZERS), value=d.optimizer, label="Optimizer")
-                    schedule = gr.Dropdown(list(SCHEDULES), value=d.schedule, label="LR schedule")
+                        lr = gr.Number(value=defaults.lr, label="Learning rate (peak)", elem_id="lr")
+                        optimizer = gr.Radio(list(OPTIMIZERS), value=defaults.optimizer, label="Optimizer")
+                    schedule = gr.Dropdown(list(SCHEDULES), value=defaults.schedule, label="LR schedule")
                     with gr.Accordion("More settings", open=False):
-                        augment = gr.Checkbox(value=d.augment, label="Augment: random rotation, shift, scale, "
+                        augment = gr.Checkbox(value=defaults.augment, label="Augment: random rotation, shift, scale, "
                                               "squeeze and shear (the paper's distortions)")
-                        val_split = gr.Slider(0, 0.3, value=d.val_split, step=0.05, label="Validation split")
-                        seed = gr.Number(value=d.seed, label="Seed", precision=0)
+                        val_split = gr.Slider(0, 0.3, value=defaults.val_split, step=0.05, label="Validation split")
+                        seed = gr.Number(value=defaults.seed, label="Seed", precision=0)
                         device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
                     with gr.Row():
+                        watch_what = gr.Radio([views.WATCH_DRAWING, views.WATCH_TEST], value=views.WATCH_TEST,
+                                              label="Digit to watch while it trains", elem_id="watch-what",
+                                              info="Pinned when you press Train; read again at every update.")
+                        watch_class = gr.Dropdown([str(k) for k in range(10)], value="7", label="Class",
+                                                  elem_id="watch-class", min_width=80, scale=0)
+                    with gr.Row():
                         train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
-                        stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+                        stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
                     upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
                                              type="filepath", size="sm", elem_id="upload")
                 with gr.Column(scale=2, min_width=300):
                     status = gr.Markdown(f"Pick settings and press **Train**. The defaults reach 99% on full "
-                                         f"MNIST in {d.epochs} epochs.", elem_id="train-status")
-                    loss_plot = gr.LinePlot(views.curve([], views.LOSS_SERIES), x="epoch", y="value", color="series",
-                                            title="Loss", x_title="epoch", y_title="cross-entropy",
-                                            height=240, elem_id="loss-plot")
-                    acc_plot = gr.LinePlot(views.curve([], views.ACC_SERIES), x="epoch", y="value", color="series",
-                                           title="Accuracy", x_title="epoch", y_title="accuracy %",
-                                           height=240, elem_id="acc-plot")
+                                         f"MNIST in {defaults.epochs} epochs. A run belongs to this page: reloading or "
+                                         "closing it stops the run.", elem_id="train-status")
+                    reload_note = gr.Markdown("", elem_id="reload-note")
+                    # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target;
+                    # this box is tall enough to show it, so a visitor waiting behind another's run sees it.
+                    queue_box = gr.HTML("", elem_id="train-queue", min_height=44, padding=False)
+                    empty_run = views.TrainView(dataclasses.replace(
+                        defaults, dataset=DEFAULT_DATASET, epochs=views.suggested_epochs(DEFAULT_DATASET)))
+                    loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False)
+                    error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False)
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=300):
+                    gr.Markdown("#### Watch it learn", elem_id="watch-title")
+                    watch = gr.HTML(views.watch_html(None), elem_id="watch", padding=False)
+                    snap_slider = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="snap-slider",
+                                            label="Scrub through the run: snapshot (kernels, reading, confusion)")
                     results = gr.Markdown(elem_id="train-results")
-                    confusion = gr.Image(label="Confusion matrix (test set)", show_label=False, interactive=False,
-                                         elem_id="confusion", buttons=[], visible=False)
-                with gr.Column(min_width=300):
-                    wrong = gr.Gallery(label="Misread test images (true → read)", show_label=False, columns=5,
-                                       height=360, elem_id="wrong", object_fit="contain", visible=False)
                     download = gr.DownloadButton("Download your model (.safetensors)", visible=False,
                                                  elem_id="download")
+                with gr.Column(min_width=300):
+                    confusion = gr.HTML(views.confusion_view(None), elem_id="confusion", padding=False,
+                                        js_on_load=CELL_CLICK_JS)
+                    drill_caption = gr.Markdown("", elem_id="drill-caption")
+                    drill_gallery = gr.Gallery(label="Test images (true → read); click one to open it in Inspect",
+                                               show_label=False, columns=6, height=300, elem_id="wrong",
+                                               object_fit="contain", visible=False, allow_preview=False,
+                                               fit_columns=False, buttons=[])
         with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab:
-            with gr.Row():
-                source = gr.Radio(["my drawing", "a test digit"], value="my drawing", label="Input",
-                                  elem_id="inspect-source")
-                digit_idx = gr.Slider(0, views.n_test_samples() - 1, value=0, step=1, visible=False,
-                                      label="Test digit (bundled MNIST sample)", elem_id="digit-idx")
-                shuffle = gr.Button("Random test digit", size="sm", elem_id="shuffle", scale=0, min_width=160)
-            inspect_head = gr.HTML(elem_id="inspect-head")
-            layers_html = gr.HTML(elem_id="inspect-layers")
+            with gr.Row(elem_id="inspect-controls"):
+                source = gr.Radio([views.MY_DRAWING, views.TEST_IMAGE], value=views.MY_DRAWING, label="Input",
+                                  elem_id="inspect-source", scale=1, min_width=220)
+                pick_class = gr.Radio(views.class_choices(SHIPPED[DEFAULT_MODEL]), value=None,
+                                      label="Show me a test image of…", elem_id="inspect-pick", scale=3,
+                                      min_width=300)
+                another = gr.Button("Another one", size="sm", elem_id="another", scale=0, min_width=130)
+            inspect_head = gr.HTML(elem_id="inspect-head", js_on_load=None)
+            layers_html = gr.HTML(elem_id="inspect-layers", js_on_load=None)
+            more_html = gr.HTML(elem_id="inspect-more", js_on_load=None)
         with gr.Tab("About", id="about"):
-            gr.Markdown(ABOUT)
+            gr.Markdown(ABOUT, elem_id="about-text")
 
-    # API-only twins of the UI events: the documented /predict and /feature_maps take just a canvas.
+    # API-only twins of the UI events: the documented /predict, /feature_maps, /neighbours and /occlusion take a canvas.
     with gr.Row(visible=False):
+        # The documented API takes a Sketchpad-style value {"background", "layers", "composite"}: this hidden
+        # Sketchpad gives /predict and /feature_maps that input type (the Draw tab itself sends strokes).
+        api_pad = gr.Sketchpad(type="numpy", image_mode="RGBA", label="Canvas")
         api_predict_btn = gr.Button()
         api_maps_btn = gr.Button()
         api_maps_out = gr.JSON()
+        api_neighbours_btn = gr.Button()
+        api_occlusion_btn = gr.Button()
 
     # --- Draw ---
     read_inputs = [pad, model_dd, my_model]
+    read_outputs = [verdict, label, seen, read_seq]
+    # always_last: while a reading is running, newer drawings wait and only the newest is read next, so
+    # answers arrive in order and the last one is always of the drawing as it is now.
     quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
-    pad.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
-    model_dd.change(read, read_inputs, [verdict, label, seen], api_visibility="private", **quiet)
-    pad.clear(None, js=PICK_BRUSH_JS)
-    api_predict_btn.click(predict, [pad], [label], api_name="predict", preprocess=False, **quiet)
-    api_maps_btn.click(feature_maps, [pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
+    # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
+    # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
+    pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
+               show_progress="hidden", queue=False)
+    model_dd.change(read, read_inputs, read_outputs, api_visibility="private", **quiet)
+    model_dd.change(lambda key, mine: (views.draw_notice(_model(key, mine)),
+                                       gr.update(info=views.model_info(_model(key, mine)) + " Used by Draw and Inspect.")),
+                    [model_dd, my_model], [notice, model_dd], api_visibility="private", show_progress="hidden",
+                    queue=False)
+    api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
+    api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
 
-    # --- Inspect --- (re-rendered when its input or the model changes)
-    inspect_inputs = [source, pad, digit_idx, model_dd, my_model]
-    inspect_outputs = [inspect_head, layers_html]
+    # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
+    INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,
+                           concurrency_id="inspect")
     # Not on pad.change: the canvas cannot change while Inspect is showing, and selecting the tab re-renders.
-    for trigger in (model_dd.change, source.change, digit_idx.release, inspect_tab.select):
-        trigger(inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden",
-                concurrency_limit=4, concurrency_id="inspect")
-    source.change(lambda src: gr.update(visible=src == "a test digit"), source, digit_idx, api_visibility="private")
-    shuffle.click(random_digit, None, [digit_idx, source], api_visibility="private").then(
-        inspect, inspect_inputs, inspect_outputs, api_visibility="private", show_progress="hidden")
+    # source.input (not .change): inspect() sets the source itself, which must not render twice.
+    gr.on([model_dd.change, source.input, inspect_tab.select, inspect_pick.change], inspect,
+          [source, pad, inspect_pick, pick_seen, model_dd, my_model, index_cache],
+          [source, pick_class, inspect_head, layers_html, more_html, index_cache, pick_seen], **INSPECT_OPTIONS)
+    gr.on([pick_class.input, another.click], pick_test_image, [pick_class, inspect_pick, model_dd, my_model,
+                                                                 index_cache], [inspect_pick, index_cache],
+          **INSPECT_OPTIONS)
+    api_neighbours_btn.click(neighbours, [api_pad], [api_maps_out], api_name="neighbours", preprocess=False, **quiet)
+    api_occlusion_btn.click(occlusion_map, [api_pad], [api_maps_out], api_name="occlusion", preprocess=False, **quiet)
 
-    # --- Train ---
-    train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device]
-    run = train_btn.click(arm, stop_signal, None, queue=False, api_visibility="private").then(
-        train, train_inputs + [my_model, stop_signal], [status, loss_plot, acc_plot, my_model, model_dd],
-        api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
-        show_progress="minimal", show_progress_on=[status])
-    run.then(finish, my_model, [results, confusion, wrong, download, model_dd, my_model],
-             api_visibility="private")
+    # --- Train ---  (trainer thread -> train() generator -> these components; see README "How it is built")
+    train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
+                    watch_what, watch_class, pad, previous_curves]
+    train_outputs = [status, loss_chart, error_chart, watch, confusion, my_model, model_dd, run_history,
+                     previous_curves, snap_slider, shown_snapshot, drill_gallery, drill_caption, drill_indices,
+                     results, download]
+    train_btn.click(None, js=MARK_RUN_JS)
+    run = train_btn.click(reset_stop, stop_signal, [train_btn, stop_btn, status, reload_note], queue=False,
+                          api_visibility="private").then(
+        train, train_inputs + [stop_signal], train_outputs, api_name="train", concurrency_limit=TRAIN_CONCURRENCY,
+        concurrency_id="train", show_progress="full", show_progress_on=[queue_box])
+    # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
+    finished = run.then(finish, [my_model, run_history], train_outputs, api_visibility="private",
+                        show_progress="hidden")
+    for done in (finished.then, finished.failure):
+        done(end_of_run, None, [train_btn, stop_btn], queue=False, api_visibility="private").then(
+            None, js=UNMARK_RUN_JS)
+    run.failure(after_failure, stop_signal, [train_btn, stop_btn, status, queue_box], queue=False,
+                api_visibility="private").then(None, js=UNMARK_RUN_JS)
     # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
     stop_btn.click(request_stop, stop_signal, None, queue=False, api_visibility="private")
+    snap_slider.input(show_snapshot, [snap_slider, run_history], [shown_snapshot, watch, confusion],
+                      api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    confusion.click(show_cell, [run_history, shown_snapshot],
+                    [drill_gallery, drill_indices, drill_caption, confusion], api_visibility="private",
+                    show_progress="hidden")
+    drill_gallery.select(open_in_inspect, [run_history, drill_indices], [inspect_pick, tabs],
+                         api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
-    arch.change(lambda a: gr.update(info=DESCRIPTIONS[a]), arch, arch, api_visibility="private")
+    arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
+    demo.load(None, None, reload_note, js=RELOAD_NOTE_JS)
 
-    demo.load(None, js=PICK_BRUSH_JS)
 
 demo.queue(default_concurrency_limit=4)
 
@@ -394,5 +692,7 @@ gc.collect()
 gc.freeze()
 
 if __name__ == "__main__":
+    # Inspect's first visit needs the default model's F6 index (~0.5 s to build): build it while nobody waits.
+    threading.Thread(target=shipped_index, args=(DEFAULT_MODEL,), daemon=True, name="warm-inspect").start()
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch() itself.
     demo.launch(**LAUNCH_OPTIONS)

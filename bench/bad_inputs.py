@@ -33,11 +33,13 @@ def png(name, array):
 def api_cases():
     from gradio_client import handle_file
 
+    from lenet.canvas import sketchpad_value
+
     garbage = TMP / "garbage.png"
     garbage.write_bytes(b"this is not an image at all" * 10)
-    canvas = lambda p: {"background": None, "layers": [], "composite": handle_file(p)}  # noqa: E731
+    canvas = lambda p: sketchpad_value(handle_file(p))  # noqa: E731
     return [
-        ("/predict", "empty canvas (cleared)", ({"background": None, "layers": [], "composite": None},), {}),
+        ("/predict", "empty canvas (cleared)", (sketchpad_value(None),), {}),
         ("/predict", "all white", (canvas(png("white.png", np.full((280, 280), 255, np.uint8))),), {}),
         ("/predict", "all black", (canvas(png("black.png", np.zeros((280, 280), np.uint8))),), {}),
         ("/predict", "1x1 pixel", (canvas(png("one.png", np.zeros((1, 1), np.uint8))),), {}),
@@ -90,7 +92,9 @@ def main():
     try:
         client = wait_for_client(url)
         from gradio_client import handle_file
-        good = {"background": None, "layers": [], "composite": handle_file(str(good_png))}
+
+        from lenet.canvas import sketchpad_value
+        good = sketchpad_value(handle_file(str(good_png)))
         print(f"{'endpoint':10} {'case':38} result")
         for endpoint, name, args, kwargs in api_cases():
             try:

@@ -16,6 +16,8 @@ def main():
     args = p.parse_args()
     from gradio_client import handle_file
 
+    from lenet.canvas import sketchpad_value
+
     png, label = canvas_png(Path(tempfile.mkdtemp()), 0)
     times = []
     for _ in range(args.runs):
@@ -24,7 +26,7 @@ def main():
         proc = start_app(port)
         try:
             client = wait_for_client(f"http://127.0.0.1:{port}/")
-            out = client.predict({"background": None, "layers": [], "composite": handle_file(str(png))},
+            out = client.predict(sketchpad_value(handle_file(str(png))),
                                  api_name="/predict")
             times.append(time.perf_counter() - t0)
             assert out["label"] == str(label), out

@@ -7,8 +7,8 @@ off-centre position, in three stroke conditions made at canvas scale with max_po
 thin (eroded by 0.4 MNIST pixels' worth), normal, thick (dilated by 0.8). See bench/_drawing.py.
 
 Each canvas is read by checkpoints/lenet5-mnist.safetensors through
-  ours      EXACTLY the app's path: lenet.views.draw_view(lm, {"background": None, "layers": [],
-            "composite": canvas}) -> argmax of the returned probabilities
+  ours      EXACTLY the app's path: lenet.views.draw_view(lm, sketchpad_value(canvas)) -> argmax of the
+            returned probabilities
   no-even   ours without stroke evening: canvas_to_digit(canvas, even_strokes=False) + read_digit
   naive     what many demos do: invert + resize the whole canvas (naive_canvas_to_digit) + read_digit
 and the plain MNIST test accuracy of the same model is printed for reference. Goal: >= 98.5% through
@@ -43,6 +43,7 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from bench._drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
+from lenet.canvas import sketchpad_value  # noqa: E402
 from lenet.data import Split, load_split  # noqa: E402
 from lenet.evaluate import evaluate  # noqa: E402
 from lenet.inference import LoadedModel, read_digit  # noqa: E402
@@ -57,7 +58,7 @@ def read_all(lm, canvas):
     """{path: predicted class or -1 when nothing was read} and the time each path took."""
     preds, times = {}, {}
     t = time.perf_counter()
-    _, conf, _ = draw_view(lm, {"background": None, "layers": [], "composite": canvas})
+    _, conf, _ = draw_view(lm, sketchpad_value(canvas))
     times["ours"] = time.perf_counter() - t
     preds["ours"] = -1 if conf is None else int(max(conf, key=conf.get))
     for name, prep in (("no-even", lambda c: canvas_to_digit(c, even_strokes=False)),

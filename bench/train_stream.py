@@ -1,70 +1,155 @@
-"""Live training in the app vs the CLI on the same settings: curve refresh rate and slowdown.
+"""Live training in the app, with every live view on, vs the CLI on the same settings.
 
-(1) the CLI's path: Trainer(cfg).run() consumed in-process; (2) the app's /train endpoint on a
-running `python app.py`, streamed with gradio_client: how often updates arrive (the curves refresh
-on every update) and how long the same run takes. Goal: >= 2 refreshes/s, slowdown <= ~10%.
+(1) the CLI's path: Trainer(cfg).run() consumed in-process;
+(2) the app's train() handler in-process (no server): every update builds the curves (SVG), and every model
+    update re-reads the pinned test digit, redraws the C1 kernels and keeps a snapshot; each test evaluation
+    redraws the confusion table. Prints the handler's own time per update and the snapshots' memory;
+(3) the app's /train endpoint on a running `python app.py`, streamed with gradio_client: how often updates
+    arrive, how often the watch panel (pinned digit + kernels) changes, and how long the same run takes.
+Goal: >= 2 UI updates/s, slowdown <= ~10%, snapshots bounded.
 
-    LENET_DATA_DIR=../shared/data python bench/train_stream.py [--epochs 2]
+    LENET_DATA_DIR=../shared/data python bench/train_stream.py [--epochs 2] [--repeats 3]
 
-Result (2026-11-22, 2 vCPU, full MNIST, 3 runs): 4.1 refreshes/s; CLI 11.5-12.0 s, app 13.2-13.9 s:
-+12 to +19%. Part of it is OpenMP: the app sets OMP_WAIT_POLICY=PASSIVE (idle threads sleep, not
-spin, which halves the CPU of each reading); with PASSIVE for both, the CLI took 13.4-13.6 s and
-the app +1 to +15%. The run machine is noisy: single runs varied by +-20%.
+Result: see the README's "Measured figures" (with the machine's load at the time).
 """
 import argparse
 import os
+import statistics
 import time
 
-import numpy as np
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it (before torch loads): idle threads sleep
 
-from common import free_port, start_app, wait_for_client
+import numpy as np  # noqa: E402
+
+from common import free_port, start_app, wait_for_client  # noqa: E402
+
+TRAIN_OUT = {"status": 0, "loss": 1, "error": 2, "watch": 3, "confusion": 4}
+
+
+def changed(value) -> bool:
+    return not (isinstance(value, dict) and set(value) <= {"__type__", "props"})
+
+
+def cli_run(settings) -> float:
+    from lenet.train import TrainConfig, Trainer
+
+    trainer = Trainer(TrainConfig(**settings))  # data loading excluded, as in the app's "Training" span
+    t0 = time.perf_counter()
+    for ev in trainer.run():
+        pass
+    return time.perf_counter() - t0
+
+
+def handler_run(settings) -> dict:
+    """app.train() consumed in-process: the app's whole per-update work without a browser or server."""
+    import app
+
+    gen = app.train(settings["arch"], settings["dataset"], settings["epochs"], 128, 3e-3, "adam", "onecycle",
+                    False, 0.0, 0, "auto", app.views.WATCH_TEST, "7", None, None, app.StopSignal())
+    n, n_watch, history, t0 = 0, 0, None, None
+    for out in gen:
+        n += 1
+        if t0 is None and "Training ·" in str(out.get(app.status, "")):
+            t0 = time.perf_counter()
+        n_watch += app.watch in out
+        history = out.get(app.run_history, history)
+    return {"updates": n, "watch_updates": n_watch, "span": time.perf_counter() - t0, "history": history}
+
+
+def render_cost(history, repeats: int = 50) -> dict:
+    """ms to build each live view once, with full-size data: the UI thread's work per update."""
+    import torch
+
+    from lenet.inference import LoadedModel, read_digit
+    from lenet.model import LeNet
+    from lenet.config import preset
+    from lenet.train import TrainConfig
+    from lenet import views
+
+    view = views.TrainView(TrainConfig(dataset="mnist", epochs=30))
+    for k in range(1200):  # a long run: 400 points drawn per series after thinning
+        view.add({"type": "step", "epoch": 1 + k // 40, "epoch_progress": (k % 40 + 1) / 40, "step": k,
+                  "loss": 2.0 / (k + 1), "accuracy": 1 - 1 / (k + 2)})
+    lm = LoadedModel.from_model(LeNet(preset("lenet5")), {"arch": "lenet5", "dataset": "mnist"})
+    weights = {k: v.clone() for k, v in lm.model.state_dict().items()}
+    jobs = {"curves": lambda: (view.loss_html(), view.error_html()),
+            "model + reading + kernels": lambda: (read_digit(view.model(weights), history.pinned.image),
+                                                  views.kernels_of(lm)),
+            "watch panel": lambda: views.watch_html(history),
+            "confusion table": lambda: views.confusion_view(history)}
+    out = {}
+    with torch.inference_mode():
+        for name, job in jobs.items():
+            t = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                job()
+                t.append(time.perf_counter() - t0)
+            out[name] = 1000 * statistics.median(t)
+    return out
+
+
+def server_run(port, settings) -> dict:
+    client = wait_for_client(f"http://127.0.0.1:{port}/")
+    job = client.submit(**settings, api_name="/train")
+    stamps, seen = [], 0
+    while not job.done():
+        n = len(job.outputs())
+        if n > seen:
+            stamps += [time.perf_counter()] * (n - seen)
+            seen = n
+        time.sleep(0.02)
+    outs = job.outputs()
+    stamps += [time.perf_counter()] * (len(outs) - seen)
+    client.close()
+    status = [o[0] if changed(o[0]) else "" for o in outs]
+    first = next(i for i, s in enumerate(status) if "Training" in s or "step" in s)
+    span = stamps[-1] - stamps[first]
+    watch = [k for k, o in enumerate(outs) if k >= first and changed(o[TRAIN_OUT["watch"]])]
+    confusion = [k for k, o in enumerate(outs) if changed(o[TRAIN_OUT["confusion"]]) and "<table" in o[4]]
+    gaps = np.diff(stamps[first:])
+    return {"updates": len(outs) - first, "span": span, "rate": (len(outs) - first) / span,
+            "watch_rate": len(watch) / span, "confusions": len(confusion),
+            "gap_p50": float(np.median(gaps)) * 1000, "gap_max": float(gaps.max()) * 1000,
+            "final": " ".join(status[-1].split())[:120]}
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
-    from lenet.train import TrainConfig, Trainer
-
     dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
     settings = dict(arch="lenet5", dataset=dataset, epochs=args.epochs)
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min) · {args.epochs} epochs of {dataset}, {args.repeats} repeats")
 
-    trainer = Trainer(TrainConfig(**settings))
-    t0 = time.perf_counter()
-    for ev in trainer.run():
-        pass
-    cli = time.perf_counter() - t0
-    print(f"CLI path: {cli:.1f} s for {args.epochs} epochs of {dataset} (data loading excluded); "
-          f"test accuracy {ev['test_accuracy']:.2%}")
-
+    cli, handler, server = [], [], []
     port = free_port()
     proc = start_app(port)
     try:
-        client = wait_for_client(f"http://127.0.0.1:{port}/")
-        job = client.submit(**settings, api_name="/train")
-        stamps, seen = [], 0
-        while not job.done():
-            n = len(job.outputs())
-            if n > seen:
-                stamps += [time.perf_counter()] * (n - seen)
-                seen = n
-            time.sleep(0.02)
-        outs = job.outputs()
-        stamps += [time.perf_counter()] * (len(outs) - seen)
-        client.close()
+        for r in range(args.repeats):
+            cli.append(cli_run(settings))
+            handler.append(handler_run(settings))
+            server.append(server_run(port, settings))
+            h, s = handler[-1], server[-1]
+            print(f"run {r + 1}: CLI {cli[-1]:.1f} s · handler in-process {h['span']:.1f} s "
+                  f"({h['updates']} updates, {h['watch_updates']} model updates) · /train {s['span']:.1f} s, {s['rate']:.1f} updates/s, watch {s['watch_rate']:.1f}/s, "
+                  f"{s['confusions']} confusion refreshes, gap p50 {s['gap_p50']:.0f} ms max {s['gap_max']:.0f} ms")
     finally:
         proc.terminate()
         proc.wait()
-    status = [o[0] for o in outs]
-    # Time the app spent training: from the first update that reports training to the final one.
-    first = next(i for i, s in enumerate(status) if "Training" in s or "step" in s)
-    gaps = np.diff(stamps[first:])
-    app_time = stamps[-1] - stamps[first]
-    print(f"app /train: {len(outs)} streamed updates; training span {app_time:.1f} s; "
-          f"{(len(outs) - first) / app_time:.1f} curve refreshes/s (median gap {np.median(gaps) * 1000:.0f} ms, "
-          f"max {gaps.max() * 1000:.0f} ms)")
-    print(f"slowdown vs CLI: {100 * (app_time / cli - 1):+.1f}%  (goal <= ~10%)")
-    print("final status:", " ".join(status[-1].split())[:160])
+    med = statistics.median
+    c, hs, ss = med(cli), med(h["span"] for h in handler), med(s["span"] for s in server)
+    history = handler[-1]["history"]
+    print(f"median: CLI {c:.1f} s · handler {hs:.1f} s ({100 * (hs / c - 1):+.1f}%) · /train {ss:.1f} s "
+          f"({100 * (ss / c - 1):+.1f}%; goal <= ~10%) · {med(s['rate'] for s in server):.1f} updates/s "
+          f"(goal >= 2) · watch panel {med(s['watch_rate'] for s in server):.1f}/s")
+    print(f"snapshots kept: {len(history)} · {history.nbytes() / 1e3:.0f} KB "
+          f"(bounded at {__import__('lenet.watch').watch.MAX_SNAPSHOTS} snapshots)")
+    cost = render_cost(history)
+    print("UI-thread work per update, median ms: " + " · ".join(f"{k} {v:.2f}" for k, v in cost.items()))
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+    print("final status:", server[-1]["final"])
 
 
 if __name__ == "__main__":

@@ -5,13 +5,18 @@ config, checks every tensor's name and shape, and never unpickles anything.
 """
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import io
 import json
 import os
 import pickletools
 import platform
+import shutil
 import tempfile
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import torch
@@ -59,6 +64,33 @@ def save_checkpoint(path: str | os.PathLike, model: LeNet, meta: dict) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+_downloads: Path | None = None
+_downloads_lock = threading.Lock()
+
+
+def downloads_dir() -> Path:
+    """A private temporary folder for files visitors download, made on first use (not on import) and removed
+    when the process exits."""
+    global _downloads
+    with _downloads_lock:
+        if _downloads is None or not _downloads.is_dir():
+            _downloads = Path(tempfile.mkdtemp(prefix="lenet5-studio-"))
+            atexit.register(shutil.rmtree, _downloads, ignore_errors=True)
+        return _downloads
+
+
+def write_download(model: LeNet, meta: dict, name: str, folder: str | os.PathLike | None = None,
+                   keep_seconds: float = 3600) -> Path:
+    """Save a checkpoint for download under a unique sub-folder (so the file keeps its friendly name);
+    downloads older than keep_seconds are deleted on the way."""
+    folder = Path(folder) if folder is not None else downloads_dir()
+    for old in folder.glob("*/*.safetensors"):
+        if time.time() - old.stat().st_mtime > keep_seconds:
+            old.unlink(missing_ok=True)
+            shutil.rmtree(old.parent, ignore_errors=True)
+    return save_checkpoint(folder / uuid.uuid4().hex[:12] / name, model, meta)
 
 
 def _looks_like_pickle(data: bytes) -> bool:

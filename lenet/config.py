@@ -65,6 +65,11 @@ class LeNetConfig:
             raise ValueError("std must be positive")
 
     @property
+    def pad(self) -> int:
+        """Background pixels added on each side of the 28x28 digit to make the input (2 for 32x32, 0 for 28)."""
+        return (self.input_size - 28) // 2
+
+    @property
     def s4_size(self) -> int:
         return ((self.input_size - 4) // 2 - 4) // 2  # conv 5x5 -> pool 2 -> conv 5x5 -> pool 2
 

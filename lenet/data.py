@@ -127,10 +127,19 @@ def is_available_offline(name: str, data_dir=None) -> bool:
 
 def to_model_input(images: torch.Tensor, cfg: LeNetConfig) -> torch.Tensor:
     """(B, 28, 28) uint8 or float in [0, 1] -> (B, 1, S, S) normalised, padded with background to S."""
+    return normalise(to_input01(images, cfg), cfg)
+
+
+def to_input01(images: torch.Tensor, cfg: LeNetConfig) -> torch.Tensor:
+    """(B, 28, 28) uint8 or float in [0, 1] -> (B, 1, S, S) in [0, 1], padded with background (0) to S."""
     x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
     if x.dim() == 3:
         x = x.unsqueeze(1)
-    pad = (cfg.input_size - x.shape[-1]) // 2
-    if pad > 0:
-        x = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # background is 0 before normalising
-    return (x - cfg.mean) / cfg.std
+    if x.shape[-1] != 28:
+        raise ValueError(f"expected 28x28 digits, got {tuple(x.shape[-2:])}")
+    return torch.nn.functional.pad(x, (cfg.pad,) * 4) if cfg.pad else x
+
+
+def normalise(x01: torch.Tensor, cfg: LeNetConfig) -> torch.Tensor:
+    """Pixels in [0, 1] -> the model's input scale (the one place it is done)."""
+    return (x01 - cfg.mean) / cfg.std

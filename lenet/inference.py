@@ -1,4 +1,4 @@
-"""Reading a canvas with a model: prediction, confidence, every named activation, saliency.
+"""Reading a canvas with a model: prediction, confidence, every named activation.
 
 A `LoadedModel` wraps a CPU model in eval mode with what the UI needs to name it. Models are never
 changed here, so one instance can be shared read-only by every visitor.
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lenet.checkpoint import load_checkpoint, load_checkpoint_bytes
-from lenet.config import DESCRIPTIONS, LeNetConfig
-from lenet.data import DATASETS, to_model_input
+from lenet.checkpoint import load_checkpoint
+from lenet.config import LeNetConfig
+from lenet.data import DATASETS, normalise, to_input01
 from lenet.model import LeNet
 from lenet.preprocess import canvas_to_digit
 
@@ -26,6 +26,10 @@ class LoadedModel:
     model: LeNet
     meta: dict = field(default_factory=dict)
     source: str = "shipped"  # shipped | trained | uploaded
+    # UI state of a visitor's trained model, kept out of `meta` (which is what a checkpoint saves); change it
+    # with dataclasses.replace.
+    run_state: str | None = None  # training | finished | early-stopped | stopped | diverged
+    finalized: bool = False  # its test figures have been computed after the run ended
 
     @property
     def arch(self) -> str:
@@ -49,18 +53,9 @@ class LoadedModel:
         title = DATASETS[self.dataset].title if self.dataset in DATASETS else self.dataset
         return f"{self.arch} · {title}{acc}"
 
-    @property
-    def description(self) -> str:
-        return DESCRIPTIONS.get(self.arch, "")
-
     @classmethod
     def from_file(cls, path, source: str = "shipped") -> "LoadedModel":
         model, meta = load_checkpoint(path)
-        return cls(_frozen(model), meta, source)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, name: str, source: str = "uploaded") -> "LoadedModel":
-        model, meta = load_checkpoint_bytes(data, name)
         return cls(_frozen(model), meta, source)
 
     @classmethod
@@ -92,6 +87,7 @@ def load_shipped(folder: str | Path) -> dict[str, LoadedModel]:
 @dataclass
 class Reading:
     digit: np.ndarray  # (28, 28) in [0, 1]: the preprocessed drawing
+    input01: np.ndarray  # (S, S) in [0, 1]: the digit padded to the model's input size (for display)
     model_input: np.ndarray  # (S, S) normalised, what the network sees
     probs: np.ndarray  # (num_classes,)
     activations: dict[str, np.ndarray]  # every named layer for this one input (batch dim dropped)
@@ -111,28 +107,25 @@ class Reading:
         return {c: float(p) for c, p in zip(self.classes, self.probs)}
 
 
+def output_probabilities(model: LeNet, output: torch.Tensor) -> torch.Tensor:
+    """The output layer's values (B, ...) -> probabilities (B, classes [+ "none of these"]): the one place a
+    reading's probabilities come from (read_digit, and Inspect's occlusion)."""
+    return torch.softmax(model.with_reject(model.logits(output)), 1)
+
+
 def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
-    x = to_model_input(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S)
+    x01 = to_input01(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S) in [0, 1]
+    x = normalise(x01, lm.model.config)
     with torch.inference_mode():
         acts = lm.model.activations(x)
-        probs = torch.softmax(lm.model.with_reject(lm.model.logits(acts["output"])), 1)[0].numpy()
+        probs = output_probabilities(lm.model, acts["output"])[0].numpy()
     k = lm.model.config.num_classes
     reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
-    return Reading(digit, x[0, 0].numpy(), probs[:k], {k: v[0].numpy() for k, v in acts.items()},
-                   lm.classes, reject)
+    return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), probs=probs[:k],
+                   activations={k: v[0].numpy() for k, v in acts.items()}, classes=lm.classes, reject=reject)
 
 
 def read_canvas(lm: LoadedModel, image) -> Reading | None:
     """None when the canvas holds no ink. Raises preprocess.CanvasError for unusable images."""
     digit = canvas_to_digit(image)
     return None if digit is None else read_digit(lm, digit)
-
-
-def saliency(lm: LoadedModel, reading: Reading, target: int | None = None) -> np.ndarray:
-    """|d logit_target / d input| over the model input (S, S), scaled to [0, 1]."""
-    x = torch.from_numpy(reading.model_input)[None, None].clone().requires_grad_(True)
-    with torch.enable_grad():
-        logit = lm.model(x)[0, reading.top if target is None else target]
-        (grad,) = torch.autograd.grad(logit, x)  # grads of the input only: the model is untouched
-    g = grad[0, 0].abs().numpy()
-    return g / g.max() if g.max() > 0 else g

@@ -58,23 +58,15 @@ def gray(img01: np.ndarray) -> np.ndarray:
     return np.stack([g] * 3, -1)
 
 
-def network_view(model_input: np.ndarray, mean: float, std: float, pad: int, factor: int = 8) -> np.ndarray:
-    """The model's input as pixels in [0, 1] (ink bright), padding tinted so it reads as padding."""
-    x = np.clip(model_input * std + mean, 0, 1)
+def network_view(input01: np.ndarray, pad: int, factor: int = 8) -> np.ndarray:
+    """The model's input (pixels in [0, 1], ink bright), padding tinted so it reads as padding."""
+    x = np.clip(input01, 0, 1)
     rgb = gray(x).astype(np.float32)
     if pad:
         border = np.ones(x.shape, bool)
         border[pad:-pad, pad:-pad] = False
         rgb[border] = rgb[border] * 0.6 + np.array([40, 60, 110]) * 0.4
     return upscale(rgb.astype(np.uint8), factor)
-
-
-def saliency_overlay(model_input01: np.ndarray, sal: np.ndarray, factor: int = 8) -> np.ndarray:
-    """Input in grey with the saliency in red-yellow on top."""
-    base = gray(model_input01).astype(np.float32) * 0.55
-    heat = UNSIGNED[np.rint(np.clip(sal, 0, 1) * 256).astype(np.int64)].astype(np.float32)
-    alpha = np.clip(sal * 1.5, 0, 1)[..., None]
-    return upscale((base * (1 - alpha) + heat * alpha).astype(np.uint8), factor)
 
 
 def _legend(signed: bool, limit: float) -> str:
@@ -86,15 +78,21 @@ def _legend(signed: bool, limit: float) -> str:
             f'</div><div class="fmap-ticks"><span>{lo}</span>{mid}<span>{limit:.2g}</span></div></div>')
 
 
-def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84) -> str:
-    """One layer's maps (N, H, W) as a labelled grid of crisp tiles with the layer's legend."""
+def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84, units: bool = False,
+              open_: bool = True) -> str:
+    """One layer's maps (N, H, W) as a labelled grid of crisp tiles with the layer's legend, in a section that
+    folds. `units`: each pixel is a unit one can point at (lenet/static/inspect.js shows its arithmetic)."""
     signed, limit = layer_scale(maps)
+    h, w = maps.shape[1:]
+    hook = (lambda i: f' class="unit-map" data-map="{i}" data-h="{h}" data-w="{w}"') if units else (lambda i: "")
     tiles = "".join(
         f'<figure class="fmap-tile" data-layer="{name}"><img src="{png_data_url(colorize(m, signed, limit))}" '
-        f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"><figcaption>{name.upper()}·{i}</figcaption></figure>'
+        f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"{hook(i)}><span class="unit-cursor"></span>'
+        f'<figcaption>{name.upper()}·{i}</figcaption></figure>'
         for i, m in enumerate(maps))
-    return (f'<section class="fmap-layer" data-layer="{name}"><h4>{html.escape(caption)}</h4>'
-            f'<div class="fmap-grid n{len(maps)}">{tiles}</div>{_legend(signed, limit)}</section>')
+    return (f'<details class="fmap-layer" id="sec-{name}" data-layer="{name}"{" open" if open_ else ""}>'
+            f'<summary><h4>{html.escape(caption)}</h4></summary>'
+            f'<div class="fmap-grid n{len(maps)}">{tiles}</div>{_legend(signed, limit)}</details>')
 
 
 def connection_table_html(table: np.ndarray | None) -> str:
@@ -104,7 +102,7 @@ def connection_table_html(table: np.ndarray | None) -> str:
                 'Pick <code>lenet5-1998</code> to see the paper\'s sparse table.</p>')
     head = "".join(f"<th>{j}</th>" for j in range(table.shape[0]))
     rows = "".join(
-        f"<tr><th>S2·{i}</th>" + "".join(f'<td class="{"on" if table[j, i] else "off"}"></td>'
+        f"<tr><th>S2·{i}</th>" + "".join(f'<td class="{"on" if table[j, i] else "off"}" data-c3="{j}"></td>'
                                          for j in range(table.shape[0])) + "</tr>"
         for i in range(table.shape[1]))
     return (f'<table class="c3-table"><thead><tr><th>C3 →</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
@@ -130,3 +128,53 @@ def bars_html(values: np.ndarray, labels: list[str] | None = None, highlight: in
     zero = '<div class="bar-zero"></div>' if signed else ""
     return (f'<div class="bars{" labelled" if labels else ""}">{zero}{"".join(bars)}</div>'
             f'<p class="fmap-note">{html.escape(caption)}</p>')
+
+
+def prob_rows_html(probs: np.ndarray, classes: list[str], highlight: int | None = None) -> str:
+    """Ten probabilities as labelled horizontal bars on a fixed 0-100% scale (so they can be compared over time)."""
+    rows = "".join(
+        f'<div class="prob-row{" hi" if i == highlight else ""}"><span class="prob-name">{html.escape(c[:10])}</span>'
+        f'<span class="prob-track"><span class="prob-fill" style="width:{100 * float(p):.1f}%"></span></span>'
+        f'<span class="prob-val">{100 * float(p):.0f}%</span></div>'
+        for i, (c, p) in enumerate(zip(classes, probs)))
+    return f'<div class="prob-rows" role="list" aria-label="probability of each class">{rows}</div>'
+
+
+def confusion_html(confusion: np.ndarray, classes: list[str], caption: str, clickable: bool = True,
+                   selected: tuple[int, int] | None = None) -> str:
+    """The confusion matrix as a real table (rows: true class, columns: class read): readable by screen readers,
+    tinted with translucent colours that work on light and dark pages, each cell a button when `clickable`.
+
+    Right readings are tinted blue by their share of the row; mistakes red on their own scale (the largest
+    mistake is the strongest red), since they are a hundred times rarer and would otherwise be invisible."""
+    confusion = np.asarray(confusion)
+    k = len(classes)
+    rows_total = np.maximum(confusion.sum(1), 1)
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    worst = max(int(off.max()), 1)
+    short = [html.escape(c[:7]) for c in classes]
+    head = "".join(f'<th scope="col" title="{html.escape(c)}">{s}</th>' for c, s in zip(classes, short))
+    body = []
+    for i in range(k):
+        cells = []
+        for j in range(k):
+            n = int(confusion[i, j])
+            if i == j:
+                alpha, tone = 0.15 + 0.7 * n / rows_total[i], "right"
+            else:
+                alpha, tone = (0.12 + 0.73 * n / worst if n else 0.0), "wrong"
+            what = (f"{n} of {rows_total[i]} {classes[i]} read right" if i == j
+                    else f"{n} {classes[i]} read as {classes[j]}")
+            attrs = (f' data-cell="{i},{j}" tabindex="0" role="button" aria-label="{html.escape(what, quote=True)}"'
+                     if clickable and n else f' aria-label="{html.escape(what, quote=True)}"')
+            sel = " selected" if selected == (i, j) else ""
+            strong = " strong" if alpha > 0.6 else ""
+            cells.append(f'<td class="{tone}{strong}{sel}" style="--a:{alpha:.2f}" title="{html.escape(what)}"{attrs}>'
+                         f'{n if n else ""}</td>')
+        body.append(f'<tr><th scope="row" title="{html.escape(classes[i])}">{short[i]}</th>{"".join(cells)}</tr>')
+    hint = " Click a cell to list its images." if clickable else ""
+    return (f'<table class="confusion"><caption>{html.escape(caption)}.<br><span class="fmap-note">Rows: true class; '
+            f'columns: what the model read.{hint}</span></caption>'
+            f'<thead><tr><th scope="col" class="corner">true ↓ read →</th>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')

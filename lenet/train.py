@@ -233,7 +233,7 @@ class Trainer:
             self.fast.restore(self.model)  # plain memory layout again, however the run ended
 
     def _start_event(self) -> dict:
-        return {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": _plain(self.cfg),
+        return {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": dataclasses.asdict(self.cfg),
                 "device": str(self.device), "precision": self.fast.name, "n_train": len(self.train),
                 "n_val": len(self.val or ()), "n_test": len(self.test), "steps_per_epoch": self.steps_per_epoch,
                 "total_steps": self.cfg.epochs * self.steps_per_epoch,
@@ -350,15 +350,45 @@ class Trainer:
                 "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"]}
 
 
-def _plain(cfg: TrainConfig) -> dict:
-    return dataclasses.asdict(cfg)
+
+def to_cpu_weights(model: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def train_stream(cfg: TrainConfig, weights_every: float = 0.5) -> Iterator[tuple[dict, dict | None]]:
+    """`Trainer.run()`'s events as (event, CPU weights or None): how often weights leave training.
+
+    Weights are attached every `weights_every` s of steps and to every epoch, done and error event. A
+    test "eval" event also carries that evaluation's confusion matrix and per-image predictions (uint8),
+    so a UI can show how the test set is read as the model learns. Only plain dicts and CPU tensors come
+    out: this is what may cross back from a GPU worker.
+    """
+    trainer = Trainer(cfg)
+    last = 0.0
+    for ev in trainer.run():
+        now = time.perf_counter()
+        attach = ev["type"] in ("done", "error", "epoch") or (ev["type"] == "step" and now - last >= weights_every)
+        if attach:
+            last = now
+        if ev["type"] == "eval" and ev.get("split") == "test" and "confusion" not in ev:
+            ev = {**ev, **_test_readings(trainer)}
+        yield ev, to_cpu_weights(trainer.model) if attach else None
+
+
+def _test_readings(trainer: Trainer) -> dict:
+    """The last test evaluation's confusion and predictions, when it covered the whole test split."""
+    final = trainer.final or {}
+    predictions = final.get("predictions")
+    if predictions is None or len(predictions) != len(trainer.test):
+        return {}
+    return {"confusion": final["confusion"], "predictions": torch.tensor(predictions, dtype=torch.uint8)}
 
 
 def checkpoint_meta(trainer: Trainer, command: str | None = None) -> dict:
     """What a checkpoint should record about the run that made it."""
     final = trainer.final or {}
     return {"arch": trainer.cfg.arch, "dataset": trainer.cfg.dataset, "classes": list(trainer.classes),
-            "settings": _plain(trainer.cfg), "command": command,
+            "settings": dataclasses.asdict(trainer.cfg), "command": command,
             "epochs": len(trainer.history), "history": trainer.history,
             "metrics": {"test_accuracy": final.get("accuracy"), "test_loss": final.get("loss"),
                         "test_n": final.get("n")}}

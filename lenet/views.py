@@ -1,4 +1,4 @@
-"""What each tab shows, as plain values (markdown, numpy images, HTML, DataFrames): no UI framework.
+"""What each tab shows, as plain values (markdown, numpy images, HTML): no UI framework.
 
 `app.py` wires these to Gradio components; keeping them here makes every view testable without
 a server.
@@ -8,57 +8,76 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import time
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import torch
 
+from lenet import canvas
+from lenet.config import DESCRIPTIONS, PRESETS
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
-from lenet.inference import LoadedModel, Reading, read_canvas, read_digit, saliency
+from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
+from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.model import c3_connection_matrix
-from lenet.render import (bars_html, connection_table_html, gray, maps_html, network_view, png_data_url,
-                          saliency_overlay, upscale)
-from lenet.train import TrainConfig, Trainer
+from lenet.charts import Series, line_chart, log_range
+from lenet.preprocess import canvas_to_digit
+from lenet.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
+                          png_data_url, prob_rows_html, upscale)
+from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
+                                  neighbours_html, prob_bars_html, unit_panel_html, why_html)
+from lenet.train import TrainConfig
+from lenet.watch import Pinned, RunHistory
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
-PAPER_ERRORS = {"1998 paper, MNIST: 0.95% error": 99.05, "1998 paper, MNIST + distortions: 0.8%": 99.2}
-LOSS_SERIES = ("train", "val", "test")
-ACC_SERIES = LOSS_SERIES + tuple(PAPER_ERRORS)
 
 
 # ---------- canvas values ----------
 
-def canvas_image(value) -> np.ndarray | None:
-    """The image in a Sketchpad / ImageEditor value ({"background", "layers", "composite"}), or None."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        return value
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a canvas value (a dict with 'composite'), got {type(value).__name__}")
-    for candidate in (value.get("composite"), *(value.get("layers") or []), value.get("background")):
-        if candidate is not None:
-            return np.asarray(candidate)
-    return None
+canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sketchpad dict -> image or None
 
 
 # ---------- models ----------
 
+YOURS = "yours"  # the model dropdown's value for this visitor's own model
+
+# Names for people; the architecture id (what the CLI and checkpoints use) is shown as a detail.
+ARCH_NAMES = {"lenet5": "LeNet-5", "lenet5-1998": "LeNet-5 (1998)", "lenet5-classic": "LeNet-5 classic",
+              "lenet5-bn": "Improved LeNet", "lenet5-28-avg": "LeNet 28×28 avg-pool",
+              "lenet5-28-max": "LeNet 28×28 max-pool"}
+DATASET_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST sample",
+                 "fashion-mnist-sample": "Fashion sample"}
+
+
+def arch_choices() -> list[tuple[str, str]]:
+    return [(ARCH_NAMES.get(k, k), k) for k in PRESETS]
+
+
+def arch_info(arch: str) -> str:
+    return f"{DESCRIPTIONS.get(arch, '')} · id: {arch}"
+
+
+def model_name(lm: LoadedModel) -> str:
+    """Short enough for the selector on a phone: "LeNet-5 · MNIST · 99.3%"."""
+    acc = f" · {lm.test_accuracy:.1%}" if lm.test_accuracy is not None else ""
+    return f"{ARCH_NAMES.get(lm.arch, lm.arch)} · {DATASET_SHORT.get(lm.dataset, lm.dataset)}{acc}"
+
+
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
-    choices = [(lm.label, key) for key, lm in shipped.items()]
+    choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model: {mine.label}", "yours"))
+        choices.append((f"your model · {model_name(mine)}", YOURS))
     return choices
+
+
+def model_info(lm: LoadedModel) -> str:
+    """The selected model in full, under the selector."""
+    trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    return f"{DESCRIPTIONS.get(lm.arch, lm.arch)} · id: {lm.arch} · trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
                   default: str) -> LoadedModel:
-    if key == "yours" and mine is not None:
+    if key == YOURS and mine is not None:
         return mine
     return shipped.get(key) or shipped[default]
 
@@ -81,7 +100,38 @@ def verdict(reading: Reading | None) -> str:
 
 def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
     cfg = lm.model.config
-    return network_view(reading.model_input, cfg.mean, cfg.std, (cfg.input_size - 28) // 2, factor=8)
+    return network_view(reading.input01, cfg.pad, factor=8)
+
+
+def draw_notice(lm: LoadedModel) -> str:
+    """A warning above the verdict when the selected model was not trained on digits (or "" when it was)."""
+    if tuple(lm.classes) == DATASETS["mnist"].classes:
+        return ""
+    title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
+    names = ", ".join(html.escape(c) for c in lm.classes[:4])
+    return (f'<p class="draw-notice">👕 <b>This model reads clothes, not digits.</b> It was trained on '
+            f"{html.escape(title)}: its 10 classes are {names}… Whatever you draw, it answers with one of them. "
+            "Pick an MNIST model above to read digits.</p>")
+
+
+def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
+    """What the network sees (from draw_view), as a figure with alt text and a caption; a same-sized empty
+    frame before the first stroke, so nothing moves when the first reading arrives."""
+    size = lm.model.config.input_size
+    pad = (size - 28) // 2
+    caption = ("Your drawing the way MNIST digits were made: scaled into 20×20, centred in 28×28"
+               + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
+                  f"; this model reads {size}×{size} with no padding."))
+    if image is None:
+        body = '<div class="seen-empty">What the network sees appears here</div>'
+    else:
+        k = image.shape[0] // size if image.shape[0] % size == 0 else 1
+        small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
+        alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
+               "and centred" + (f", inside a navy {pad}-pixel frame of padding" if pad else ""))
+        body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
+    return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
+            f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
@@ -107,66 +157,138 @@ def feature_maps(lm: LoadedModel, value) -> dict:
 
 # ---------- Inspect ----------
 
-def test_digit(index: int) -> tuple[np.ndarray, str]:
-    split = _sample_test()
+MY_DRAWING = "my drawing"  # Inspect's sources
+TEST_IMAGE = "a test image"
+ANY_CLASS = "any"  # the class picker's extra choices (the others are class indices as text)
+MISREAD = "misread"
+
+
+def test_digit(index: int, dataset: str = "mnist-sample") -> tuple[np.ndarray, str]:
+    split = _sample_test(dataset)
     index = int(np.clip(index, 0, len(split) - 1))
-    return split.images[index].numpy().astype(np.float32) / 255, DATASETS["mnist"].classes[int(split.labels[index])]
+    return split.images[index].numpy().astype(np.float32) / 255, DATASETS[dataset].classes[int(split.labels[index])]
 
 
-@functools.lru_cache(maxsize=1)
-def _sample_test():
-    return load_split("mnist-sample", train=False)  # bundled and never changed: safe to share read-only
+@functools.lru_cache(maxsize=4)
+def _sample_test(dataset: str = "mnist-sample"):
+    return load_split(dataset, train=False)  # bundled and never changed: safe to share read-only
 
 
 def n_test_samples() -> int:
     return len(_sample_test())
 
 
-def inspect_view(lm: LoadedModel, digit: np.ndarray | None, true_label: str | None = None) -> tuple[str, str]:
-    """(header HTML: input, saliency, output bars; layers HTML: every map, kernels, C3 table, F6)."""
+def class_choices(lm: LoadedModel) -> list[tuple[str, str]]:
+    """The "show me…" picker: any test image, one of a class, or one this model misreads."""
+    return ([("any", ANY_CLASS)] + [(c, str(i)) for i, c in enumerate(lm.classes)]
+            + [("one it misreads", MISREAD)])
+
+
+def pick_test_image(index: FeatureIndex, choice: str | None, rng: np.random.Generator,
+                    avoid: int | None = None) -> dict | None:
+    """A random bundled test image matching the choice, as Inspect's pick ({"image", "label", "title",
+    "index"}); None when no image matches (e.g. the model misreads none)."""
+    misread = choice == MISREAD
+    cls = int(choice) if choice not in (None, ANY_CLASS, MISREAD) else None
+    pool = index.indices_of(cls, misread=misread)
+    if len(pool) > 1 and avoid is not None:
+        pool = pool[pool != avoid]  # "another one" shows another one
+    if len(pool) == 0:
+        return None
+    i = int(rng.choice(pool))
+    classes = DATASETS[index.dataset].classes
+    label = classes[int(index.test.labels[i])]
+    how = f", read as {classes[int(index.test_pred[i])]}" if misread else ""
+    return {"image": index.test.images[i].numpy().astype(np.float32) / 255, "label": label,
+            "title": f"test image #{i} of the {DATASETS[index.dataset].title}{how}", "index": i}
+
+
+def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> list[dict]:
+    """The same 28x28 input read by each model."""
+    rows = []
+    for name, lm in models:
+        r = read_digit(lm, digit)
+        title = DATASETS.get(lm.dataset, DATASETS["mnist"]).title
+        note = "" if lm.dataset.startswith("mnist") else f"knows only {title}"
+        rows.append({"name": name, "read": r.classes[r.top], "prob": float(r.probs[r.top]), "probs": r.probs,
+                     "classes": r.classes, "note": "unsure" if r.unsure and not note else note})
+    return rows
+
+
+def inspect_view(lm: LoadedModel, digit: np.ndarray | None, true_label: str | None = None, *,
+                 title: str = "", index: FeatureIndex | None = None,
+                 others: list[tuple[str, LoadedModel]] = ()) -> tuple[str, str, str]:
+    """(head HTML: Fig. 2, input, reading, saliency, occlusion; layers HTML: every map with its unit panel,
+    kernels, C3 table, C5/F6; more HTML: nearest training digits, the F6 map, other models' readings)."""
     if digit is None:
-        note = '<p class="fmap-note">Draw a digit in the <b>Draw</b> tab, or pick “a test digit” above.</p>'
-        return note, ""
+        note = '<p class="fmap-note">Draw a digit in the <b>Draw</b> tab, or pick a test image above.</p>'
+        return note, "", ""
     reading = read_digit(lm, digit)
     cfg = lm.model.config
-    pad = (cfg.input_size - 28) // 2
-    sal = saliency(lm, reading)
-    x01 = np.clip(reading.model_input * cfg.std + cfg.mean, 0, 1)
+    a = reading.activations
     top = reading.classes[reading.top]
     truth = f" · true label <b>{html.escape(true_label)}</b>" if true_label is not None else ""
-    out = reading.activations["output"]
     rbf = cfg.output == "rbf"
+    outputs = prob_bars_html(reading.probs, reading.classes, reading.top)
+    if rbf:
+        outputs += distance_bars_html(a["output"], reading.classes, reading.top)
+    reject = f" · “none of these” {reading.reject:.0%}" if reading.reject >= 0.005 else ""
     head = (
-        '<div class="inspect-head">'
-        f'<figure><img class="px" src="{png_data_url(network_view(reading.model_input, cfg.mean, cfg.std, pad, 1))}" '
-        f'width="168" height="168" alt="input"><figcaption>Input {cfg.input_size}×{cfg.input_size}</figcaption></figure>'
-        f'<figure><img class="px" src="{png_data_url(saliency_overlay(x01, sal, 1))}" width="168" height="168" '
-        f'alt="saliency"><figcaption>Saliency for “{html.escape(top)}”: pixels that move its score most</figcaption></figure>'
-        f'<div class="inspect-out"><p>Reads <b class="big">{html.escape(top)}</b> ({reading.probs[reading.top]:.1%}){truth}</p>'
-        + bars_html(-out if rbf else out, reading.classes, reading.top,
-                    "Output: negative RBF distance to each class prototype (higher = closer)" if rbf
-                    else "Output scores (logits), one per class")
-        + '</div></div>')
-    a = reading.activations
-    s_in = cfg.input_size
+        figure2_html(cfg, {k: v.shape for k, v in a.items()})
+        + '<div class="inspect-head" id="sec-input">'
+        + input_figure(reading.input01, cfg.pad, f"Input {cfg.input_size}×{cfg.input_size}"
+                       + (f" · {html.escape(title)}" if title else ""))
+        + f'<div class="inspect-out"><p>Reads <b class="big">{html.escape(top)}</b> '
+          f"({reading.probs[reading.top]:.1%}){truth}{reject}</p>{outputs}</div>"
+        + why_html(reading.input01, cfg.pad, saliency(lm, reading), occlusion(lm, reading), top,
+                   OCCLUSION_PATCH)
+        + "</div>")
     sections = [
         maps_html("c1", a["c1"], f"C1 · {a['c1'].shape[0]} feature maps {a['c1'].shape[1]}×{a['c1'].shape[2]} — "
-                  f"each 5×5 kernel slid over the {s_in}×{s_in} input: edges and strokes at one orientation"),
+                  f"each 5×5 kernel slid over the {cfg.input_size}×{cfg.input_size} input: edges and strokes at one "
+                  "orientation", units=True),
         maps_html("k1", lm.model.c1[0].weight.detach()[:, 0].numpy(),
                   "C1 kernels · the 5×5 weights each C1 map uses (red +, blue −)", tile_px=60),
         maps_html("s2", a["s2"], f"S2 · subsampled to {a['s2'].shape[1]}×{a['s2'].shape[2]}: "
-                  "the same features, less sensitive to exact position"),
-        '<section class="fmap-layer"><h4>S2 → C3 connections: which S2 maps each C3 map reads</h4>'
-        + connection_table_html(c3_connection_matrix().numpy() if cfg.c3_table == "paper" else None) + "</section>",
+                  "the same features, less sensitive to exact position", units=True, open_=False),
+        '<details class="fmap-layer" id="sec-table" open><summary><h4>S2 → C3 connections: which S2 maps each '
+        "C3 map reads</h4></summary>"
+        + connection_table_html(c3_connection_matrix().numpy() if cfg.c3_table == "paper" else None) + "</details>",
         maps_html("c3", a["c3"], f"C3 · {a['c3'].shape[0]} feature maps {a['c3'].shape[1]}×{a['c3'].shape[2]} — "
-                  "combinations of S2 features: corners, stroke ends, curves"),
-        maps_html("s4", a["s4"], f"S4 · {a['s4'].shape[1]}×{a['s4'].shape[2]}"),
-        '<section class="fmap-layer"><h4>C5 and F6 · fully connected units</h4>'
+                  "combinations of S2 features: corners, stroke ends, curves", units=True),
+        maps_html("s4", a["s4"], f"S4 · {a['s4'].shape[1]}×{a['s4'].shape[2]}: C3 subsampled; C5 reads all of it",
+                  units=True, open_=False),
+        '<details class="fmap-layer" id="sec-fc" open><summary><h4>C5 and F6 · fully connected units</h4></summary>'
         + bars_html(a["c5"], caption=f"C5: {a['c5'].shape[0]} units") + bars_html(
             a["f6"], caption=f"F6: {a['f6'].shape[0]} units" + (" — compared with each digit's 7×12 prototype by "
-                                                               "the RBF output" if rbf else "")) + "</section>",
+                                                               "the RBF output" if rbf else "")) + "</details>",
     ]
-    return head, '<div class="inspect-layers">' + "".join(sections) + "</div>"
+    layers = ('<div class="inspect-layers"><div class="layer-maps">' + "".join(sections) + "</div>"
+              + unit_panel_html(unit_payload(lm, reading), reading.input01, cfg.pad) + "</div>")
+    return head, layers, more_view(lm, reading, index, others)
+
+
+def more_view(lm: LoadedModel, reading: Reading, index: FeatureIndex | None,
+              others: list[tuple[str, LoadedModel]]) -> str:
+    parts = []
+    if index is not None:
+        f6 = reading.activations["f6"]
+        near = index.neighbours(f6)
+        images = [index.train.images[n["index"]].numpy() / 255 for n in near]
+        title = DATASETS[index.dataset].title
+        parts.append(
+            '<section class="fmap-layer" id="sec-neighbours"><h4>Nearest training images in F6 space</h4>'
+            + neighbours_html(near, images, title, len(index.train)) + "</section>"
+            '<section class="fmap-layer" id="sec-f6map"><h4>Where this input lands among the test images</h4>'
+            + f6_map_svg(index.test_xy, index.test.labels.numpy(), list(DATASETS[index.dataset].classes),
+                         index.project(f6))
+            + f'<p class="fmap-note">Each dot is one of the {len(index.test):,} test images of the {title}, placed '
+              "by the two directions along which their F6 features vary most (PCA), coloured by true class. "
+              "Clusters are what the network has learned to tell apart; the ★ is this input.</p></section>")
+    if others:
+        parts.append('<section class="fmap-layer" id="sec-compare"><h4>The same input, read by every model</h4>'
+                     + compare_html(compare_rows(others, reading.digit)) + "</section>")
+    return '<div class="inspect-more">' + "".join(parts) + "</div>"
 
 
 # ---------- Train ----------
@@ -177,10 +299,14 @@ def default_dataset() -> str:
 
 
 def dataset_choices() -> list[tuple[str, str]]:
-    hints = {"mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "fashion-mnist": " (60k; downloads on first use unless LENET_DATA_DIR is set)",
-             "mnist-sample": " (4k digits, works offline)", "fashion-mnist-sample": " (2k images, works offline)"}
-    return [(info.title + hints[k], k) for k, info in DATASETS.items()]
+    """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
+    names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
+             "mnist-sample": "MNIST sample · 4,000, offline", "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
+    return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
+
+
+DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
+                "the samples ship with the app.")
 
 
 def suggested_epochs(dataset: str) -> int:
@@ -189,33 +315,30 @@ def suggested_epochs(dataset: str) -> int:
     return 10 if dataset_info(dataset).sample else TrainConfig().epochs
 
 
-def curve(rows: list, series: tuple[str, ...]) -> pd.DataFrame:
-    """Long-format curve data that names every series up front (a NaN row each): Gradio 6.31's LinePlot
-    fixes its colour categories from the first value it draws, so a series added later would be invisible."""
-    head = [(np.nan, np.nan, name) for name in series]
-    return pd.DataFrame(head + rows, columns=["epoch", "value", "series"])
+PAPER_ERRORS = (("1998 paper: 0.95% error", 0.95, False), ("1998 paper, distortions: 0.8%", 0.8, True))
+WATCH_DRAWING = "my drawing"  # the Train tab's "digit to watch" choices: the Draw canvas, or a test image
+WATCH_TEST = "a test digit of class"
 
 
-def train_stream(cfg: TrainConfig, weights_every: float = 0.5):
-    """The core's event stream with CPU weights attached every `weights_every` s and at the end.
-
-    Only plain dicts and CPU tensors come out: this is what may cross back from a GPU worker.
-    """
-    trainer = Trainer(cfg)
-    last = 0.0
-    for ev in trainer.run():
-        now = time.perf_counter()
-        attach = ev["type"] in ("done", "error", "epoch") or (ev["type"] == "step" and now - last >= weights_every)
-        if attach:
-            last = now
-        yield ev, to_cpu_weights(trainer.model) if attach else None
+def paper_lines(cfg: TrainConfig) -> list[tuple[str, float]]:
+    """The paper's test errors where they apply: full MNIST only, 0.8% for runs with distortions."""
+    if cfg.dataset != "mnist":
+        return []
+    return [(name, err) for name, err, distorted in PAPER_ERRORS if distorted == cfg.augment]
 
 
-class StopSignal:
-    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly."""
+def run_label(cfg: TrainConfig) -> str:
+    aug = " · augment" if cfg.augment else ""
+    return f"{cfg.arch} · {cfg.optimizer} lr {cfg.lr:g} · bs {cfg.batch_size}{aug}"
 
-    def __init__(self):
-        self.requested = False
+
+@dataclass(frozen=True)
+class Curves:
+    """One run's curves, kept per visitor so the next run can draw them (dashed) for comparison."""
+    label: str
+    epochs: int
+    loss: dict  # series name -> [(epoch, cross-entropy)]
+    error: dict  # series name -> [(epoch, error %)]
 
 
 @dataclass
@@ -223,8 +346,9 @@ class TrainView:
     """Accumulates events into curves, a status line and this visitor's model."""
 
     cfg: TrainConfig
-    loss_rows: list = field(default_factory=list)
-    acc_rows: list = field(default_factory=list)
+    previous: Curves | None = None  # the visitor's previous run, drawn dashed
+    loss: dict = field(default_factory=lambda: {"train": [], "val": [], "test": []})
+    error: dict = field(default_factory=lambda: {"train": [], "val": [], "test": []})
     state: str = "starting"
     test_accuracy: float | None = None
     last: dict = field(default_factory=dict)
@@ -237,12 +361,13 @@ class TrainView:
             self.state = "training"
         elif kind == "step":
             x = ev["epoch"] - 1 + ev["epoch_progress"]
-            self.loss_rows.append((x, ev["loss"], "train"))
-            self.acc_rows.append((x, 100 * ev["accuracy"], "train"))
+            self.loss["train"].append((x, ev["loss"]))
+            self.error["train"].append((x, 100 * (1 - ev["accuracy"])))
             self.last = ev
-        elif kind == "eval":
-            self.loss_rows.append((float(ev["epoch"]), ev["loss"], ev["split"]))
-            self.acc_rows.append((float(ev["epoch"]), 100 * ev["accuracy"], ev["split"]))
+        elif kind == "eval":  # the end of an epoch, or a point inside the last one (epoch_progress < 1)
+            x = ev["epoch"] - 1 + ev.get("epoch_progress", 1.0)
+            self.loss[ev["split"]].append((x, ev["loss"]))
+            self.error[ev["split"]].append((x, 100 * (1 - ev["accuracy"])))
             if ev["split"] == "test":
                 self.test_accuracy = ev["accuracy"]
         elif kind == "done":
@@ -255,15 +380,44 @@ class TrainView:
     def stopped(self) -> None:
         self.state = "stopped"
 
-    def loss_df(self) -> pd.DataFrame:
-        return curve(self.loss_rows, LOSS_SERIES)
+    @property
+    def epoch(self) -> float:
+        """Fractional epochs done, for snapshots."""
+        ev = self.last
+        return ev["epoch"] - 1 + ev["epoch_progress"] if ev.get("type") == "step" else float(ev.get("epoch", 0))
 
-    def acc_df(self) -> pd.DataFrame:
-        rows = list(self.acc_rows)
-        if self.cfg.dataset == "mnist" and rows:  # the paper's LeNet-5 test errors as reference lines
-            for name, y in PAPER_ERRORS.items():
-                rows += [(0.0, y, name), (float(self.cfg.epochs), y, name)]
-        return curve(rows, ACC_SERIES)
+    def curves(self) -> Curves:
+        return Curves(run_label(self.cfg), self.cfg.epochs, self.loss, self.error)
+
+    def _series(self, which: str) -> list[Series]:
+        data, prev = (self.loss, self.previous.loss if self.previous else None) if which == "loss" else \
+            (self.error, self.previous.error if self.previous else None)
+        splits = ("train", "val", "test") if self.cfg.val_split > 0 else ("train", "test")
+        out = [Series(name, name, data[name]) for name in splits]
+        if prev is not None:  # the previous run: only the splits it has, so the legend stays true
+            out += [Series(f"previous: {name}", name, prev[name], dashed=True) for name in ("train", "test")
+                    if prev.get(name)]
+        if which == "error":
+            x_end = float(self.x_max)
+            out += [Series(name, "ref", [(0.0, err), (x_end, err)], label_at_end=f"{err:g}%")
+                    for name, err in paper_lines(self.cfg)]
+        return out
+
+    @property
+    def x_max(self) -> int:
+        return max(self.cfg.epochs, self.previous.epochs if self.previous else 0)
+
+    def loss_html(self) -> str:
+        series = self._series("loss")
+        values = [y for s in series for _, y in s.points]
+        return line_chart("Loss", "cross-entropy", series, self.x_max,
+                          log_range(values, floor=1e-3, empty=(0.1, 10)))
+
+    def error_html(self) -> str:
+        series = self._series("error")
+        values = [y for s in series for _, y in s.points]
+        return line_chart("Error rate", "test / train error %", series, self.x_max,
+                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%")
 
     def status(self) -> str:
         s, ev = self.start, self.last
@@ -291,73 +445,145 @@ class TrainView:
     def model(self, weights: dict) -> LoadedModel:
         info = dataset_info(self.cfg.dataset)
         meta = {"arch": self.cfg.arch, "dataset": self.cfg.dataset, "classes": list(info.classes),
-                "settings": dataclasses.asdict(self.cfg), "state": self.state,
+                "settings": dataclasses.asdict(self.cfg),
                 "metrics": {"test_accuracy": self.test_accuracy}, "epochs_done": self.last.get("epoch", 0)}
-        return LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
+        lm = LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
+        return dataclasses.replace(lm, run_state=self.state)
 
 
-def _progress_bar(frac: float, width: int = 30) -> str:
+def _progress_bar(frac: float) -> str:
     frac = min(max(frac, 0.0), 1.0)
     return f'<div class="progress"><div style="width:{frac * 100:.1f}%"></div></div>'
 
 
-def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, np.ndarray, list, LoadedModel]:
-    """After a run (finished or stopped): test figures, confusion image, misclassified gallery, final model."""
-    split = load_split(lm.dataset, train=False, data_dir=data_dir)
+def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, LoadedModel, dict]:
+    """After a run (finished or stopped): the results text, the final model (finalized), its test evaluation."""
+    split = test_split(lm.dataset, data_dir)
     r = evaluate(lm.model, split)
-    meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]},
-            "finalized": True}
-    stopped = meta.get("state") == "training"
-    meta["state"] = "stopped" if stopped else meta.get("state")
+    meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]}}
+    run_state = "stopped" if lm.run_state == "training" else lm.run_state
     how = {"stopped": "⏹️ Stopped — kept what was learned so far",
-           "diverged": "⚠️ The run diverged — kept the last good weights"}.get(meta["state"], "✅ Finished")
+           "diverged": "⚠️ The run diverged — kept the last good weights"}.get(run_state, "✅ Finished")
     title = DATASETS[lm.dataset].title
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "
           f"({len(r['misclassified'])} misread). It is now **your model** in Draw and Inspect, for you only; "
           "reloading the page returns to the shipped models. Download it below to keep it.")
-    classes = lm.classes
-    gallery = [(upscale(gray(split.images[i].numpy() / 255), 4),
-                f"{classes[int(split.labels[i])]} → {classes[r['predictions'][i]]}") for i in r["misclassified"][:30]]
-    return md, confusion_image(np.array(r["confusion"]), classes), gallery, LoadedModel(lm.model, meta, lm.source)
+    final = dataclasses.replace(lm, meta=meta, run_state=run_state, finalized=True)
+    return md, final, r
 
 
-def confusion_image(confusion: np.ndarray, classes: list[str]) -> np.ndarray:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
-    rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
-    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            if confusion[i, j]:
-                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if rates[i, j] > 0.5 else "#333")
-    short = [c[:7] for c in classes]
-    ax.set_xticks(range(len(classes)), short, rotation=45 if len(max(short, key=len)) > 2 else 0, fontsize=8)
-    ax.set_yticks(range(len(classes)), short, fontsize=8)
-    ax.set_xlabel("read as")
-    ax.set_ylabel("true class")
-    fig.tight_layout()
-    fig.canvas.draw()
-    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return img
+@functools.lru_cache(maxsize=2)
+def test_split(dataset: str, data_dir: str | None = None):
+    """A dataset's test split, cached for the drill-down (read-only; full MNIST's is 7.8 MB)."""
+    return load_split(dataset, train=False, data_dir=data_dir)
 
 
-def checkpoint_file(lm: LoadedModel, folder: str | Path, keep_seconds: float = 3600) -> Path:
-    """Write a visitor's model for download under a unique name; files older than keep_seconds go."""
-    from lenet.checkpoint import save_checkpoint
-
-    folder = Path(folder)
-    for old in folder.glob("*/*.safetensors"):  # one sub-folder per file keeps the friendly file name
-        if time.time() - old.stat().st_mtime > keep_seconds:
-            old.unlink(missing_ok=True)
-            old.parent.rmdir()
-    path = folder / uuid.uuid4().hex[:12] / f"{lm.arch}-{lm.dataset}-yours.safetensors"
-    return save_checkpoint(path, lm.model, {k: v for k, v in lm.meta.items() if k != "finalized"})
+def download_name(lm: LoadedModel) -> str:
+    return f"{lm.arch}-{lm.dataset}-yours.safetensors"
 
 
-def to_cpu_weights(model: torch.nn.Module) -> dict:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+# ---------- Train: watching it learn ----------
+
+def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned | None:
+    """The digit the Train tab reads at every model update: the visitor's drawing, or the first test image
+    of a class from the run's own test set (the bundled sample's, so it is there at once)."""
+    if choice == WATCH_DRAWING:
+        image = canvas_image(canvas)
+        digit = None if image is None else canvas_to_digit(image)
+        return None if digit is None else Pinned(digit, "your drawing")
+    info = dataset_info(dataset)
+    sample = load_split(dataset if info.sample else f"{dataset}-sample", train=False)
+    classes = list(info.classes)
+    k = classes.index(test_class) if test_class in classes else 0
+    hits = (sample.labels == k).nonzero().flatten()
+    index = int(hits[0]) if len(hits) else 0
+    return Pinned(sample.images[index].numpy().astype(np.float32) / 255, f"test image of a {classes[k]}",
+                  classes[int(sample.labels[index])])
+
+
+def kernels_of(lm: LoadedModel) -> np.ndarray:
+    return lm.model.c1[0].weight.detach()[:, 0].numpy()
+
+
+def watch_html(history: RunHistory | None, index: int | None = None) -> str:
+    """One snapshot: the pinned digit's ten probabilities and the C1 kernels at that moment."""
+    if history is None or not history.snapshots:
+        return ('<div class="watch-empty">While a run trains, the digit you pin here is read again at every model '
+                'update, and C1’s kernels are drawn as they change.</div>')
+    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
+    snap = history.snapshots[index]
+    when = "final model" if snap.final else f"epoch {snap.epoch:.2f} · step {snap.step:,}"
+    parts = [f'<p class="watch-when">{when}</p><div class="watch">']
+    pin = history.pinned
+    if pin is not None and snap.probs is not None:
+        top = int(snap.probs.argmax())
+        truth = f" · true class <b>{html.escape(pin.label)}</b>" if pin.label is not None else ""
+        parts.append(
+            f'<figure class="watch-digit"><img class="px" src="{png_data_url(upscale(gray(pin.image), 3))}" '
+            f'width="84" height="84" alt="the pinned digit: {html.escape(pin.title)}">'
+            f'<figcaption>{html.escape(pin.title)}{truth}<br>reads <b class="big">{html.escape(history.classes[top])}'
+            f'</b> {snap.probs[top]:.0%}</figcaption></figure>'
+            + prob_rows_html(snap.probs, history.classes, top))
+    parts.append('<div class="watch-kernels">' + maps_html(
+        "k1", snap.kernels, f"C1 kernels · the {len(snap.kernels)} 5×5 weight patterns (red +, blue −)", tile_px=44)
+        + "</div></div>")
+    return "".join(parts)
+
+
+def confusion_view(history: RunHistory | None, index: int | None = None,
+                   selected: tuple[int, int] | None = None) -> str:
+    if history is None or not history.snapshots:
+        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
+    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
+    snap = history.snapshots[index]
+    ev = snap.evaluation
+    if ev is None:
+        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
+    when = "the final model" if snap.final else f"epoch {ev.epoch:g}"
+    return confusion_html(ev.confusion, history.classes, f"Test set, {when}: {ev.accuracy:.2%} read right",
+                          clickable=ev.predictions is not None, selected=selected)
+
+
+def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
+                data_dir: str | None = None) -> tuple[list, list[int], str]:
+    """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
+    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
+    ev = history.snapshots[index].evaluation
+    if ev is None or ev.predictions is None:
+        return [], [], "No per-image readings were kept for this evaluation."
+    split = test_split(history.dataset, data_dir)
+    labels = split.labels.numpy()
+    hits = np.flatnonzero((labels == true) & (ev.predictions[:len(labels)] == read))
+    classes = history.classes
+    images = f"{len(hits)} test image{'' if len(hits) == 1 else 's'} of a {classes[true]}"
+    what = f"{images} read as {classes[read]}" if true != read else f"{images} read right"
+    shown = hits[:limit]
+    items = [(upscale(gray(split.images[i].numpy() / 255), 4), f"#{i}: {classes[true]} → {classes[read]}")
+             for i in shown]
+    more = f" (first {limit} shown)" if len(hits) > limit else ""
+    tip = " Click one to open it in Inspect." if len(shown) else ""
+    return items, [int(i) for i in shown], f"**{what}**{more}.{tip}"
+
+
+def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = None) -> tuple[list, list, str]:
+    """Every misread test image of the final evaluation (the first `limit`), as cell_images gives one cell."""
+    ev = history.snapshots[-1].evaluation if history.snapshots else None
+    if ev is None or ev.predictions is None:
+        return [], [], ""
+    split = test_split(history.dataset, data_dir)
+    labels = split.labels.numpy()
+    wrong = np.flatnonzero(ev.predictions[:len(labels)] != labels)
+    classes = history.classes
+    items = [(upscale(gray(split.images[i].numpy() / 255), 4),
+              f"#{i}: {classes[labels[i]]} → {classes[ev.predictions[i]]}") for i in wrong[:limit]]
+    return (items, [int(i) for i in wrong[:limit]],
+            f"**{len(wrong)} misread test images** (first {min(limit, len(wrong))} shown). Click a cell of the "
+            "matrix to list one kind of mistake; click an image to open it in Inspect.")
+
+
+def inspect_pick(history: RunHistory, test_index: int, data_dir: str | None = None) -> dict:
+    """What Inspect needs to open one test image: {"image", "label", "title"}."""
+    split = test_split(history.dataset, data_dir)
+    label = history.classes[int(split.labels[test_index])]
+    return {"image": split.images[test_index].numpy().astype(np.float32) / 255, "label": label,
+            "title": f"test image #{test_index} of the {dataset_info(history.dataset).title} (from your run)"}

@@ -68,6 +68,16 @@ def client(server_url):
         c.close()
 
 
+# ---------- the shipped default model ----------
+
+@pytest.fixture(scope="session")
+def shipped_model():
+    """The shipped default checkpoint as the app loads it (read-only: shared by every test)."""
+    from lenet.inference import LoadedModel
+
+    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+
+
 # ---------- real digits as canvas images ----------
 
 @pytest.fixture(scope="session")
@@ -115,10 +125,12 @@ def blank_png(tmp_path_factory):
 
 
 def canvas_value(path: str | None) -> dict:
-    """A Sketchpad value as gradio_client sends it."""
+    """A Sketchpad value as gradio_client sends it (the documented /predict input)."""
     from gradio_client import handle_file
 
-    return {"background": None, "layers": [], "composite": None if path is None else handle_file(path)}
+    from lenet.canvas import sketchpad_value
+
+    return sketchpad_value(None if path is None else handle_file(path))
 
 
 # ---------- the browser ----------

@@ -1,7 +1,10 @@
 """The public API of a real launched server, through gradio_client (what a script or another Space sees).
 
-Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON) and
-/train (a stream of status / loss curve / accuracy curve / model dropdown updates).
+Endpoints: /predict (canvas -> Label value), /feature_maps (canvas -> C1/C3 activations as JSON),
+/neighbours (canvas -> nearest bundled training images in F6 space), /occlusion (canvas -> probability drop per
+place of a grey patch) and /train (a stream of updates: status, loss and error-rate charts (SVG), the watched
+digit and C1 kernels, the confusion table, the model dropdown, ...; a component an update leaves unchanged
+comes as a bare {"__type__": "update"}).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from gradio_client.exceptions import AppError
 
 from conftest import canvas_value
 
+pytestmark = pytest.mark.api
+
 N_DIGITS = 10
 
 
@@ -25,6 +30,15 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+TRAIN_OUT = {"status": 0, "loss": 1, "error": 2, "watch": 3, "confusion": 4, "model": 5}
+
+
+def values(outs: list, name: str) -> list:
+    """Every value a /train output took, in order (updates that left it unchanged are dropped)."""
+    return [o[TRAIN_OUT[name]] for o in outs if not (isinstance(o[TRAIN_OUT[name]], dict)
+                                                    and set(o[TRAIN_OUT[name]]) <= {"__type__", "props"})]
 
 
 def confidences(label_value: dict) -> dict[str, float]:
@@ -117,10 +131,51 @@ def test_feature_maps_of_an_empty_canvas(client, blank_png):
     assert out["empty"] is True and "c1" not in out
 
 
+# ---------- /neighbours and /occlusion ----------
+
+def test_neighbours_are_training_digits_of_the_same_class_nearest_first(client, digit_png, mnist_train_split):
+    agree = 0
+    for i in range(5):
+        path, truth = digit_png(i)
+        out = client.predict(canvas_value(path), api_name="/neighbours")
+        near = out["neighbours"]
+        assert 5 <= len(near) <= 8, out
+        distances = [n["distance"] for n in near]
+        assert distances == sorted(distances) and distances[0] >= 0
+        for n in near:  # each names a real bundled training image, with that image's label
+            assert 0 <= n["index"] < len(mnist_train_split)
+            assert n["label"] == str(int(mnist_train_split.labels[n["index"]]))
+        labels = [n["label"] for n in near]
+        agree += max(set(labels), key=labels.count) == truth
+    assert agree >= 4, "most of a real digit's neighbours share its class"
+
+
+def test_occlusion_map_of_a_real_digit(client, digit_png):
+    path, truth = digit_png(0)
+    out = client.predict(canvas_value(path), api_name="/occlusion")
+    grid = np.array(out["map"])
+    assert grid.shape == (14, 14) and out["digit"] == truth
+    assert grid.max() > 0.0 and grid.max() <= 1.0 and grid.min() >= -1.0
+    assert out["digit"] == client.predict(canvas_value(path), api_name="/predict")["label"]
+
+
+def test_neighbours_and_occlusion_of_an_empty_canvas(client, blank_png):
+    assert client.predict(canvas_value(blank_png), api_name="/neighbours") == {"neighbours": []}
+    assert client.predict(canvas_value(None), api_name="/occlusion") == {"map": [], "digit": None}
+
+
+def test_occlusion_bad_image_is_refused_with_a_readable_error(client, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_bytes(b"hello, this is text")
+    with pytest.raises(AppError, match=r"(?i)could not read that image"):
+        client.predict(canvas_value(str(bad)), api_name="/occlusion")
+
+
 # ---------- /train ----------
 
-def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
-    """Every input left at its default (offline: the bundled sample); Stop = cancel; other visitors unaffected."""
+def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, client, digit_png):
+    """Every input left at its default (offline: the bundled sample): the run streams curves and the visitor's
+    model, another visitor's reading is answered meanwhile and unchanged, and a cancelled job stops streaming."""
     path, truth = digit_png(3)
     before = Client(server_url, verbose=False)
     baseline = before.predict(canvas_value(path), api_name="/predict")
@@ -128,7 +183,8 @@ def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
 
     job = client.submit(api_name="/train")
     try:
-        wait_for(lambda: len(job.outputs()) >= 4 or job.done(), 120, "4 streamed training updates")
+        wait_for(lambda: (len(job.outputs()) >= 4 and any("reads <b" in w for w in values(job.outputs(), "watch")))
+                 or job.done(), 120, "4 streamed training updates, one with a model update")
         # while this session trains, another visitor's prediction is answered promptly
         other = Client(server_url, verbose=False)
         try:
@@ -139,15 +195,21 @@ def test_train_streams_with_defaults_and_cancels(server_url, client, digit_png):
             other.close()
     finally:
         job.cancel()
+    wait_for(job.done, 60, "the cancelled job to end")
     outs = job.outputs()
     assert len(outs) >= 4, f"only {len(outs)} streamed updates"
-    statuses = [o[0] for o in outs]
+    time.sleep(1.0)
+    assert len(job.outputs()) == len(outs), "a cancelled run kept streaming updates"
+    statuses = values(outs, "status")
     assert any("epoch" in s.lower() and "step" in s.lower() for s in statuses), statuses[:3]
-    loss = outs[-1][1]
-    assert loss["columns"] == ["epoch", "value", "series"] and loss["data"], "the loss curve has points"
-    train_values = [row[1] for row in loss["data"] if row[2] == "train" and row[1] is not None]
-    assert train_values and all(np.isfinite(train_values)), "the train loss is plotted, finite"
-    dropdowns = [o[3] for o in outs if isinstance(o[3], dict) and o[3].get("choices")]
+    loss = values(outs, "loss")[-1]
+    points = re.search(r'data-series="train" data-points="(\d+)" d="([^"]+)"', loss)
+    assert points and int(points.group(1)) >= 2, "the loss chart has a train line"
+    assert all(np.isfinite(float(v)) for v in re.findall(r"[\d.]+", points.group(2))), "drawn at finite places"
+    watched = values(outs, "watch")
+    assert watched and "reads <b" in watched[-1] and 'data-layer="k1"' in watched[-1], \
+        "the pinned digit's reading and the C1 kernels update during the run"
+    dropdowns = [o for o in values(outs, "model") if o.get("choices")]
     assert dropdowns and any(v == "yours" for _, v in dropdowns[0]["choices"]), \
         "the visitor's model appears in the model dropdown"
 
@@ -171,7 +233,7 @@ def test_cancel_ends_the_run_on_the_server(server_url, client):
         wait_for(lambda: any("step" in o[0] for o in job.outputs()) or job.done(), 120, "a training step")
     finally:
         job.cancel()
-    last = [o[0] for o in job.outputs() if "left" in o[0]][-1]
+    last = [s for s in values(job.outputs(), "status") if "left" in s][-1]
     eta = float(re.search(r"about ([\d,]+) s left", last).group(1).replace(",", ""))
     assert eta > 20, f"the 30-epoch run should still have long to go: {last}"
     second = Client(server_url, verbose=False)
@@ -181,7 +243,7 @@ def test_cancel_ends_the_run_on_the_server(server_url, client):
         wait_for(lambda: len(nxt.outputs()) >= 1 or nxt.done(), 12,
                  "the next run to start (does the cancelled one still hold the training slot?)")
         nxt.result(timeout=120)
-        assert "done" in nxt.outputs()[-1][0].lower(), nxt.outputs()[-1][0]
+        assert "done" in values(nxt.outputs(), "status")[-1].lower(), nxt.outputs()[-1][0]
     finally:
         second.close()
 

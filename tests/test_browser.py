@@ -19,12 +19,13 @@ READ = re.compile(r"I read|Not sure")
 # Strokes as lists of (dx, dy) offsets in CSS pixels from the centre of the drawing stage.
 ONE = [[(0, -85), (0, 85)]]
 SEVEN = [[(-55, -75), (55, -75), (-10, 85)]]
+FOUR = [[(-30, -88), (-50, 25), (55, 25)], [(28, -55), (28, 90)]]
 
 
-def open_app(page: Page, url: str) -> None:
-    page.goto(url)
+def open_app(page: Page, url: str, query: str = "") -> None:
+    page.goto(url + query)
     expect(page.get_by_role("tab", name="Draw")).to_be_visible(timeout=SLOW)
-    expect(page.locator("#pad canvas").first).to_be_visible(timeout=SLOW)
+    expect(page.locator("#pad canvas")).to_be_visible(timeout=SLOW)
     expect(page.locator("#verdict")).to_contain_text(PROMPT)
 
 
@@ -37,10 +38,10 @@ def polyline(points, steps: int = 8):
 
 
 def stage_centre(page: Page) -> tuple[float, float]:
-    canvas = page.locator("#pad canvas").first
+    canvas = page.locator("#pad canvas")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    assert box and box["width"] > 200 and box["height"] > 200, f"the drawing stage is too small: {box}"
+    assert box and box["width"] > 200 and box["height"] > 200, f"the drawing surface is too small: {box}"
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
@@ -68,6 +69,18 @@ def draw_with_finger(page: Page, strokes) -> None:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
+
+
+def clear_button(page: Page):
+    return page.get_by_role("button", name=re.compile(r"^Clear"))
+
+
+def expect_current(page: Page) -> None:
+    """The reading on screen is the answer to the drawing as it is now (the surface numbers what it sends;
+    the server echoes the number with the reading)."""
+    page.wait_for_function("() => { const p = document.querySelector('#pad'), r = document.querySelector('#read-seq "
+                           "[data-seq]'); return p && r && p.dataset.seq && r.dataset.seq === p.dataset.seq; }",
+                           timeout=SLOW)
 
 
 def expect_reading(page: Page, digit: str | None = None) -> None:
@@ -98,7 +111,7 @@ def no_sideways_scroll(page: Page, where: str) -> None:
 
 def wait_for_curve(page: Page) -> None:
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#loss-plot svg .mark-line path')]"
+        "() => [...document.querySelectorAll('#loss-plot svg path.line')]"
         ".some(p => ((p.getAttribute('d') || '').match(/L/g) || []).length >= 3)", timeout=SLOW)
 
 
@@ -106,28 +119,117 @@ def wait_for_curve(page: Page) -> None:
 
 def test_draw_a_one_then_clear(page, server_url, screenshots):
     open_app(page, server_url)
-    # No click on the Brush here: the app's load JS must have selected it (Gradio 6.31 leaves no tool selected).
-    expect(page.locator('#pad button[aria-label="Brush"]')).to_have_class(re.compile(r"\bhighlight\b"), timeout=SLOW)
+    expect(clear_button(page)).to_be_disabled()  # nothing to clear yet
     draw_with_mouse(page, ONE)
     expect_reading(page, "1")
+    expect_current(page)
     page.screenshot(path=str(screenshots / "draw.png"), full_page=True)
 
-    page.locator('#pad button[aria-label="Clear canvas"]').click()
+    clear_button(page).click()
     expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
     expect(page.locator('#probs [data-testid="label-output-value"]')).to_have_count(0, timeout=SLOW)
+    expect(page.locator("#seen img")).to_have_count(0)
+    assert canvas_ink(page) == 0, "Clear empties the canvas"
 
-    # after Clear the brush is picked again, so the next drawing works without touching the toolbar
-    expect(page.locator('#pad button[aria-label="Brush"]')).to_have_class(re.compile(r"\bhighlight\b"), timeout=SLOW)
+    draw_with_mouse(page, SEVEN)  # drawing again needs no tool picking
+    expect_reading(page, "7")
+
+
+def canvas_ink(page: Page) -> int:
+    """How many canvas pixels hold ink (any alpha)."""
+    return page.locator("#pad canvas").evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        " for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }")
+
+
+def test_undo_takes_back_the_last_stroke(page, server_url):
+    open_app(page, server_url)
+    draw_with_mouse(page, FOUR)
+    expect_reading(page, "4")
+    expect_current(page)
+    both = canvas_ink(page)
+    undo = page.get_by_role("button", name=re.compile(r"^Undo"))
+    undo.click()  # takes back the 4's second stroke: the canvas and the reading follow
+    expect_current(page)
+    expect(page.locator("#verdict")).not_to_contain_text(re.compile(r"I read:?\s*4\b"), timeout=SLOW)
+    assert 0 < canvas_ink(page) < both
+    undo.click()
+    expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
+    expect(undo).to_be_disabled()
+    assert canvas_ink(page) == 0
+
+
+def test_the_reading_after_pen_up_is_never_stale(page, server_url):
+    """A 4 drawn as two quick strokes: the first stroke alone reads as another digit; once the pen is up
+    the verdict ends at 4 and stays there (no older answer lands after the newest)."""
+    open_app(page, server_url)
+    cx, cy = stage_centre(page)
+    for stroke in FOUR:
+        pts = polyline([(cx + dx, cy + dy) for dx, dy in stroke], steps=3)  # fast: few moves
+        page.mouse.move(*pts[0])
+        page.mouse.down()
+        for x, y in pts[1:]:
+            page.mouse.move(x, y)
+        page.mouse.up()
+    expect_current(page)
+    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read:?\s*4\b"))
+    page.wait_for_timeout(1500)  # anything still on its way would land now
+    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read:?\s*4\b"))
+    expect_current(page)
+    expect(page.locator("#pad")).not_to_have_class(re.compile(r"pad-pending"))
+
+
+def test_a_finger_draws_without_scrolling_the_page(phone_context, server_url, screenshots):
+    page = phone_context.new_page()
+    open_app(page, server_url)
+    stage_centre(page)
+    before = page.evaluate("() => [window.scrollX, window.scrollY]")
+    draw_with_finger(page, SEVEN)  # a downward stroke would scroll the page if the canvas let it
+    assert page.evaluate("() => [window.scrollX, window.scrollY]") == before, "drawing scrolled the page"
+    expect_reading(page, "7")
+    expect_current(page)
+    no_sideways_scroll(page, "Draw")
+    clear_button(page).tap()
+    expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
+    assert canvas_ink(page) == 0
+
+
+def test_the_layout_stays_put_when_the_first_reading_arrives(page, server_url):
+    open_app(page, server_url)
+    boxes = "() => ['#pad', '#verdict', '#probs', '#seen'].map(s => { const b = document.querySelector(s)" \
+            ".getBoundingClientRect(); return [Math.round(b.x), Math.round(b.y)]; })"
+    before = page.evaluate(boxes)
     draw_with_mouse(page, SEVEN)
     expect_reading(page, "7")
+    after = page.evaluate(boxes)
+    moved = [(a, b) for a, b in zip(before, after) if abs(a[0] - b[0]) > 2 or abs(a[1] - b[1]) > 2]
+    assert not moved, f"parts of the Draw tab moved: {before} -> {after}"
+    seen = page.locator("#seen img")
+    assert "navy" in seen.get_attribute("alt") and "32×32" in page.locator("#seen").inner_text()
+    assert page.locator("#seen img").bounding_box()["y"] < 900, "what the network sees is above the fold"
+
+
+def test_screen_reader_labels(page, server_url):
+    open_app(page, server_url)
+    expect(page.locator("#verdict")).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("img", name=re.compile(r"^Drawing area"))).to_be_visible()
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#train-status")).to_have_attribute("aria-live", "polite", timeout=SLOW)
+
+
+def test_a_clothes_model_says_so_on_the_draw_tab(page, server_url):
+    open_app(page, server_url)
+    expect(page.locator("#draw-notice")).not_to_contain_text("clothes")
+    pick_model(page, re.compile(r"Fashion"))
+    expect(page.locator("#draw-notice")).to_contain_text("clothes, not digits", timeout=SLOW)
 
 
 # ---------- Train ----------
 
 def loss_line_points(page: Page) -> int:
-    """How many line segments the loss plot has drawn (vega renders SVG paths in `.mark-line`)."""
+    """How many line segments the loss chart has drawn (lenet/charts.py: one SVG path per series)."""
     return page.locator("#loss-plot").evaluate(
-        "e => [...e.querySelectorAll('svg .mark-line path')].reduce((n, p) => n + ((p.getAttribute('d') || '')"
+        "e => [...e.querySelectorAll('svg path.line')].reduce((n, p) => n + ((p.getAttribute('d') || '')"
         ".match(/L/g) || []).length, 0)")
 
 
@@ -155,7 +257,7 @@ def test_train_live_then_stop(page, server_url, screenshots):
     expect(status).not_to_contain_text("Error")  # a Stop is not a failure (Gradio's cancel used to show "Error")
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"^your model"), timeout=SLOW)
     expect(page.locator("#download")).to_be_visible(timeout=SLOW)
-    expect(page.locator("#confusion img")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#confusion table.confusion")).to_be_visible(timeout=SLOW)
     page.screenshot(path=str(screenshots / "train_done.png"), full_page=True)
 
     # Draw reads drawings with the visitor's freshly trained model ...
@@ -165,7 +267,7 @@ def test_train_live_then_stop(page, server_url, screenshots):
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
     mine = probabilities(page)
     # ... and it is that model doing the reading: the shipped one reads the same drawing differently.
-    pick_model(page, re.compile(r"^lenet5 · MNIST"))
+    pick_model(page, re.compile(r"^LeNet-5 · MNIST"))
     page.wait_for_function("before => document.querySelector('#probs').innerText !== before", arg=mine,
                            timeout=SLOW)
     expect_reading(page, "1")
@@ -180,7 +282,7 @@ def test_train_curves_are_visible(page, server_url):
     page.locator("#train-btn").click()
     wait_for_curve(page)
     strokes = page.locator("#loss-plot").evaluate(
-        "e => [...e.querySelectorAll('svg .mark-line path')].map(p => getComputedStyle(p).stroke)")
+        "e => [...e.querySelectorAll('svg path.line')].map(p => getComputedStyle(p).stroke)")
     page.locator("#stop-btn").click()
     expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished"), timeout=120_000)
     assert strokes and all(s not in ("none", "", "transparent") for s in strokes), f"loss line strokes: {strokes}"
@@ -214,7 +316,7 @@ def test_phone_journey_with_a_finger(phone_context, server_url, screenshots):
     expect_reading(page, "7")
     page.locator("#verdict").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "phone_draw.png"), full_page=True)
-    page.locator('#pad button[aria-label="Clear canvas"]').tap()
+    clear_button(page).tap()
     expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
 
     page.get_by_role("tab", name="Train").tap()
@@ -251,3 +353,70 @@ def test_phone_header_is_readable(phone_context, server_url):
     line = float(title.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 1.2 * parseFloat(getComputedStyle(e).fontSize)"))
     assert box["width"] >= 200, f"the title is squeezed into {box['width']:.0f} px"
     assert box["height"] <= 2.2 * line, f"the title wraps onto {box['height'] / line:.1f} lines"
+
+
+# ---------- Contrast ----------
+
+CONTRAST_JS = """
+(selectors) => {
+  const rgba = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const over = (top, under) => { const a = top.length > 3 ? top[3] : 1;
+    return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)); };
+  const background = (el) => {  // the colour behind el: its ancestors' backgrounds, composited
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.length && (c.length < 4 || c[3] > 0)) { layers.push(c); if (c.length < 4 || c[3] >= 1) break; }
+    }
+    let base = [255, 255, 255];
+    const last = layers[layers.length - 1];
+    if (last && (last.length < 4 || last[3] >= 1)) base = last.slice(0, 3); else if (layers.length === 0) base = [255, 255, 255];
+    for (let i = layers.length - 2; i >= 0; i--) base = over(layers[i], base);
+    return base;
+  };
+  const out = [];
+  for (const sel of selectors) {
+    for (const el of document.querySelectorAll(sel)) {
+      if (!el.offsetParent || !el.innerText.trim()) continue;
+      const style = getComputedStyle(el);
+      const bg = background(el);
+      const fg = over(rgba(style.color), bg);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const opacity = [...function* () { for (let e = el; e; e = e.parentElement) yield Number(getComputedStyle(e).opacity); }()]
+        .reduce((x, y) => x * y, 1);
+      out.push({sel, text: el.innerText.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05), opacity,
+                fg: style.color, bg: bg.map(Math.round).join(",")});
+    }
+  }
+  return out;
+}
+"""
+# Helper text: descriptions, `info=` hints, captions, placeholders, notes.
+HELPER_TEXT = [".info-text", "#intro p", "#pad .pad-hint", "#seen figcaption", "#seen .seen-empty", ".draw-notice",
+               "#verdict p", ".fmap-note", ".fmap-tile figcaption", ".inspect-head figcaption", "#train-status p",
+               '[data-testid="block-info"]']
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_helper_text_contrast_is_at_least_4_5(page, server_url, scheme):
+    """WCAG AA for the app's helper text, computed from the colours the browser renders."""
+    open_app(page, server_url, "?__theme=dark" if scheme == "dark" else "?__theme=light")
+    found = page.evaluate(CONTRAST_JS, HELPER_TEXT)  # before drawing: the hint and the empty frames
+    draw_with_mouse(page, SEVEN)
+    expect_reading(page, "7")
+    expect_current(page)
+    found += page.evaluate(CONTRAST_JS, HELPER_TEXT)
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#train-btn")).to_be_visible(timeout=SLOW)
+    found += page.evaluate(CONTRAST_JS, HELPER_TEXT)
+    page.get_by_role("tab", name="Inspect").click()  # the drawing's feature maps
+    expect(page.locator('#inspect-layers .fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
+    found += page.evaluate(CONTRAST_JS, HELPER_TEXT)
+    kinds = {f["sel"] for f in found}
+    assert {".info-text", "#pad .pad-hint", "#seen figcaption", ".fmap-note", "#verdict p"} <= kinds, kinds
+    low = [f for f in found if f["ratio"] < 4.5 or f["opacity"] < 1]
+    assert not low, f"{scheme}: helper text below 4.5:1 (or faded): {low}"

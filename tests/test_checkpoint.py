@@ -74,7 +74,15 @@ def test_bytes_round_trip_and_created_is_kept():
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
 
 
+# Published / documented parameter counts of every preset (README's table): a shipped checkpoint must match.
+PARAMETERS = {"lenet5": 61_706, "lenet5-1998": 60_000, "lenet5-classic": 61_706, "lenet5-bn": 1_007_434,
+              "lenet5-28-avg": 44_426, "lenet5-28-max": 44_426}
 SHIPPED = sorted((Path(__file__).resolve().parents[1] / "checkpoints").glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("arch", list(PRESETS))
+def test_every_preset_has_its_documented_parameter_count(arch):
+    assert LeNet(PRESETS[arch]).num_parameters() == PARAMETERS[arch]
 
 
 def test_the_modern_lenet5_checkpoint_ships():
@@ -87,7 +95,7 @@ def test_shipped_checkpoints_load(path):
     assert meta["arch"] in PRESETS
     assert model.config == PRESETS[meta["arch"]]
     assert meta["trainable_parameters"] == model.num_parameters()
-    assert model.num_parameters() == {"lenet5": 61_706, "lenet5-1998": 60_000}.get(meta["arch"], model.num_parameters())
+    assert model.num_parameters() == PARAMETERS[meta["arch"]]
     assert 0.9 < meta["metrics"]["test_accuracy"] <= 1.0
 
 

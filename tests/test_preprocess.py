@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet.data import load_split, to_model_input
-from lenet.inference import LoadedModel, read_canvas, read_digit
+from lenet.inference import read_canvas, read_digit
 from lenet.preprocess import CanvasError, canvas_to_digit, ink_from_canvas, stroke_width
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,8 +200,8 @@ def test_components_join_diagonal_neighbours_and_keep_separate_blobs_apart():
 
 
 @pytest.fixture(scope="module")
-def lenet5():
-    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+def lenet5(shipped_model):
+    return shipped_model
 
 
 @pytest.mark.parametrize("name", ["7", "4", "2"])
@@ -266,9 +266,9 @@ def test_preprocessing_an_upscaled_mnist_digit_gives_back_an_mnist_digit(test_di
     assert np.median(cs) > 0.9
 
 
-def test_shipped_model_reads_upscaled_mnist_digits(test_digits):
+def test_shipped_model_reads_upscaled_mnist_digits(test_digits, shipped_model):
     images, labels = test_digits
-    lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+    lm = shipped_model
     digits = np.stack([canvas_to_digit(as_canvas(im)) for im in images])
     with torch.inference_mode():
         pred = lm.model(to_model_input(torch.from_numpy(digits), lm.model.config)).argmax(1).numpy()

@@ -1,33 +1,35 @@
-"""The tab views as plain values: canvas values, Draw, Inspect HTML, colour maps, training curves."""
+"""The tab views as plain values: canvas values, Draw, Inspect HTML, colour maps (Train: test_train_view.py)."""
 from __future__ import annotations
 
 import base64
+import html
 import io
+import json
 import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
 from lenet.config import preset
 from lenet.data import load_split
-from lenet.inference import LoadedModel
+from lenet.inference import LoadedModel, read_digit
 from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
-from lenet.train import TrainConfig
-from lenet.views import (ACC_SERIES, EMPTY_PROMPT, LOSS_SERIES, TrainView, canvas_image, draw_view, feature_maps,
-                         inspect_view)
+from lenet.canvas import sketchpad_value
+from lenet.explain import FeatureIndex
+from lenet.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
+                         inspect_view, pick_test_image)
 
 ROOT = Path(__file__).resolve().parents[1]
-CLEARED = {"background": None, "layers": [], "composite": None}  # a Sketchpad after the trash-can Clear
+CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
 
 
 @pytest.fixture(scope="module")
-def shipped() -> LoadedModel:
-    return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+def shipped(shipped_model) -> LoadedModel:
+    return shipped_model
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +89,7 @@ def test_canvas_image_passes_arrays_and_rejects_other_types():
 
 # ---------- Draw ----------
 
-@pytest.mark.parametrize("value", [None, CLEARED, {"background": None, "layers": [],
-                                                   "composite": np.full((280, 280), 255, np.uint8)}])
+@pytest.mark.parametrize("value", [None, CLEARED, sketchpad_value(np.full((280, 280), 255, np.uint8))])
 def test_draw_view_on_an_empty_canvas_prompts(shipped, value):
     assert draw_view(shipped, value) == (EMPTY_PROMPT, None, None)
 
@@ -97,8 +98,7 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
     correct = 0
     for i in range(5):
         label = str(int(test_split.labels[i]))
-        md, probs, seen = draw_view(shipped, {"background": None, "layers": [],
-                                              "composite": canvas_of(test_split.images[i].numpy())})
+        md, probs, seen = draw_view(shipped, sketchpad_value(canvas_of(test_split.images[i].numpy())))
         assert isinstance(md, str) and md != EMPTY_PROMPT
         assert set(probs) == {str(d) for d in range(10)}
         assert all(isinstance(p, float) and 0 <= p <= 1 for p in probs.values())
@@ -126,7 +126,7 @@ def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_sp
 
 
 def test_feature_maps_api_shapes(shipped, test_split):
-    out = feature_maps(shipped, {"background": None, "layers": [], "composite": canvas_of(test_split.images[0].numpy())})
+    out = feature_maps(shipped, sketchpad_value(canvas_of(test_split.images[0].numpy())))
     assert out["empty"] is False
     assert out["c1_shape"] == [6, 28, 28] and out["c3_shape"] == [16, 10, 10]
     assert np.array(out["c1"]).shape == (6, 28, 28) and np.array(out["c3"]).shape == (16, 10, 10)
@@ -140,7 +140,7 @@ def test_feature_maps_api_shapes(shipped, test_split):
 def test_inspect_view_shows_every_c1_and_c3_map(arch, n_c1, n_c3, test_split):
     lm = untrained(arch)
     digit = test_split.images[1].numpy().astype(np.float32) / 255
-    head, layers = inspect_view(lm, digit, true_label=str(int(test_split.labels[1])))
+    head, layers, more = inspect_view(lm, digit, true_label=str(int(test_split.labels[1])))
     assert tiles(layers, "c1") == n_c1
     assert tiles(layers, "c3") == n_c3
     assert tiles(layers, "s2") == n_c1 and tiles(layers, "s4") == n_c3
@@ -158,8 +158,63 @@ def test_inspect_view_shows_every_c1_and_c3_map(arch, n_c1, n_c3, test_split):
 
 
 def test_inspect_view_without_a_digit(shipped):
-    head, layers = inspect_view(shipped, None)
-    assert "Draw" in head and layers == ""
+    head, layers, more = inspect_view(shipped, None)
+    assert "Draw" in head and layers == "" and more == ""
+
+
+def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_split):
+    index = FeatureIndex.build(shipped)
+    digit = test_split.images[0].numpy().astype(np.float32) / 255
+    truth = str(int(test_split.labels[0]))
+    head, layers, more = inspect_view(shipped, digit, truth, title="test image #0", index=index,
+                                      others=[("a", shipped), ("b", untrained("lenet5"))])
+    # Fig. 2: eight blocks, each opening a section that exists on the page
+    targets = re.findall(r'class="fig2-block" href="#([\w-]+)"', head)
+    assert len(targets) == 8
+    for t in targets:
+        assert f'id="{t}"' in head + layers + more, t
+    # probability bars: one per class, the read class highlighted with its percentage
+    assert head.count('class="pbar-row') == 10 and re.search(rf'pbar-row hi"><span class="pbar-lab"[^>]*>{truth}<', head)
+    assert "Saliency" in head and "Occlusion" in head
+    # the unit panel carries the packed values the browser computes from
+    payload = json.loads(html.unescape(re.search(r'data-payload="([^"]+)"', layers).group(1)))
+    assert set(payload["maps"]) >= {"input", "c1", "s2", "c3", "s4"}
+    assert layers.count('class="unit-map"') == 6 + 6 + 16 + 16  # every C1, S2, C3, S4 map can be pointed at
+    # neighbours: eight training images with labels; the F6 map has a dot per test image and a star
+    assert more.count('class="nb"') == 8 and more.count("<circle") == len(index.test) and 'class="star"' in more
+    assert more.count("<tr>") == 1 + 2  # header + two models compared
+
+
+def test_rbf_models_show_distances_on_their_own_scale(test_split):
+    lm = untrained("lenet5-1998")
+    head, _, _ = inspect_view(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    assert head.count('class="pbar-row dist') == 10 and "own axis" in head
+    widths = [float(w) for w in re.findall(r'pbar-row dist[^"]*"><span class="pbar-lab">[^<]*</span><span class="pbar">'
+                                            r'<span style="width:([\d.]+)%', head)]
+    reading = read_digit(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    dist = reading.activations["output"]
+    assert widths[int(dist.argmax())] == 100.0 and widths[int(dist.argmin())] > 0  # the axis starts below the nearest
+    assert sorted(widths) == [widths[i] for i in np.argsort(dist)], "a longer bar is a larger distance"
+
+
+def test_pick_test_image_by_class_and_misread(shipped):
+    index = FeatureIndex.build(shipped)
+    rng = np.random.default_rng(0)
+    for cls in range(10):
+        pick = pick_test_image(index, str(cls), rng)
+        assert pick["label"] == str(cls) and pick["image"].shape == (28, 28) and 0 <= pick["image"].max() <= 1
+        assert f"#{pick['index']}" in pick["title"]
+    wrong = pick_test_image(index, MISREAD, rng)
+    assert index.test_pred[wrong["index"]] != int(wrong["label"]) and "read as" in wrong["title"]
+    first = pick_test_image(index, "3", rng)
+    assert all(pick_test_image(index, "3", rng, avoid=first["index"])["index"] != first["index"] for _ in range(5))
+    assert pick_test_image(index, ANY_CLASS, rng) is not None
+
+
+def test_class_choices_follow_the_models_classes():
+    fashion = LoadedModel(untrained("lenet5").model, {"arch": "lenet5", "dataset": "fashion-mnist"})
+    labels = [label for label, _ in class_choices(fashion)]
+    assert "Sneaker" in labels and labels[0] == "any" and class_choices(fashion)[-1][1] == MISREAD
 
 
 # ---------- colour maps ----------
@@ -205,105 +260,3 @@ def test_maps_html_tiles_are_the_colourised_maps():
         assert img.shape == (4, 5, 3)
         assert np.array_equal(img, colorize(m, True, 2.0))  # one signed scale for the whole layer
     assert tuple(decode_png(srcs[0])[1, 2]) == (178, 24, 43)
-
-
-# ---------- Train curves ----------
-
-def _events(epochs: int = 2, val: bool = True) -> list[dict]:
-    ev = [{"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "device": "cpu", "n_train": 1000,
-           "n_val": 100 if val else 0, "n_test": 500, "steps_per_epoch": 4, "total_steps": 4 * epochs,
-           "parameters": 61706, "classes": [str(i) for i in range(10)]}]
-    step = 0
-    for e in range(1, epochs + 1):
-        for k in (2, 4):
-            step += 2
-            ev.append({"type": "step", "epoch": e, "step": step, "epoch_progress": k / 4, "loss": 2.0 / step,
-                       "accuracy": 0.1 * step, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(step),
-                       "eta": 1.0})
-        if val:
-            ev.append({"type": "eval", "split": "val", "epoch": e, "step": step, "elapsed": float(step),
-                       "loss": 0.5 / e, "accuracy": 0.8 + 0.05 * e})
-        ev.append({"type": "eval", "split": "test", "epoch": e, "step": step, "elapsed": float(step),
-                   "loss": 0.4 / e, "accuracy": 0.82 + 0.05 * e})
-        ev.append({"type": "epoch", "epoch": e, "step": step, "train_loss": 1.0, "train_accuracy": 0.5, "lr": 1e-3,
-                   "test_loss": 0.4 / e, "test_accuracy": 0.82 + 0.05 * e, "elapsed": float(step)})
-    ev.append({"type": "done", "reason": "finished", "epoch": epochs, "step": step, "elapsed": float(step),
-               "best_epoch": epochs, "test_loss": 0.4 / epochs, "test_accuracy": 0.82 + 0.05 * epochs})
-    return ev
-
-
-def test_train_view_turns_events_into_curves():
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    # Before any event: no data, but every series is already named (the plot fixes its colours from this).
-    for df, names in ((view.loss_df(), LOSS_SERIES), (view.acc_df(), ACC_SERIES)):
-        assert list(df.columns) == ["epoch", "value", "series"] and df.dropna().empty
-        assert df["series"].tolist() == list(names)
-    events = _events()
-    for ev in events[:3]:  # start + two steps
-        view.add(ev)
-    assert "epoch 1/2" in view.status()
-    for ev in events[3:]:
-        view.add(ev)
-    loss, acc = view.loss_df().dropna(), view.acc_df().dropna()
-    for df in (loss, acc):
-        assert list(df.columns) == ["epoch", "value", "series"]
-        assert set(df["series"]) == {"train", "val", "test"}  # a sample run draws no paper lines
-    train = loss[loss.series == "train"]
-    assert train["epoch"].tolist() == [0.5, 1.0, 1.5, 2.0]  # fractional epochs from epoch_progress
-    assert train["value"].tolist() == pytest.approx([2.0 / 2, 2.0 / 4, 2.0 / 6, 2.0 / 8])
-    test = acc[acc.series == "test"]
-    assert test["epoch"].tolist() == [1.0, 2.0]
-    assert test["value"].tolist() == pytest.approx([87.0, 92.0])  # percent
-    val = loss[loss.series == "val"]
-    assert val["value"].tolist() == pytest.approx([0.5, 0.25])
-    assert view.state == "finished" and view.test_accuracy == pytest.approx(0.92)
-    assert "92.00%" in view.status()
-
-
-def test_paper_reference_lines_only_for_full_mnist_runs():
-    paper = TrainView(TrainConfig(arch="lenet5-1998", dataset="mnist", epochs=3))
-    for ev in _events(epochs=3):
-        paper.add(ev)
-    acc = paper.acc_df().dropna()
-    refs = acc[~acc.series.isin(["train", "val", "test"])]
-    assert refs["series"].nunique() == 2
-    levels = sorted(refs.groupby("series")["value"].agg(["min", "max"]).itertuples(index=False))
-    assert levels == [pytest.approx((100 - 0.95, 100 - 0.95)), pytest.approx((100 - 0.8, 100 - 0.8))]
-    for _, rows in refs.groupby("series"):
-        assert rows["epoch"].min() == 0 and rows["epoch"].max() == 3  # across the whole run
-    modern = TrainView(TrainConfig(arch="lenet5", dataset="mnist", epochs=3))  # any MNIST model vs the paper
-    for ev in _events(epochs=3):
-        modern.add(ev)
-    assert set(modern.acc_df().dropna()["series"]) == set(ACC_SERIES)
-    for dataset in ("fashion-mnist", "mnist-sample"):
-        other = TrainView(TrainConfig(arch="lenet5-1998", dataset=dataset, epochs=3))
-        for ev in _events(epochs=3):
-            other.add(ev)
-        assert set(other.acc_df().dropna()["series"]) == {"train", "val", "test"}
-
-
-def test_train_view_reports_divergence():
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    for ev in _events()[:3]:
-        view.add(ev)
-    view.add({"type": "error", "reason": "nan", "epoch": 1, "step": 5, "elapsed": 1.0, "loss": float("nan"),
-              "message": "Training produced a NaN/infinite loss at step 5"})
-    assert view.state == "diverged"
-    assert "diverged" in view.status() and "step 5" in view.status()
-    assert isinstance(view.loss_df(), pd.DataFrame)
-
-
-def test_train_view_model_is_a_usable_copy(test_split):
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    for ev in _events():
-        view.add(ev)
-    net = LeNet(preset("lenet5"))
-    weights = {k: v.clone() for k, v in net.state_dict().items()}
-    lm = view.model(weights)
-    assert lm.source == "trained" and lm.arch == "lenet5" and lm.dataset == "mnist-sample"
-    assert lm.test_accuracy == pytest.approx(0.92)
-    with torch.no_grad():
-        weights["c1.0.weight"].zero_()  # later changes to the weights never reach the copy
-    assert lm.model.c1[0].weight.abs().sum() > 0
-    md, probs, _ = draw_view(lm, {"composite": canvas_of(test_split.images[0].numpy())})
-    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)

@@ -1,0 +1,164 @@
+"""The Train tab in headless Chromium: watching it learn, the snapshot slider, the confusion drill-down into
+Inspect, Train/Stop states, the queue as a second visitor sees it, and a reload mid-run.
+
+Runs use the bundled MNIST sample (the test server is offline). Screenshots go to artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from test_browser import SLOW, open_app, wait_for_curve
+
+pytestmark = pytest.mark.browser
+
+RUN_END = 120_000  # ms: a stopped run finishes its step, then its test figures are computed
+
+
+def open_train(page: Page, url: str, epochs: int | None = None) -> None:
+    open_app(page, url)
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#train-btn")).to_be_visible(timeout=SLOW)
+    if epochs is not None:
+        box = page.locator('#epochs input[type="number"]')
+        box.fill(str(epochs))
+        box.press("Enter")
+        expect(page.locator('#epochs input[type="range"]')).to_have_value(str(epochs))
+
+
+def watch_when(page: Page) -> str:
+    return page.locator("#watch .watch-when").inner_text()
+
+
+def stop_and_wait(page: Page) -> None:
+    page.locator("#stop-btn").click()
+    expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished"), timeout=RUN_END)
+    expect(page.locator("#train-btn")).to_be_enabled(timeout=SLOW)
+
+
+def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots):
+    open_train(page, server_url, epochs=20)
+    train, stop = page.locator("#train-btn"), page.locator("#stop-btn")
+    expect(train).to_be_enabled()
+    expect(stop).to_be_disabled()  # nothing to stop yet
+    train.click()
+    expect(train).to_be_disabled(timeout=SLOW)
+    expect(stop).to_be_enabled()
+
+    # While it trains: the pinned test digit is read again and the kernels redrawn at each model update ...
+    watch = page.locator("#watch")
+    expect(watch.locator(".watch-when")).to_contain_text(re.compile(r"epoch \d"), timeout=SLOW)
+    expect(watch.locator('.fmap-tile[data-layer="k1"] img')).to_have_count(6)
+    expect(watch.locator(".prob-row")).to_have_count(10)
+    first = watch_when(page)
+    page.wait_for_function("before => document.querySelector('#watch .watch-when').innerText !== before",
+                           arg=first, timeout=SLOW)
+    # ... and the confusion matrix appears at the first test evaluation, then changes at the next.
+    table = page.locator("#confusion table.confusion")
+    expect(table).to_be_visible(timeout=SLOW)
+    expect(table.locator("caption")).to_contain_text(re.compile(r"epoch \d+: \d+\.\d+% read right"))
+    page.wait_for_function(
+        "before => document.querySelector('#confusion caption').innerText !== before",
+        arg=table.locator("caption").inner_text(), timeout=SLOW)
+    wait_for_curve(page)
+    page.screenshot(path=str(screenshots / "train_running.png"), full_page=True)
+
+    stop_and_wait(page)
+    expect(stop).to_be_disabled()
+    expect(table.locator("caption")).to_contain_text("final model")
+
+    # After the run: a slider scrubs back through the snapshots.
+    slider = page.locator('#snap-slider input[type="range"]')
+    expect(slider).to_be_visible()
+    last = int(slider.get_attribute("max"))
+    assert last >= 3, f"only {last + 1} snapshots of a run of several epochs"
+    expect(watch.locator(".watch-when")).to_have_text("final model")
+    slider.focus()
+    slider.press("Home")
+    expect(watch.locator(".watch-when")).to_contain_text(re.compile(r"^epoch 0\.\d+"), timeout=SLOW)
+    # the confusion matrix of that moment: none yet, before the first test evaluation
+    expect(page.locator("#confusion")).to_contain_text("first test evaluation", timeout=SLOW)
+    page.screenshot(path=str(screenshots / "train_scrubbed.png"), full_page=True)
+    slider.press("End")
+    expect(watch.locator(".watch-when")).to_have_text("final model", timeout=SLOW)
+
+    # A mistake cell lists exactly its images ...
+    cell = table.locator("td.wrong[data-cell]").first
+    expect(cell).to_be_visible()
+    true, read = cell.get_attribute("data-cell").split(",")
+    count = int(cell.inner_text())
+    cell.click()
+    caption = page.locator("#drill-caption")
+    expect(caption).to_contain_text(re.compile(rf"{count} test images? of a {true} read as {read}"), timeout=SLOW)
+    items = page.locator("#wrong .thumbnail-item")
+    expect(items).to_have_count(min(count, 40), timeout=SLOW)
+    expect(table.locator("td.selected")).to_have_attribute("data-cell", f"{true},{read}")
+    page.screenshot(path=str(screenshots / "train_done.png"), full_page=True)
+
+    # ... and in dark mode the table is no bright white block: its cells are translucent tints.
+    page.evaluate("() => document.body.classList.add('dark')")
+    backgrounds = table.locator("td").evaluate_all("tds => tds.map(t => getComputedStyle(t).backgroundColor)")
+    assert not any(re.fullmatch(r"rgba?\(2[45]\d, 2[45]\d, 2[45]\d(, 1)?\)", b) for b in backgrounds), backgrounds[:12]
+    text = table.evaluate("t => getComputedStyle(t.querySelector('td:not(.strong)')).color")
+    assert sum(map(int, re.findall(r"\d+", text)[:3])) > 400, f"dark mode text should be light, got {text}"
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "train_dark_confusion.png"))
+    page.evaluate("() => document.body.classList.remove('dark')")
+
+    # Clicking an image opens it in Inspect, which reads that very image.
+    first_index = re.match(r"#(\d+):", items.first.get_attribute("aria-label") or items.first.inner_text())
+    items.first.click()
+    expect(page.get_by_role("tab", name="Inspect")).to_have_attribute("aria-selected", "true", timeout=SLOW)
+    head = page.locator("#inspect-head")
+    expect(head).to_contain_text("from your run", timeout=SLOW)
+    if first_index:
+        expect(head).to_contain_text(f"test image #{first_index.group(1)}")
+    page.screenshot(path=str(screenshots / "train_open_in_inspect.png"), full_page=True)
+
+
+def test_a_second_visitor_sees_the_queue(chromium, server_url, screenshots):
+    first = chromium.new_context(viewport={"width": 1280, "height": 900})
+    second = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        a, b = first.new_page(), second.new_page()
+        open_train(a, server_url, epochs=30)
+        open_train(b, server_url)
+        a.locator("#train-btn").click()
+        expect(a.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch"), timeout=SLOW)
+
+        b.locator("#train-btn").click()
+        expect(b.locator("#train-status")).to_contain_text("Waiting for the training slot", timeout=SLOW)
+        queue = b.locator("#train-queue")
+        expect(queue).to_contain_text(re.compile(r"queue: 1/1"), timeout=SLOW)
+        box = queue.locator(".progress-text").bounding_box()
+        assert box and box["height"] >= 12 and box["width"] >= 60, f"the queue text is not visible: {box}"
+        expect(b.locator("#train-btn")).to_be_disabled()
+        expect(b.locator("#stop-btn")).to_be_enabled()  # leaving the queue is allowed
+        b.screenshot(path=str(screenshots / "train_queued.png"), full_page=True)
+
+        stop_and_wait(a)
+        # the first run's slot is free: the second visitor's run starts
+        expect(b.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch"), timeout=RUN_END)
+        expect(queue).not_to_contain_text("queue:")
+        stop_and_wait(b)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_reload_mid_run_says_the_run_stopped(page, server_url):
+    open_train(page, server_url, epochs=30)
+    note = page.locator("#reload-note")
+    expect(note).to_have_text("")
+    page.locator("#train-btn").click()
+    expect(page.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch"), timeout=SLOW)
+    page.reload()
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#reload-note")).to_contain_text("stopped when the page was reloaded", timeout=SLOW)
+    # The reloaded page is a new visitor with the training slot free: the old run really ended.
+    page.locator("#train-btn").click()
+    expect(page.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch"), timeout=RUN_END)
+    expect(page.locator("#reload-note")).to_have_text("")  # said once, not forever
+    stop_and_wait(page)

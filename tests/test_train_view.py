@@ -1,0 +1,293 @@
+"""The Train tab as plain values: curves (SVG), the paper's lines, the previous run, snapshots, the confusion
+table and its drill-down, the event stream's extras, and download files."""
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from lenet.charts import MAX_POINTS, log_range, thin
+from lenet.checkpoint import load_checkpoint, write_download
+from lenet.config import preset
+from lenet.inference import LoadedModel
+from lenet.model import LeNet
+from lenet.render import confusion_html
+from lenet.train import TrainConfig, train_stream
+from lenet.views import (TrainView, cell_images, confusion_view, finish_view, inspect_pick, kernels_of,
+                         misread_images, paper_lines, pinned_digit, watch_html, WATCH_DRAWING, WATCH_TEST)
+from lenet.watch import MAX_SNAPSHOTS, RunHistory
+
+DIGITS = [str(i) for i in range(10)]
+
+
+def _events(epochs: int = 2, val: bool = True) -> list[dict]:
+    ev = [{"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "device": "cpu", "n_train": 1000,
+           "n_val": 100 if val else 0, "n_test": 500, "steps_per_epoch": 4, "total_steps": 4 * epochs,
+           "parameters": 61706, "classes": DIGITS}]
+    step = 0
+    for e in range(1, epochs + 1):
+        for k in (2, 4):
+            step += 2
+            ev.append({"type": "step", "epoch": e, "step": step, "epoch_progress": k / 4, "loss": 2.0 / step,
+                       "accuracy": 0.1 * step, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(step),
+                       "eta": 1.0})
+        if val:
+            ev.append({"type": "eval", "split": "val", "epoch": e, "step": step, "elapsed": float(step),
+                       "loss": 0.5 / e, "accuracy": 0.8 + 0.05 * e})
+        ev.append({"type": "eval", "split": "test", "epoch": e, "step": step, "elapsed": float(step),
+                   "loss": 0.4 / e, "accuracy": 0.82 + 0.05 * e})
+        ev.append({"type": "epoch", "epoch": e, "step": step, "train_loss": 1.0, "train_accuracy": 0.5, "lr": 1e-3,
+                   "test_loss": 0.4 / e, "test_accuracy": 0.82 + 0.05 * e, "elapsed": float(step)})
+    ev.append({"type": "done", "reason": "finished", "epoch": epochs, "step": step, "elapsed": float(step),
+               "best_epoch": epochs, "test_loss": 0.4 / epochs, "test_accuracy": 0.82 + 0.05 * epochs})
+    return ev
+
+
+def legend(chart: str) -> list[str]:
+    return re.findall(r'<span class="key [^"]*"><i></i>([^<]*)</span>', chart)
+
+
+def paths(chart: str) -> dict[str, str]:
+    """series name -> its SVG path data."""
+    return dict(re.findall(r'<path class="line [^"]*" data-series="([^"]*)" data-points="\d+" d="([^"]*)"', chart))
+
+
+def path_points(d: str) -> list[tuple[float, float]]:
+    return [tuple(map(float, p.split(","))) for p in d[1:].split("L")]
+
+
+# ---------- curves ----------
+
+def test_curves_from_events_with_a_fixed_legend():
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, val_split=0.1))
+    before = (legend(view.loss_html()), legend(view.error_html()))
+    assert before == (["train", "val", "test"], ["train", "val", "test"])  # every series named before any data
+    events = _events()
+    for ev in events[:3]:  # start + two steps
+        view.add(ev)
+    assert "epoch 1/2" in view.status()
+    mid = (legend(view.loss_html()), legend(view.error_html()))
+    for ev in events[3:]:
+        view.add(ev)
+    assert (legend(view.loss_html()), legend(view.error_html())) == mid == before  # the legend never changes
+    assert np.allclose(view.loss["train"], [(0.5, 1.0), (1.0, 0.5), (1.5, 2 / 6), (2.0, 0.25)])
+    assert np.allclose(view.error["test"], [(1.0, 13.0), (2.0, 8.0)])  # error %, not accuracy
+    loss_paths = paths(view.loss_html())
+    assert set(loss_paths) == {"train", "val", "test"}
+    train = path_points(loss_paths["train"])
+    assert len(train) == 4
+    assert [x for x, _ in train] == sorted(x for x, _ in train)  # left to right
+    ys = [y for _, y in train]
+    assert ys == sorted(ys)  # the loss falls, so the line goes down the screen (SVG y grows downwards)
+    assert view.state == "finished" and "92.00%" in view.status()
+
+
+def test_both_charts_share_one_x_range_and_a_log_y_axis():
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=4))
+    for ev in _events(epochs=2):  # the run so far covers half the x range: the axis still ends at epoch 4
+        view.add(ev)
+    for chart in (view.loss_html(), view.error_html()):
+        xs = re.findall(r'<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">(\d+)</text>', chart)
+        assert xs == ["0", "1", "2", "3", "4"]
+    ticks = re.findall(r'text-anchor="end">([\d.]+)%</text>', view.error_html())
+    assert "1" in ticks and "10" in ticks and "100" in ticks  # decades: 1%, 10%, 100% are evenly spaced
+    assert log_range([0.85, 13.0], floor=0.01, ceiling=100) == (0.1, 100)
+    assert log_range([0.05, 2.3], floor=1e-3) == (0.01, 10)
+    assert log_range([], floor=1e-3, empty=(0.1, 10)) == (0.1, 10)
+
+
+def test_paper_lines_only_where_they_apply():
+    assert [e for _, e in paper_lines(TrainConfig(dataset="mnist"))] == [0.95]
+    assert [e for _, e in paper_lines(TrainConfig(dataset="mnist", augment=True))] == [0.8]
+    for dataset in ("fashion-mnist", "mnist-sample", "fashion-mnist-sample"):
+        assert paper_lines(TrainConfig(dataset=dataset)) == []
+        assert "1998" not in TrainView(TrainConfig(dataset=dataset)).error_html()
+    chart = TrainView(TrainConfig(dataset="mnist", epochs=3)).error_html()
+    assert "0.95%" in chart and "0.8%" not in chart
+    assert "1998" not in TrainView(TrainConfig(dataset="mnist")).loss_html()  # errors only, not on the loss
+
+
+def test_previous_run_is_overlaid_dashed_and_widens_the_x_range():
+    first = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=5))
+    for ev in _events(epochs=5, val=False):
+        first.add(ev)
+    second = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, lr=1e-2),
+                       previous=first.curves())
+    chart = second.loss_html()
+    assert legend(chart) == ["train", "test", "previous: train", "previous: test"]
+    assert re.search(r'class="line train dashed" data-series="previous: train"', chart)
+    assert ">5</text>" in chart  # x runs to the longer of the two runs
+    assert first.curves().label.startswith("lenet5 · adam lr 0.003")
+
+
+def test_thin_keeps_the_last_point():
+    pts = [(i, i) for i in range(2000)]
+    out = thin(pts)
+    assert len(out) <= MAX_POINTS + 1 and out[-1] == pts[-1] and out[0] == pts[0]
+    assert thin(pts[:10]) == pts[:10]
+
+
+def test_train_view_reports_divergence():
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
+    for ev in _events()[:3]:
+        view.add(ev)
+    view.add({"type": "error", "reason": "nan", "epoch": 1, "step": 5, "elapsed": 1.0, "loss": float("nan"),
+              "message": "Training produced a NaN/infinite loss at step 5"})
+    assert view.state == "diverged"
+    assert "diverged" in view.status() and "step 5" in view.status()
+    drawn = paths(view.loss_html())["train"]  # the curve up to the divergence stays on screen, without the NaN
+    assert len(path_points(drawn)) == 2 and "nan" not in drawn.lower()
+
+
+# ---------- the visitor's model ----------
+
+def test_train_view_model_is_a_usable_copy_with_its_run_state_outside_meta():
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
+    for ev in _events()[:4]:
+        view.add(ev)
+    net = LeNet(preset("lenet5"))
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    lm = view.model(weights)
+    assert lm.source == "trained" and lm.arch == "lenet5" and lm.dataset == "mnist-sample"
+    assert lm.run_state == "training" and not lm.finalized
+    assert not {"state", "finalized", "training"} & set(lm.meta)  # UI state is not saved metadata
+    with torch.no_grad():
+        weights["c1.0.weight"].zero_()  # later changes to the weights never reach the copy
+    assert lm.model.c1[0].weight.abs().sum() > 0
+
+    md, final, r = finish_view(lm)  # a run that ended while "training": it was stopped
+    assert final.run_state == "stopped" and final.finalized and "Stopped" in md
+    assert final.test_accuracy == pytest.approx(r["accuracy"]) and r["n"] == 1000
+    assert lm.run_state == "training" and not lm.finalized  # the original is unchanged (frozen dataclass)
+
+
+def test_download_files_keep_their_name_and_old_ones_go(tmp_path):
+    lm = LoadedModel.from_model(LeNet(preset("lenet5")), {"arch": "lenet5", "dataset": "mnist-sample"})
+    old = write_download(lm.model, lm.meta, "old.safetensors", tmp_path)
+    past = time.time() - 7200
+    import os
+    os.utime(old, (past, past))
+    new = write_download(lm.model, lm.meta, "lenet5-mnist-sample-yours.safetensors", tmp_path)
+    assert new.name == "lenet5-mnist-sample-yours.safetensors" and new.parent.parent == tmp_path
+    assert not old.exists() and not old.parent.exists()  # older than an hour: removed with its folder
+    model, meta = load_checkpoint(new)
+    assert meta["arch"] == "lenet5"
+
+
+def test_importing_the_app_core_makes_no_temporary_folder():
+    import subprocess
+    import sys
+    code = ("import tempfile, os, lenet.checkpoint as c, lenet.views; "
+            "print(c._downloads)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"
+
+
+# ---------- watching it learn ----------
+
+def _history_of_a_sample_run(mnist_test_split, n_snapshots: int = 5) -> RunHistory:
+    """A fake run on the bundled test split: predictions right except every 7th 3 read as a 5."""
+    labels = mnist_test_split.labels.numpy()
+    preds = labels.copy()
+    threes = np.flatnonzero(labels == 3)
+    preds[threes[::7]] = 5
+    conf = np.zeros((10, 10), int)
+    np.add.at(conf, (labels, preds), 1)
+    pinned = pinned_digit(WATCH_TEST, None, "3", "mnist-sample")
+    h = RunHistory("mnist-sample", DIGITS, pinned)
+    h.add_eval(1.0, float((preds == labels).mean()), conf, preds)
+    for k in range(n_snapshots):
+        h.add(1 + k / 10, 10 * k, np.random.default_rng(k).normal(size=(6, 5, 5)), np.full(10, 0.1))
+    return h
+
+
+def test_pinned_digit_is_a_test_image_of_the_class_or_the_drawing(mnist_test_split):
+    pin = pinned_digit(WATCH_TEST, None, "4", "mnist")  # full MNIST runs pin from the bundled sample
+    assert pin.label == "4" and pin.image.shape == (28, 28) and 0 <= pin.image.min() and pin.image.max() <= 1
+    assert pinned_digit(WATCH_DRAWING, None, "4", "mnist-sample") is None  # nothing drawn: nothing to pin
+    canvas = np.full((280, 280), 255, np.uint8)
+    canvas[60:220, 130:150] = 0  # a "1": black ink on white, as the Sketchpad sends it
+    mine = pinned_digit(WATCH_DRAWING, {"composite": canvas}, "4", "mnist-sample")
+    assert mine.title == "your drawing" and mine.label is None and mine.image.max() > 0.5
+    fashion = pinned_digit(WATCH_TEST, None, "Bag", "fashion-mnist-sample")
+    assert fashion.label == "Bag"
+
+
+def test_watch_panel_shows_the_reading_and_the_kernels(mnist_test_split):
+    h = _history_of_a_sample_run(mnist_test_split)
+    page = watch_html(h)
+    assert page.count('data-layer="k1"><img') == 6  # the six C1 kernels
+    assert len(re.findall(r'class="prob-row( hi)?"', page)) == 10 and "true class <b>3</b>" in page
+    assert "epoch 1.40" in page  # the latest snapshot
+    assert "epoch 1.00" in watch_html(h, 0)  # the slider picks older ones
+    assert "epoch 1.40" in watch_html(h, 99)  # out of range: clamped
+    assert "While a run trains" in watch_html(None)
+
+
+def test_snapshots_are_bounded(mnist_test_split):
+    h = _history_of_a_sample_run(mnist_test_split, n_snapshots=1)
+    preds = np.zeros(10_000, np.uint8)  # full MNIST's size
+    for k in range(2000):
+        if k % 100 == 0:
+            h.add_eval(k / 100, 0.9, np.eye(10, dtype=int), preds)
+        h.add(k / 100, k, np.zeros((6, 5, 5)), np.full(10, 0.1))
+    assert len(h) <= MAX_SNAPSHOTS
+    assert h.snapshots[0].step == 0 and h.snapshots[-1].step == 1999  # first and last kept
+    steps = [s.step for s in h.snapshots]
+    assert steps == sorted(steps)
+    assert h.nbytes() < 2_000_000, h.nbytes()
+
+
+def test_confusion_table_is_accessible_clickable_and_not_a_white_block(mnist_test_split):
+    h = _history_of_a_sample_run(mnist_test_split)
+    table = confusion_view(h)
+    assert table.startswith('<table class="confusion"><caption>')
+    assert len(re.findall(r"<td ", table)) == 100
+    cells = re.findall(r'data-cell="(\d),(\d)"', table)
+    assert ("3", "5") in cells and ("5", "3") not in cells  # only cells with images are buttons
+    assert re.search(r'aria-label="\d+ 3 read as 5"', table)
+    assert "#fff" not in re.sub(r"td.strong", "", table) and "background:" not in table  # tints come from CSS
+    assert 'class="wrong' in table and "selected" not in table
+    assert "selected" in confusion_view(h, selected=(3, 5))
+    html_ = confusion_html(np.eye(3, dtype=int) * 5, ["a", "b", "c"], "x", clickable=False)
+    assert "data-cell" not in html_ and "Click a cell" not in html_
+
+
+def test_a_confusion_cell_lists_exactly_its_images(mnist_test_split):
+    h = _history_of_a_sample_run(mnist_test_split)
+    labels = mnist_test_split.labels.numpy()
+    expected = np.flatnonzero(labels == 3)[::7]
+    items, indices, caption = cell_images(h, None, 3, 5)
+    assert indices == expected.tolist()[:40] and len(items) == len(indices)
+    assert all(cap.endswith("3 → 5") for _, cap in items)
+    assert f"{len(expected)} test images of a 3 read as 5" in caption
+    right, _, caption = cell_images(h, None, 1, 1, limit=5)
+    assert len(right) == 5 and "read right" in caption and "first 5" in caption
+    _, wrong, _ = misread_images(h)
+    assert wrong == expected.tolist()[:30]
+    pick = inspect_pick(h, indices[0])
+    assert pick["label"] == "3" and pick["image"].shape == (28, 28) and pick["image"].dtype == np.float32
+    assert np.array_equal(pick["image"], mnist_test_split.images[indices[0]].numpy() / np.float32(255))
+
+
+# ---------- the event stream's extras ----------
+
+def test_train_stream_attaches_weights_and_test_readings():
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, batch_size=256)
+    events = list(train_stream(cfg, weights_every=0.0))
+    kinds = [ev["type"] for ev, _ in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    for ev, w in events:
+        if ev["type"] in ("epoch", "done", "step"):
+            assert w is not None and all(t.device.type == "cpu" for t in w.values())
+    test_eval = [ev for ev, _ in events if ev["type"] == "eval" and ev["split"] == "test"]
+    assert len(test_eval) == 1
+    ev = test_eval[0]
+    assert ev["predictions"].dtype == torch.uint8 and len(ev["predictions"]) == 1000
+    conf = np.array(ev["confusion"])
+    assert conf.sum() == 1000 and np.trace(conf) / 1000 == pytest.approx(ev["accuracy"], abs=1e-6)
+    lm = LoadedModel.from_weights(cfg.model_config(), events[-1][1], {"arch": "lenet5"})
+    assert kernels_of(lm).shape == (6, 5, 5)
