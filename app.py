@@ -114,6 +114,14 @@ def predict(payload):
     return None if reading is None else reading.confidences()
 
 
+def read_verdict(payload):
+    """The public /read: a canvas value in (as /predict takes it), the verdict out as JSON:
+    {"verdict": "digit" | "unsure" | "not a digit", "digit": "7" or None, "confidences": {...}, "model", "reason"}."""
+    image = api_canvas(payload)
+    with unreadable_as_gr_error():
+        return views.read_json(SHIPPED[DEFAULT_MODEL], image)
+
+
 def feature_maps(payload):
     with unreadable_as_gr_error():
         return views.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
@@ -265,12 +273,12 @@ def after_failure(signal: StopSignal):
 
 def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
           watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
-          signal: StopSignal | None = None):
+          negatives=False, signal: StopSignal | None = None):
     try:
         cfg = TrainConfig(arch=arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
                           batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                           schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                          seed=_whole(seed, "seed"), device=device)
+                          seed=_whole(seed, "seed"), device=device, negatives=bool(negatives))
     except (TypeError, ValueError) as e:
         raise _failed(signal, f"Please fix the settings: {e}") from None
     if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
@@ -337,7 +345,15 @@ def _whole(value, name) -> int:
     return int(value)
 
 
-def finish(mine: LoadedModel | None, history: RunHistory | None):
+def _pick_after_run(final: LoadedModel, current: str | None) -> str:
+    """The model Draw and Inspect use after a run: the new one, unless it learned nothing (then it is listed
+    but not selected, and what was in use stays: a shipped model; "yours" would now be the failed run)."""
+    if final.run_state != "failed":
+        return views.YOURS
+    return current if current in SHIPPED else DEFAULT_MODEL
+
+
+def finish(mine: LoadedModel | None, history: RunHistory | None, current: str | None = None):
     """After a run ends or is stopped: test figures, the final snapshot, mistakes, download; select the model."""
     if mine is None or mine.source != "trained" or mine.finalized:
         return {}
@@ -355,7 +371,7 @@ def finish(mine: LoadedModel | None, history: RunHistory | None):
     items, indices, caption = views.misread_images(history)
     n = len(history)
     return {results: md, my_model: final, run_history: history, shown_snapshot: None,
-            model_dd: gr.update(choices=views.model_choices(SHIPPED, final), value=views.YOURS),
+            model_dd: gr.update(choices=views.model_choices(SHIPPED, final), value=_pick_after_run(final, current)),
             watch: views.watch_html(history), confusion: views.confusion_view(history),
             snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(n - 1, 1), value=n - 1),
             drill_gallery: gr.update(value=items, visible=bool(items)), drill_indices: indices,
@@ -396,7 +412,7 @@ def load_upload(path):
     except CheckpointError as e:
         raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
     return {my_model: lm, model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-            results: f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect."}
+            results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your model in Draw and Inspect."}
 
 
 # ---------- Layout ----------
@@ -464,7 +480,9 @@ Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. It
 The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
 distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
-**Architectures here:** {"; ".join(f"**{views.ARCH_NAMES[k]}** — {DESCRIPTIONS[k]} (`{k}`)" for k in PRESETS)}.
+**Architectures here:**
+
+{chr(10).join(f"- **{views.ARCH_NAMES[k]}** (`{k}`): {DESCRIPTIONS[k]}" for k in PRESETS)}
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.
@@ -546,6 +564,10 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                         lr = gr.Number(value=defaults.lr, label="Learning rate (peak)", elem_id="lr")
                         optimizer = gr.Radio(list(OPTIMIZERS), value=defaults.optimizer, label="Optimizer")
                     schedule = gr.Dropdown(list(SCHEDULES), value=defaults.schedule, label="LR schedule")
+                    negatives = gr.Checkbox(value=defaults.negatives, label="Also learn what is not a digit",
+                                            info="Mixes generated scribbles, letters and doodles into training "
+                                                 "(an 11th output), so your model can say “that is not a digit”.",
+                                            elem_id="negatives")
                     with gr.Accordion("More settings", open=False):
                         augment = gr.Checkbox(value=defaults.augment, label="Augment: random rotation, shift, scale, "
                                               "squeeze and shear (the paper's distortions)")
@@ -556,8 +578,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                         watch_what = gr.Radio([views.WATCH_DRAWING, views.WATCH_TEST], value=views.WATCH_TEST,
                                               label="Digit to watch while it trains", elem_id="watch-what",
                                               info="Pinned when you press Train; read again at every update.")
-                        watch_class = gr.Dropdown([str(k) for k in range(10)], value="7", label="Class",
-                                                  elem_id="watch-class", min_width=80, scale=0)
+                        watch_class = gr.Dropdown(views.class_names(DEFAULT_DATASET),
+                                                  value=views.class_names(DEFAULT_DATASET)[7], label="Class",
+                                                  elem_id="watch-class", min_width=100, scale=0)
                     with gr.Row():
                         train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
                         stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
@@ -616,6 +639,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         api_maps_out = gr.JSON()
         api_neighbours_btn = gr.Button()
         api_occlusion_btn = gr.Button()
+        api_read_btn = gr.Button()
+        api_read_out = gr.JSON()
 
     # --- Draw ---
     read_inputs = [pad, model_dd, my_model]
@@ -634,6 +659,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     queue=False)
     api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
     api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
+    api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
     INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,
@@ -651,7 +677,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
 
     # --- Train ---  (trainer thread -> train() generator -> these components; see README "How it is built")
     train_inputs = [arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
-                    watch_what, watch_class, pad, previous_curves]
+                    watch_what, watch_class, pad, previous_curves, negatives]
     train_outputs = [status, loss_chart, error_chart, watch, confusion, my_model, model_dd, run_history,
                      previous_curves, snap_slider, shown_snapshot, drill_gallery, drill_caption, drill_indices,
                      results, download]
@@ -661,7 +687,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
         train, train_inputs + [stop_signal], train_outputs, api_name="train", concurrency_limit=TRAIN_CONCURRENCY,
         concurrency_id="train", show_progress="full", show_progress_on=[queue_box])
     # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
-    finished = run.then(finish, [my_model, run_history], train_outputs, api_visibility="private",
+    finished = run.then(finish, [my_model, run_history, model_dd], train_outputs, api_visibility="private",
                         show_progress="hidden")
     for done in (finished.then, finished.failure):
         done(end_of_run, None, [train_btn, stop_btn], queue=False, api_visibility="private").then(
@@ -678,6 +704,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     drill_gallery.select(open_in_inspect, [run_history, drill_indices], [inspect_pick, tabs],
                          api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
+    dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]), dataset,
+                   watch_class, api_visibility="private", queue=False)
     arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
     demo.load(None, None, reload_note, js=RELOAD_NOTE_JS)

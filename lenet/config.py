@@ -29,6 +29,9 @@ class LeNetConfig:
     # RBF outputs only: the constant j of the paper's MAP criterion (Eq. 9), a "none of these" class every
     # digit must beat; None trains plain cross-entropy on the negative distances.
     rbf_reject: float | None = None
+    # Linear outputs only: one more output unit, "not a digit", trained on generated negatives
+    # (lenet.negatives) -- the linear counterpart of the RBF's "none of these".
+    reject_class: bool = False
     # Input normalisation of pixels in [0, 1]; it belongs to the model, so it is saved with it.
     mean: float = 0.1307
     std: float = 0.3081
@@ -44,8 +47,9 @@ class LeNetConfig:
             v = getattr(self, name)
             if type(v) not in (int, float) or not math.isfinite(v):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
-        if type(self.batch_norm) is not bool:
-            raise ValueError(f"batch_norm must be true or false, got {self.batch_norm!r}")
+        for name in ("batch_norm", "reject_class"):
+            if type(getattr(self, name)) is not bool:
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name, allowed in (("activation", ACTIVATIONS), ("pooling", POOLINGS),
                               ("c3_table", C3_TABLES), ("output", OUTPUTS), ("init", INITS)):
             if getattr(self, name) not in allowed:
@@ -59,10 +63,17 @@ class LeNetConfig:
         if self.rbf_reject is not None and (self.output != "rbf" or type(self.rbf_reject) not in (int, float)
                                             or not 0 < self.rbf_reject < 1000):
             raise ValueError(f"rbf_reject needs an RBF output and a value in (0, 1000), got {self.rbf_reject!r}")
+        if self.reject_class and self.output != "linear":
+            raise ValueError("reject_class adds a linear output unit; RBF models use rbf_reject instead")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.std <= 0:
             raise ValueError("std must be positive")
+
+    @property
+    def can_reject(self) -> bool:
+        """True when the model has a learned "not a digit" output (an 11th unit, or the MAP's constant)."""
+        return self.reject_class or self.rbf_reject is not None
 
     @property
     def pad(self) -> int:

@@ -16,6 +16,7 @@ from lenet.config import LeNetConfig
 from lenet.data import DATASETS, normalise, to_input01
 from lenet.model import LeNet
 from lenet.preprocess import canvas_to_digit
+from lenet.verdict import Thresholds, Verdict, judge, thresholds_for
 
 UNSURE_TOP = 0.5  # below this top probability the reading is "unsure"
 UNSURE_MARGIN = 0.2  # ... or when the runner-up is this close
@@ -52,6 +53,11 @@ class LoadedModel:
         acc = f" · {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
         title = DATASETS[self.dataset].title if self.dataset in DATASETS else self.dataset
         return f"{self.arch} · {title}{acc}"
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """When this model says "unsure" or "not a digit" (calibrated ones from the checkpoint, if any)."""
+        return thresholds_for(self.model.config, self.meta)
 
     @classmethod
     def from_file(cls, path, source: str = "shipped") -> "LoadedModel":
@@ -92,7 +98,7 @@ class Reading:
     probs: np.ndarray  # (num_classes,)
     activations: dict[str, np.ndarray]  # every named layer for this one input (batch dim dropped)
     classes: list[str]
-    reject: float = 0.0  # probability of "none of these" (RBF models: no prototype is close enough)
+    reject: float = 0.0  # probability of "not a digit" / "none of these" (models that learned one)
 
     @property
     def top(self) -> int:
@@ -104,13 +110,15 @@ class Reading:
         return bool(p[0] < UNSURE_TOP or p[0] - p[1] < UNSURE_MARGIN or self.reject > p[0])
 
     def confidences(self) -> dict[str, float]:
-        return {c: float(p) for c, p in zip(self.classes, self.probs)}
+        """Each class's probability *if* it is one of them (summing to 1): "not a digit" is the verdict's job."""
+        p = self.probs / max(float(self.probs.sum()), 1e-12)
+        return {c: float(q) for c, q in zip(self.classes, p)}
 
 
 def output_probabilities(model: LeNet, output: torch.Tensor) -> torch.Tensor:
     """The output layer's values (B, ...) -> probabilities (B, classes [+ "none of these"]): the one place a
     reading's probabilities come from (read_digit, and Inspect's occlusion)."""
-    return torch.softmax(model.with_reject(model.logits(output)), 1)
+    return torch.softmax(model.scores(output), 1)  # with "not a digit" last when the model has one
 
 
 def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
@@ -123,6 +131,11 @@ def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
     reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
     return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), probs=probs[:k],
                    activations={k: v[0].numpy() for k, v in acts.items()}, classes=lm.classes, reject=reject)
+
+
+def verdict(lm: LoadedModel, reading: Reading) -> Verdict:
+    """Digit, unsure or not a digit, with the model's own (calibrated) thresholds."""
+    return judge(reading.activations, lm.model.config, reading.classes, lm.thresholds)
 
 
 def read_canvas(lm: LoadedModel, image) -> Reading | None:

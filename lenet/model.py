@@ -126,7 +126,8 @@ class LeNet(nn.Module):
                                 bn1d(cfg.c5_units), act(), nn.Dropout(cfg.dropout))
         self.f6 = nn.Sequential(nn.Linear(cfg.c5_units, cfg.f6_units), bn1d(cfg.f6_units), act(),
                                 nn.Dropout(cfg.dropout))
-        self.output = RBFOutput() if cfg.output == "rbf" else nn.Linear(cfg.f6_units, cfg.num_classes)
+        self.output = (RBFOutput() if cfg.output == "rbf"
+                       else nn.Linear(cfg.f6_units, cfg.num_classes + cfg.reject_class))  # +1: "not a digit"
         if cfg.init == "lecun98":
             self._init_lecun98()
 
@@ -157,12 +158,21 @@ class LeNet(nn.Module):
         a["s4"] = self.s4(a["c3"])              # (B, 16, 5, 5)
         a["c5"] = self.c5(a["s4"].flatten(1))   # (B, 120)
         a["f6"] = self.f6(a["c5"])              # (B, 84)
-        a["output"] = self.output(a["f6"])      # (B, 10): logits, or RBF distances (lower = better)
+        a["output"] = self.output(a["f6"])      # (B, 10): logits (11 with reject_class), or RBF distances
         return a
 
     def logits(self, output: torch.Tensor) -> torch.Tensor:
-        """Class scores from the output layer: RBF distances are penalties, so their negatives."""
-        return -output if self.config.output == "rbf" else output
+        """The classes' scores from the output layer: RBF distances are penalties, so their negatives; a
+        "not a digit" unit (reject_class) is left out."""
+        if self.config.output == "rbf":
+            return -output
+        return output[:, :self.config.num_classes] if self.config.reject_class else output
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        """Every class's score with "not a digit" last when the model has one: (B, 10) or (B, 11)."""
+        if self.config.reject_class:
+            return output
+        return self.with_reject(self.logits(output))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits(self.activations(x)["output"])  # (B, 10)
@@ -174,8 +184,10 @@ class LeNet(nn.Module):
         return torch.cat([logits, logits.new_full((len(logits), 1), -self.config.rbf_reject)], 1)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-        """Cross-entropy; with `rbf_reject` set it is the paper's MAP criterion (Eq. 9), via with_reject."""
-        return F.cross_entropy(self.with_reject(logits), target, label_smoothing=label_smoothing)
+        """Cross-entropy; with `rbf_reject` set it is the paper's MAP criterion (Eq. 9), via with_reject.
+        Given all scores (from `scores`, as training does), it also covers the "not a digit" class (target 10)."""
+        return F.cross_entropy(logits if logits.shape[1] > self.config.num_classes else self.with_reject(logits),
+                               target, label_smoothing=label_smoothing)
 
     def num_parameters(self, trainable_only: bool = True) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -24,18 +24,21 @@ from typing import Iterator
 
 import torch
 
-from lenet.augment import AFFINE_PRESETS, random_affine
+from lenet.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS, canvas_like, random_affine
 from lenet.config import PRESETS, LeNetConfig, preset
 from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
 from lenet.device import PRECISIONS, fast_path, pick_device
 from lenet.evaluate import evaluate
 from lenet.model import MAP_REJECT_PENALTY, LeNet
+from lenet.negatives import NegativeBank
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
 # The paper's per-pass learning rates (5e-4 x2, 2e-4 x3, 1e-4 x3, 5e-5 x4, then 1e-5), relative to the first.
 PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
 PAPER_LR_FLOOR = .02
+NEGATIVE_SHARE = 0.25  # --negatives: this many generated non-digits per digit in every batch
+CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other people"; the rest stays MNIST
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class TrainConfig:
     early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
+    negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
+    canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
+    init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
     device: str = "auto"
     data_dir: str | None = None
@@ -103,11 +109,25 @@ class TrainConfig:
             problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.map_criterion and self.arch in PRESETS and PRESETS[self.arch].output != "rbf":
             problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
+        if self.negatives and self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST":
+            problems.append("negatives teach what is not a digit: they need a digit dataset (MNIST)")
+        bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
+        if bad:
+            problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
         if problems:
             raise ValueError("; ".join(problems))
 
+    @property
+    def distortions(self) -> tuple[str, ...]:
+        if self.canvas_augment.strip() == "all":
+            return CANVAS_DISTORTIONS
+        return tuple(d.strip() for d in self.canvas_augment.split(",") if d.strip())
+
     def model_config(self) -> LeNetConfig:
-        return preset(self.arch, rbf_reject=MAP_REJECT_PENALTY) if self.map_criterion else preset(self.arch)
+        rbf = PRESETS.get(self.arch, PRESETS["lenet5"]).output == "rbf"
+        if self.map_criterion or (self.negatives and rbf):  # RBF: negatives are the MAP's "none of these"
+            return preset(self.arch, rbf_reject=MAP_REJECT_PENALTY)
+        return preset(self.arch, reject_class=True) if self.negatives else preset(self.arch)
 
 
 @dataclass
@@ -118,10 +138,11 @@ class _Window:
     n: int = 0
     since: float = 0.0
 
-    def add(self, loss, logits, y):
-        self.loss += loss.detach() * len(y)
-        self.correct += (logits.detach().argmax(1) == y).sum()
-        self.n += len(y)
+    def add(self, loss, scores, y, n: int):
+        """n: the digits at the head of the batch (generated negatives follow them and are not counted)."""
+        self.loss += loss.detach() * n
+        self.correct += (scores[:n].detach().argmax(1) == y[:n]).sum()  # "not a digit" for a digit: wrong
+        self.n += n
 
 
 @dataclass
@@ -154,7 +175,10 @@ class Trainer:
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         torch.manual_seed(cfg.seed)  # model init and dropout
-        self.model = (model or LeNet(cfg.model_config())).to(self.device)
+        self.model = model or LeNet(cfg.model_config())
+        if cfg.init and model is None:
+            start_from(self.model, cfg.init)
+        self.model = self.model.to(self.device)
         train = train if train is not None else load_split(cfg.dataset, True, cfg.data_dir)
         self.test = (test if test is not None else load_split(cfg.dataset, False, cfg.data_dir)).to(self.device)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)  # batches and augmentation
@@ -167,6 +191,8 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.train) / cfg.batch_size)
         self.classes = dataset_info(cfg.dataset).classes
         self.fast = fast_path(self.device, cfg.precision, self.model.config)
+        self.negatives = (NegativeBank(min(8000, max(2000, len(self.train) // 8)), cfg.seed, self.device)
+                          if cfg.negatives else None)
         self.history: list[dict] = []  # epoch events
         self.final: dict | None = None  # the last test evaluation
 
@@ -193,10 +219,19 @@ class Trainer:
         return None, None
 
     def _batch(self, idx):
+        """(inputs, targets): the digits first, then any generated negatives (target = num_classes)."""
         x = self.train.images[idx].float().div_(255).unsqueeze(1)  # (B, 1, 28, 28) in [0, 1]
+        y = self.train.labels[idx]
         if self.cfg.augment:
             x = random_affine(x, self.gen, **AFFINE_PRESETS[self.cfg.affine])
-        return self.fast.input(to_model_input(x, self.model.config)), self.train.labels[idx]
+        if self.cfg.distortions:
+            k = round(len(x) * CANVAS_SHARE)
+            x = torch.cat([canvas_like(x[:k], self.gen, self.cfg.distortions), x[k:]])
+        if self.negatives is not None:
+            k = max(1, round(len(x) * NEGATIVE_SHARE))
+            x = torch.cat([x, self.negatives.sample(k, self.gen, digits=x)])
+            y = torch.cat([y, y.new_full((k,), self.model.config.num_classes)])
+        return self.fast.input(to_model_input(x, self.model.config)), y
 
     def _snapshot(self):
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -240,11 +275,12 @@ class Trainer:
                 "parameters": self.model.num_parameters(), "classes": list(self.classes)}
 
     def _train_step(self, r: _Run, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One optimiser step on the batch `idx`: (loss, logits, targets), still on the device."""
+        """One optimiser step on the digits `idx` (and any negatives): (loss, scores, targets), on the device."""
         x, y = self._batch(idx)
         with self.fast.autocast():
-            logits = self.model(x)
-        loss = self.model.loss(logits.float(), y, self.cfg.label_smoothing)
+            output = self.model.activations(x)["output"]
+        scores = self.model.scores(output.float())
+        loss = self.model.loss(scores, y, self.cfg.label_smoothing)
         r.opt.zero_grad(set_to_none=True)
         loss.backward()
         r.opt.step()
@@ -253,7 +289,7 @@ class Trainer:
         r.step += 1
         if r.first_loss is None:
             r.first_loss = loss.item()
-        return loss, logits, y
+        return loss, scores, y
 
     def _train_epoch(self, r: _Run) -> Iterator[dict]:
         """Step events (at most every `log_interval` s and at the end) and test evaluations at the
@@ -266,8 +302,9 @@ class Trainer:
         ep_loss = ep_correct = 0.0
         tests = self._test_points(r.epoch)
         for i in range(1, self.steps_per_epoch + 1):
-            loss, logits, y = self._train_step(r, order[(i - 1) * c.batch_size:i * c.batch_size])
-            win.add(loss, logits, y)
+            idx = order[(i - 1) * c.batch_size:i * c.batch_size]
+            loss, scores, y = self._train_step(r, idx)
+            win.add(loss, scores, y, len(idx))
             if time.perf_counter() - win.since < c.log_interval and i not in tests:
                 continue
             # A step event: the only place the loss is read out, so the only sync with the device.
@@ -347,7 +384,38 @@ class Trainer:
             self.final = evaluate(self.model, self.test)
         self.model.eval()
         return {"type": "done", "reason": r.reason, "epoch": r.epoch, "step": r.step, "elapsed": r.elapsed(),
-                "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"]}
+                "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"],
+                **run_outcome(self.final["accuracy"], len(self.classes))}
+
+
+def start_from(model: LeNet, path: str) -> None:
+    """Copy a checkpoint's weights into `model` (same architecture). A "not a digit" output the checkpoint
+    lacks keeps its fresh initialisation; the ten digit units are copied."""
+    from lenet.checkpoint import load_checkpoint
+
+    source, _ = load_checkpoint(path)
+    mine = model.state_dict()
+    for name, value in source.state_dict().items():
+        if name not in mine:
+            raise ValueError(f"{path} is not a {model.config} model (no {name})")
+        if mine[name].shape == value.shape:
+            mine[name] = value
+        elif name.startswith("output.") and mine[name].shape[1:] == value.shape[1:]:
+            mine[name][:len(value)] = value
+        else:
+            raise ValueError(f"{path}: {name} has shape {tuple(value.shape)}, this model needs {tuple(mine[name].shape)}")
+    model.load_state_dict(mine)
+
+
+def run_outcome(accuracy: float, n_classes: int) -> dict:
+    """{"failed": bool, "failure": reason or None}: a run that ends at or near chance accuracy learned nothing,
+    and must not pass for a success (below twice chance, e.g. < 20% with 10 classes, counts as near chance)."""
+    chance = 1 / n_classes
+    if accuracy is None or not math.isfinite(accuracy) or accuracy >= 2 * chance:
+        return {"failed": False, "failure": None}
+    return {"failed": True,
+            "failure": f"Test accuracy {accuracy:.1%} is at chance level ({chance:.0%} is what guessing gets): this "
+                       "run learned nothing. Try another learning rate or optimizer, or more epochs."}
 
 
 
@@ -419,6 +487,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-keep-best", dest="keep_best", action="store_false")
     p.add_argument("--map-criterion", action="store_true",
                    help="RBF models: the paper's MAP loss (Eq. 9) with a 'none of these' class")
+    p.add_argument("--negatives", action="store_true",
+                   help="also learn what is not a digit: generated scribbles, doodles, letters, symbols "
+                        "(an 11th output; RBF models: the MAP criterion's 'none of these')")
+    p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
+                   help="canvas-like distortions for half of each batch: 'all' (the default when given without "
+                        f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
+    p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (same --arch)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
     p.add_argument("--final-evals", type=int, default=d.final_evals,
@@ -462,9 +537,12 @@ def main(argv=None) -> int:
         elif ev["type"] in ("done", "error"):
             if bar:
                 bar.close()
-            failed = ev["type"] == "error"
-            msg = ev.get("message") or (f"done ({ev['reason']}): test accuracy {ev['test_accuracy']:.2%}, "
-                                        f"error {1 - ev['test_accuracy']:.2%}, {ev['elapsed']:.1f}s")
+            failed = ev["type"] == "error" or ev.get("failed", False)
+            msg = ev.get("message") or ev.get("failure") or (
+                f"done ({ev['reason']}): test accuracy {ev['test_accuracy']:.2%}, "
+                f"error {1 - ev['test_accuracy']:.2%}, {ev['elapsed']:.1f}s")
+            if failed and args.out:
+                msg += f" Not saved to {args.out}."
             print(msg, file=sys.stderr if failed else sys.stdout)
     if args.out and not failed:
         path = save_checkpoint(args.out, trainer.model.cpu(), checkpoint_meta(trainer, command))

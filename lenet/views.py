@@ -18,6 +18,8 @@ from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
+from lenet.inference import verdict as judge_reading
+from lenet.verdict import markdown as verdict_markdown
 from lenet.model import c3_connection_matrix
 from lenet.charts import Series, line_chart, log_range
 from lenet.preprocess import canvas_to_digit
@@ -25,8 +27,8 @@ from lenet.render import (bars_html, confusion_html, connection_table_html, gray
                           png_data_url, prob_rows_html, upscale)
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, prob_bars_html, unit_panel_html, why_html)
-from lenet.train import TrainConfig
-from lenet.watch import Pinned, RunHistory
+from lenet.train import TrainConfig, run_outcome
+from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
 
@@ -65,7 +67,9 @@ def model_name(lm: LoadedModel) -> str:
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
     choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model · {model_name(mine)}", YOURS))
+        acc = f" · {mine.test_accuracy:.1%}" if mine.test_accuracy is not None else ""
+        # its architecture is in model_info, under the selector: the name stays short enough for a phone
+        choices.append((f"your model · {DATASET_SHORT.get(mine.dataset, mine.dataset)}{acc}", YOURS))
     return choices
 
 
@@ -84,9 +88,12 @@ def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: Loaded
 
 # ---------- Draw ----------
 
-def verdict(reading: Reading | None) -> str:
+def verdict(reading: Reading | None, lm: LoadedModel | None = None) -> str:
+    """The verdict text: digit / unsure / not a digit (lenet.verdict) when the model reads digits."""
     if reading is None:
         return EMPTY_PROMPT
+    if lm is not None and tuple(lm.classes) == DATASETS["mnist"].classes:
+        return verdict_markdown(judge_reading(lm, reading))
     order = np.argsort(reading.probs)[::-1]
     first, second = reading.classes[order[0]], reading.classes[order[1]]
     p1, p2 = reading.probs[order[0]], reading.probs[order[1]]
@@ -140,7 +147,19 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
     reading = None if image is None else read_canvas(lm, image)
     if reading is None:
         return EMPTY_PROMPT, None, None
-    return verdict(reading), reading.confidences(), seen_image(lm, reading)
+    return verdict(reading, lm), reading.confidences(), seen_image(lm, reading)
+
+
+def read_json(lm: LoadedModel, value) -> dict:
+    """The public /read answer: {"verdict", "digit", "confidences", "model", "reason"}."""
+    image = canvas_image(value)
+    reading = None if image is None else read_canvas(lm, image)
+    if reading is None:
+        return {"verdict": "not a digit", "digit": None, "confidences": {}, "model": lm.label,
+                "reason": "the canvas is empty: draw a digit"}
+    v = judge_reading(lm, reading)
+    return {"verdict": v.kind, "digit": v.digit, "confidences": reading.confidences(), "model": lm.label,
+            "reason": v.reason}
 
 
 def feature_maps(lm: LoadedModel, value) -> dict:
@@ -305,8 +324,7 @@ def dataset_choices() -> list[tuple[str, str]]:
     return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
 
 
-DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
-                "the samples ship with the app.")
+DATASET_INFO = "The full sets download once, on first use; the samples ship with the app and work offline."
 
 
 def suggested_epochs(dataset: str) -> int:
@@ -371,8 +389,9 @@ class TrainView:
             if ev["split"] == "test":
                 self.test_accuracy = ev["accuracy"]
         elif kind == "done":
-            self.state = "finished" if ev["reason"] == "finished" else "early-stopped"
+            self.state = "failed" if ev.get("failed") else "finished" if ev["reason"] == "finished" else "early-stopped"
             self.test_accuracy = ev["test_accuracy"]
+            self.last = {**self.last, "failure": ev.get("failure")}
         elif kind == "error":
             self.state = "diverged"
             self.last = ev
@@ -429,6 +448,9 @@ class TrainView:
         step = ev.get("step", 0)
         bar = _progress_bar(step / total if total else 0)
         where = f"on {html.escape(s['device'])} · {s['n_train']:,} training images · {s['parameters']:,} parameters"
+        if self.state == "failed":
+            return (f"### ❌ This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
+                    "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
             return (f"### ✅ Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
@@ -462,12 +484,20 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     r = evaluate(lm.model, split)
     meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]}}
     run_state = "stopped" if lm.run_state == "training" else lm.run_state
+    outcome = run_outcome(r["accuracy"], len(lm.classes))
+    if outcome["failed"]:  # finished or stopped at chance level: say so, and do not put it to use
+        run_state = "failed"
     how = {"stopped": "⏹️ Stopped — kept what was learned so far",
-           "diverged": "⚠️ The run diverged — kept the last good weights"}.get(run_state, "✅ Finished")
+           "diverged": "⚠️ The run diverged — kept the last good weights",
+           "failed": "❌ This run failed: it learned nothing"}.get(run_state, "✅ Finished")
     title = DATASETS[lm.dataset].title
+    use = ("It is now **your model** in Draw and Inspect, for you only; reloading the page returns to the shipped "
+           "models. Download it below to keep it.")
+    if outcome["failed"]:
+        use = (f"{html.escape(outcome['failure'])} Draw and Inspect keep the model they had; it is listed as “your "
+               "model” in the Model menu if you want to try it anyway.")
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "
-          f"({len(r['misclassified'])} misread). It is now **your model** in Draw and Inspect, for you only; "
-          "reloading the page returns to the shipped models. Download it below to keep it.")
+          f"({len(r['misclassified'])} misread). {use}")
     final = dataclasses.replace(lm, meta=meta, run_state=run_state, finalized=True)
     return md, final, r
 
@@ -501,6 +531,10 @@ def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned |
                   classes[int(sample.labels[index])])
 
 
+def class_names(dataset: str) -> list[str]:
+    return list(dataset_info(dataset).classes)
+
+
 def kernels_of(lm: LoadedModel) -> np.ndarray:
     return lm.model.c1[0].weight.detach()[:, 0].numpy()
 
@@ -515,6 +549,9 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     when = "final model" if snap.final else f"epoch {snap.epoch:.2f} · step {snap.step:,}"
     parts = [f'<p class="watch-when">{when}</p><div class="watch">']
     pin = history.pinned
+    if pin is None:
+        parts.append('<p class="fmap-note watch-digit">No digit pinned: nothing was drawn in Draw when this run '
+                     'started. Pick “a test digit of class” to watch one being read.</p>')
     if pin is not None and snap.probs is not None:
         top = int(snap.probs.argmax())
         truth = f" · true class <b>{html.escape(pin.label)}</b>" if pin.label is not None else ""
@@ -530,16 +567,27 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     return "".join(parts)
 
 
+def _evaluation_at(history: RunHistory | None, index: int | None) -> tuple[EvalSnapshot | None, bool]:
+    """(the test evaluation shown at a snapshot, whether it is the final model's). index None: the latest
+    evaluation, which may be newer than the latest snapshot (it arrives just before the epoch's weights)."""
+    if history is None:
+        return None, False
+    snaps = history.snapshots
+    if index is None:
+        last = snaps[-1] if snaps else None
+        return history.evaluation, last is not None and last.final and last.evaluation is history.evaluation
+    if not snaps:
+        return None, False
+    snap = snaps[int(np.clip(index, 0, len(snaps) - 1))]
+    return snap.evaluation, snap.final
+
+
 def confusion_view(history: RunHistory | None, index: int | None = None,
                    selected: tuple[int, int] | None = None) -> str:
-    if history is None or not history.snapshots:
-        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
-    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
-    snap = history.snapshots[index]
-    ev = snap.evaluation
+    ev, final = _evaluation_at(history, index)
     if ev is None:
         return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
-    when = "the final model" if snap.final else f"epoch {ev.epoch:g}"
+    when = "the final model" if final else f"epoch {ev.epoch:g}"
     return confusion_html(ev.confusion, history.classes, f"Test set, {when}: {ev.accuracy:.2%} read right",
                           clickable=ev.predictions is not None, selected=selected)
 
@@ -547,8 +595,7 @@ def confusion_view(history: RunHistory | None, index: int | None = None,
 def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
                 data_dir: str | None = None) -> tuple[list, list[int], str]:
     """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
-    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
-    ev = history.snapshots[index].evaluation
+    ev, _ = _evaluation_at(history, index)
     if ev is None or ev.predictions is None:
         return [], [], "No per-image readings were kept for this evaluation."
     split = test_split(history.dataset, data_dir)
@@ -567,7 +614,7 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
 
 def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = None) -> tuple[list, list, str]:
     """Every misread test image of the final evaluation (the first `limit`), as cell_images gives one cell."""
-    ev = history.snapshots[-1].evaluation if history.snapshots else None
+    ev, _ = _evaluation_at(history, None)
     if ev is None or ev.predictions is None:
         return [], [], ""
     split = test_split(history.dataset, data_dir)

@@ -1,0 +1,79 @@
+"""Real handwriting from writers outside MNIST, read through the app's canvas path.
+
+Source: scikit-learn's bundled `load_digits` (UCI "Optical Recognition of Handwritten Digits": 1,797 digits
+by 43 writers, none of them MNIST's, shipped inside the scikit-learn package, so it works offline). Each is
+an 8x8 grid of counts (0-16) of ink pixels in 4x4 blocks of the writer's 32x32 bitmap; it is enlarged to a
+canvas (bicubic), thresholded at half ink to a solid pen stroke, and read exactly as a drawing is
+(canvas_to_digit -> model -> lenet.verdict). Never used in training or calibration. Goal (issue 10): >= 97%.
+
+    .venv/bin/python bench/real_handwriting.py [--checkpoint C ...]      # needs scikit-learn (requirements-dev)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+
+GOAL = 0.97
+
+
+def canvases(size: int = 224) -> tuple[list[np.ndarray], np.ndarray]:
+    """(canvases black-on-white (size, size) uint8, labels)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    out = []
+    for im in d.images:
+        big = np.asarray(Image.fromarray((im / 16 * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC))
+        ink = (big > 127).astype(np.float32)  # a pen stroke is solid
+        pad = np.zeros((size + 64, size + 64), np.float32)
+        pad[32:-32, 32:-32] = ink
+        out.append(np.round(255 * (1 - pad)).astype(np.uint8))
+    return out, d.target
+
+
+def evaluate(lm: LoadedModel, cs, labels) -> dict:
+    kinds, reads = [], []
+    for c in cs:
+        r = read_canvas(lm, c)
+        v = verdict(lm, r)
+        kinds.append(v.kind)
+        reads.append(int(v.best))
+    kinds, reads = np.array(kinds), np.array(reads)
+    ok = reads == labels
+    acc_cls = [float(ok[labels == k].mean()) for k in range(10)]
+    accepted = kinds == "digit"
+    return {"accuracy": float(ok.mean()), "per_class": acc_cls, "rejected": float(1 - accepted.mean()),
+            "not_a_digit": float((kinds == "not a digit").mean()), "unsure": float((kinds == "unsure").mean()),
+            "accuracy_accepted": float(ok[accepted].mean()) if accepted.any() else float("nan")}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", nargs="+", default=[str(ROOT / "checkpoints" / "lenet5-mnist.safetensors"),
+                                                       str(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")])
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    cs, labels = canvases()
+    print(f"{len(cs)} digits by 43 writers (scikit-learn load_digits / UCI optdigits), drawn on a canvas")
+    for path in args.checkpoint:
+        lm = LoadedModel.from_file(path)
+        r = evaluate(lm, cs, labels)
+        print(f"\n{Path(path).name} ({lm.label})")
+        print(f"  top-1 accuracy {r['accuracy']:.2%} (goal >= {GOAL:.0%}: {'met' if r['accuracy'] >= GOAL else 'NOT met'})")
+        print("  per class: " + " ".join(f"{k}:{a:.1%}" for k, a in enumerate(r["per_class"])))
+        print(f"  verdicts: rejected {r['rejected']:.2%} (not a digit {r['not_a_digit']:.2%}, unsure "
+              f"{r['unsure']:.2%}); accuracy on accepted {r['accuracy_accepted']:.2%}")
+
+
+if __name__ == "__main__":
+    main()

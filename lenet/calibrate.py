@@ -1,0 +1,127 @@
+"""Calibrate when a digit model says "not a digit", and store the thresholds in its checkpoint.
+
+    python -m lenet.calibrate checkpoints/lenet5-mnist.safetensors --data-dir /work/shared/data
+
+Held-out digits, never the test set: the checkpoint's own validation split when it was trained with one
+(rebuilt from its recorded seed), otherwise the last 5,000 training digits (which the model has seen: the
+thresholds are then a little optimistic; the report says which was used). Each digit is also redrawn
+"by someone else" (`augment.canvas_like`: stroke width, elastic distortion, slant, broken strokes), since
+drawings on the canvas vary more than MNIST. The "not a digit" threshold is the reject score that at most
+`--digit-reject` of those redrawn digits exceed; generated negatives (a seed training never uses) show how
+many non-digits it catches. Writes `meta["verdict"]` (lenet.verdict.Thresholds + the figures) atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+import numpy as np
+import torch
+
+from lenet.augment import canvas_like
+from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
+from lenet.model import LeNet
+from lenet.negatives import make_negatives, pairs
+from lenet.verdict import HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, judge, reject_scores
+
+HELD_OUT_SEED = 10_007  # negatives and distortions for calibration: a seed no training run uses by default
+
+
+@torch.inference_mode()
+def raw_outputs(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> dict[str, np.ndarray]:
+    """{"output": (N, 10 or 11), "s4", "c5", "f6"} for (N, 28, 28) or (N, 1, 28, 28) images."""
+    model.eval()
+    parts = [model.activations(to_model_input(images[i:i + batch_size], model.config))
+             for i in range(0, len(images), batch_size)]
+    return {k: torch.cat([p[k] for p in parts]).numpy() for k in ("output", *HEAD_LAYERS)}
+
+
+def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1) -> dict:
+    """The "head" score's network, fitted on frozen activations: n training digits (half redrawn) against
+    n generated negatives (their own seed) and two-digit pairs."""
+    gen = torch.Generator().manual_seed(seed)
+    d = train.images[:n].float().div(255).unsqueeze(1)
+    d = torch.cat([d[:n // 2], canvas_like(d[n // 2:], gen)])
+    neg, _ = make_negatives(n, seed)
+    neg = torch.cat([neg.float().div(255).unsqueeze(1), pairs(d[:n // 6], gen)])
+    feats = [FeatureHead.features(raw_outputs(model, x)) for x in (d, neg)]
+    head = FeatureHead(feats[0].shape[1]).fit(*feats, seed=seed)
+    return head.to_dict()
+
+
+def held_out_digits(meta: dict, data_dir=None, fallback: int = 5000) -> tuple[Split, str]:
+    settings = meta.get("settings") or {}
+    dataset = meta.get("dataset", "mnist")
+    train = load_split(dataset, True, data_dir)
+    n_val = round(float(settings.get("val_split") or 0) * len(train))
+    if n_val:  # exactly the Trainer's split
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(int(settings.get("seed", 0))))
+        idx = order[:n_val]
+        return Split(train.images[idx], train.labels[idx]), f"its validation split ({n_val:,} {dataset} digits)"
+    fallback = min(fallback, len(train))
+    idx = torch.arange(len(train) - fallback, len(train))
+    return Split(train.images[idx], train.labels[idx]), (f"the last {fallback:,} {dataset} training digits "
+                                                        "(no validation split: the model has seen them)")
+
+
+def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None, digit_reject: float = 0.01,
+              n_negatives: int = 3000) -> dict:
+    """The thresholds and the figures behind them (a dict for meta["verdict"])."""
+    cfg = model.config
+    base = default_thresholds(cfg)
+    kind = score or (base.score if cfg.can_reject else "head")
+    digits, source = held_out_digits(meta, data_dir)
+    gen = torch.Generator().manual_seed(HELD_OUT_SEED)
+    plain = digits.images.float().div(255).unsqueeze(1)
+    redrawn = canvas_like(plain, gen)
+    negs, _ = make_negatives(n_negatives, HELD_OUT_SEED)
+    negs = negs.float().div(255).unsqueeze(1)
+    negs = torch.cat([negs, pairs(plain[:n_negatives // 4], gen)])  # two digits side by side
+    head = fit_head(model, load_split(meta.get("dataset", "mnist"), True, data_dir)) if kind == "head" else None
+    out_plain, out_redrawn, out_neg = (raw_outputs(model, x) for x in (plain, redrawn, negs))
+    s_redrawn = reject_scores(out_redrawn, cfg, kind, head)
+    threshold = float(np.quantile(s_redrawn, 1 - digit_reject))
+    th = Thresholds(kind, threshold, base.unsure_top, base.unsure_margin, head)
+    classes = [str(i) for i in range(cfg.num_classes)]
+
+    def rates(outs):
+        kinds = [judge({k: v[i] for k, v in outs.items()}, cfg, classes, th).kind for i in range(len(outs["output"]))]
+        return {k: kinds.count(k) / len(kinds) for k in ("digit", "unsure", "not a digit")}
+
+    return {**th.to_dict(), "calibration": {
+        "held_out": source, "n_digits": len(digits), "n_negatives": len(negs), "target_digit_reject": digit_reject,
+        "digits": rates(out_plain), "redrawn_digits": rates(out_redrawn), "negatives": rates(out_neg),
+        "date": dt.date.today().isoformat()}}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lenet.calibrate", description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("--data-dir", default=default_data_dir(), help="torchvision-layout folder (env LENET_DATA_DIR)")
+    p.add_argument("--score", choices=SCORES, help="default: the model's own (reject, rbf_distance or energy)")
+    p.add_argument("--digit-reject", type=float, default=0.01,
+                   help="share of redrawn held-out digits allowed above the 'not a digit' threshold")
+    p.add_argument("--negatives", type=int, default=3000, help="generated non-digits to report the catch rate on")
+    p.add_argument("--out", help="write here instead of updating the checkpoint in place")
+    p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    args = p.parse_args(argv)
+    try:
+        model, meta = load_checkpoint(args.checkpoint)
+        if meta.get("dataset", "mnist") not in ("mnist", "mnist-sample"):
+            raise ValueError("only digit models get a 'not a digit' verdict")
+        result = calibrate(model, meta, args.data_dir, args.score, args.digit_reject, args.negatives)
+    except (CheckpointError, DatasetUnavailable, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: v for k, v in result.items() if k != "head"}, indent=1))
+    if not args.dry_run:
+        path = save_checkpoint(args.out or args.checkpoint, model, {**meta, "verdict": result})
+        print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

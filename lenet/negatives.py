@@ -1,0 +1,321 @@
+"""Things that are not digits, made on the fly, for teaching a model to say "that is not a digit".
+
+What people draw on digit demos when they test them: letters and symbols, smileys, stars, houses, spirals,
+grids, scribbles, crosses, single dots, speckles, two digits side by side. Every kind is drawn as pen
+strokes (polylines rasterised on the device, a batch at a time) or, for letters and symbols, rendered from
+the fonts that ship with matplotlib; then framed exactly like a drawing (`augment.renormalize`: bounding
+box into 20x20, centre of mass at the centre), so a negative looks like what the app shows the network.
+
+Letters that ARE digit shapes in most hands (O o I l | S s Z z B b G g q and friends) are left out: a person
+who draws an O may well mean 0. The list is `DIGIT_LOOKALIKES`.
+
+`NegativeBank` holds a few thousand such images on the device and serves random distorted ones per batch;
+`pairs` builds two-digits-side-by-side from the training batch itself.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lenet.augment import canvas_like, renormalize
+
+GRID = 56  # strokes are rasterised at twice MNIST's resolution, then framed down to 28x28
+KINDS = ("scribble", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
+         "sun", "dot", "speckle", "glyph")
+# Glyphs kept out of the negatives because a person drawing them may mean a digit.
+DIGIT_LOOKALIKES = set("OoQDIlij|!SsZzBbGgqT/\\()[]{}<>1ǀ§$")
+LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in DIGIT_LOOKALIKES]
+SYMBOLS = [c for c in "#%&*+=?@^~×÷±∞≠≈πΣΩλμαβδθψφ€£¥¶♥♦♣♠★☺☹✓✗→←↑↓" if c not in DIGIT_LOOKALIKES]
+# Fonts (matplotlib's own) used for training; bench/non_digits.py draws its letters with the others.
+TRAIN_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Italic.ttf",
+               "STIXGeneral.ttf", "cmss10.ttf", "cmtt10.ttf")
+
+
+# ---------- strokes: random shapes as polylines in a [-1, 1] box ----------
+
+def _circle(cx, cy, r, n=24, start=0.0, end=2 * math.pi, ry=None):
+    t = np.linspace(start, end, n)
+    return np.stack([cx + r * np.cos(t), cy + (ry if ry is not None else r) * np.sin(t)], 1)
+
+
+def _jitter(rng, strokes, amount):
+    return [s + rng.normal(0, amount, s.shape) for s in strokes]
+
+
+def _scribble(rng):
+    out = []
+    for _ in range(rng.integers(1, 4)):  # messy: many sharp turns (a smooth curve could be a digit)
+        n = rng.integers(25, 60)
+        heading = rng.uniform(0, 2 * math.pi)
+        turn = rng.normal(0, rng.uniform(0.6, 1.5), n).cumsum()
+        step = rng.uniform(0.1, 0.3)
+        pts = np.stack([np.cos(heading + turn), np.sin(heading + turn)], 1).cumsum(0) * step
+        out.append(pts)
+    return out
+
+
+def _lines(rng):
+    out = []
+    n = rng.integers(3, 7)  # two strokes could be a 7 (or a 1 with its foot)
+    for _ in range(n):
+        a = rng.uniform(-1, 1, 2)
+        ang = rng.uniform(0, math.pi)
+        length = rng.uniform(0.5, 2.0)
+        out.append(np.stack([a, a + length * np.array([math.cos(ang), math.sin(ang)])]))
+    return out
+
+
+def _grid(rng):
+    nh, nv = rng.integers(2, 5), rng.integers(2, 5)
+    tilt = rng.normal(0, 0.15)
+    out = [np.array([[-1, y], [1, y + tilt]]) for y in np.linspace(-0.6, 0.6, nh)]
+    out += [np.array([[x, -1], [x + tilt, 1]]) for x in np.linspace(-0.6, 0.6, nv)]
+    return _jitter(rng, out, 0.04)
+
+
+def _cross(rng):
+    kind = rng.integers(0, 4)
+    if kind == 0:  # +
+        out = [np.array([[-1, 0], [1, 0]]), np.array([[0, -1], [0, 1]])]
+    elif kind == 1:  # x
+        out = [np.array([[-1, -1], [1, 1]]), np.array([[-1, 1], [1, -1]])]
+    elif kind == 2:  # asterisk
+        out = [np.array([[-math.cos(a), -math.sin(a)], [math.cos(a), math.sin(a)]])
+               for a in np.linspace(0, math.pi, rng.integers(3, 5), endpoint=False)]
+    else:  # = or a few parallel bars
+        out = [np.array([[-1, y], [1, y]]) for y in np.linspace(-0.4, 0.4, rng.integers(2, 4))]
+    return _jitter(rng, out, 0.05)
+
+
+def _star(rng):
+    k = rng.integers(5, 8)
+    rot = rng.uniform(0, 2 * math.pi)
+    if rng.random() < 0.5:  # pentagram-style: one line through every second point
+        t = rot + np.arange(k + 1) * 2 * math.pi * 2 / k
+        pts = np.stack([np.cos(t), np.sin(t)], 1)
+    else:  # outline with inner points
+        t = rot + np.arange(2 * k + 1) * math.pi / k
+        r = np.where(np.arange(2 * k + 1) % 2 == 0, 1.0, rng.uniform(0.3, 0.55))
+        pts = np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    return _jitter(rng, [pts], 0.03)
+
+
+def _smiley(rng):
+    out = [_circle(0, 0, 1, 32, ry=rng.uniform(0.85, 1.15))]
+    eye = rng.uniform(0.05, 0.15)
+    for x in (-0.35, 0.35):
+        out.append(_circle(x, -0.3, eye, 8) if rng.random() < 0.6 else np.array([[x, -0.4], [x, -0.2]]))
+    if rng.random() < 0.75:  # smile or frown (y grows downwards)
+        frown = rng.random() < 0.3
+        mid = math.pi / 2 if not frown else -math.pi / 2
+        out.append(_circle(0, 0.1 if not frown else 0.65, 0.5, 12, mid - 1.0, mid + 1.0))
+    else:
+        out.append(np.array([[-0.4, 0.45], [0.4, 0.45]]))
+    return _jitter(rng, out, 0.03)
+
+
+def _house(rng):
+    w, h = rng.uniform(0.6, 1.0), rng.uniform(0.5, 0.9)
+    body = np.array([[-w, 0], [-w, h], [w, h], [w, 0], [-w, 0]])
+    roof = np.array([[-w - 0.1, 0], [0, -rng.uniform(0.5, 1.0)], [w + 0.1, 0]])
+    out = [body, roof]
+    if rng.random() < 0.6:
+        d = rng.uniform(0.15, 0.3)
+        out.append(np.array([[-d, h], [-d, h * 0.4], [d, h * 0.4], [d, h]]))
+    if rng.random() < 0.4:
+        out.append(np.array([[0.4 * w, 0.2], [0.8 * w, 0.2], [0.8 * w, 0.45], [0.4 * w, 0.45], [0.4 * w, 0.2]]))
+    return _jitter(rng, out, 0.02)
+
+
+def _spiral(rng):
+    turns = rng.uniform(1.6, 4.0)
+    t = np.linspace(0, turns * 2 * math.pi, int(24 * turns))
+    r = t / t[-1]
+    sign = rng.choice([-1, 1])
+    return _jitter(rng, [np.stack([r * np.cos(sign * t), r * np.sin(sign * t)], 1)], 0.02)
+
+
+def _polygon(rng):
+    k = rng.choice([3, 4, 4, 5, 6])
+    rot = rng.uniform(0, 2 * math.pi)
+    t = rot + np.arange(k + 1) * 2 * math.pi / k
+    pts = np.stack([np.cos(t), rng.uniform(0.6, 1.0) * np.sin(t)], 1)
+    out = [pts]
+    if rng.random() < 0.4:  # with a diagonal or an inner shape
+        out.append(pts[[0, k // 2]])
+    return _jitter(rng, out, 0.03)
+
+
+def _wave(rng):
+    n = rng.uniform(2.5, 5)
+    x = np.linspace(-1, 1, 40)
+    if rng.random() < 0.5:
+        y = 0.4 * np.sin(x * n * math.pi)
+    else:  # zigzag
+        y = 0.4 * (2 * np.abs((x * n) % 2 - 1) - 1)
+    pts = np.stack([x, y], 1)
+    return _jitter(rng, [pts if rng.random() < 0.7 else pts[:, ::-1]], 0.02)
+
+
+def _sun(rng):
+    out = [_circle(0, 0, 0.45, 20)]
+    for a in np.linspace(0, 2 * math.pi, rng.integers(6, 11), endpoint=False):
+        out.append(np.array([[0.6 * math.cos(a), 0.6 * math.sin(a)], [math.cos(a), math.sin(a)]]))
+    return _jitter(rng, out, 0.03)
+
+
+def _speckle(rng):
+    n = rng.integers(4, 40)
+    return [p[None] for p in rng.uniform(-1, 1, (n, 2))]  # single points: dots of pen width
+
+
+SHAPES = {"scribble": _scribble, "lines": _lines, "grid": _grid, "cross": _cross, "star": _star,
+          "smiley": _smiley, "house": _house, "spiral": _spiral, "polygon": _polygon, "wave": _wave, "sun": _sun,
+          "speckle": _speckle}
+
+
+def random_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
+    """One random shape of `kind` as a list of (N, 2) polylines (x right, y down), roughly in [-1, 1]."""
+    strokes = SHAPES[kind](rng)
+    if kind not in ("speckle",):  # a random rotation, aspect and slant: nobody draws them upright
+        a = rng.uniform(-0.5, 0.5)
+        m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ np.diag(rng.uniform(0.7, 1.3, 2))
+        strokes = [s @ m.T for s in strokes]
+    return strokes
+
+
+def rasterize(batch: list[list[np.ndarray]], widths, size: int = 2 * GRID) -> torch.Tensor:
+    """Polylines -> (B, 1, size, size) ink with round pen ends and joints. Each sample's points are scaled to
+    fill 70% of the square (aspect kept); `widths` are pen widths in pixels of a GRID-sized square. Drawn with
+    PIL's C line drawing (a tenth of the time of a batched distance field on a CPU) at 2x, for smooth edges."""
+    from PIL import Image, ImageDraw
+
+    out = np.zeros((len(batch), 1, size, size), np.uint8)
+    f = size / GRID
+    for i, (strokes, w) in enumerate(zip(batch, widths)):
+        pts = np.concatenate(strokes)
+        lo, hi = pts.min(0), pts.max(0)
+        scale = 0.7 * size / max((hi - lo).max(), 1e-6)
+        centre = (lo + hi) / 2
+        img = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(img)
+        r = w * f / 2
+        for s in strokes:
+            p = (s - centre) * scale + (size - 1) / 2
+            if len(p) > 1:
+                draw.line([tuple(q) for q in p], fill=255, width=max(1, round(2 * r)), joint="curve")
+            for x, y in (p[0], p[-1]):  # round pen ends (and single dots)
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+        out[i, 0] = np.asarray(img)
+    return torch.from_numpy(out).float().div_(255)
+
+
+# ---------- letters and symbols from fonts ----------
+
+def _font_dir() -> Path:
+    import matplotlib
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@functools.lru_cache(maxsize=4)
+def glyph_bank(fonts: tuple[str, ...] = TRAIN_FONTS, chars: str = "".join(LETTERS + SYMBOLS)) -> torch.Tensor:
+    """(N, 28, 28) float: every character a font has, drawn big and framed by canvas_to_digit (as a drawing
+    would be). Built once per process (about a second) and shared read-only."""
+    from matplotlib.ft2font import FT2Font
+    from PIL import Image, ImageDraw, ImageFont
+
+    from lenet.preprocess import canvas_to_digit
+
+    out = []
+    for name in fonts:
+        path = _font_dir() / name
+        ft, font = FT2Font(str(path)), ImageFont.truetype(str(path), 96)
+        for c in chars:
+            if ft.get_char_index(ord(c)) == 0:  # the font has no such glyph (it would draw a box)
+                continue
+            img = Image.new("L", (160, 160), 0)
+            ImageDraw.Draw(img).text((80, 80), c, fill=255, font=font, anchor="mm")
+            digit = canvas_to_digit(np.asarray(img))
+            if digit is not None:
+                out.append(digit)
+    return torch.from_numpy(np.stack(out))
+
+
+# ---------- the bank served to training ----------
+
+def _dots(b: int, rng: np.random.Generator) -> list[list[np.ndarray]]:
+    return [[np.zeros((1, 2))] for _ in range(b)]
+
+
+def make_negatives(n: int, seed: int = 0, device="cpu", chunk: int = 128,
+                   fonts: tuple[str, ...] = TRAIN_FONTS) -> tuple[torch.Tensor, list[str]]:
+    """n negatives as (n, 28, 28) uint8 on `device`, and the kind of each. Kinds are drawn evenly."""
+    rng = np.random.default_rng(seed)
+    kinds = [KINDS[i % len(KINDS)] for i in range(n)]
+    rng.shuffle(kinds)
+    out = torch.zeros(n, 28, 28, dtype=torch.uint8, device=device)
+    glyphs = None
+    for start in range(0, n, chunk):
+        part = kinds[start:start + chunk]
+        shapes, widths, where = [], [], []
+        for j, kind in enumerate(part):
+            if kind == "glyph":
+                continue
+            if kind == "dot":  # a single dot: the app frames it as a filled disk
+                shapes.append([np.zeros((1, 2))])
+                widths.append(GRID * 0.7)
+            else:
+                shapes.append(random_strokes(rng, kind))
+                w = rng.uniform(2.8, 6.4)  # 1.4-3.2 MNIST pixels: the band the app's stroke evening leaves alone
+                widths.append(w * (2.0 if kind == "speckle" else 1.0))
+            where.append(start + j)
+        if shapes:
+            ink = F.avg_pool2d(rasterize(shapes, widths).to(device), 2)  # (b, 1, GRID, GRID), anti-aliased
+            framed = renormalize(ink)[:, 0]
+            out[where] = (framed * 255).round().to(torch.uint8)
+        g_idx = [start + j for j, kind in enumerate(part) if kind == "glyph"]
+        if g_idx:
+            glyphs = glyph_bank(fonts) if glyphs is None else glyphs
+            pick = torch.from_numpy(rng.integers(0, len(glyphs), len(g_idx)))
+            out[g_idx] = (glyphs[pick] * 255).round().to(torch.uint8).to(device)
+    return out, kinds
+
+
+def pairs(digits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Two digits side by side, framed as a drawing: (B, 1, 28, 28) in [0, 1] from a batch of digits."""
+    b = digits.shape[0]
+    other = digits[torch.randperm(b, generator=generator, device=digits.device)]
+    gap = int(torch.randint(0, 6, (1,), generator=generator, device=digits.device))
+    wide = torch.cat([digits, digits.new_zeros(b, 1, 28, gap), other], -1)  # (B, 1, 28, 56 + gap)
+    side = wide.shape[-1]
+    square = F.pad(wide, (0, 0, (side - 28) // 2, side - 28 - (side - 28) // 2))
+    return renormalize(F.interpolate(square, size=(GRID, GRID), mode="bilinear", align_corners=False,
+                                     antialias=True))
+
+
+class NegativeBank:
+    """A few thousand negatives on the device; `sample(k)` serves k of them freshly distorted, a quarter of
+    them two training digits side by side."""
+
+    def __init__(self, size: int = 12000, seed: int = 0, device="cpu"):
+        self.images, self.kinds = make_negatives(size, seed, device)
+        self.device = device
+
+    def __len__(self):
+        return len(self.images)
+
+    def sample(self, k: int, generator: torch.Generator | None = None,
+               digits: torch.Tensor | None = None) -> torch.Tensor:
+        """(k, 1, 28, 28) in [0, 1]. `digits` ((B, 1, 28, 28) in [0, 1]): the batch to build pairs from."""
+        n_pairs = k // 4 if digits is not None and len(digits) >= 2 else 0
+        idx = torch.randint(0, len(self.images), (k - n_pairs,), generator=generator, device=self.device)
+        x = self.images[idx].float().div_(255).unsqueeze(1)
+        x = canvas_like(x, generator, distortions=("stroke", "elastic"))
+        if n_pairs:
+            x = torch.cat([x, pairs(digits[:n_pairs], generator)])
+        return x

@@ -1,0 +1,146 @@
+"""The non-digit generator (lenet.negatives) and the canvas-like distortions (lenet.augment) it shares."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lenet.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
+from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, SYMBOLS, NegativeBank, glyph_bank, make_negatives,
+                             pairs, random_strokes, rasterize)
+from lenet.preprocess import canvas_to_digit
+
+
+def _bbox_side(img: np.ndarray, ink: float = 0.1) -> int:
+    rows, cols = np.nonzero(img > ink)
+    return max(np.ptp(rows), np.ptp(cols)) + 1
+
+
+def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    return (img * ys).sum() / img.sum(), (img * xs).sum() / img.sum()
+
+
+@pytest.fixture(scope="module")
+def negatives():
+    return make_negatives(280, seed=3)
+
+
+def test_negatives_cover_every_kind_and_are_framed_like_drawings(negatives):
+    images, kinds = negatives
+    assert images.shape == (280, 28, 28) and images.dtype == torch.uint8
+    assert set(kinds) == set(KINDS)
+    for img in images.float().div(255).numpy():
+        assert img.max() == pytest.approx(1.0, abs=0.01)  # peak ink 1, as canvas_to_digit leaves a drawing
+        assert 18 <= _bbox_side(img) <= 22  # the bounding box fills 20x20, as MNIST's do
+        cy, cx = _centre_of_mass(img)
+        assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+
+
+def test_negatives_are_seeded(negatives):
+    again, kinds = make_negatives(280, seed=3)
+    assert torch.equal(again, negatives[0]) and kinds == negatives[1]
+    other, _ = make_negatives(280, seed=4)
+    assert not torch.equal(other, negatives[0])
+
+
+def test_dots_become_filled_disks_as_the_app_frames_them(negatives):
+    images, kinds = negatives
+    dots = images[[i for i, k in enumerate(kinds) if k == "dot"]].float().div(255).numpy()
+    assert len(dots)
+    for d in dots:  # the app scales a single dot up to a 20-pixel disk: ~pi * 10^2 pixels of ink
+        assert 250 < (d > 0.5).sum() < 380
+
+
+def test_glyphs_leave_out_digit_lookalikes():
+    assert not set(LETTERS) & DIGIT_LOOKALIKES and not set(SYMBOLS) & DIGIT_LOOKALIKES
+    assert {"O", "o", "I", "l", "S", "Z", "B"} <= DIGIT_LOOKALIKES and "A" in LETTERS and "#" in SYMBOLS
+    bank = glyph_bank()
+    assert bank.ndim == 3 and bank.shape[1:] == (28, 28) and len(bank) > 200
+    assert float(bank.amax()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_rasterize_draws_a_round_pen_line():
+    ink = rasterize([[np.array([[-1.0, 0.0], [1.0, 0.0]])]], [4.0])[0, 0].numpy()  # horizontal, 4 px pen at GRID
+    rows = np.nonzero(ink.max(1) > 0.5)[0]
+    cols = np.nonzero(ink.max(0) > 0.5)[0]
+    assert 6 <= len(rows) <= 10  # 4 px at GRID is 8 px at the 2x drawing size
+    assert len(cols) > 70  # the line spans 70% of the 112-px square (plus its round ends)
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("glyph", "dot")])
+def test_every_shape_kind_gives_finite_strokes(kind):
+    rng = np.random.default_rng(0)
+    strokes = random_strokes(rng, kind)
+    assert strokes and all(s.ndim == 2 and s.shape[1] == 2 and np.isfinite(s).all() for s in strokes)
+
+
+def test_pairs_put_two_digits_side_by_side(mnist_test_split):
+    d = mnist_test_split.images[:8].float().div(255).unsqueeze(1)
+    p = pairs(d, torch.Generator().manual_seed(0))[:, 0].numpy()
+    assert p.shape == (8, 28, 28)
+    for img in p:
+        rows, cols = np.nonzero(img > 0.1)
+        assert np.ptp(cols) > 1.5 * np.ptp(rows)  # wide: two digits next to each other
+
+
+def test_bank_serves_distorted_negatives_and_pairs(mnist_test_split):
+    bank = NegativeBank(64, seed=1)
+    d = mnist_test_split.images[:16].float().div(255).unsqueeze(1)
+    x = bank.sample(20, torch.Generator().manual_seed(0), digits=d)
+    assert x.shape == (20, 1, 28, 28) and 0 <= float(x.min()) and float(x.max()) <= 1
+    assert (x.flatten(1).amax(1) > 0.5).all()  # none came out empty
+
+
+# ---------- canvas-like distortions ----------
+
+def test_renormalize_frames_like_canvas_to_digit(mnist_test_split):
+    img = mnist_test_split.images[0].numpy()
+    small = np.zeros((56, 56), np.float32)
+    small[5:19, 30:44] = np.asarray(torch.nn.functional.interpolate(  # the digit shrunk and moved to a corner
+        torch.from_numpy(img).float()[None, None] / 255, size=(14, 14), mode="bilinear")[0, 0])
+    ours = renormalize(torch.from_numpy(small)[None, None])[0, 0].numpy()
+    theirs = canvas_to_digit(small, even_strokes=False)
+    assert 19 <= _bbox_side(ours) <= 21
+    cy, cx = _centre_of_mass(ours)
+    assert abs(cy - 14) < 0.6 and abs(cx - 14) < 0.6
+    assert np.abs(ours - theirs).mean() < 0.06
+
+
+def test_renormalize_leaves_empty_images_empty():
+    assert renormalize(torch.zeros(2, 1, 28, 28)).abs().max() == 0
+
+
+def test_canvas_like_keeps_digits_digits(mnist_test_split):
+    x = mnist_test_split.images[:64].float().div(255).unsqueeze(1)
+    g = torch.Generator().manual_seed(0)
+    y = canvas_like(x, g)
+    assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1
+    changed = (y - x).abs().flatten(1).mean(1)
+    assert (changed > 0.01).float().mean() > 0.9  # nearly all were redrawn
+    for name in CANVAS_DISTORTIONS:
+        assert canvas_like(x[:4], g, distortions=(name,)).shape == (4, 1, 28, 28)
+    with pytest.raises(ValueError, match="unknown distortions"):
+        canvas_like(x[:2], g, distortions=("melt",))
+
+
+def test_stroke_width_makes_pens_thinner_and_thicker(mnist_test_split):
+    x = torch.nn.functional.interpolate(mnist_test_split.images[:200].float().div(255).unsqueeze(1), scale_factor=2)
+    y = stroke_width(x, torch.Generator().manual_seed(0), p=1.0)
+    ratio = (y.flatten(1).sum(1) / x.flatten(1).sum(1)).numpy()
+    assert (ratio < 0.9).any() and (ratio > 1.1).any()
+
+
+def test_elastic_field_is_smooth_and_scaled():
+    f = elastic_field(32, 28, 28, torch.Generator().manual_seed(0), alpha=34.0, sigma=4.0)
+    assert f.shape == (32, 2, 28, 28)
+    neighbour = (f[..., 1:] - f[..., :-1]).abs().mean()
+    assert neighbour < 0.2 * f.abs().mean()  # smooth: neighbours move together
+    assert 0.3 < float(f.abs().amax((1, 2, 3)).median()) < 34
+
+
+def test_broken_strokes_remove_a_band_of_ink(mnist_test_split):
+    x = mnist_test_split.images[:100].float().div(255).unsqueeze(1)
+    y = broken_strokes(x, torch.Generator().manual_seed(0), p=1.0)
+    lost = 1 - y.flatten(1).sum(1) / x.flatten(1).sum(1)
+    assert (lost > 0.02).float().mean() > 0.5 and float(lost.max()) < 0.5

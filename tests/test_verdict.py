@@ -1,0 +1,212 @@
+"""Verdicts (digit / unsure / not a digit), their calibration, the 11th output, and runs that learned nothing."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from lenet.calibrate import calibrate
+from lenet.calibrate import main as calibrate_main
+from lenet.checkpoint import load_checkpoint, save_checkpoint
+from lenet.config import preset
+from lenet.inference import LoadedModel, read_digit, verdict
+from lenet.model import LeNet
+from lenet.train import TrainConfig, Trainer, run_outcome, to_cpu_weights
+from lenet.verdict import Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
+
+DIGITS = [str(i) for i in range(10)]
+LINEAR = preset("lenet5")
+REJECT = preset("lenet5", reject_class=True)
+RBF = preset("lenet5-1998")
+
+
+def out11(digit_logits, not_digit):
+    return np.array(list(digit_logits) + [not_digit], float)
+
+
+def test_a_clear_digit_is_read():
+    v = judge(out11([0, 0, 0, 0, 0, 0, 0, 9, 0, 0], -5), REJECT, DIGITS, Thresholds("reject", 0.5))
+    assert (v.kind, v.digit, v.best) == ("digit", "7", "7") and v.probability > 0.99
+    assert "I read: **7**" in markdown(v)
+
+
+def test_two_competing_digits_are_unsure():
+    v = judge(out11([0, 0, 0, 0, 6, 0, 0, 0, 0, 5.8], -5), REJECT, DIGITS, Thresholds("reject", 0.5))
+    assert v.kind == "unsure" and v.digit is None and {v.best, v.runner_up} == {"4", "9"}
+    assert "Not sure" in markdown(v)
+
+
+def test_the_not_a_digit_output_decides_at_its_threshold():
+    out = out11([0, 0, 0, 0, 0, 0, 0, 4, 0, 0], 4.2)  # p(not a digit) a little above 0.5
+    p = float(reject_scores(out[None], REJECT, "reject")[0])
+    assert 0.5 < p < 0.6
+    assert judge(out, REJECT, DIGITS, Thresholds("reject", 0.5)).kind == "not a digit"
+    assert judge(out, REJECT, DIGITS, Thresholds("reject", 0.6)).kind == "digit"  # a stricter threshold
+    v = judge(out, REJECT, DIGITS, Thresholds("reject", 0.5))
+    assert v.digit is None and v.best == "7" and "doesn't look like a digit" in markdown(v)
+
+
+def test_scores_for_models_without_a_learned_reject():
+    weak, strong = np.zeros(10), np.array([0, 0, 12, 0, 0, 0, 0, 0, 0, 0], float)
+    e = reject_scores(np.stack([weak, strong]), LINEAR, "energy")
+    assert e[0] > e[1]  # low energy = a digit unit fires strongly
+    m = reject_scores(np.stack([weak, strong]), LINEAR, "max_softmax")
+    assert m[0] == pytest.approx(0.9) and m[1] < 0.01
+    far, near = np.full(10, 40.0), np.array([2.0] + [30.0] * 9)
+    d = reject_scores(np.stack([far, near]), RBF, "rbf_distance")
+    assert list(d) == [40.0, 2.0]
+    assert judge(far, RBF, DIGITS, Thresholds("rbf_distance", 12.0)).kind == "not a digit"
+    assert judge(near, RBF, DIGITS, Thresholds("rbf_distance", 12.0)).kind == "digit"
+    with pytest.raises(ValueError, match="negatives"):
+        reject_scores(weak[None], LINEAR, "reject")
+
+
+def test_thresholds_come_from_the_checkpoint_or_sane_defaults():
+    assert default_thresholds(REJECT) == Thresholds("reject", 0.5)
+    assert default_thresholds(LINEAR).not_digit is None  # uncalibrated: only "unsure"
+    assert default_thresholds(RBF).score == "rbf_distance"
+    stored = {"score": "energy", "not_digit": -7.5, "unsure_top": 0.6, "unsure_margin": 0.1, "calibration": {}}
+    assert thresholds_for(LINEAR, {"verdict": stored}) == Thresholds("energy", -7.5, 0.6, 0.1)
+    assert thresholds_for(LINEAR, {"verdict": {"score": "bogus"}}) == default_thresholds(LINEAR)
+    with pytest.raises(ValueError):
+        Thresholds("reject", float("nan"))
+
+
+def test_reject_class_adds_an_eleventh_output_but_forward_stays_ten():
+    model = LeNet(REJECT)
+    x = torch.randn(3, 1, 32, 32)
+    out = model.activations(x)["output"]
+    assert out.shape == (3, 11) and model(x).shape == (3, 10)
+    assert model.scores(out).shape == (3, 11)
+    loss = model.loss(model.scores(out), torch.tensor([0, 5, 10]))  # 10 = "not a digit"
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="reject_class"):
+        preset("lenet5-1998", reject_class=True)
+
+
+def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mnist_test_split):
+    from lenet.negatives import make_negatives
+
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, negatives=True, seed=0)
+    assert cfg.model_config().reject_class
+    trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+    x, y = trainer._batch(torch.arange(128))
+    assert len(x) == 160 and (y[128:] == 10).all() and (y[:128] < 10).all()
+    for ev in trainer.run():
+        pass
+    lm = LoadedModel.from_model(trainer.model.cpu(), {"dataset": "mnist-sample"})
+    negs, _ = make_negatives(200, seed=99)
+    p_neg = [read_digit(lm, n.numpy() / 255).reject for n in negs]
+    p_dig = [read_digit(lm, d.numpy() / 255).reject for d in mnist_test_split.images[:200]]
+    assert np.median(p_neg) > 0.5 > np.median(p_dig)
+    assert trainer.final["accuracy"] > 0.8
+    rbf = TrainConfig(arch="lenet5-1998", dataset="mnist-sample", negatives=True).model_config()
+    assert rbf.rbf_reject is not None  # RBF models: the negatives are the MAP's "none of these"
+    with pytest.raises(ValueError, match="digit dataset"):
+        TrainConfig(dataset="fashion-mnist-sample", negatives=True)
+
+
+def test_calibration_uses_held_out_digits_and_stores_thresholds(tmp_path):
+    model = LeNet(REJECT)
+    meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0}}
+    result = calibrate(model, meta, digit_reject=0.05, n_negatives=80)
+    cal = result["calibration"]
+    assert "validation split" in cal["held_out"] and cal["n_digits"] == 400
+    assert cal["redrawn_digits"]["not a digit"] <= 0.05 + 1e-9  # the threshold keeps to the target
+    assert result["score"] == "reject" and 0 < result["not_digit"] < 1
+    path = save_checkpoint(tmp_path / "m.safetensors", model, meta)
+    assert calibrate_main([str(path), "--negatives", "40"]) == 0
+    _, meta2 = load_checkpoint(path)
+    assert meta2["verdict"]["score"] == "reject" and LoadedModel.from_file(path).thresholds.not_digit is not None
+
+
+def test_a_verdict_for_a_real_reading(mnist_test_split):
+    lm = LoadedModel(LeNet(REJECT).eval(), {"dataset": "mnist-sample", "verdict": Thresholds("reject", 2.0).to_dict()})
+    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    assert verdict(lm, r).kind in ("digit", "unsure")  # a threshold above 1 never says "not a digit"
+    assert sum(r.confidences().values()) == pytest.approx(1.0, abs=1e-5)
+
+
+# ---------- a run that learned nothing ----------
+
+def test_run_outcome_near_chance_is_failed():
+    assert run_outcome(0.11, 10)["failed"] and "chance" in run_outcome(0.11, 10)["failure"]
+    assert not run_outcome(0.95, 10)["failed"] and run_outcome(0.95, 10)["failure"] is None
+
+
+def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test_split):
+    from lenet import views
+
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
+    trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+    view = views.TrainView(cfg)
+    events = list(trainer.run())
+    for ev in events:
+        view.add(ev)
+    done = events[-1]
+    assert done["type"] == "done" and done["failed"] is True and done["test_accuracy"] < 0.2
+    assert "learned nothing" in done["failure"]
+    assert view.state == "failed" and "failed" in view.status() and "keep the model" in view.status()
+    lm = view.model(to_cpu_weights(trainer.model))
+    md, final, _ = views.finish_view(lm)
+    assert final.run_state == "failed" and "failed" in md and "keep the model" in md
+
+
+def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, mnist_test_split):
+    from lenet import views
+
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
+    trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+    view = views.TrainView(cfg)
+    for ev in trainer.run():
+        view.add(ev)
+    failed = view.model(to_cpu_weights(trainer.model))
+    out = app_module.finish(failed, None, "lenet5-1998-mnist")
+    dropdown, final = out[app_module.model_dd], out[app_module.my_model]
+    assert dropdown["value"] == "lenet5-1998-mnist" and final.run_state == "failed"
+    assert views.YOURS in [c[1] for c in dropdown["choices"]]  # listed, for a visitor who wants it anyway
+    with pytest.MonkeyPatch.context() as mp:  # the same run, had it succeeded, is selected as before
+        mp.setattr(app_module.views, "run_outcome", lambda acc, n: {"failed": False, "failure": None})
+        ok = dataclasses.replace(view.model(to_cpu_weights(trainer.model)), run_state="finished")
+        out2 = app_module.finish(ok, None, "lenet5-1998-mnist")
+    assert out2[app_module.model_dd]["value"] == views.YOURS
+
+
+def test_feature_head_fits_saves_and_scores():
+    from lenet.verdict import FeatureHead
+
+    g = torch.Generator().manual_seed(0)
+    digits = torch.randn(400, 12, generator=g)
+    negatives = torch.randn(400, 12, generator=g) + 3.0  # another region of feature space
+    head = FeatureHead(12, hidden=8).fit(digits, negatives, steps=200)
+    with torch.inference_mode():
+        assert (torch.sigmoid(head(negatives)) > 0.5).float().mean() > 0.95
+        assert (torch.sigmoid(head(digits)) < 0.5).float().mean() > 0.95
+    again = FeatureHead.from_dict(head.to_dict())
+    with torch.inference_mode():
+        torch.testing.assert_close(again(digits), head(digits))
+    broken = head.to_dict()
+    broken["tensors"]["mean"] = broken["tensors"]["mean"][:8]
+    with pytest.raises(ValueError, match="damaged"):
+        FeatureHead.from_dict(broken)
+
+
+def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
+    from lenet.verdict import FeatureHead
+
+    model = LeNet(RBF).eval()
+    lm = LoadedModel(model, {"dataset": "mnist-sample"})
+    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    n_in = FeatureHead.features({k: v[None] for k, v in r.activations.items()}).shape[1]
+    head = FeatureHead(n_in, hidden=4)
+    with torch.no_grad():  # a head that always says "not a digit" with certainty
+        head.net[2].bias.fill_(50.0)
+    th = Thresholds("head", 0.5, head=head.to_dict())
+    assert judge(r.activations, RBF, DIGITS, th).kind == "not a digit"
+    with torch.no_grad():
+        head.net[2].bias.fill_(-50.0)
+    assert judge(r.activations, RBF, DIGITS, Thresholds("head", 0.5, head=head.to_dict())).kind != "not a digit"
+    with pytest.raises(ValueError, match="head"):
+        Thresholds("head", 0.5)
