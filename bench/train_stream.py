@@ -10,9 +10,9 @@ Goal: >= 2 UI updates/s, slowdown <= ~10%, snapshots bounded.
 
     LENET_DATA_DIR=../shared/data python bench/train_stream.py [--epochs 2] [--repeats 3]
 
-Result (2026-11-30, 2 vCPU, full MNIST, 3 runs, load 10-12 from other jobs): 3.5 UI updates/s, watch panel
-1.7/s; CLI 21.7-29.5 s, /train 17.9-25.6 s (median +4.5%), handler in-process median +10.2%; 37 snapshots,
-44 KB. Single runs varied by +-20% on the busy machine.
+Result (2026-11-30, 2 vCPU, full MNIST, default recipe, 3 runs, load 2-5): 3.8 UI updates/s, watch panel
+1.7/s, 5 confusion refreshes; CLI 15.2-18.7 s, /train 14.2-16.8 s (median -6.9%), handler in-process median
+-9.8%: no slowdown measurable; 27 snapshots, 69 KB. Single runs varied by +-15%.
 """
 import argparse
 import os
