@@ -644,6 +644,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # always_last: while a reading is running, newer drawings wait and only the newest is read next, so
     # answers arrive in order and the last one is always of the drawing as it is now.
     quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
+    # Registered before the Draw tab's private `read` events, which would otherwise take the name "read".
+    api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
     # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
     # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
     pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
@@ -655,7 +657,6 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     queue=False)
     api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
     api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
-    api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
     INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,
