@@ -68,7 +68,7 @@ def unreadable_as_gr_error():
         raise gr.Error(f"Could not read that image: {e}") from None
 
 
-def read(drawing, key, mine):
+def read_drawing(drawing, key, mine):
     """The Draw surface's strokes -> verdict, probabilities, what the network sees, and the drawing's sequence
     number (the surface compares it with its own to know whether the reading on screen is current)."""
     lm = _model(key, mine)
@@ -312,7 +312,8 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
                 if ev["type"] == "error":
                     gr.Warning(ev["message"])
                 if ev["type"] == "eval" and "confusion" in ev:
-                    history.add_eval(ev["epoch"], ev["accuracy"], ev["confusion"], ev["predictions"].numpy())
+                    history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"], ev["confusion"],
+                                     ev["predictions"].numpy())
                     evaluated = True
                 weights = w if w is not None else weights
             out = charts()
@@ -411,7 +412,7 @@ def load_upload(path):
     except CheckpointError as e:
         raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
     return {my_model: lm, model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-            results: f"### Loaded {Path(path).name}\n`{lm.label}` is now your model in Draw and Inspect."}
+            results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your model in Draw and Inspect."}
 
 
 # ---------- Layout ----------
@@ -479,7 +480,9 @@ Proc. IEEE 1998) is the convolutional network that read cheques in the 1990s. It
 The paper's network has **60,000** trainable parameters and a **0.95%** test error on MNIST (0.8% with
 distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
-**Architectures here:** {"; ".join(f"**{views.ARCH_NAMES[k]}** — {DESCRIPTIONS[k]} (`{k}`)" for k in PRESETS)}.
+**Architectures here:**
+
+{chr(10).join(f"- **{views.ARCH_NAMES[k]}** (`{k}`): {DESCRIPTIONS[k]}" for k in PRESETS)}
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.
@@ -575,16 +578,17 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                         watch_what = gr.Radio([views.WATCH_DRAWING, views.WATCH_TEST], value=views.WATCH_TEST,
                                               label="Digit to watch while it trains", elem_id="watch-what",
                                               info="Pinned when you press Train; read again at every update.")
-                        watch_class = gr.Dropdown([str(k) for k in range(10)], value="7", label="Class",
-                                                  elem_id="watch-class", min_width=80, scale=0)
+                        watch_class = gr.Dropdown(views.class_names(DEFAULT_DATASET),
+                                                  value=views.class_names(DEFAULT_DATASET)[7], label="Class",
+                                                  elem_id="watch-class", min_width=100, scale=0)
                     with gr.Row():
                         train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
                         stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
                     upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
                                              type="filepath", size="sm", elem_id="upload")
                 with gr.Column(scale=2, min_width=300):
-                    status = gr.Markdown("Pick settings and press **Train**. The defaults reach about 99% on "
-                                         "full MNIST in two epochs. A run belongs to this page: reloading or "
+                    status = gr.Markdown(f"Pick settings and press **Train**. The defaults reach 99% on full "
+                                         f"MNIST in {defaults.epochs} epochs. A run belongs to this page: reloading or "
                                          "closing it stops the run.", elem_id="train-status")
                     reload_note = gr.Markdown("", elem_id="reload-note")
                     # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target;
@@ -648,9 +652,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
     # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
     # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
-    pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
+    pad.change(read_drawing, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
                show_progress="hidden", queue=False)
-    model_dd.change(read, read_inputs, read_outputs, api_visibility="private", **quiet)
+    model_dd.change(read_drawing, read_inputs, read_outputs, api_visibility="private", **quiet)
     model_dd.change(lambda key, mine: (views.draw_notice(_model(key, mine)),
                                        gr.update(info=views.model_info(_model(key, mine)) + " Used by Draw and Inspect.")),
                     [model_dd, my_model], [notice, model_dd], api_visibility="private", show_progress="hidden",
@@ -701,6 +705,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     drill_gallery.select(open_in_inspect, [run_history, drill_indices], [inspect_pick, tabs],
                          api_visibility="private")
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
+    dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]), dataset,
+                   watch_class, api_visibility="private", queue=False)
     arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
     demo.load(None, None, reload_note, js=RELOAD_NOTE_JS)

@@ -109,13 +109,13 @@ def browser(n: int) -> None:
                 img.scroll_into_view_if_needed()
                 box = img.bounding_box()
                 x, y = box["x"] + box["width"] * rng.random(), box["y"] + box["height"] * rng.random()
-                before = page.locator(".unit-panel").get_attribute("data-unit")
+                before = page.locator(".unit-panel").get_attribute("data-hover")
                 t = time.perf_counter()
                 if k % 2:
                     page.mouse.click(x, y)
                 else:
                     page.mouse.move(x, y)
-                page.wait_for_function("b => document.querySelector('.unit-panel').dataset.unit !== b", arg=before)
+                page.wait_for_function("b => document.querySelector('.unit-panel').dataset.hover !== b", arg=before)
                 wall_ms.append(time.perf_counter() - t)
                 page_ms.append(float(page.locator(".unit-panel").get_attribute("data-ms")) / 1000)
             b.close()

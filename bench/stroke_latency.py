@@ -7,7 +7,8 @@ clock starts at the last stroke's pen-up (the pointerup event, in the page) and 
 the drawing as it was at pen-up is on screen: the surface numbers what it sends, the server echoes the
 number into #read-seq together with the verdict, and the time is taken in the next animation frame
 after that number arrives (so the verdict has been painted). Also counted: requests the page sent to
-the server per stroke (POSTs to /gradio_api/*), and whether the final verdict names the digit drawn.
+the server per stroke (POSTs to /gradio_api/*), the final request's HTTP round trip (the rest is the
+page's own time), and whether the final verdict names the digit drawn.
 
 Two conditions, each after a warm-up digit: idle, and while another visitor trains on full MNIST
 through /train (LENET_DATA_DIR must point at it; without it the bundled sample is trained instead,
@@ -39,6 +40,7 @@ GAP_S = 0.12  # between the strokes of one digit (a quick pen lift)
 PROBE = """
 () => {
   window.__lat = {up: 0, seq: -1, posts: 0};
+  performance.setResourceTimingBufferSize(100000);
   const pad = document.querySelector('#pad');
   pad.querySelector('canvas').addEventListener('pointerup', () => {
     window.__lat.up = performance.now();
@@ -52,8 +54,13 @@ WAIT = """
   const check = () => {
     const out = document.querySelector('#read-seq [data-seq]');
     if (out && Number(out.dataset.seq) >= seq) {
-      requestAnimationFrame(() => resolve({ms: performance.now() - up, seq,
-        verdict: document.querySelector('#verdict').innerText}));
+      requestAnimationFrame(() => {
+        // the last reading's HTTP round trip (request sent -> response in), to split server from page time
+        const rt = performance.getEntriesByType('resource').filter((e) => e.name.includes('/gradio_api/'))
+          .filter((e) => e.startTime >= up - 1).map((e) => e.responseEnd - e.startTime);
+        resolve({ms: performance.now() - up, seq, verdict: document.querySelector('#verdict').innerText,
+                 trip: rt.length ? rt[rt.length - 1] : null});
+      });
     } else if (performance.now() - t0 > timeout) resolve({ms: null, seq, verdict: null});
     else requestAnimationFrame(check);
   };
@@ -156,6 +163,10 @@ def run(browser, url: str, reps: int, label: str) -> None:
               f"  max {max(lat):5.0f} ms  (n={len(lat)}, timeouts {timeouts})  requests/stroke "
               f"{sum(posts) / len(posts):.1f} (max {max(posts):.0f}) over {stroke_s:.2f} s of pen-down  "
               f"read right {ok}/{len(rows)}", flush=True)
+        trips = [r["trip"] for r in rows if r.get("trip") is not None]
+        if trips:
+            print(f"    of which the final request's HTTP round trip: p50 {pct(trips, 50)[0]:.0f} ms, "
+                  f"p99 {pct(trips, 99)[0]:.0f} ms")
         per_digit = {d: [r["ms"] for r, dd in zip(rows, [d for _ in range(reps) for d in DIGITS]) if dd == d]
                      for d in DIGITS}
         print("    per digit (median ms): " + "  ".join(

@@ -88,6 +88,7 @@ def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84, unit
     tiles = "".join(
         f'<figure class="fmap-tile" data-layer="{name}"><img src="{png_data_url(colorize(m, signed, limit))}" '
         f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"{hook(i)}><span class="unit-cursor"></span>'
+        f'<span class="src-box"></span>'
         f'<figcaption>{name.upper()}·{i}</figcaption></figure>'
         for i, m in enumerate(maps))
     return (f'<details class="fmap-layer" id="sec-{name}" data-layer="{name}"{" open" if open_ else ""}>'

@@ -28,7 +28,7 @@ from lenet.render import (bars_html, confusion_html, connection_table_html, gray
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, prob_bars_html, unit_panel_html, why_html)
 from lenet.train import TrainConfig, run_outcome
-from lenet.watch import Pinned, RunHistory
+from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
 
@@ -67,7 +67,9 @@ def model_name(lm: LoadedModel) -> str:
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
     choices = [(model_name(lm), key) for key, lm in shipped.items()]
     if mine is not None:
-        choices.append((f"your model · {model_name(mine)}", YOURS))
+        acc = f" · {mine.test_accuracy:.1%}" if mine.test_accuracy is not None else ""
+        # its architecture is in model_info, under the selector: the name stays short enough for a phone
+        choices.append((f"your model · {DATASET_SHORT.get(mine.dataset, mine.dataset)}{acc}", YOURS))
     return choices
 
 
@@ -322,13 +324,13 @@ def dataset_choices() -> list[tuple[str, str]]:
     return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
 
 
-DATASET_INFO = ("Full sets download once on first use (or set LENET_DATA_DIR to a folder that has them); "
-                "the samples ship with the app.")
+DATASET_INFO = "The full sets download once, on first use; the samples ship with the app and work offline."
 
 
 def suggested_epochs(dataset: str) -> int:
-    """Two epochs of full MNIST take ~15 s on 2 CPU cores; the bundled samples need more passes to learn."""
-    return 10 if dataset_info(dataset).sample else 2
+    """The default recipe's epochs for full datasets (bench/time_to_99.py: every seed reaches 99.0% on MNIST);
+    the bundled samples need more passes to learn."""
+    return 10 if dataset_info(dataset).sample else TrainConfig().epochs
 
 
 PAPER_ERRORS = (("1998 paper: 0.95% error", 0.95, False), ("1998 paper, distortions: 0.8%", 0.8, True))
@@ -380,9 +382,10 @@ class TrainView:
             self.loss["train"].append((x, ev["loss"]))
             self.error["train"].append((x, 100 * (1 - ev["accuracy"])))
             self.last = ev
-        elif kind == "eval":
-            self.loss[ev["split"]].append((float(ev["epoch"]), ev["loss"]))
-            self.error[ev["split"]].append((float(ev["epoch"]), 100 * (1 - ev["accuracy"])))
+        elif kind == "eval":  # the end of an epoch, or a point inside the last one (epoch_progress < 1)
+            x = ev["epoch"] - 1 + ev.get("epoch_progress", 1.0)
+            self.loss[ev["split"]].append((x, ev["loss"]))
+            self.error[ev["split"]].append((x, 100 * (1 - ev["accuracy"])))
             if ev["split"] == "test":
                 self.test_accuracy = ev["accuracy"]
         elif kind == "done":
@@ -528,6 +531,10 @@ def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned |
                   classes[int(sample.labels[index])])
 
 
+def class_names(dataset: str) -> list[str]:
+    return list(dataset_info(dataset).classes)
+
+
 def kernels_of(lm: LoadedModel) -> np.ndarray:
     return lm.model.c1[0].weight.detach()[:, 0].numpy()
 
@@ -542,6 +549,9 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     when = "final model" if snap.final else f"epoch {snap.epoch:.2f} · step {snap.step:,}"
     parts = [f'<p class="watch-when">{when}</p><div class="watch">']
     pin = history.pinned
+    if pin is None:
+        parts.append('<p class="fmap-note watch-digit">No digit pinned: nothing was drawn in Draw when this run '
+                     'started. Pick “a test digit of class” to watch one being read.</p>')
     if pin is not None and snap.probs is not None:
         top = int(snap.probs.argmax())
         truth = f" · true class <b>{html.escape(pin.label)}</b>" if pin.label is not None else ""
@@ -557,16 +567,27 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     return "".join(parts)
 
 
+def _evaluation_at(history: RunHistory | None, index: int | None) -> tuple[EvalSnapshot | None, bool]:
+    """(the test evaluation shown at a snapshot, whether it is the final model's). index None: the latest
+    evaluation, which may be newer than the latest snapshot (it arrives just before the epoch's weights)."""
+    if history is None:
+        return None, False
+    snaps = history.snapshots
+    if index is None:
+        last = snaps[-1] if snaps else None
+        return history.evaluation, last is not None and last.final and last.evaluation is history.evaluation
+    if not snaps:
+        return None, False
+    snap = snaps[int(np.clip(index, 0, len(snaps) - 1))]
+    return snap.evaluation, snap.final
+
+
 def confusion_view(history: RunHistory | None, index: int | None = None,
                    selected: tuple[int, int] | None = None) -> str:
-    if history is None or not history.snapshots:
-        return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
-    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
-    snap = history.snapshots[index]
-    ev = snap.evaluation
+    ev, final = _evaluation_at(history, index)
     if ev is None:
         return '<p class="fmap-note">The confusion matrix appears at the first test evaluation (end of epoch 1).</p>'
-    when = "the final model" if snap.final else f"epoch {ev.epoch:g}"
+    when = "the final model" if final else f"epoch {ev.epoch:g}"
     return confusion_html(ev.confusion, history.classes, f"Test set, {when}: {ev.accuracy:.2%} read right",
                           clickable=ev.predictions is not None, selected=selected)
 
@@ -574,8 +595,7 @@ def confusion_view(history: RunHistory | None, index: int | None = None,
 def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
                 data_dir: str | None = None) -> tuple[list, list[int], str]:
     """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
-    index = len(history.snapshots) - 1 if index is None else int(np.clip(index, 0, len(history.snapshots) - 1))
-    ev = history.snapshots[index].evaluation
+    ev, _ = _evaluation_at(history, index)
     if ev is None or ev.predictions is None:
         return [], [], "No per-image readings were kept for this evaluation."
     split = test_split(history.dataset, data_dir)
@@ -594,7 +614,7 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
 
 def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = None) -> tuple[list, list, str]:
     """Every misread test image of the final evaluation (the first `limit`), as cell_images gives one cell."""
-    ev = history.snapshots[-1].evaluation if history.snapshots else None
+    ev, _ = _evaluation_at(history, None)
     if ev is None or ev.predictions is None:
         return [], [], ""
     split = test_split(history.dataset, data_dir)

@@ -189,6 +189,7 @@ def test_a_finger_draws_without_scrolling_the_page(phone_context, server_url, sc
     expect_reading(page, "7")
     expect_current(page)
     no_sideways_scroll(page, "Draw")
+    page.screenshot(path=str(screenshots / "phone_draw.png"), full_page=True)
     clear_button(page).tap()
     expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
     assert canvas_ink(page) == 0
@@ -215,6 +216,33 @@ def test_screen_reader_labels(page, server_url):
     expect(page.get_by_role("img", name=re.compile(r"^Drawing area"))).to_be_visible()
     page.get_by_role("tab", name="Train").click()
     expect(page.locator("#train-status")).to_have_attribute("aria-live", "polite", timeout=SLOW)
+
+
+def test_phone_words_are_not_cut_off(phone_context, server_url):
+    """Every shipped model's name fits the selector on a phone, and the About table breaks no word."""
+    page = phone_context.new_page()
+    open_app(page, server_url)
+    page.locator("#model-select input").click()
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible(timeout=SLOW)
+    names = [n.strip() for n in options.all_inner_texts()]
+    assert len(names) >= 2, names
+    # Each name set in the selector's own font, against the room its input has on this phone.
+    widths = page.locator("#model-select input").evaluate(
+        "(i, names) => { const s = getComputedStyle(i), c = document.createElement('canvas').getContext('2d');"
+        " c.font = s.font; const room = i.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);"
+        " return names.map(n => [n, c.measureText(n).width, room]); }", names)
+    cut = [w for w in widths if w[1] > w[2]]
+    assert not cut, f"model names cut off on a phone (name, text px, room px): {cut}"
+    page.get_by_role("tab", name="About").tap()
+    table = page.locator("#about-text table")
+    expect(table).to_be_visible(timeout=SLOW)
+    one_line = table.evaluate(  # the text's own box (a Range), not the cell: a row grows with its longest cell
+        "t => [...t.querySelectorAll('th, td:first-child')].every(c => { const s = getComputedStyle(c);"
+        " const r = document.createRange(); r.selectNodeContents(c);"
+        " return r.getBoundingClientRect().height < 1.8 * (parseFloat(s.lineHeight) || 1.4 * parseFloat(s.fontSize)); })")
+    assert one_line, "a header or layer name wraps in the About table"
+    no_sideways_scroll(page, "About")
 
 
 def test_a_clothes_model_says_so_on_the_draw_tab(page, server_url):
@@ -295,6 +323,7 @@ def test_inspect_shows_feature_maps_of_the_drawing(page, server_url, screenshots
     draw_with_mouse(page, SEVEN)
     expect_reading(page)
     page.get_by_role("tab", name="Inspect").click()
+    expect(page.locator("#inspect-head")).to_contain_text("your drawing", timeout=SLOW)
     layers = page.locator("#inspect-layers")
     expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)
@@ -338,6 +367,7 @@ def test_phone_journey_with_a_finger(phone_context, server_url, screenshots):
     expect(page.locator("#model-select input")).to_have_value(re.compile(r"your model"))
 
     page.get_by_role("tab", name="Inspect").tap()
+    expect(page.locator("#inspect-head")).to_contain_text("your drawing", timeout=SLOW)
     layers = page.locator("#inspect-layers")
     expect(layers.locator('.fmap-tile[data-layer="c1"]')).to_have_count(6, timeout=SLOW)
     expect(layers.locator('.fmap-tile[data-layer="c3"]')).to_have_count(16, timeout=SLOW)

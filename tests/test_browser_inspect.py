@@ -53,8 +53,9 @@ def point_at(page: Page, layer: str, m: int, fx: float, fy: float, click: bool, 
     else:
         img.hover(position=pos)
     panel = page.locator(".unit-panel")
-    expect(panel).to_have_attribute("data-unit", re.compile(rf"^{layer}:{m}:\d+:\d+$"))
-    name, mm, y, x = panel.get_attribute("data-unit").split(":")
+    which = "data-unit" if click or tap else "data-hover"  # the unit whose detail is shown / under the pointer
+    expect(panel).to_have_attribute(which, re.compile(rf"^{layer}:{m}:\d+:\d+$"))
+    name, mm, y, x = panel.get_attribute(which).split(":")
     return name, int(mm), int(y), int(x)
 
 
@@ -85,12 +86,11 @@ def test_inspect_opens_on_a_test_digit_and_explains_any_unit(page, server_url, a
     detail = page.locator(".unit-detail")
     expect(detail).to_contain_text("weighted sum")
     expect(detail).to_contain_text("Reads S2 maps 0, 1, 2, 3, 4, 5")
+    expect(page.locator("#inspect-layers .src-box.on")).to_have_count(0)  # S2 is folded: nothing to light there
     assert detail.locator(".mac").count() == 6
     assert shown_number(page, ".unit-detail .sum b") == pytest.approx(ref["weighted_sum"], abs=2e-3)
     assert shown_number(page, ".unit-detail .act") == pytest.approx(ref["activation"], abs=2e-3)
     assert float(page.locator(".unit-panel").get_attribute("data-ms")) < 100, "computed in the browser"
-    page.locator(".unit-panel").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "inspect_unit.png"))
     # S2 is folded; its block in the Fig. 2 map opens it, and its units explain their pooling
     s2 = page.locator("#sec-s2")
     assert s2.evaluate("d => d.open") is False
@@ -99,7 +99,19 @@ def test_inspect_opens_on_a_test_digit_and_explains_any_unit(page, server_url, a
     layer, m, y, x = point_at(page, "s2", 1, 0.3, 0.6, click=True)
     ref = expected_unit(app_module, layer, m, y, x)
     expect(page.locator(".unit-detail")).to_contain_text("max-pooling")
+    lit = page.locator('#inspect-layers .fmap-tile[data-layer="c1"] .src-box.on')  # its 2x2 window in C1·1
+    expect(lit).to_have_count(1)
+    tile = page.locator('#inspect-layers .fmap-tile[data-layer="c1"] img.unit-map[data-map="1"]')
+    img_box, lit_box = tile.bounding_box(), lit.bounding_box()
+    unit = (img_box["width"] - 2) / 28
+    assert lit_box["width"] == pytest.approx(2 * unit, abs=1)
+    assert lit_box["x"] == pytest.approx(img_box["x"] + 1 + 2 * x * unit, abs=1)
     assert shown_number(page, ".unit-detail .act") == pytest.approx(ref["activation"], abs=2e-3)
+    # with S2 open, the C3 unit lights its 5x5 patch in each of the six S2 maps it reads
+    point_at(page, "c3", 5, (tx + 0.5) / 10, (ty + 0.5) / 10, click=True)
+    expect(page.locator('#inspect-layers .fmap-tile[data-layer="s2"] .src-box.on')).to_have_count(6)
+    page.locator("#sec-s2").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "inspect_unit.png"))
 
 
 def test_inspect_shows_a_test_image_of_the_class_asked_for(page, server_url, screenshots):

@@ -34,7 +34,7 @@ def watch_when(page: Page) -> str:
 
 def stop_and_wait(page: Page) -> None:
     page.locator("#stop-btn").click()
-    expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished"), timeout=RUN_END)
+    expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished|failed"), timeout=RUN_END)
     expect(page.locator("#train-btn")).to_be_enabled(timeout=SLOW)
 
 
@@ -63,7 +63,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
         "before => document.querySelector('#confusion caption').innerText !== before",
         arg=table.locator("caption").inner_text(), timeout=SLOW)
     wait_for_curve(page)
-    page.screenshot(path=str(screenshots / "train_running.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "train_watch.png"), full_page=True)
 
     stop_and_wait(page)
     expect(stop).to_be_disabled()
@@ -95,7 +95,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
     items = page.locator("#wrong .thumbnail-item")
     expect(items).to_have_count(min(count, 40), timeout=SLOW)
     expect(table.locator("td.selected")).to_have_attribute("data-cell", f"{true},{read}")
-    page.screenshot(path=str(screenshots / "train_done.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "train_drilldown.png"), full_page=True)
 
     # ... and in dark mode the table is no bright white block: its cells are translucent tints.
     page.evaluate("() => document.body.classList.add('dark')")
@@ -162,3 +162,23 @@ def test_a_reload_mid_run_says_the_run_stopped(page, server_url):
     expect(page.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch"), timeout=RUN_END)
     expect(page.locator("#reload-note")).to_have_text("")  # said once, not forever
     stop_and_wait(page)
+
+
+def test_bad_settings_leave_no_error_badge_and_buttons_ready(page, server_url):
+    open_train(page, server_url)
+    lr = page.locator("#lr input")
+    lr.fill("100")
+    lr.press("Enter")
+    page.locator("#train-btn").click()
+    status = page.locator("#train-status")
+    expect(status).to_contain_text("did not complete", timeout=SLOW)
+    expect(status).to_contain_text("learning rate")  # the reason stays after the toast has gone
+    expect(page.locator("#train-btn")).to_be_enabled()
+    expect(page.locator("#stop-btn")).to_be_disabled()
+    toast = page.locator(".toast-body")
+    expect(toast.first).to_be_visible(timeout=SLOW)
+    expect(toast).to_have_count(0, timeout=30_000)  # the toast closes by itself ...
+    # ... and leaves no "Error" badge (Gradio draws it in a component's status tracker)
+    for where in ("#train-status", "#train-queue", "#loss-plot", "#error-plot", "#watch", "#confusion"):
+        expect(page.locator(f'{where} [data-testid="status-tracker"]')).not_to_contain_text("Error")
+    expect(status).not_to_contain_text(re.compile(r"^\s*Error"))

@@ -225,6 +225,8 @@ def test_watch_panel_shows_the_reading_and_the_kernels(mnist_test_split):
     assert "epoch 1.00" in watch_html(h, 0)  # the slider picks older ones
     assert "epoch 1.40" in watch_html(h, 99)  # out of range: clamped
     assert "While a run trains" in watch_html(None)
+    h.pinned = None  # "my drawing" with nothing drawn: the kernels alone, and a word on why
+    assert "No digit pinned" in watch_html(h) and 'class="prob-row' not in watch_html(h)
 
 
 def test_snapshots_are_bounded(mnist_test_split):
@@ -239,6 +241,15 @@ def test_snapshots_are_bounded(mnist_test_split):
     steps = [s.step for s in h.snapshots]
     assert steps == sorted(steps)
     assert h.nbytes() < 2_000_000, h.nbytes()
+
+
+def test_the_latest_evaluation_shows_before_its_snapshot(mnist_test_split):
+    """A test evaluation arrives just before the weights of its epoch, sometimes in an update of its own."""
+    h = _history_of_a_sample_run(mnist_test_split)
+    h.add_eval(2.0, 0.99, np.eye(10, dtype=int) * 100, np.zeros(1000, np.uint8))
+    assert "epoch 2: 99.00%" in confusion_view(h)  # latest, though no snapshot holds it yet
+    assert "epoch 1:" in confusion_view(h, len(h) - 1)  # the snapshot itself still shows its own moment
+    assert cell_images(h, None, 0, 0)[2].startswith("**")
 
 
 def test_confusion_table_is_accessible_clickable_and_not_a_white_block(mnist_test_split):

@@ -159,6 +159,7 @@
         width: `${im.clientWidth / w}px`, height: `${im.clientHeight / h}px` });
       cur.classList.add("on");
     }
+    markSources(p, u);
     const panel = document.querySelector(".unit-panel");
     const value = at(p.maps[u.layer], u.m, u.y, u.x);
     panel.querySelector(".unit-readout").innerHTML =
@@ -172,8 +173,30 @@
       if (u.layer === "c3") document.querySelectorAll(`.c3-table td[data-c3="${u.m}"]`).forEach((td) => td.classList.add("col"));
       panel.classList.add("pinned");
     }
-    panel.dataset.unit = `${u.layer}:${u.m}:${u.y}:${u.x}`;
+    // which unit is under the pointer, and which one the detail below is about (for tests and benchmarks)
+    panel.dataset.hover = `${u.layer}:${u.m}:${u.y}:${u.x}`;
+    if (withDetail) panel.dataset.unit = panel.dataset.hover;
     panel.dataset.ms = (performance.now() - t0).toFixed(1); // for the benchmark: time to show, in the browser
+  }
+
+  // Light what the unit reads in the layer below: its 2x2 window (S2, S4) or its 5x5 patch in each map it reads
+  // (C3; C1 reads the input, outlined above).
+  function markSources(p, u) {
+    document.querySelectorAll(".src-box.on").forEach((b) => b.classList.remove("on"));
+    const below = BELOW[u.layer];
+    if (below === "input") return;
+    const maps = u.layer === "c3" ? p.c3_inputs[u.m] : [u.m];
+    const [n, y0, x0] = u.layer === "c3" ? [5, u.y, u.x] : [2, 2 * u.y, 2 * u.x];
+    for (const i of maps) {
+      const img = document.querySelector(`.fmap-tile[data-layer="${below}"] img.unit-map[data-map="${i}"]`);
+      const box = img && img.parentElement.querySelector(".src-box");
+      if (!box || img.closest("details:not([open])")) continue; // a folded layer
+      const h = +img.dataset.h, w = +img.dataset.w;
+      Object.assign(box.style, { left: `${img.offsetLeft + img.clientLeft + (x0 / w) * img.clientWidth}px`,
+        top: `${img.offsetTop + img.clientTop + (y0 / h) * img.clientHeight}px`,
+        width: `${(n / w) * img.clientWidth}px`, height: `${(n / h) * img.clientHeight}px` });
+      box.classList.add("on");
+    }
   }
 
   document.addEventListener("pointermove", (ev) => {
