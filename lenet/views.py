@@ -485,7 +485,7 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]}}
     run_state = "stopped" if lm.run_state == "training" else lm.run_state
     outcome = run_outcome(r["accuracy"], len(lm.classes))
-    if outcome["failed"]:  # finished or stopped at chance level: say so, and do not put it to use
+    if outcome["failed"] and run_state in ("finished", "early-stopped"):  # a run the visitor stopped stays "stopped"
         run_state = "failed"
     how = {"stopped": "⏹️ Stopped — kept what was learned so far",
            "diverged": "⚠️ The run diverged — kept the last good weights",
@@ -493,7 +493,7 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     title = DATASETS[lm.dataset].title
     use = ("It is now **your model** in Draw and Inspect, for you only; reloading the page returns to the shipped "
            "models. Download it below to keep it.")
-    if outcome["failed"]:
+    if run_state == "failed":
         use = (f"{html.escape(outcome['failure'])} Draw and Inspect keep the model they had; it is listed as “your "
                "model” in the Model menu if you want to try it anyway.")
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "
