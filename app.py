@@ -318,7 +318,8 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
                 if ev["type"] == "error":
                     gr.Warning(ev["message"])
                 if ev["type"] == "eval" and "confusion" in ev:
-                    history.add_eval(ev["epoch"], ev["accuracy"], ev["confusion"], ev["predictions"].numpy())
+                    history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"], ev["confusion"],
+                                     ev["predictions"].numpy())
                     evaluated = True
                 weights = w if w is not None else weights
             out = charts()
@@ -593,8 +594,8 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
                                              type="filepath", size="sm", elem_id="upload")
                 with gr.Column(scale=2, min_width=300):
-                    status = gr.Markdown("Pick settings and press **Train**. The defaults reach about 99% on "
-                                         "full MNIST in two epochs. A run belongs to this page: reloading or "
+                    status = gr.Markdown(f"Pick settings and press **Train**. The defaults reach 99% on full "
+                                         f"MNIST in {defaults.epochs} epochs. A run belongs to this page: reloading or "
                                          "closing it stops the run.", elem_id="train-status")
                     reload_note = gr.Markdown("", elem_id="reload-note")
                     # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target;

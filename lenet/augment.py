@@ -203,3 +203,8 @@ def canvas_like(x: torch.Tensor, generator: torch.Generator | None = None,
     if "broken" in distortions:
         big = broken_strokes(big, generator, width=2.0)
     return renormalize(big)
+
+
+# Named settings for --augment (TrainConfig.affine). "paper": the 1998 paper's planar affine distortions,
+# translation, scaling, squeezing and horizontal shear, with no rotation (the studio default adds +-10 deg).
+AFFINE_PRESETS = {"studio": {}, "paper": {"rotation": 0.0}}

@@ -183,11 +183,11 @@ class LeNet(nn.Module):
             return logits
         return torch.cat([logits, logits.new_full((len(logits), 1), -self.config.rbf_reject)], 1)
 
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def loss(self, logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
         """Cross-entropy; with `rbf_reject` set it is the paper's MAP criterion (Eq. 9), via with_reject.
         Given all scores (from `scores`, as training does), it also covers the "not a digit" class (target 10)."""
         return F.cross_entropy(logits if logits.shape[1] > self.config.num_classes else self.with_reject(logits),
-                               target)
+                               target, label_smoothing=label_smoothing)
 
     def num_parameters(self, trainable_only: bool = True) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -24,10 +24,10 @@ from typing import Iterator
 
 import torch
 
-from lenet.augment import CANVAS_DISTORTIONS, canvas_like, random_affine
+from lenet.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS, canvas_like, random_affine
 from lenet.config import PRESETS, LeNetConfig, preset
 from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
-from lenet.device import pick_device
+from lenet.device import PRECISIONS, fast_path, pick_device
 from lenet.evaluate import evaluate
 from lenet.model import MAP_REJECT_PENALTY, LeNet
 from lenet.negatives import NegativeBank
@@ -46,13 +46,17 @@ class TrainConfig:
     arch: str = "lenet5"
     dataset: str = "mnist"
     epochs: int = 3
-    batch_size: int = 128
-    lr: float = 3e-3
+    batch_size: int = 256
+    lr: float = 1e-2
     optimizer: str = "adam"
+    betas: tuple[float, float] = (0.7, 0.9)  # Adam's moment decays: shorter memories suit a 3-epoch run
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "onecycle"
+    warmup: float = 0.3  # onecycle: the share of all steps spent rising to the peak rate
+    label_smoothing: float = 0.1
     augment: bool = False
+    affine: str = "studio"  # with augment: which distortions (augment.AFFINE_PRESETS); "paper" has no rotation
     val_split: float = 0.0  # fraction of the training set held out for validation
     early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
@@ -64,6 +68,8 @@ class TrainConfig:
     device: str = "auto"
     data_dir: str | None = None
     log_interval: float = 0.25  # seconds between step events
+    final_evals: int = 4  # test evaluations in the last epoch (evenly spaced, the last at its end)
+    precision: str = "auto"  # auto: bfloat16 autocast where the CPU has it natively (and not for RBF outputs)
 
     def __post_init__(self):
         problems = []
@@ -89,6 +95,18 @@ class TrainConfig:
             problems.append(f"validation split must be in [0, 0.5], got {self.val_split}")
         if self.early_stopping < 0:
             problems.append("early-stopping patience must be >= 0")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            problems.append(f"Adam betas must be two numbers in [0, 1), got {self.betas}")
+        if not 0 < self.warmup < 1:
+            problems.append(f"warmup must be a share of the steps in (0, 1), got {self.warmup}")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not (isinstance(self.final_evals, int) and 1 <= self.final_evals <= 100):
+            problems.append(f"final evaluations must be a whole number from 1 to 100, got {self.final_evals}")
+        if self.affine not in AFFINE_PRESETS:
+            problems.append(f"affine must be one of {tuple(AFFINE_PRESETS)}, got {self.affine!r}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.map_criterion and self.arch in PRESETS and PRESETS[self.arch].output != "rbf":
             problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
         if self.negatives and self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST":
@@ -110,6 +128,43 @@ class TrainConfig:
         if self.map_criterion or (self.negatives and rbf):  # RBF: negatives are the MAP's "none of these"
             return preset(self.arch, rbf_reject=MAP_REJECT_PENALTY)
         return preset(self.arch, reject_class=True) if self.negatives else preset(self.arch)
+
+
+@dataclass
+class _Window:
+    """Running train loss / accuracy since the last step event, summed on the device (no sync per step)."""
+    loss: torch.Tensor
+    correct: torch.Tensor
+    n: int = 0
+    since: float = 0.0
+
+    def add(self, loss, scores, y, n: int):
+        """n: the digits at the head of the batch (generated negatives follow them and are not counted)."""
+        self.loss += loss.detach() * n
+        self.correct += (scores[:n].detach().argmax(1) == y[:n]).sum()  # "not a digit" for a digit: wrong
+        self.n += n
+
+
+@dataclass
+class _Run:
+    """Everything run() carries from one stage to the next, by name."""
+    opt: torch.optim.Optimizer
+    sched: object
+    sched_when: str | None  # 'step', 'epoch', 'plateau' or None
+    t0: float
+    good: dict  # the last weights known to give a finite loss: restored on divergence
+    epoch: int = 0
+    step: int = 0
+    first_loss: float | None = None  # the untrained loss: what "diverged" is measured against
+    failed: bool = False  # an error event was yielded: the run ends
+    best_loss: float = math.inf  # the monitored loss (val, else train) of the best epoch so far
+    best_weights: dict | None = None  # kept only with a validation split
+    best_epoch: int = 0
+    stale: int = 0  # epochs since the monitored loss last improved
+    reason: str = "finished"
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
 
 
 class Trainer:
@@ -135,6 +190,7 @@ class Trainer:
             raise ValueError("no training images left after the validation split")
         self.steps_per_epoch = math.ceil(len(self.train) / cfg.batch_size)
         self.classes = dataset_info(cfg.dataset).classes
+        self.fast = fast_path(self.device, cfg.precision, self.model.config)
         self.negatives = (NegativeBank(min(8000, max(2000, len(self.train) // 8)), cfg.seed, self.device)
                           if cfg.negatives else None)
         self.history: list[dict] = []  # epoch events
@@ -145,13 +201,14 @@ class Trainer:
         if self.cfg.optimizer == "sgd":
             return torch.optim.SGD(params, lr=self.cfg.lr, momentum=self.cfg.momentum,
                                    weight_decay=self.cfg.weight_decay)
-        return torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        return torch.optim.Adam(params, lr=self.cfg.lr, betas=self.cfg.betas, weight_decay=self.cfg.weight_decay)
 
     def _scheduler(self, opt):
         """(scheduler, when): when is 'step', 'epoch' or 'plateau'."""
         c, total = self.cfg, self.cfg.epochs * self.steps_per_epoch
         if c.schedule == "onecycle":
-            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c.lr, total_steps=total), "step"
+            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c.lr, total_steps=total,
+                                                       pct_start=c.warmup), "step"
         if c.schedule == "step":
             return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, c.epochs // 3), gamma=0.1), "epoch"
         if c.schedule == "plateau":
@@ -166,7 +223,7 @@ class Trainer:
         x = self.train.images[idx].float().div_(255).unsqueeze(1)  # (B, 1, 28, 28) in [0, 1]
         y = self.train.labels[idx]
         if self.cfg.augment:
-            x = random_affine(x, self.gen)
+            x = random_affine(x, self.gen, **AFFINE_PRESETS[self.cfg.affine])
         if self.cfg.distortions:
             k = round(len(x) * CANVAS_SHARE)
             x = torch.cat([canvas_like(x[:k], self.gen, self.cfg.distortions), x[k:]])
@@ -174,112 +231,161 @@ class Trainer:
             k = max(1, round(len(x) * NEGATIVE_SHARE))
             x = torch.cat([x, self.negatives.sample(k, self.gen, digits=x)])
             y = torch.cat([y, y.new_full((k,), self.model.config.num_classes)])
-        return to_model_input(x, self.model.config), y
+        return self.fast.input(to_model_input(x, self.model.config)), y
 
     def _snapshot(self):
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
+    def _test_points(self, epoch: int) -> set[int]:
+        """Steps of this epoch after which the test set is evaluated: the end of every epoch, plus
+        `final_evals - 1` evenly spaced points in the last epoch, where accuracy climbs as the rate anneals."""
+        n = self.steps_per_epoch
+        points = {n}
+        if epoch == self.cfg.epochs:
+            k = self.cfg.final_evals
+            points |= {max(1, round(n * j / k)) for j in range(1, k)}
+        return points
+
+    # ---- the stages of run(); each yields its events, and weights change only between yields ----
+
     def run(self) -> Iterator[dict]:
-        c, model = self.cfg, self.model
         opt = self._optimizer()
-        sched, sched_when = self._scheduler(opt)
-        total_steps = c.epochs * self.steps_per_epoch
-        t0 = time.perf_counter()
-        elapsed = lambda: time.perf_counter() - t0  # noqa: E731
-        yield {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": dataclasses.asdict(c),
-               "device": str(self.device), "n_train": len(self.train), "n_val": len(self.val or ()),
-               "n_test": len(self.test), "steps_per_epoch": self.steps_per_epoch, "total_steps": total_steps,
-               "parameters": model.num_parameters(), "classes": list(self.classes)}
-        good = self._snapshot()  # last weights known to give a finite loss
-        best = (math.inf, None, 0)  # (monitored loss, weights, epoch)
-        first_loss, step, stale = None, 0, 0
-        reason = "finished"
-        for epoch in range(1, c.epochs + 1):
-            model.train()
-            order = torch.randperm(len(self.train), generator=self.gen, device=self.device)
-            win_loss = torch.zeros((), device=self.device)
-            win_correct = torch.zeros((), device=self.device)
-            win_n, win_t, ep_loss, ep_correct = 0, time.perf_counter(), 0.0, 0.0
-            for i in range(self.steps_per_epoch):
-                idx = order[i * c.batch_size:(i + 1) * c.batch_size]
-                x, y = self._batch(idx)
-                n = len(idx)  # the digits; any negatives follow them
-                scores = model.scores(model.activations(x)["output"])
-                loss = model.loss(scores, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if sched_when == "step":
-                    sched.step()
-                step += 1
-                if first_loss is None:  # the untrained loss: what "diverged" is measured against
-                    first_loss = loss.item()
-                win_loss += loss.detach() * n
-                win_correct += (scores[:n].detach().argmax(1) == y[:n]).sum()  # "not a digit" for a digit: wrong
-                win_n += n
-                last = i == self.steps_per_epoch - 1
-                if time.perf_counter() - win_t < c.log_interval and not last:
-                    continue
-                # A step event: the only place weights are read out, so the only sync with the device.
-                now = time.perf_counter()
-                mean_loss, acc = win_loss.item() / win_n, win_correct.item() / win_n
-                if not math.isfinite(mean_loss) or mean_loss > 50 * max(first_loss, 1.0):
-                    model.load_state_dict(good)
-                    kind = "nan" if not math.isfinite(mean_loss) else "diverged"
-                    yield {"type": "error", "reason": kind, "epoch": epoch, "step": step, "elapsed": elapsed(),
-                           "loss": mean_loss if math.isfinite(mean_loss) else None,  # NaN is not JSON
-                           "message": f"Training {'produced a NaN/infinite loss' if kind == 'nan' else 'diverged'}"
-                                      f" at step {step} (loss {mean_loss:.3g}); the learning rate "
-                                      f"{c.lr:g} is probably too high. The last good weights were kept."}
+        sched, when = self._scheduler(opt)
+        r = _Run(opt=opt, sched=sched, sched_when=when, t0=time.perf_counter(), good=self._snapshot())
+        self.fast.prepare(self.model)
+        try:
+            yield self._start_event()
+            for r.epoch in range(1, self.cfg.epochs + 1):
+                summary = yield from self._train_epoch(r)
+                if r.failed:
                     return
-                good = self._snapshot()
-                ep_loss += mean_loss * win_n
-                ep_correct += acc * win_n
-                rate = win_n / max(now - win_t, 1e-9)
-                done_frac = step / total_steps
-                yield {"type": "step", "epoch": epoch, "step": step, "epoch_progress": (i + 1) / self.steps_per_epoch,
-                       "loss": mean_loss, "accuracy": acc, "lr": opt.param_groups[0]["lr"],
-                       "images_per_s": rate, "elapsed": elapsed(),
-                       "eta": elapsed() * (1 - done_frac) / done_frac}
-                win_loss.zero_()
-                win_correct.zero_()
-                win_n, win_t = 0, time.perf_counter()
-            # End of epoch: evaluate, schedule, select, maybe stop early.
-            summary = {"type": "epoch", "epoch": epoch, "step": step, "train_loss": ep_loss / len(self.train),
-                       "train_accuracy": ep_correct / len(self.train), "lr": opt.param_groups[0]["lr"]}
-            if self.val is not None:
-                v = evaluate(model, self.val)
-                summary.update(val_loss=v["loss"], val_accuracy=v["accuracy"])
-                yield {"type": "eval", "split": "val", "epoch": epoch, "step": step, "elapsed": elapsed(),
-                       "loss": v["loss"], "accuracy": v["accuracy"]}
-            t = self.final = evaluate(model, self.test)
-            summary.update(test_loss=t["loss"], test_accuracy=t["accuracy"])
-            yield {"type": "eval", "split": "test", "epoch": epoch, "step": step, "elapsed": elapsed(),
-                   "loss": t["loss"], "accuracy": t["accuracy"]}
-            monitored = summary.get("val_loss", summary["train_loss"])
-            if sched_when == "epoch":
-                sched.step()
-            elif sched_when == "plateau":
-                sched.step(monitored)
-            if monitored < best[0]:
-                best, stale = (monitored, self._snapshot() if self.val is not None else None, epoch), 0
-            else:
-                stale += 1
-            summary["elapsed"] = elapsed()
-            self.history.append(summary)
-            yield summary
-            if c.early_stopping and stale >= c.early_stopping and epoch < c.epochs:
-                reason = "early_stopping"
-                break
-        best_epoch = epoch
-        if c.keep_best and best[1] is not None and best[2] != epoch:
-            model.load_state_dict(best[1])
-            best_epoch = best[2]
-            self.final = evaluate(model, self.test)
-        model.eval()
-        yield {"type": "done", "reason": reason, "epoch": epoch, "step": step, "elapsed": elapsed(),
-               "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"],
-               **run_outcome(self.final["accuracy"], len(self.classes))}
+                yield from self._evaluate_epoch(r, summary)
+                if self._stop_early(r):
+                    r.reason = "early_stopping"
+                    break
+            yield self._finish(r)
+        finally:
+            self.fast.restore(self.model)  # plain memory layout again, however the run ended
+
+    def _start_event(self) -> dict:
+        return {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": dataclasses.asdict(self.cfg),
+                "device": str(self.device), "precision": self.fast.name, "n_train": len(self.train),
+                "n_val": len(self.val or ()), "n_test": len(self.test), "steps_per_epoch": self.steps_per_epoch,
+                "total_steps": self.cfg.epochs * self.steps_per_epoch,
+                "parameters": self.model.num_parameters(), "classes": list(self.classes)}
+
+    def _train_step(self, r: _Run, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One optimiser step on the digits `idx` (and any negatives): (loss, scores, targets), on the device."""
+        x, y = self._batch(idx)
+        with self.fast.autocast():
+            output = self.model.activations(x)["output"]
+        scores = self.model.scores(output.float())
+        loss = self.model.loss(scores, y, self.cfg.label_smoothing)
+        r.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        r.opt.step()
+        if r.sched_when == "step":
+            r.sched.step()
+        r.step += 1
+        if r.first_loss is None:
+            r.first_loss = loss.item()
+        return loss, scores, y
+
+    def _train_epoch(self, r: _Run) -> Iterator[dict]:
+        """Step events (at most every `log_interval` s and at the end) and test evaluations at the
+        epoch's test points; returns the partial epoch summary, or sets r.failed after an error event."""
+        c, model = self.cfg, self.model
+        model.train()
+        order = torch.randperm(len(self.train), generator=self.gen, device=self.device)
+        zero = lambda: torch.zeros((), device=self.device)  # noqa: E731
+        win = _Window(zero(), zero(), since=time.perf_counter())
+        ep_loss = ep_correct = 0.0
+        tests = self._test_points(r.epoch)
+        for i in range(1, self.steps_per_epoch + 1):
+            idx = order[(i - 1) * c.batch_size:i * c.batch_size]
+            loss, scores, y = self._train_step(r, idx)
+            win.add(loss, scores, y, len(idx))
+            if time.perf_counter() - win.since < c.log_interval and i not in tests:
+                continue
+            # A step event: the only place the loss is read out, so the only sync with the device.
+            event = self._step_event(r, win, i)
+            if event["type"] == "error":
+                r.failed = True
+                yield event
+                return None
+            ep_loss += event["loss"] * win.n
+            ep_correct += event["accuracy"] * win.n
+            yield event
+            win = _Window(zero(), zero(), since=time.perf_counter())
+            if i in tests and i < self.steps_per_epoch:  # the end-of-epoch test is _evaluate_epoch's
+                yield self._eval_event(r, "test", self.test, progress=i / self.steps_per_epoch)
+        return {"type": "epoch", "epoch": r.epoch, "step": r.step, "train_loss": ep_loss / len(self.train),
+                "train_accuracy": ep_correct / len(self.train), "lr": r.opt.param_groups[0]["lr"]}
+
+    def _step_event(self, r: _Run, win: _Window, i: int) -> dict:
+        """The window's step event, or an error event after restoring the last good weights."""
+        now = time.perf_counter()
+        mean_loss, acc = win.loss.item() / win.n, win.correct.item() / win.n
+        if not math.isfinite(mean_loss) or mean_loss > 50 * max(r.first_loss, 1.0):
+            self.model.load_state_dict(r.good)
+            kind = "nan" if not math.isfinite(mean_loss) else "diverged"
+            return {"type": "error", "reason": kind, "epoch": r.epoch, "step": r.step, "elapsed": r.elapsed(),
+                    "loss": mean_loss if math.isfinite(mean_loss) else None,  # NaN is not JSON
+                    "message": f"Training {'produced a NaN/infinite loss' if kind == 'nan' else 'diverged'}"
+                               f" at step {r.step} (loss {mean_loss:.3g}); the learning rate "
+                               f"{self.cfg.lr:g} is probably too high. The last good weights were kept."}
+        r.good = self._snapshot()
+        done_frac = r.step / (self.cfg.epochs * self.steps_per_epoch)
+        return {"type": "step", "epoch": r.epoch, "step": r.step, "epoch_progress": i / self.steps_per_epoch,
+                "loss": mean_loss, "accuracy": acc, "lr": r.opt.param_groups[0]["lr"],
+                "images_per_s": win.n / max(now - win.since, 1e-9), "elapsed": r.elapsed(),
+                "eta": r.elapsed() * (1 - done_frac) / done_frac}
+
+    def _eval_event(self, r: _Run, split: str, data: Split, progress: float = 1.0) -> dict:
+        result = evaluate(self.model, data)
+        if split == "test":
+            self.final = result
+        return {"type": "eval", "split": split, "epoch": r.epoch, "epoch_progress": progress, "step": r.step,
+                "elapsed": r.elapsed(), "loss": result["loss"], "accuracy": result["accuracy"]}
+
+    def _evaluate_epoch(self, r: _Run, summary: dict) -> Iterator[dict]:
+        """Validation and test evaluation, the per-epoch schedules, the best epoch; then the summary event."""
+        if self.val is not None:
+            v = self._eval_event(r, "val", self.val)
+            summary.update(val_loss=v["loss"], val_accuracy=v["accuracy"])
+            yield v
+        t = self._eval_event(r, "test", self.test)
+        summary.update(test_loss=t["loss"], test_accuracy=t["accuracy"])
+        yield t
+        monitored = summary.get("val_loss", summary["train_loss"])
+        if r.sched_when == "epoch":
+            r.sched.step()
+        elif r.sched_when == "plateau":
+            r.sched.step(monitored)
+        if monitored < r.best_loss:
+            r.best_loss, r.best_epoch, r.stale = monitored, r.epoch, 0
+            r.best_weights = self._snapshot() if self.val is not None else None
+        else:
+            r.stale += 1
+        summary["elapsed"] = r.elapsed()
+        self.history.append(summary)
+        yield summary
+
+    def _stop_early(self, r: _Run) -> bool:
+        c = self.cfg
+        return bool(c.early_stopping) and r.stale >= c.early_stopping and r.epoch < c.epochs
+
+    def _finish(self, r: _Run) -> dict:
+        """Back to the best epoch's weights when a validation split chose one; the done event."""
+        best_epoch = r.epoch
+        if self.cfg.keep_best and r.best_weights is not None and r.best_epoch != r.epoch:
+            self.model.load_state_dict(r.best_weights)
+            best_epoch = r.best_epoch
+            self.final = evaluate(self.model, self.test)
+        self.model.eval()
+        return {"type": "done", "reason": r.reason, "epoch": r.epoch, "step": r.step, "elapsed": r.elapsed(),
+                "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"],
+                **run_outcome(self.final["accuracy"], len(self.classes))}
 
 
 def start_from(model: LeNet, path: str) -> None:
@@ -367,10 +473,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr, help="learning rate (the peak for onecycle)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    p.add_argument("--betas", type=float, nargs=2, default=d.betas, metavar=("B1", "B2"), help="Adam's betas")
     p.add_argument("--momentum", type=float, default=d.momentum)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--warmup", type=float, default=d.warmup, help="onecycle: share of the steps rising to the peak")
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--augment", action="store_true", help="random affine distortions, as in the paper")
+    p.add_argument("--affine", choices=list(AFFINE_PRESETS), default=d.affine,
+                   help="with --augment: 'paper' = translation, scaling, squeezing, shear, no rotation")
     p.add_argument("--val-split", type=float, default=d.val_split)
     p.add_argument("--early-stopping", type=int, default=d.early_stopping, metavar="PATIENCE")
     p.add_argument("--no-keep-best", dest="keep_best", action="store_false")
@@ -385,6 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (same --arch)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
+    p.add_argument("--final-evals", type=int, default=d.final_evals,
+                   help="test evaluations in the last epoch, evenly spaced")
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help="auto: bfloat16 autocast on CPUs with native bfloat16, float32 otherwise")
     p.add_argument("--out", help="checkpoint path (.safetensors)")
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
     return p
@@ -396,6 +511,7 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     opts = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    opts["betas"] = tuple(opts["betas"])
     command = "python -m lenet.train " + " ".join(argv if argv is not None else sys.argv[1:])
     try:
         trainer = Trainer(TrainConfig(**opts))

@@ -83,12 +83,22 @@ def test_event_stream_contract(full_run):
     assert all(b > a for a, b in zip(numbers, numbers[1:]))
     assert numbers[-1] == start["total_steps"]
 
-    # Per epoch: step events, then one test eval, then the epoch summary.
+    # Per epoch: step events, then one test eval, then the epoch summary; the last epoch also has
+    # final_evals - 1 test evals inside it, each right after a step event at the same point.
+    assert cfg.final_evals > 1  # the default: what the app runs
     for epoch in range(1, cfg.epochs + 1):
         in_epoch = [e for e in events if e.get("epoch") == epoch and e["type"] in ("step", "eval", "epoch")]
         kinds = [e["type"] for e in in_epoch]
         assert kinds[-2:] == ["eval", "epoch"], kinds[-3:]
-        assert set(kinds[:-2]) == {"step"}
+        inside = [(i, e) for i, e in enumerate(in_epoch[:-2]) if e["type"] == "eval"]
+        assert len(inside) == (cfg.final_evals - 1 if epoch == cfg.epochs else 0)
+        for i, e in inside:
+            assert e["split"] == "test" and 0 < e["epoch_progress"] < 1
+            assert in_epoch[i - 1]["type"] == "step"
+            assert in_epoch[i - 1]["epoch_progress"] == pytest.approx(e["epoch_progress"])
+        progress = [e["epoch_progress"] for _, e in inside]
+        assert progress == sorted(progress)
+        assert set(kinds[:-2]) <= {"step", "eval"}
         assert in_epoch[-2]["split"] == "test"
         assert in_epoch[-3]["epoch_progress"] == pytest.approx(1.0)
         summary = in_epoch[-1]
@@ -120,7 +130,7 @@ def test_lenet5_reaches_95_percent_on_the_sample(full_run, mnist_test_split):
 
 def test_validation_split_reports_val_and_keeps_the_best_epoch(mnist_train_split, mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=3, batch_size=32, lr=3e-3, val_split=0.25, keep_best=True,
-                      seed=1, device="cpu", log_interval=0.0)
+                      seed=1, device="cpu", log_interval=0.0, final_evals=1)
     trainer = Trainer(cfg, train=subset(mnist_train_split, 800), test=subset(mnist_test_split, 200))
     assert len(trainer.val) == 200 and len(trainer.train) == 600
     at_epoch, events = {}, []
