@@ -320,7 +320,8 @@ def default_dataset() -> str:
 def dataset_choices() -> list[tuple[str, str]]:
     """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
     names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
-             "mnist-sample": "MNIST sample · 4,000, offline", "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
+             "mnist-sample": "MNIST sample · 4,000, offline",
+             "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
     return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
 
 
