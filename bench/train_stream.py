@@ -46,9 +46,10 @@ def handler_run(settings) -> dict:
     """app.train() consumed in-process: the app's whole per-update work without a browser or server."""
     import app
 
-    gen = app.train(settings["arch"], settings["dataset"], settings["epochs"], 128, 3e-3, "adam", "onecycle",
-                    False, 0.0, 0, "auto", watch_what=app.views.WATCH_TEST, watch_class="7",
-                    signal=app.StopSignal())
+    d = app.TrainConfig()  # the same defaults as the CLI path and /train
+    gen = app.train(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr, d.optimizer,
+                    d.schedule, d.augment, d.val_split, d.seed, "auto", watch_what=app.views.WATCH_TEST,
+                    watch_class="7", signal=app.StopSignal())
     n, n_watch, history, t0 = 0, 0, None, None
     for out in gen:
         n += 1

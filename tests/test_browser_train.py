@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import SLOW, open_app, wait_for_curve
+from test_browser import ONE, SLOW, draw_with_mouse, expect_reading, open_app, wait_for_curve
 
 pytestmark = pytest.mark.browser
 
@@ -182,3 +182,17 @@ def test_bad_settings_leave_no_error_badge_and_buttons_ready(page, server_url):
     for where in ("#train-status", "#train-queue", "#loss-plot", "#error-plot", "#watch", "#confusion"):
         expect(page.locator(f'{where} [data-testid="status-tracker"]')).not_to_contain_text("Error")
     expect(status).not_to_contain_text(re.compile(r"^\s*Error"))
+
+
+def test_watching_the_visitors_own_drawing(page, server_url):
+    open_app(page, server_url)
+    draw_with_mouse(page, ONE)
+    expect_reading(page, "1")
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#watch-what").get_by_text("my drawing").click()
+    page.locator("#train-btn").click()
+    watch = page.locator("#watch")
+    expect(watch.locator(".watch-digit figcaption")).to_contain_text("your drawing", timeout=SLOW)
+    expect(watch.locator(".prob-row")).to_have_count(10)
+    stop_and_wait(page)
+    expect(watch.locator(".watch-digit figcaption")).to_contain_text(re.compile(r"reads\s*\d"))
