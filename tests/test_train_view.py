@@ -111,7 +111,7 @@ def test_paper_lines_only_where_they_apply():
 
 
 def test_previous_run_is_overlaid_dashed_and_widens_the_x_range():
-    first = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=5))
+    first = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=5, lr=3e-3))
     for ev in _events(epochs=5, val=False):
         first.add(ev)
     second = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, lr=1e-2),
