@@ -68,7 +68,7 @@ def unreadable_as_gr_error():
         raise gr.Error(f"Could not read that image: {e}") from None
 
 
-def read(drawing, key, mine):
+def read_drawing(drawing, key, mine):
     """The Draw surface's strokes -> verdict, probabilities, what the network sees, and the drawing's sequence
     number (the surface compares it with its own to know whether the reading on screen is current)."""
     lm = _model(key, mine)
@@ -650,9 +650,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
     # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
     # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
-    pad.change(read, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
+    pad.change(read_drawing, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
                show_progress="hidden", queue=False)
-    model_dd.change(read, read_inputs, read_outputs, api_visibility="private", **quiet)
+    model_dd.change(read_drawing, read_inputs, read_outputs, api_visibility="private", **quiet)
     model_dd.change(lambda key, mine: (views.draw_notice(_model(key, mine)),
                                        gr.update(info=views.model_info(_model(key, mine)) + " Used by Draw and Inspect.")),
                     [model_dd, my_model], [notice, model_dd], api_visibility="private", show_progress="hidden",

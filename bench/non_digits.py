@@ -250,9 +250,12 @@ def speckle(rng):
 
 
 def _typed(rng, chars, fonts):
+    from matplotlib.ft2font import FT2Font
+
     img = Image.new("L", (SIZE, SIZE), 255)
-    font = ImageFont.truetype(str(_font_dir() / fonts[rng.integers(len(fonts))]), int(rng.uniform(110, 230)))
     c = chars[rng.integers(len(chars))]
+    having = [f for f in fonts if FT2Font(str(_font_dir() / f)).get_char_index(ord(c))] or ["DejaVuSans-Oblique.ttf"]
+    font = ImageFont.truetype(str(_font_dir() / having[rng.integers(len(having))]), int(rng.uniform(110, 230)))
     ImageDraw.Draw(img).text((SIZE / 2 + rng.uniform(-30, 30), SIZE / 2 + rng.uniform(-30, 30)), c, fill=0,
                              font=font, anchor="mm")
     return np.stack([np.asarray(img)] * 3, -1), c
@@ -262,7 +265,7 @@ def letter(rng):
     return _typed(rng, LETTERS, HELD_OUT_FONTS)[0]
 
 
-def symbol(rng):  # a glyph a font lacks is drawn as its box: not a digit either
+def symbol(rng):  # in a held-out font that has the glyph (else DejaVu Sans Oblique, also unused in training)
     return _typed(rng, SYMBOL_CHARS, HELD_OUT_FONTS)[0]
 
 
@@ -313,17 +316,17 @@ def judge_all(lm, canvases):
     return kinds
 
 
-def tile(canvas, caption, px=96):
+def tile(canvas, caption, px=116):
     im = Image.fromarray(canvas).convert("L").resize((px, px), Image.BILINEAR)
     out = Image.new("L", (px, px + 14), 255)
     out.paste(im, (0, 0))
-    ImageDraw.Draw(out).text((2, px + 1), caption[:17], fill=0)
+    ImageDraw.Draw(out).text((2, px + 1), caption[:22], fill=0)
     return out
 
 
 def save_grid(rows, path, cols=10):
     """rows: [(title, [tile, ...])] -> one PNG with a title line above each row of tiles."""
-    w, h = 96, 110
+    w, h = 116, 130
     height = sum(18 + h * math.ceil(len(t) / cols) for _, t in rows)
     img = Image.new("L", (cols * (w + 4), height), 255)
     d = ImageDraw.Draw(img)

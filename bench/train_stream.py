@@ -47,7 +47,8 @@ def handler_run(settings) -> dict:
     import app
 
     gen = app.train(settings["arch"], settings["dataset"], settings["epochs"], 128, 3e-3, "adam", "onecycle",
-                    False, 0.0, 0, "auto", app.views.WATCH_TEST, "7", None, None, app.StopSignal())
+                    False, 0.0, 0, "auto", watch_what=app.views.WATCH_TEST, watch_class="7",
+                    signal=app.StopSignal())
     n, n_watch, history, t0 = 0, 0, None, None
     for out in gen:
         n += 1

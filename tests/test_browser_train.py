@@ -34,7 +34,7 @@ def watch_when(page: Page) -> str:
 
 def stop_and_wait(page: Page) -> None:
     page.locator("#stop-btn").click()
-    expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished"), timeout=RUN_END)
+    expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished|failed"), timeout=RUN_END)
     expect(page.locator("#train-btn")).to_be_enabled(timeout=SLOW)
 
 
