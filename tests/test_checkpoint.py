@@ -94,8 +94,12 @@ def test_the_modern_lenet5_checkpoint_ships():
 def test_shipped_checkpoints_load(path):
     model, meta = load_checkpoint(path)
     assert meta["arch"] in PRESETS
-    # A preset, or a preset that also learned "not a digit" (--negatives: one more output unit on F6).
-    assert dataclasses.replace(model.config, reject_class=False) == PRESETS[meta["arch"]]
+    # The architecture is the preset's; the training recipe may add how outputs are read: the MAP criterion's
+    # "none of these" constant (RBF), or an 11th "not a digit" output (--negatives).
+    assert (model.config.rbf_reject is not None) == bool(meta["settings"].get("map_criterion")
+                                                         or (meta["settings"].get("negatives")
+                                                             and model.config.output == "rbf"))
+    assert dataclasses.replace(model.config, rbf_reject=None, reject_class=False) == PRESETS[meta["arch"]]
     assert meta["trainable_parameters"] == model.num_parameters()
     extra = model.config.f6_units + 1 if model.config.reject_class else 0
     assert model.num_parameters() == PARAMETERS[meta["arch"]] + extra
