@@ -77,6 +77,12 @@ def read_drawing(drawing, key, mine):
     return text, confidences, views.seen_html(lm, image), sequence(drawing)
 
 
+def model_notes(key, mine):
+    """The selected model in words under the selector, and the Draw tab's notice when it does not read digits."""
+    lm = _model(key, mine)
+    return views.draw_notice(lm), gr.update(info=views.model_info(lm) + " Used by Draw and Inspect.")
+
+
 def api_canvas(payload) -> np.ndarray | None:
     """The API's raw canvas value -> RGBA pixels. Gradio has already checked the file is an upload; the
     header is read before the pixels, so a huge image is refused without decoding it."""
@@ -412,7 +418,8 @@ def load_upload(path):
     except CheckpointError as e:
         raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
     return {my_model: lm, model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-            results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your model in Draw and Inspect."}
+            results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your model in "
+                     "Draw and Inspect."}
 
 
 # ---------- Layout ----------
@@ -648,18 +655,17 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     # always_last: while a reading is running, newer drawings wait and only the newest is read next, so
     # answers arrive in order and the last one is always of the drawing as it is now.
     quiet = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read")
+    # Registered before the Draw tab's private `read` events, which would otherwise take the name "read".
+    api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
     # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
     # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
     pad.change(read_drawing, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
                show_progress="hidden", queue=False)
     model_dd.change(read_drawing, read_inputs, read_outputs, api_visibility="private", **quiet)
-    model_dd.change(lambda key, mine: (views.draw_notice(_model(key, mine)),
-                                       gr.update(info=views.model_info(_model(key, mine)) + " Used by Draw and Inspect.")),
-                    [model_dd, my_model], [notice, model_dd], api_visibility="private", show_progress="hidden",
-                    queue=False)
+    model_dd.change(model_notes, [model_dd, my_model], [notice, model_dd], api_visibility="private",
+                    show_progress="hidden", queue=False)
     api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)
     api_maps_btn.click(feature_maps, [api_pad], [api_maps_out], api_name="feature_maps", preprocess=False, **quiet)
-    api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
 
     # --- Inspect --- (re-rendered when its input or the model changes; a picked test image shows itself)
     INSPECT_OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4,

@@ -80,7 +80,8 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     negs, _ = make_negatives(n_negatives, HELD_OUT_SEED)
     negs = negs.float().div(255).unsqueeze(1)
     negs = torch.cat([negs, pairs(plain[:n_negatives // 4], gen)])  # two digits side by side
-    head = fit_head(model, load_split(meta.get("dataset", "mnist"), True, data_dir)) if kind == "head" else None
+    needs_head = kind in ("head", "reject+head")
+    head = fit_head(model, load_split(meta.get("dataset", "mnist"), True, data_dir)) if needs_head else None
     out_plain, out_redrawn, out_neg = (raw_outputs(model, x) for x in (plain, redrawn, negs))
     s_redrawn = reject_scores(out_redrawn, cfg, kind, head)
     threshold = float(np.quantile(s_redrawn, 1 - digit_reject))

@@ -9,6 +9,8 @@ with a threshold that `python -m lenet.calibrate` stores in the checkpoint, cali
   rbf_distance  the paper's RBF output: the distance from F6 to the closest digit prototype
   energy        any other model: -logsumexp of the ten logits (low energy = some digit unit fires strongly)
   max_softmax   1 - the top digit probability (the classic baseline; kept for comparison)
+  reject+head   the larger of the two (a model trained with negatives plus a head: each catches kinds the
+                other misses; one threshold on the maximum, calibrated the same way)
   head          a small "not a digit" network on the model's own S4, C5 and F6 activations, fitted by the
                 calibration on generated negatives with the model frozen (its digits are untouched): how the
                 shipped lenet5-1998 says "not a digit" without retraining
@@ -29,7 +31,7 @@ import torch
 from lenet.config import LeNetConfig
 
 VERDICTS = ("digit", "unsure", "not a digit")
-SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head")
+SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head", "reject+head")
 HEAD_LAYERS = ("s4", "c5", "f6")  # what the feature head reads
 
 
@@ -48,7 +50,7 @@ class Thresholds:
             v = getattr(self, name)
             if not (v is None and name == "not_digit") and (type(v) not in (int, float) or not math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
-        if self.score == "head" and not isinstance(self.head, dict):
+        if self.score in ("head", "reject+head") and not isinstance(self.head, dict):
             raise ValueError("the 'head' score needs the head's weights")
 
     def to_dict(self) -> dict:
@@ -146,6 +148,8 @@ def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None
     dimension ({"output": (N, 10 or 11), and "s4", "c5", "f6" for the head}), or just the output array."""
     if not isinstance(acts, dict):
         acts = {"output": acts}
+    if kind == "reject+head":
+        return np.maximum(reject_scores(acts, config, "reject"), reject_scores(acts, config, "head", head))
     if kind == "head":
         if head is None:
             raise ValueError("the 'head' score needs the head's weights")
@@ -215,7 +219,7 @@ def judge(acts, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verd
 
 
 def _not_digit_reason(th: Thresholds, score: float) -> str:
-    if th.score in ("reject", "head"):
+    if th.score in ("reject", "head", "reject+head"):
         return (f"it looks more like the scribbles, letters and doodles this model learned to tell apart from "
                 f"digits ({score:.0%} sure) than like any digit it was trained on")
     if th.score == "rbf_distance":

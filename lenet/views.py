@@ -320,7 +320,8 @@ def default_dataset() -> str:
 def dataset_choices() -> list[tuple[str, str]]:
     """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
     names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
-             "mnist-sample": "MNIST sample · 4,000, offline", "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
+             "mnist-sample": "MNIST sample · 4,000, offline",
+             "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
     return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
 
 
@@ -485,7 +486,7 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]}}
     run_state = "stopped" if lm.run_state == "training" else lm.run_state
     outcome = run_outcome(r["accuracy"], len(lm.classes))
-    if outcome["failed"]:  # finished or stopped at chance level: say so, and do not put it to use
+    if outcome["failed"] and run_state in ("finished", "early-stopped"):  # a run the visitor stopped stays "stopped"
         run_state = "failed"
     how = {"stopped": "⏹️ Stopped — kept what was learned so far",
            "diverged": "⚠️ The run diverged — kept the last good weights",
@@ -493,7 +494,7 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     title = DATASETS[lm.dataset].title
     use = ("It is now **your model** in Draw and Inspect, for you only; reloading the page returns to the shipped "
            "models. Download it below to keep it.")
-    if outcome["failed"]:
+    if run_state == "failed":
         use = (f"{html.escape(outcome['failure'])} Draw and Inspect keep the model they had; it is listed as “your "
                "model” in the Model menu if you want to try it anyway.")
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "

@@ -240,7 +240,8 @@ def test_phone_words_are_not_cut_off(phone_context, server_url):
     one_line = table.evaluate(  # the text's own box (a Range), not the cell: a row grows with its longest cell
         "t => [...t.querySelectorAll('th, td:first-child')].every(c => { const s = getComputedStyle(c);"
         " const r = document.createRange(); r.selectNodeContents(c);"
-        " return r.getBoundingClientRect().height < 1.8 * (parseFloat(s.lineHeight) || 1.4 * parseFloat(s.fontSize)); })")
+        " const line = parseFloat(s.lineHeight) || 1.4 * parseFloat(s.fontSize);"
+        " return r.getBoundingClientRect().height < 1.8 * line; })")
     assert one_line, "a header or layer name wraps in the About table"
     no_sideways_scroll(page, "About")
 
@@ -402,10 +403,10 @@ CONTRAST_JS = """
       const c = rgba(getComputedStyle(e).backgroundColor);
       if (c.length && (c.length < 4 || c[3] > 0)) { layers.push(c); if (c.length < 4 || c[3] >= 1) break; }
     }
-    let base = [255, 255, 255];
     const last = layers[layers.length - 1];
-    if (last && (last.length < 4 || last[3] >= 1)) base = last.slice(0, 3); else if (layers.length === 0) base = [255, 255, 255];
-    for (let i = layers.length - 2; i >= 0; i--) base = over(layers[i], base);
+    const opaque = last && (last.length < 4 || last[3] >= 1);
+    let base = opaque ? last.slice(0, 3) : [255, 255, 255];  // the page's own white if nothing is opaque
+    for (let i = layers.length - (opaque ? 2 : 1); i >= 0; i--) base = over(layers[i], base);
     return base;
   };
   const out = [];
@@ -416,8 +417,8 @@ CONTRAST_JS = """
       const bg = background(el);
       const fg = over(rgba(style.color), bg);
       const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-      const opacity = [...function* () { for (let e = el; e; e = e.parentElement) yield Number(getComputedStyle(e).opacity); }()]
-        .reduce((x, y) => x * y, 1);
+      let opacity = 1;
+      for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
       out.push({sel, text: el.innerText.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05), opacity,
                 fg: style.color, bg: bg.map(Math.round).join(",")});
     }

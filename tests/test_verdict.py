@@ -210,3 +210,20 @@ def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
     assert judge(r.activations, RBF, DIGITS, Thresholds("head", 0.5, head=head.to_dict())).kind != "not a digit"
     with pytest.raises(ValueError, match="head"):
         Thresholds("head", 0.5)
+
+
+def test_reject_plus_head_takes_the_larger_score(mnist_test_split):
+    from lenet.verdict import FeatureHead
+
+    model = LeNet(REJECT).eval()
+    with torch.no_grad():  # an 11th output that never says "not a digit"
+        model.output.bias[10] = -50.0
+    lm = LoadedModel(model, {"dataset": "mnist-sample"})
+    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    n_in = FeatureHead.features({k: v[None] for k, v in r.activations.items()}).shape[1]
+    head = FeatureHead(n_in, hidden=4)
+    for bias, kind in ((50.0, "not a digit"), (-50.0, None)):
+        with torch.no_grad():
+            head.net[2].bias.fill_(bias)
+        v = judge(r.activations, REJECT, DIGITS, Thresholds("reject+head", 0.5, head=head.to_dict()))
+        assert (v.kind == "not a digit") == (kind == "not a digit")
