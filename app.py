@@ -33,7 +33,7 @@ from PIL import Image
 from lenet import views
 from lenet.background import in_background
 from lenet.checkpoint import CheckpointError, write_download
-from lenet.config import DESCRIPTIONS, PRESETS
+from lenet.config import ARCHITECTURES
 from lenet.data import DATASETS, DatasetUnavailable, dataset_info
 from lenet.device import available_devices
 from lenet.canvas import pick_part
@@ -489,7 +489,7 @@ distortions); the common modern variant (ReLU, max-pool) has 61,706.
 
 **Architectures here:**
 
-{chr(10).join(f"- **{views.ARCH_NAMES[k]}** (`{k}`): {DESCRIPTIONS[k]}" for k in PRESETS)}
+{chr(10).join(f"- **{a.name}** (`{k}`): {a.description}" for k, a in ARCHITECTURES.items())}
 
 **Your data stays yours:** models you train or upload live in your browser session only; other visitors
 never see them, and reloading the page returns to the shipped models.

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.non_digits import drawn_digits  # noqa: E402
-from bench.real_handwriting import canvases  # noqa: E402
+from non_digits import drawn_digits  # noqa: E402
+from real_handwriting import canvases  # noqa: E402
 from lenet.data import Split, load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas  # noqa: E402
 from lenet.train import TrainConfig, Trainer, checkpoint_meta  # noqa: E402

@@ -30,28 +30,35 @@ Result (2026-11-22, full MNIST test set, 10,000 x 3 canvases of 400x400, seed 0,
 """
 import argparse
 import os
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from bench._drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
+from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.canvas import sketchpad_value  # noqa: E402
 from lenet.data import Split, load_split  # noqa: E402
 from lenet.evaluate import evaluate  # noqa: E402
 from lenet.inference import LoadedModel, read_digit  # noqa: E402
-from lenet.preprocess import canvas_to_digit, naive_canvas_to_digit, stroke_width  # noqa: E402
+from lenet.preprocess import FIELD, INK_MIN, _resize, canvas_to_digit, ink_from_canvas, stroke_width  # noqa: E402
 from lenet.views import draw_view  # noqa: E402
 
 PATHS = ("ours", "no-even", "naive")
 GOAL = 0.985
+
+
+
+def naive_canvas_to_digit(image) -> np.ndarray | None:
+    """What many demos do: invert and resize the whole canvas to 28x28 (the baseline our path is measured against)."""
+    ink = ink_from_canvas(image)
+    if ink.max() <= INK_MIN:
+        return None
+    return _resize(torch.from_numpy(ink), (FIELD, FIELD)).clamp(0, 1).numpy()
 
 
 def read_all(lm, canvas):

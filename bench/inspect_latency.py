@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, canvas_png, pct  # noqa: E402
 
 import numpy as np  # noqa: E402

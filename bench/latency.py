@@ -38,20 +38,18 @@ Result (2026-11-22 17:20, 2 vCPU, load average ~0.7, --during-training --data-di
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, pct  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench._drawing import STROKES, ink_to_rgba_canvas, random_geometry, render_ink  # noqa: E402
+from floor_app import build as build_floor  # noqa: E402
+from _drawing import STROKES, ink_to_rgba_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel  # noqa: E402
 from lenet.preprocess import canvas_to_digit  # noqa: E402
@@ -69,9 +67,10 @@ def canvases(n: int, seed: int = 0):
     return out
 
 
-def pct(ts) -> str:
+def summary(ts) -> str:
     a = 1000 * np.asarray(ts)
-    return f"p50 {np.percentile(a, 50):7.2f} ms  p99 {np.percentile(a, 99):7.2f} ms  (mean {a.mean():.2f}, max {a.max():.2f}, n={len(a)})"
+    p50, p99 = pct(a, 50, 99)
+    return f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  (mean {a.mean():.2f}, max {a.max():.2f}, n={len(a)})"
 
 
 def time_calls(fn, items, n, warmup):
@@ -94,20 +93,6 @@ def in_process(lm, cvs, n, n_inspect):
         ti = time_calls(lambda v: inspect_view(lm, canvas_to_digit(v["composite"])), values, n_inspect, warmup=3)
         res[threads] = (ts, ti)
     return res
-
-
-def floor_demo():
-    import gradio as gr
-
-    const = {str(i): 0.1 for i in range(10)}
-    with gr.Blocks(title="floor") as demo:
-        pad = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(280, 280), layers=False, transforms=())
-        label = gr.Label(num_top_classes=10)
-        btn = gr.Button(visible=False)
-        btn.click(lambda canvas: const, [pad], [label], api_name="predict", show_progress="hidden",
-                  concurrency_limit=4)
-    demo.queue(default_concurrency_limit=4)
-    return demo
 
 
 def server_round(ours, floor, files, n, warmup):
@@ -133,10 +118,10 @@ def server_round(ours, floor, files, n, warmup):
 
 def report_server(title, t_ours, t_floor, correct):
     print(title)
-    print(f"  ours  /predict: {pct(t_ours)}   ({correct}/{len(t_ours)} read correctly)")
-    print(f"  floor /predict: {pct(t_floor)}")
-    o50, f50 = np.percentile(t_ours, 50), np.percentile(t_floor, 50)
-    o99, f99 = np.percentile(t_ours, 99), np.percentile(t_floor, 99)
+    print(f"  ours  /predict: {summary(t_ours)}   ({correct}/{len(t_ours)} read correctly)")
+    print(f"  floor /predict: {summary(t_floor)}")
+    o50, f50 = pct(t_ours, 50)[0], pct(t_floor, 50)[0]
+    o99, f99 = pct(t_ours, 99)[0], pct(t_floor, 99)[0]
     print(f"  overhead (ours - floor): p50 {1000 * (o50 - f50):.2f} ms (goal <= 15 ms: "
           f"{'met' if o50 - f50 <= 0.015 else 'NOT met'}), p99 {1000 * (o99 - f99):.2f} ms")
 
@@ -166,8 +151,8 @@ def main():
     print("\n(a) in-process, CPU, 280x280 RGBA canvases")
     for threads, (ts, ti) in in_process(lm, cvs, args.calls, args.inspect_calls).items():
         print(f"  torch threads {threads}:")
-        print(f"    draw_view            {pct(ts)}   goal p50 <= 5 ms, p99 <= 20 ms")
-        print(f"    inspect (all maps)   {pct(ti)}   goal <= 150 ms")
+        print(f"    draw_view            {summary(ts)}   goal p50 <= 5 ms, p99 <= 20 ms")
+        print(f"    inspect (all maps)   {summary(ti)}   goal <= 150 ms")
     torch.set_num_threads(default_threads)
     if args.skip_server:
         return
@@ -182,7 +167,7 @@ def main():
         Image.fromarray(c, "RGBA").save(path)
         files.append((path, y))
     _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    floor = floor_demo()
+    floor = build_floor()
     _, floor_url, _ = floor.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     ours_c, floor_c = Client(url, verbose=False), Client(floor_url, verbose=False)
     clients = [ours_c, floor_c]
@@ -211,10 +196,10 @@ def main():
                 status = str(job.outputs()[-1][0]).splitlines()
                 report_server(f"  during training ({n_updates} training updates streamed so far; "
                               f"{'still training at the end' if still else 'TRAINING ENDED before the end'}):", *busy)
-                ratio = np.percentile(busy[0], 99) / np.percentile(idle[0], 99)
+                ratio = pct(busy[0], 99)[0] / pct(idle[0], 99)[0]
                 print(f"  ours p99 during training / idle p99 = {ratio:.2f}x (goal <= 2x: "
                       f"{'met' if ratio <= 2 else 'NOT met'}); p50 ratio "
-                      f"{np.percentile(busy[0], 50) / np.percentile(idle[0], 50):.2f}x")
+                      f"{pct(busy[0], 50)[0] / pct(idle[0], 50)[0]:.2f}x")
                 print(f"  last training status: {' '.join(s for s in status if s.strip())[:160]}")
             job.cancel()
             # Did the cancel stop the training thread? Look at this process's CPU use afterwards.

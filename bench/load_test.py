@@ -40,15 +40,6 @@ from pathlib import Path
 
 from common import ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, wait_for_client
 
-FLOOR_APP = '''
-import gradio as gr
-with gr.Blocks() as demo:
-    pad, out, btn = gr.Sketchpad(), gr.Label(), gr.Button()
-    btn.click(lambda x: {"7": 1.0}, pad, out, api_name="predict", preprocess=False, concurrency_limit=4)
-demo.queue(default_concurrency_limit=4).launch()
-'''
-
-
 async def phase(url, png, clients, calls, interval=0.0):
     latencies, errors = [], []
     t = time.perf_counter()
@@ -97,7 +88,7 @@ def main():
     png = canvas_png(Path(tempfile.mkdtemp()), 3)[0].read_bytes()
     targets = [("app.py", [sys.executable, "app.py"], True)]
     if args.floor:
-        targets.append(("do-nothing app (no training)", [sys.executable, "-c", FLOOR_APP], False))
+        targets.append(("do-nothing app (no training)", [sys.executable, str(ROOT / "bench" / "floor_app.py")], False))
     for name, cmd, train in targets:
         port = free_port()
         print(f"{name}:")
@@ -111,5 +102,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -20,17 +20,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from bench._drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
+from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir  # noqa: E402

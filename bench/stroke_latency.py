@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-from common import ROOT, free_port, pct, start_app, wait_for_client
-
-sys.path.insert(0, str(ROOT))
-from bench._digit_strokes import DIGITS, SPAN, polyline  # noqa: E402
+from common import free_port, pct, start_app, wait_for_client
+from _digit_strokes import DIGITS, SPAN, polyline
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]

@@ -2,12 +2,10 @@
 
     python bench/stroke_width.py        (uses the bundled MNIST sample; no data needed)
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # noqa: E402,F401  (puts the repository on sys.path)
 from lenet.data import load_split  # noqa: E402
 from lenet.preprocess import WORK, _bbox, _resize, stroke_width  # noqa: E402
 

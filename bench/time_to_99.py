@@ -20,9 +20,8 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # noqa: E402,F401  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 

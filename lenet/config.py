@@ -100,30 +100,37 @@ class LeNetConfig:
 _PAPER_STD = 1 / 1.275
 _PAPER_MEAN = 0.1 * _PAPER_STD
 
-PRESETS: dict[str, LeNetConfig] = {
-    # The common "modern LeNet-5": ReLU, max-pool, full C3, 32x32 input -> 61,706 parameters.
-    "lenet5": LeNetConfig(),
-    # Faithful to LeCun et al. 1998 -> 60,000 trainable parameters.
-    "lenet5-1998": LeNetConfig(activation="scaled_tanh", pooling="subsample", c3_table="paper",
-                               output="rbf", init="lecun98", mean=_PAPER_MEAN, std=_PAPER_STD),
-    # The seeds' "classic" LeNet-5: sigmoid + average pooling, full C3.
-    "lenet5-classic": LeNetConfig(activation="sigmoid", pooling="avg"),
-    # The seeds' "improved LeNet": 32/64 channels, BatchNorm, FC 512/256, Dropout 0.5.
-    "lenet5-bn": LeNetConfig(c1_channels=32, c3_channels=64, c5_units=512, f6_units=256,
-                             batch_norm=True, dropout=0.5),
-    # The seeds' 28x28 variants (16*4*4 flatten), ReLU with average or max pooling.
-    "lenet5-28-avg": LeNetConfig(input_size=28, pooling="avg"),
-    "lenet5-28-max": LeNetConfig(input_size=28, pooling="max"),
-}
+@dataclass(frozen=True)
+class Architecture:
+    """A preset as a person meets it: a plain name, one line on what it is, and the config that builds it."""
+    name: str
+    description: str
+    config: LeNetConfig
 
-DESCRIPTIONS = {
-    "lenet5": "modern LeNet-5: ReLU, max-pool, 32x32 input",
-    "lenet5-1998": "LeNet-5 as in the 1998 paper: scaled tanh, trainable subsampling, sparse C3, RBF output",
-    "lenet5-classic": "classic LeNet-5: sigmoid, average pooling",
-    "lenet5-bn": "improved LeNet: 32/64 channels, BatchNorm, FC 512/256, Dropout 0.5",
-    "lenet5-28-avg": "ReLU + average pooling on 28x28 input (no padding)",
-    "lenet5-28-max": "ReLU + max pooling on 28x28 input (no padding)",
+
+# One table, so names, descriptions and configs cannot disagree; the key is the id the CLI and checkpoints use.
+ARCHITECTURES: dict[str, Architecture] = {
+    # The common "modern LeNet-5": ReLU, max-pool, full C3, 32x32 input -> 61,706 parameters.
+    "lenet5": Architecture("LeNet-5", "modern LeNet-5: ReLU, max-pool, 32x32 input", LeNetConfig()),
+    # Faithful to LeCun et al. 1998 -> 60,000 trainable parameters.
+    "lenet5-1998": Architecture(
+        "LeNet-5 (1998)", "LeNet-5 as in the 1998 paper: scaled tanh, trainable subsampling, sparse C3, RBF output",
+        LeNetConfig(activation="scaled_tanh", pooling="subsample", c3_table="paper", output="rbf", init="lecun98",
+                    mean=_PAPER_MEAN, std=_PAPER_STD)),
+    # The seeds' "classic" LeNet-5: sigmoid + average pooling, full C3.
+    "lenet5-classic": Architecture("LeNet-5 classic", "classic LeNet-5: sigmoid, average pooling",
+                                   LeNetConfig(activation="sigmoid", pooling="avg")),
+    # The seeds' "improved LeNet": 32/64 channels, BatchNorm, FC 512/256, Dropout 0.5.
+    "lenet5-bn": Architecture("Improved LeNet", "improved LeNet: 32/64 channels, BatchNorm, FC 512/256, Dropout 0.5",
+                              LeNetConfig(c1_channels=32, c3_channels=64, c5_units=512, f6_units=256,
+                                          batch_norm=True, dropout=0.5)),
+    # The seeds' 28x28 variants (16*4*4 flatten), ReLU with average or max pooling.
+    "lenet5-28-avg": Architecture("LeNet 28×28 avg-pool", "ReLU + average pooling on 28x28 input (no padding)",
+                                  LeNetConfig(input_size=28, pooling="avg")),
+    "lenet5-28-max": Architecture("LeNet 28×28 max-pool", "ReLU + max pooling on 28x28 input (no padding)",
+                                  LeNetConfig(input_size=28, pooling="max")),
 }
+PRESETS: dict[str, LeNetConfig] = {key: a.config for key, a in ARCHITECTURES.items()}
 
 
 def preset(name: str, **overrides) -> LeNetConfig:

@@ -30,14 +30,18 @@ class DatasetInfo:
     classes: tuple[str, ...]
     torchvision_class: str  # the full dataset's class in torchvision.datasets
     sample: bool  # True: the small subset bundled with this package (works offline)
+    short: str  # in a model's name, short enough for a phone's selector
+    choice: str  # in the Train tab's dataset list
 
 
 DATASETS = {
-    "mnist": DatasetInfo("mnist", "MNIST", DIGITS, "MNIST", False),
-    "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST", FASHION, "FashionMNIST", False),
-    "mnist-sample": DatasetInfo("mnist-sample", "MNIST sample (bundled)", DIGITS, "MNIST", True),
+    "mnist": DatasetInfo("mnist", "MNIST", DIGITS, "MNIST", False, "MNIST", "MNIST digits · 60,000"),
+    "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST", FASHION, "FashionMNIST", False, "Fashion-MNIST",
+                                 "Fashion-MNIST clothes · 60,000"),
+    "mnist-sample": DatasetInfo("mnist-sample", "MNIST sample (bundled)", DIGITS, "MNIST", True, "MNIST sample",
+                                "MNIST sample · 4,000, offline"),
     "fashion-mnist-sample": DatasetInfo("fashion-mnist-sample", "Fashion-MNIST sample (bundled)", FASHION,
-                                        "FashionMNIST", True),
+                                        "FashionMNIST", True, "Fashion sample", "Fashion-MNIST sample · 2,000, offline"),
 }
 
 

@@ -176,11 +176,3 @@ def _place_by_mass(digit: np.ndarray) -> np.ndarray:
     out = np.zeros((FIELD, FIELD), np.float32)
     out[top:top + h, left:left + w] = digit
     return out
-
-
-def naive_canvas_to_digit(image) -> np.ndarray | None:
-    """What many demos do: invert and resize the whole canvas to 28x28. Kept for the benchmark."""
-    ink = ink_from_canvas(image)
-    if ink.max() <= INK_MIN:
-        return None
-    return _resize(torch.from_numpy(ink), (FIELD, FIELD)).clamp(0, 1).numpy()

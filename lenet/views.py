@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lenet import canvas
-from lenet.config import DESCRIPTIONS, PRESETS
+from lenet.config import ARCHITECTURES
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
@@ -42,26 +42,28 @@ canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sk
 
 YOURS = "yours"  # the model dropdown's value for this visitor's own model
 
-# Names for people; the architecture id (what the CLI and checkpoints use) is shown as a detail.
-ARCH_NAMES = {"lenet5": "LeNet-5", "lenet5-1998": "LeNet-5 (1998)", "lenet5-classic": "LeNet-5 classic",
-              "lenet5-bn": "Improved LeNet", "lenet5-28-avg": "LeNet 28×28 avg-pool",
-              "lenet5-28-max": "LeNet 28×28 max-pool"}
-DATASET_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "mnist-sample": "MNIST sample",
-                 "fashion-mnist-sample": "Fashion sample"}
+def arch_name(arch: str) -> str:
+    """A person's name for an architecture id (the id itself for one this app does not know)."""
+    return ARCHITECTURES[arch].name if arch in ARCHITECTURES else arch
+
+
+def _dataset_short(dataset: str) -> str:
+    return DATASETS[dataset].short if dataset in DATASETS else dataset
 
 
 def arch_choices() -> list[tuple[str, str]]:
-    return [(ARCH_NAMES.get(k, k), k) for k in PRESETS]
+    return [(a.name, k) for k, a in ARCHITECTURES.items()]
 
 
 def arch_info(arch: str) -> str:
-    return f"{DESCRIPTIONS.get(arch, '')} · id: {arch}"
+    description = ARCHITECTURES[arch].description if arch in ARCHITECTURES else ""
+    return f"{description} · id: {arch}"
 
 
 def model_name(lm: LoadedModel) -> str:
     """Short enough for the selector on a phone: "LeNet-5 · MNIST · 99.3%"."""
     acc = f" · {lm.test_accuracy:.1%}" if lm.test_accuracy is not None else ""
-    return f"{ARCH_NAMES.get(lm.arch, lm.arch)} · {DATASET_SHORT.get(lm.dataset, lm.dataset)}{acc}"
+    return f"{arch_name(lm.arch)} · {_dataset_short(lm.dataset)}{acc}"
 
 
 def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> list[tuple[str, str]]:
@@ -69,14 +71,15 @@ def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> 
     if mine is not None:
         acc = f" · {mine.test_accuracy:.1%}" if mine.test_accuracy is not None else ""
         # its architecture is in model_info, under the selector: the name stays short enough for a phone
-        choices.append((f"your model · {DATASET_SHORT.get(mine.dataset, mine.dataset)}{acc}", YOURS))
+        choices.append((f"your model · {_dataset_short(mine.dataset)}{acc}", YOURS))
     return choices
 
 
 def model_info(lm: LoadedModel) -> str:
     """The selected model in full, under the selector."""
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
-    return f"{DESCRIPTIONS.get(lm.arch, lm.arch)} · id: {lm.arch} · trained on {trained_on}."
+    description = ARCHITECTURES[lm.arch].description if lm.arch in ARCHITECTURES else lm.arch
+    return f"{description} · id: {lm.arch} · trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
@@ -319,10 +322,7 @@ def default_dataset() -> str:
 
 def dataset_choices() -> list[tuple[str, str]]:
     """Names a person reads; where the data comes from is the dropdown's `info` (DATASET_INFO)."""
-    names = {"mnist": "MNIST digits · 60,000", "fashion-mnist": "Fashion-MNIST clothes · 60,000",
-             "mnist-sample": "MNIST sample · 4,000, offline",
-             "fashion-mnist-sample": "Fashion-MNIST sample · 2,000, offline"}
-    return [(names.get(k, info.title), k) for k, info in DATASETS.items()]
+    return [(info.choice, k) for k, info in DATASETS.items()]
 
 
 DATASET_INFO = "The full sets download once, on first use; the samples ship with the app and work offline."
