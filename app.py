@@ -659,9 +659,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     api_read_btn.click(read_verdict, [api_pad], [api_read_out], api_name="read", preprocess=False, **quiet)
     # queue=False: one plain POST per reading instead of a queue join plus an event stream; pen-up -> verdict
     # p50 54 ms instead of 114 ms here (bench/stroke_latency.py). A reading is ~6 ms of server work.
-    pad.change(read_drawing, read_inputs, read_outputs, api_visibility="private", trigger_mode="always_last",
-               show_progress="hidden", queue=False)
-    model_dd.change(read_drawing, read_inputs, read_outputs, api_visibility="private", **quiet)
+    # The model selector re-reads the drawing the same way.
+    gr.on([pad.change, model_dd.change], read_drawing, read_inputs, read_outputs, api_visibility="private",
+          trigger_mode="always_last", show_progress="hidden", queue=False)
     model_dd.change(model_notes, [model_dd, my_model], [notice, model_dd], api_visibility="private",
                     show_progress="hidden", queue=False)
     api_predict_btn.click(predict, [api_pad], [label], api_name="predict", preprocess=False, **quiet)

@@ -111,3 +111,16 @@ class ApiClient:
             except Exception as e:  # counted, not raised: the figure is the error count
                 errors.append(repr(e)[:200])
         await self.http.aclose()
+
+
+def start_training_visitor(url: str, epochs: int = 500):
+    """Another visitor starts a long run on the app at `url` (full MNIST when LENET_DATA_DIR is set, else the
+    bundled sample) and it is streaming: returns (its client, the job, the dataset). Cancel the job and close
+    the client when done."""
+    client = wait_for_client(url)
+    dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
+    job = client.submit(dataset=dataset, epochs=epochs, api_name="/train")
+    t0 = time.time()
+    while len(job.outputs()) < 3 and time.time() - t0 < 120:
+        time.sleep(0.2)
+    return client, job, dataset

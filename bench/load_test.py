@@ -32,13 +32,13 @@ start-up heap was frozen out of the garbage collector, paced p99 was 7.2x and ba
 """
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, wait_for_client
+from common import (ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, start_training_visitor,
+                    wait_for_client)
 
 async def phase(url, png, clients, calls, interval=0.0):
     latencies, errors = [], []
@@ -55,12 +55,7 @@ def measure(proc, url, png, args, train: bool) -> None:
     print(f"  idle, 1 client:      {ms(idle)}  errors {len(idle_err)}")
     job = trainer = None
     if train:
-        trainer = wait_for_client(url)
-        dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
-        job = trainer.submit(dataset=dataset, epochs=500, api_name="/train")
-        t0 = time.time()
-        while len(job.outputs()) < 3 and time.time() - t0 < 120:
-            time.sleep(0.2)
+        trainer, job, dataset = start_training_visitor(url)
         print(f"  training on {dataset} started ({len(job.outputs())} updates so far)")
     try:
         for name, interval in (("back-to-back", 0.0), (f"paced 1/{args.interval:g}s", args.interval)):

@@ -25,7 +25,7 @@ import argparse
 import os
 import time
 
-from common import free_port, pct, start_app, wait_for_client
+from common import free_port, pct, start_app, start_training_visitor, wait_for_client
 from _digit_strokes import DIGITS, SPAN, polyline
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -187,12 +187,7 @@ def main():
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
             run(browser, url, args.reps, "idle")
             if not args.no_train:
-                trainer = wait_for_client(url)
-                dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
-                job = trainer.submit(dataset=dataset, epochs=500, api_name="/train")
-                t0 = time.time()
-                while len(job.outputs()) < 3 and time.time() - t0 < 120:
-                    time.sleep(0.2)
+                trainer, job, dataset = start_training_visitor(url)
                 print(f"  another visitor trains on {dataset} ({len(job.outputs())} updates so far)", flush=True)
                 try:
                     run(browser, url, args.reps, "training")
