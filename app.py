@@ -38,7 +38,7 @@ from lenet.data import DATASETS, DatasetUnavailable, dataset_info
 from lenet.device import available_devices
 from lenet.canvas import pick_part
 from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, FeatureIndex, occlusion
-from lenet.inference import LoadedModel, load_shipped, read_canvas, read_digit
+from lenet.inference import LoadedModel, Reading, load_shipped, read_canvas, read_digit
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
 from lenet.strokes import sequence
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, train_stream
@@ -109,14 +109,19 @@ def api_canvas(payload) -> np.ndarray | None:
             raise gr.Error("Could not read that image: the file is damaged or truncated") from None
 
 
-def predict(payload):
-    """The public /predict: a canvas value in, the label value out, with the default shipped model.
-    Only the probabilities: the verdict text and the picture of what the network sees are UI-only work."""
+def api_reading(payload) -> Reading | None:
+    """The default shipped model's reading of an API canvas value; None when the canvas holds no ink."""
     image = api_canvas(payload)
     if image is None:
         return None
     with unreadable_as_gr_error():
-        reading = read_canvas(SHIPPED[DEFAULT_MODEL], image)
+        return read_canvas(SHIPPED[DEFAULT_MODEL], image)
+
+
+def predict(payload):
+    """The public /predict: a canvas value in, the label value out, with the default shipped model.
+    Only the probabilities: the verdict text and the picture of what the network sees are UI-only work."""
+    reading = api_reading(payload)
     return None if reading is None else reading.confidences()
 
 
@@ -209,9 +214,7 @@ def pick_test_image(choice, pick, key, mine, cache):
 
 def neighbours(payload):
     """The public /neighbours: the bundled training images nearest to a canvas in the default model's F6 space."""
-    image = api_canvas(payload)
-    with unreadable_as_gr_error():
-        reading = None if image is None else read_canvas(SHIPPED[DEFAULT_MODEL], image)
+    reading = api_reading(payload)
     if reading is None:
         return {"neighbours": []}
     return {"neighbours": shipped_index(DEFAULT_MODEL).neighbours(reading.activations["f6"])}
@@ -219,13 +222,10 @@ def neighbours(payload):
 
 def occlusion_map(payload):
     """The public /occlusion: per place of a grey patch, the drop in the read class's probability."""
-    image = api_canvas(payload)
-    lm = SHIPPED[DEFAULT_MODEL]
-    with unreadable_as_gr_error():
-        reading = None if image is None else read_canvas(lm, image)
+    reading = api_reading(payload)
     if reading is None:
         return {"map": [], "digit": None}
-    return {"map": np.round(occlusion(lm, reading), 5).tolist(), "digit": reading.classes[reading.top],
+    return {"map": np.round(occlusion(SHIPPED[DEFAULT_MODEL], reading), 5).tolist(), "digit": reading.classes[reading.top],
             "patch": OCCLUSION_PATCH, "stride": OCCLUSION_STRIDE}
 
 

@@ -248,10 +248,6 @@ def glyph_bank(fonts: tuple[str, ...] = TRAIN_FONTS, chars: str = "".join(LETTER
 
 # ---------- the bank served to training ----------
 
-def _dots(b: int, rng: np.random.Generator) -> list[list[np.ndarray]]:
-    return [[np.zeros((1, 2))] for _ in range(b)]
-
-
 def make_negatives(n: int, seed: int = 0, device="cpu", chunk: int = 128,
                    fonts: tuple[str, ...] = TRAIN_FONTS) -> tuple[torch.Tensor, list[str]]:
     """n negatives as (n, 28, 28) uint8 on `device`, and the kind of each. Kinds are drawn evenly."""

@@ -144,10 +144,15 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
             f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
+def read_value(lm: LoadedModel, value) -> Reading | None:
+    """A canvas value (Draw strokes, a Sketchpad dict or an image array) read by a model; None when it holds no ink."""
+    image = canvas_image(value)
+    return None if image is None else read_canvas(lm, image)
+
+
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
     """(verdict markdown, label value {class: probability} or None, what the network sees or None)."""
-    image = canvas_image(value)
-    reading = None if image is None else read_canvas(lm, image)
+    reading = read_value(lm, value)
     if reading is None:
         return EMPTY_PROMPT, None, None
     return verdict(reading, lm), reading.confidences(), seen_image(lm, reading)
@@ -155,8 +160,7 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
 
 def read_json(lm: LoadedModel, value) -> dict:
     """The public /read answer: {"verdict", "digit", "confidences", "model", "reason"}."""
-    image = canvas_image(value)
-    reading = None if image is None else read_canvas(lm, image)
+    reading = read_value(lm, value)
     if reading is None:
         return {"verdict": "not a digit", "digit": None, "confidences": {}, "model": lm.label,
                 "reason": "the canvas is empty: draw a digit"}
@@ -167,8 +171,7 @@ def read_json(lm: LoadedModel, value) -> dict:
 
 def feature_maps(lm: LoadedModel, value) -> dict:
     """C1 and C3 maps for a canvas value, as nested lists (for the /feature_maps API)."""
-    image = canvas_image(value)
-    reading = None if image is None else read_canvas(lm, image)
+    reading = read_value(lm, value)
     if reading is None:
         return {"empty": True, "model": lm.label}
     a = reading.activations
@@ -183,21 +186,6 @@ MY_DRAWING = "my drawing"  # Inspect's sources
 TEST_IMAGE = "a test image"
 ANY_CLASS = "any"  # the class picker's extra choices (the others are class indices as text)
 MISREAD = "misread"
-
-
-def test_digit(index: int, dataset: str = "mnist-sample") -> tuple[np.ndarray, str]:
-    split = _sample_test(dataset)
-    index = int(np.clip(index, 0, len(split) - 1))
-    return split.images[index].numpy().astype(np.float32) / 255, DATASETS[dataset].classes[int(split.labels[index])]
-
-
-@functools.lru_cache(maxsize=4)
-def _sample_test(dataset: str = "mnist-sample"):
-    return load_split(dataset, train=False)  # bundled and never changed: safe to share read-only
-
-
-def n_test_samples() -> int:
-    return len(_sample_test())
 
 
 def class_choices(lm: LoadedModel) -> list[tuple[str, str]]:
