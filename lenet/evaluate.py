@@ -12,7 +12,7 @@ from lenet.model import LeNet
 
 
 @torch.inference_mode()
-def predict_logits(model: LeNet, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+def predict_logits(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Logits for (N, 28, 28) images, on the model's device, in batches."""
     device = next(model.parameters()).device
     was_training = model.training
@@ -23,7 +23,7 @@ def predict_logits(model: LeNet, images: torch.Tensor, batch_size: int = 2000) -
     return torch.cat(out) if out else torch.empty(0, model.config.num_classes, device=device)
 
 
-def evaluate(model: LeNet, split: Split, batch_size: int = 2000) -> dict:
+def evaluate(model: LeNet, split: Split, batch_size: int = 1000) -> dict:
     logits = predict_logits(model, split.images, batch_size)
     labels = split.labels.to(logits.device)
     pred = logits.argmax(1)

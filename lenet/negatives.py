@@ -1,7 +1,8 @@
 """Things that are not digits, made on the fly, for teaching a model to say "that is not a digit".
 
 What people draw on digit demos when they test them: letters and symbols, smileys, stars, houses, spirals,
-grids, scribbles, crosses, single dots, speckles, two digits side by side. Every kind is drawn as pen
+grids, scribbles, crosses, hearts, arrows, clouds, flowers, stick figures, single dots, speckles, two digits
+side by side. Every kind is drawn as pen
 strokes (polylines rasterised on the device, a batch at a time) or, for letters and symbols, rendered from
 the fonts that ship with matplotlib; then framed exactly like a drawing (`augment.renormalize`: bounding
 box into 20x20, centre of mass at the centre), so a negative looks like what the app shows the network.
@@ -25,8 +26,9 @@ import torch.nn.functional as F
 from lenet.augment import canvas_like, renormalize
 
 GRID = 56  # strokes are rasterised at twice MNIST's resolution, then framed down to 28x28
-KINDS = ("scribble", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
-         "sun", "dot", "speckle", "glyph")
+KINDS = ("scribble", "zigzag", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
+         "sun", "heart", "arrow", "cloud", "flower", "stick figure", "dot", "speckle", "glyph")
+SHARE = {"glyph": 2}  # letters and symbols are the most varied kind: twice as many of them
 # Glyphs kept out of the negatives because a person drawing them may mean a digit.
 DIGIT_LOOKALIKES = set("OoQDIlij|!SsZzBbGgqT/\\()[]{}<>1ǀ§$")
 LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in DIGIT_LOOKALIKES]
@@ -141,10 +143,12 @@ def _spiral(rng):
 
 
 def _polygon(rng):
-    k = rng.choice([3, 4, 4, 5, 6])
+    k = rng.choice([3, 4, 4, 5, 6, 7, 8])
     rot = rng.uniform(0, 2 * math.pi)
     t = rot + np.arange(k + 1) * 2 * math.pi / k
-    pts = np.stack([np.cos(t), rng.uniform(0.6, 1.0) * np.sin(t)], 1)
+    r = rng.uniform(0.75, 1.0, k + 1) if rng.random() < 0.4 else np.ones(k + 1)  # some drawn unevenly
+    r[-1] = r[0]  # closed
+    pts = np.stack([r * np.cos(t), rng.uniform(0.6, 1.0) * r * np.sin(t)], 1)
     out = [pts]
     if rng.random() < 0.4:  # with a diagonal or an inner shape
         out.append(pts[[0, k // 2]])
@@ -169,6 +173,71 @@ def _sun(rng):
     return _jitter(rng, out, 0.03)
 
 
+def _zigzag(rng):
+    """Back and forth through random points: the scribble most people make to test a reader."""
+    return [rng.uniform(-1, 1, (rng.integers(6, 20), 2))]
+
+
+def _heart(rng):
+    t = np.linspace(0, 2 * math.pi, 48)
+    dip = rng.uniform(3, 7)  # how deep the notch between the lobes is
+    x = 16 * np.sin(t) ** 3
+    y = -(13 * np.cos(t) - dip * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+    pts = np.stack([x, y], 1) / 16
+    if rng.random() < 0.3:  # drawn as two strokes, one lobe at a time, meeting at the point
+        half = len(pts) // 2
+        return _jitter(rng, [pts[:half + 1], pts[half:]], 0.03)
+    return _jitter(rng, [pts], 0.03)
+
+
+def _arrow(rng):
+    length = rng.uniform(1.2, 2.0)
+    bend = rng.normal(0, 0.25) if rng.random() < 0.4 else 0.0  # some shafts curve
+    x = np.linspace(-length / 2, length / 2, 12)
+    shaft = np.stack([x, bend * (1 - (2 * x / length) ** 2)], 1)
+    head = rng.uniform(0.25, 0.5)
+    spread = rng.uniform(0.4, 0.9)
+    tip = shaft[-1]
+    out = [shaft, np.array([tip + head * np.array([-1, -spread]), tip, tip + head * np.array([-1, spread])])]
+    if rng.random() < 0.2:  # double-headed
+        tail = shaft[0]
+        out.append(np.array([tail + head * np.array([1, -spread]), tail, tail + head * np.array([1, spread])]))
+    a = rng.uniform(0, 2 * math.pi)  # any direction
+    m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    return _jitter(rng, [s @ m.T for s in out], 0.02)
+
+
+def _cloud(rng):
+    """A closed outline of bumps (clouds, bushes, flowers' outlines): each bump an outward arc."""
+    bumps = rng.integers(5, 10)
+    t = np.linspace(0, 2 * math.pi, bumps * 10 + 1)
+    # scallops meeting in inward cusps, deep enough that the outline is never an oval (a 0)
+    r = 1 + rng.uniform(0.3, 0.5) * np.abs(np.sin(t * bumps / 2))
+    pts = np.stack([r * np.cos(t), rng.uniform(0.5, 0.9) * r * np.sin(t)], 1)
+    out = [pts]
+    if rng.random() < 0.3:  # rain, or a flower's stem
+        out += [np.array([[x, 0.8], [x - 0.1, 1.2]]) for x in rng.uniform(-0.6, 0.6, rng.integers(1, 4))]
+    return _jitter(rng, out, 0.02)
+
+
+def _flower(rng):
+    petals = rng.integers(4, 9)
+    out = [_circle(0, 0, 0.25, 12)]
+    for a in np.linspace(0, 2 * math.pi, petals, endpoint=False) + rng.uniform(0, 1):
+        loop = _circle(0, 0, 0.4, 14, ry=0.18)
+        c, s = math.cos(a), math.sin(a)
+        out.append((loop + [0.65, 0]) @ np.array([[c, s], [-s, c]]))
+    return _jitter(rng, out, 0.02)
+
+
+def _stick_figure(rng):
+    out = [_circle(0, -0.7, 0.25, 16), np.array([[0, -0.45], [0, 0.35]])]
+    arm = rng.uniform(-0.3, 0.3)
+    out.append(np.array([[-0.5, -0.1 + arm], [0, -0.2], [0.5, -0.1 - arm]]))
+    out.append(np.array([[-0.4, 1.0], [0, 0.35], [0.4, 1.0]]))
+    return _jitter(rng, out, 0.03)
+
+
 def _speckle(rng):
     n = rng.integers(4, 40)
     return [p[None] for p in rng.uniform(-1, 1, (n, 2))]  # single points: dots of pen width
@@ -176,7 +245,8 @@ def _speckle(rng):
 
 SHAPES = {"scribble": _scribble, "lines": _lines, "grid": _grid, "cross": _cross, "star": _star,
           "smiley": _smiley, "house": _house, "spiral": _spiral, "polygon": _polygon, "wave": _wave, "sun": _sun,
-          "speckle": _speckle}
+          "speckle": _speckle, "zigzag": _zigzag, "heart": _heart, "arrow": _arrow, "cloud": _cloud,
+          "flower": _flower, "stick figure": _stick_figure}
 
 
 def random_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
@@ -252,7 +322,8 @@ def make_negatives(n: int, seed: int = 0, device="cpu", chunk: int = 128,
                    fonts: tuple[str, ...] = TRAIN_FONTS) -> tuple[torch.Tensor, list[str]]:
     """n negatives as (n, 28, 28) uint8 on `device`, and the kind of each. Kinds are drawn evenly."""
     rng = np.random.default_rng(seed)
-    kinds = [KINDS[i % len(KINDS)] for i in range(n)]
+    deck = [kind for kind in KINDS for _ in range(SHARE.get(kind, 1))]
+    kinds = [deck[i % len(deck)] for i in range(n)]
     rng.shuffle(kinds)
     out = torch.zeros(n, 28, 28, dtype=torch.uint8, device=device)
     glyphs = None

@@ -45,11 +45,11 @@ CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other 
 class TrainConfig:
     arch: str = "lenet5"
     dataset: str = "mnist"
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 256
     lr: float = 1e-2
     optimizer: str = "adam"
-    betas: tuple[float, float] = (0.7, 0.9)  # Adam's moment decays: shorter memories suit a 3-epoch run
+    betas: tuple[float, float] = (0.7, 0.9)  # Adam's moment decays: shorter memories suit a 2-epoch run
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "onecycle"
@@ -201,7 +201,9 @@ class Trainer:
         if self.cfg.optimizer == "sgd":
             return torch.optim.SGD(params, lr=self.cfg.lr, momentum=self.cfg.momentum,
                                    weight_decay=self.cfg.weight_decay)
-        return torch.optim.Adam(params, lr=self.cfg.lr, betas=self.cfg.betas, weight_decay=self.cfg.weight_decay)
+        # fused: one kernel for all parameters instead of ~10 small ops each (about 0.7 ms a step on CPU)
+        return torch.optim.Adam(params, lr=self.cfg.lr, betas=self.cfg.betas, weight_decay=self.cfg.weight_decay,
+                                fused=self.device.type in ("cpu", "cuda"))
 
     def _scheduler(self, opt):
         """(scheduler, when): when is 'step', 'epoch' or 'plateau'."""
@@ -238,12 +240,13 @@ class Trainer:
 
     def _test_points(self, epoch: int) -> set[int]:
         """Steps of this epoch after which the test set is evaluated: the end of every epoch, plus
-        `final_evals - 1` evenly spaced points in the last epoch, where accuracy climbs as the rate anneals."""
+        `final_evals - 1` evenly spaced points in the second half of the last epoch, where accuracy climbs as
+        the rate anneals (earlier, an evaluation could not matter and would only cost time)."""
         n = self.steps_per_epoch
         points = {n}
         if epoch == self.cfg.epochs:
             k = self.cfg.final_evals
-            points |= {max(1, round(n * j / k)) for j in range(1, k)}
+            points |= {max(1, round(n * (1 - j / (2 * k)))) for j in range(1, k)}
         return points
 
     # ---- the stages of run(); each yields its events, and weights change only between yields ----
@@ -278,7 +281,7 @@ class Trainer:
         """One optimiser step on the digits `idx` (and any negatives): (loss, scores, targets), on the device."""
         x, y = self._batch(idx)
         with self.fast.autocast():
-            output = self.model.activations(x)["output"]
+            output = self.model.output_scores(x)
         scores = self.model.scores(output.float())
         loss = self.model.loss(scores, y, self.cfg.label_smoothing)
         r.opt.zero_grad(set_to_none=True)

@@ -144,3 +144,8 @@ def test_broken_strokes_remove_a_band_of_ink(mnist_test_split):
     y = broken_strokes(x, torch.Generator().manual_seed(0), p=1.0)
     lost = 1 - y.flatten(1).sum(1) / x.flatten(1).sum(1)
     assert (lost > 0.02).float().mean() > 0.5 and float(lost.max()) < 0.5
+
+
+def test_letters_and_symbols_get_twice_the_share_of_a_shape_kind():
+    _, kinds = make_negatives(21 * 10, seed=0)  # ten full rounds of the deck
+    assert kinds.count("glyph") == 2 * kinds.count("heart") == 20
