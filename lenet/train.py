@@ -55,7 +55,6 @@ class TrainConfig:
     schedule: str = "onecycle"
     warmup: float = 0.3  # onecycle: the share of all steps spent rising to the peak rate
     label_smoothing: float = 0.1
-    average: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights (decay per step)
     augment: bool = False
     affine: str = "studio"  # with augment: which distortions (augment.AFFINE_PRESETS); "paper" has no rotation
     val_split: float = 0.0  # fraction of the training set held out for validation
@@ -100,8 +99,6 @@ class TrainConfig:
             problems.append(f"Adam betas must be two numbers in [0, 1), got {self.betas}")
         if not 0 < self.warmup < 1:
             problems.append(f"warmup must be a share of the steps in (0, 1), got {self.warmup}")
-        if not 0 <= self.average < 1:
-            problems.append(f"weight averaging decay must be in [0, 1), got {self.average}")
         if not 0 <= self.label_smoothing < 1:
             problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
         if not (isinstance(self.final_evals, int) and 1 <= self.final_evals <= 100):
@@ -156,7 +153,6 @@ class _Run:
     sched_when: str | None  # 'step', 'epoch', 'plateau' or None
     t0: float
     good: dict  # the last weights known to give a finite loss: restored on divergence
-    average: torch.optim.swa_utils.AveragedModel | None = None  # with cfg.average: what is evaluated and kept
     epoch: int = 0
     step: int = 0
     first_loss: float | None = None  # the untrained loss: what "diverged" is measured against
@@ -169,10 +165,6 @@ class _Run:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
-
-    def judged(self, model: LeNet) -> LeNet:
-        """The model evaluations see: the weight average when there is one."""
-        return self.average.module if self.average is not None else model
 
 
 class Trainer:
@@ -243,8 +235,8 @@ class Trainer:
             y = torch.cat([y, y.new_full((k,), self.model.config.num_classes)])
         return self.fast.input(to_model_input(x, self.model.config)), y
 
-    def _snapshot(self, model: LeNet | None = None):
-        return {k: v.detach().clone() for k, v in (model or self.model).state_dict().items()}
+    def _snapshot(self):
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def _test_points(self, epoch: int) -> set[int]:
         """Steps of this epoch after which the test set is evaluated: the end of every epoch, plus
@@ -264,9 +256,6 @@ class Trainer:
         sched, when = self._scheduler(opt)
         r = _Run(opt=opt, sched=sched, sched_when=when, t0=time.perf_counter(), good=self._snapshot())
         self.fast.prepare(self.model)
-        if self.cfg.average:  # an EMA of the weights: the late epochs' noise averaged out
-            ema = torch.optim.swa_utils.get_ema_multi_avg_fn(self.cfg.average)
-            r.average = torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=ema, use_buffers=True)
         try:
             yield self._start_event()
             for r.epoch in range(1, self.cfg.epochs + 1):
@@ -298,8 +287,6 @@ class Trainer:
         r.opt.zero_grad(set_to_none=True)
         loss.backward()
         r.opt.step()
-        if r.average is not None:
-            r.average.update_parameters(self.model)
         if r.sched_when == "step":
             r.sched.step()
         r.step += 1
@@ -358,7 +345,7 @@ class Trainer:
                 "eta": r.elapsed() * (1 - done_frac) / done_frac}
 
     def _eval_event(self, r: _Run, split: str, data: Split, progress: float = 1.0) -> dict:
-        result = evaluate(r.judged(self.model), data)
+        result = evaluate(self.model, data)
         if split == "test":
             self.final = result
         return {"type": "eval", "split": split, "epoch": r.epoch, "epoch_progress": progress, "step": r.step,
@@ -380,7 +367,7 @@ class Trainer:
             r.sched.step(monitored)
         if monitored < r.best_loss:
             r.best_loss, r.best_epoch, r.stale = monitored, r.epoch, 0
-            r.best_weights = self._snapshot(r.judged(self.model)) if self.val is not None else None
+            r.best_weights = self._snapshot() if self.val is not None else None
         else:
             r.stale += 1
         summary["elapsed"] = r.elapsed()
@@ -394,8 +381,6 @@ class Trainer:
     def _finish(self, r: _Run) -> dict:
         """Back to the best epoch's weights when a validation split chose one; the done event."""
         best_epoch = r.epoch
-        if r.average is not None:  # the run ends with the average it was judged by
-            self.model.load_state_dict(r.average.module.state_dict())
         if self.cfg.keep_best and r.best_weights is not None and r.best_epoch != r.epoch:
             self.model.load_state_dict(r.best_weights)
             best_epoch = r.best_epoch
@@ -497,8 +482,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--warmup", type=float, default=d.warmup, help="onecycle: share of the steps rising to the peak")
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--average", type=float, default=d.average, metavar="DECAY",
-                   help="keep an exponential moving average of the weights (e.g. 0.999 per step) and end with it")
     p.add_argument("--augment", action="store_true", help="random affine distortions, as in the paper")
     p.add_argument("--affine", choices=list(AFFINE_PRESETS), default=d.affine,
                    help="with --augment: 'paper' = translation, scaling, squeezing, shear, no rotation")

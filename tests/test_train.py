@@ -1,7 +1,6 @@
 """Training: the event-stream contract, accuracy on the bundled sample, repeatability, Stop, divergence, CLIs."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -409,20 +408,3 @@ def test_divergence_is_caught_even_when_the_explosion_is_inside_the_first_window
     events = list(trainer.run())
     assert events[-1]["type"] == "error" and events[-1]["reason"] in ("nan", "diverged"), events[-1]
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
-
-
-def test_weight_average_is_what_is_evaluated_and_kept():
-    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=3e-3, seed=0, device="cpu",
-                      final_evals=2, average=0.9, log_interval=0.0)
-    averaged = Trainer(cfg)
-    events = list(averaged.run())
-    plain = Trainer(dataclasses.replace(cfg, average=0.0))
-    plain_events = list(plain.run())
-    # the same steps (the average never feeds back into training), but another model is judged and kept
-    assert [e["loss"] for e in events if e["type"] == "step"] == [e["loss"] for e in plain_events if e["type"] == "step"]
-    assert not torch.equal(averaged.model.c1[0].weight, plain.model.c1[0].weight)
-    done = events[-1]
-    assert done["type"] == "done"
-    assert evaluate(averaged.model, averaged.test)["accuracy"] == pytest.approx(done["test_accuracy"])
-    with pytest.raises(ValueError, match="averaging"):
-        TrainConfig(average=1.0)
