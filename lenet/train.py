@@ -153,6 +153,7 @@ class _Run:
     sched_when: str | None  # 'step', 'epoch', 'plateau' or None
     t0: float
     good: dict  # the last weights known to give a finite loss: restored on divergence
+    shown: float = 0.0  # perf_counter of the last step event: the next is due log_interval after it
     epoch: int = 0
     step: int = 0
     first_loss: float | None = None  # the untrained loss: what "diverged" is measured against
@@ -255,6 +256,7 @@ class Trainer:
         opt = self._optimizer()
         sched, when = self._scheduler(opt)
         r = _Run(opt=opt, sched=sched, sched_when=when, t0=time.perf_counter(), good=self._snapshot())
+        r.shown = r.t0
         self.fast.prepare(self.model)
         try:
             yield self._start_event()
@@ -308,7 +310,8 @@ class Trainer:
             idx = order[(i - 1) * c.batch_size:i * c.batch_size]
             loss, scores, y = self._train_step(r, idx)
             win.add(loss, scores, y, len(idx))
-            if time.perf_counter() - win.since < c.log_interval and i not in tests:
+            # due from the last step event, evaluations included: a curve never stalls at an epoch's end
+            if time.perf_counter() - r.shown < c.log_interval and i not in tests:
                 continue
             # A step event: the only place the loss is read out, so the only sync with the device.
             event = self._step_event(r, win, i)
@@ -316,6 +319,7 @@ class Trainer:
                 r.failed = True
                 yield event
                 return None
+            r.shown = time.perf_counter()
             ep_loss += event["loss"] * win.n
             ep_correct += event["accuracy"] * win.n
             yield event
