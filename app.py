@@ -594,8 +594,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
                                              type="filepath", size="sm", elem_id="upload")
                 with gr.Column(scale=2, min_width=300):
-                    status = gr.Markdown(f"Pick settings and press **Train**. The defaults reach 99% on full "
-                                         f"MNIST in {defaults.epochs} epochs. A run belongs to this page: reloading or "
+                    status = gr.Markdown(f"Pick settings and press **Train**. On full MNIST the defaults pass 99.0% "
+                                         f"test accuracy within {defaults.epochs} epochs (every one of the 30 seeds we "
+                                         "measured) and end at 98.98–99.34%. A run belongs to this page: reloading or "
                                          "closing it stops the run.", elem_id="train-status")
                     reload_note = gr.Markdown("", elem_id="reload-note")
                     # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target;

@@ -53,7 +53,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "onecycle"
-    warmup: float = 0.3  # onecycle: the share of all steps spent rising to the peak rate
+    warmup: float = 0.2  # onecycle: the share of all steps spent rising to the peak rate
     label_smoothing: float = 0.1
     augment: bool = False
     affine: str = "studio"  # with augment: which distortions (augment.AFFINE_PRESETS); "paper" has no rotation
