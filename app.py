@@ -17,9 +17,6 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-# Before torch loads: OpenMP threads that spin while idle (the default) double the CPU of every small
-# inference call, and steal the cores that training and other visitors' requests need (bench/load_test.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:  # ZeroGPU: imported before anything touches CUDA; without the package or the Space setting, a no-op.
     import spaces
@@ -28,6 +25,7 @@ except ImportError:
 
 import gradio as gr
 import numpy as np
+import torch
 from PIL import Image
 
 from lenet import views
@@ -43,6 +41,11 @@ from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
 from lenet.strokes import sequence
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, train_stream
 from lenet.watch import RunHistory
+
+# Readings run at 1 torch thread: tiny work, as fast, and no OpenMP workers to spin or to wake; a training run
+# takes every core in its own thread (lenet.background explains why that matters).
+CORES = torch.get_num_threads()
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent
 SHIPPED = load_shipped(ROOT / "checkpoints")  # read-only, shared by every visitor
@@ -305,7 +308,7 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
     added = False
     try:
         # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
-        stream = in_background(lambda: _train_on_device(cfg))
+        stream = in_background(lambda: _train_on_device(cfg), threads=CORES)
         for batch in stream:
             if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                 stream.close()

@@ -26,11 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does
-
 from common import ROOT, canvas_png, pct  # noqa: E402
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lenet.explain import FeatureIndex, occlusion, saliency, unit_payload  # noqa: E402
@@ -160,6 +159,7 @@ if __name__ == "__main__":
     ap.add_argument("--browser", action="store_true")
     ap.add_argument("--full-data", metavar="DIR")
     args = ap.parse_args()
+    torch.set_num_threads(1)  # as app.py reads: one thread per request
     in_process(args.n)
     if args.browser:
         browser(args.n)

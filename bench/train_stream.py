@@ -10,20 +10,25 @@ Goal: >= 2 UI updates/s, slowdown <= ~10%, snapshots bounded.
 
     LENET_DATA_DIR=../shared/data python bench/train_stream.py [--epochs 2] [--repeats 3]
 
-Result (2026-11-30, 2 vCPU, full MNIST, default recipe, 3 runs, load 2-5): 3.8 UI updates/s, watch panel
-1.7/s, 5 confusion refreshes; CLI 15.2-18.7 s, /train 14.2-16.8 s (median -6.9%), handler in-process median
--9.8%: no slowdown measurable; 27 snapshots, 69 KB. Single runs varied by +-15%.
+Result (2026-11-30 04:14, 2 vCPU, load 0.6-1.4, full MNIST, the 2-epoch default recipe, 3 runs): /train
+5.2-5.6 s vs the CLI 4.9 s (median +6.2%), 6.0 UI updates/s, watch panel 2.0/s, 5 confusion refreshes,
+14 snapshots, 61 KB. The handler in-process is +29%: here this process's main thread has trained at 2 threads
+too, so it holds a second OpenMP team (more OpenMP threads than cores: libgomp throttles spinning; see
+lenet/background.py); in the app the main thread never trains. Before the app read at 1 thread and trained on
+all cores (it set OMP_WAIT_POLICY=PASSIVE instead), the same /train took 14.2-16.8 s at load 2-5 on the older
+3-epoch recipe, and a 1-epoch run in the app's thread took 4.0 s against 3.0 s now.
 """
 import argparse
 import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it (before torch loads): idle threads sleep
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
+from common import free_port, start_app, wait_for_client
 
-from common import free_port, start_app, wait_for_client  # noqa: E402
+CORES = torch.get_num_threads()  # importing app sets this process to 1 thread; the CLI path gets them all back
 
 TRAIN_OUT = {"status": 0, "loss": 1, "error": 2, "watch": 3, "confusion": 4}
 
@@ -35,6 +40,7 @@ def changed(value) -> bool:
 def cli_run(settings) -> float:
     from lenet.train import TrainConfig, Trainer
 
+    torch.set_num_threads(CORES)
     trainer = Trainer(TrainConfig(**settings))  # data loading excluded, as in the app's "Training" span
     t0 = time.perf_counter()
     for ev in trainer.run():

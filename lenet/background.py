@@ -4,6 +4,11 @@ Why: in the app, a training run shares two cores with every visitor's readings. 
 run never waits for the UI to draw an update (the consumer takes whatever has piled up since its last
 look), and at a higher nice value the OS runs visitors' short requests first. With nobody else on the
 machine the run is as fast as ever: priority only matters when something else wants the CPU.
+
+Threads: the app reads drawings at 1 torch thread (tiny work: as fast, and it starts no OpenMP workers) and
+gives a run all the cores (`threads`). Kept so, the process never has more OpenMP threads than cores; when it
+has, libgomp cuts the time an idle worker spins before it sleeps from 300,000 to 100 rounds, every parallel
+region then pays a wake-up, and training ran a third slower (bench/train_stream.py).
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import queue
 import sys
 import threading
 from typing import Callable, Iterator
+
+import torch
 
 NICE = 10  # like `nice` on the command line
 JOIN_TIMEOUT = 120.0  # s: a stopped run finishes its current step or evaluation, then its thread ends
@@ -37,15 +44,26 @@ def lower_this_threads_priority(nice: int = NICE) -> None:
         pass
 
 
-def in_background(make: Callable[[], Iterator], nice: int = NICE) -> Iterator[list]:
+def in_background(make: Callable[[], Iterator], nice: int = NICE, threads: int | None = None) -> Iterator[list]:
     """Iterate `make()` in a daemon thread at lower priority; yield lists of the items produced since
     the last pull (at least one each). Its exceptions are re-raised here; closing this generator ends
-    the producer at its next item and waits for it."""
+    the producer at its next item and waits for it. With `threads`, the producer runs at that many torch
+    threads while every other thread keeps the count the caller has."""
     items: queue.Queue = queue.Queue()
     stop = threading.Event()
+    ready = threading.Event()  # the producer has its thread count: the caller's may be put back
+    callers = torch.get_num_threads()
 
     def produce():
-        lower_this_threads_priority(nice)
+        try:
+            lower_this_threads_priority(nice)
+            if threads:
+                # torch.set_num_threads also sets the count that threads not yet started will take; this thread
+                # takes its own now (get_num_threads initialises it), and the caller puts the shared one back.
+                torch.set_num_threads(threads)
+                torch.get_num_threads()
+        finally:
+            ready.set()
         source = None
         try:
             source = make()
@@ -66,6 +84,9 @@ def in_background(make: Callable[[], Iterator], nice: int = NICE) -> Iterator[li
     context = contextvars.copy_context()
     thread = threading.Thread(target=context.run, args=(produce,), name="lenet-background", daemon=True)
     thread.start()
+    ready.wait()
+    if threads:
+        torch.set_num_threads(callers)
     try:
         while True:
             batch = [items.get()]
