@@ -552,7 +552,7 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                     notice = gr.Markdown(views.draw_notice(SHIPPED[DEFAULT_MODEL]), elem_id="draw-notice")
                     verdict = gr.Markdown(views.EMPTY_PROMPT, elem_id="verdict")
                     with gr.Row(equal_height=False, elem_id="reading"):
-                        label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="probs", min_width=170)
+                        label = gr.Label(num_top_classes=11, label="Probabilities", elem_id="probs", min_width=170)
                         seen = gr.HTML(views.seen_html(SHIPPED[DEFAULT_MODEL], None), elem_id="seen",
                                        js_on_load=None, min_width=170)
                     read_seq = gr.HTML("0", html_template='<output data-seq="${value}" hidden></output>',

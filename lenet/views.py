@@ -155,7 +155,20 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
     reading = read_value(lm, value)
     if reading is None:
         return EMPTY_PROMPT, None, None
-    return verdict(reading, lm), reading.confidences(), seen_image(lm, reading)
+    return verdict(reading, lm), label_value(lm, reading), seen_image(lm, reading)
+
+
+def label_value(lm: LoadedModel, reading: Reading) -> dict[str, float]:
+    """The Probabilities panel. When the verdict is "not a digit" (and its score is a probability), that leads:
+    the panel headlines its top entry, and a big "0" under "That doesn't look like a digit" contradicted it.
+    The digits then share what is left, in their usual proportions."""
+    confidences = reading.confidences()
+    if tuple(lm.classes) != DATASETS["mnist"].classes:
+        return confidences
+    v = judge_reading(lm, reading)
+    if v.kind != "not a digit" or not 0 <= v.score <= 1:
+        return confidences
+    return {"not a digit": v.score} | {c: (1 - v.score) * p for c, p in confidences.items()}
 
 
 def read_json(lm: LoadedModel, value) -> dict:

@@ -135,6 +135,17 @@ def test_draw_a_one_then_clear(page, server_url, screenshots):
     expect_reading(page, "7")
 
 
+def test_a_grid_is_not_a_digit_and_the_panel_says_so(page, server_url, screenshots):
+    open_app(page, server_url)
+    grid = [[(-120, y), (120, y)] for y in (-70, 0, 70)] + [[(x, -120), (x, 120)] for x in (-70, 0, 70)]
+    draw_with_mouse(page, grid)
+    expect(page.locator("#verdict")).to_contain_text("doesn't look like a digit", timeout=SLOW)
+    expect_current(page)
+    # the Probabilities panel headlines "not a digit", not the closest digit
+    expect(page.locator('#probs [data-testid="label-output-value"]')).to_have_text("not a digit", timeout=SLOW)
+    page.screenshot(path=str(screenshots / "draw_not_a_digit.png"), full_page=True)
+
+
 def canvas_ink(page: Page) -> int:
     """How many canvas pixels hold ink (any alpha)."""
     return page.locator("#pad canvas").evaluate(

@@ -11,17 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from lenet.config import preset
 from lenet.data import load_split
 from lenet.inference import LoadedModel, read_digit
+from lenet.inference import verdict as judge_reading
 from lenet.model import LeNet
 from lenet.render import colorize, layer_scale, maps_html
 from lenet.canvas import sketchpad_value
 from lenet.explain import FeatureIndex
 from lenet.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
-                         inspect_view, pick_test_image)
+                         inspect_view, pick_test_image, read_value)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
@@ -260,3 +261,18 @@ def test_maps_html_tiles_are_the_colourised_maps():
         assert img.shape == (4, 5, 3)
         assert np.array_equal(img, colorize(m, True, 2.0))  # one signed scale for the whole layer
     assert tuple(decode_png(srcs[0])[1, 2]) == (178, 24, 43)
+
+
+def test_a_non_digit_leads_the_probabilities_with_not_a_digit(shipped):
+    img = Image.new("L", (280, 280), 255)
+    d = ImageDraw.Draw(img)
+    for v in (70, 140, 210):  # a grid, as people draw to test a reader
+        d.line([(30, v), (250, v)], fill=0, width=14)
+        d.line([(v, 30), (v, 250)], fill=0, width=14)
+    value = sketchpad_value(np.array(img))
+    md, probs, _ = draw_view(shipped, value)
+    assert "doesn't look like a digit" in md
+    assert max(probs, key=probs.get) == "not a digit"  # what the panel headlines, so not a big digit
+    assert set(probs) == {"not a digit"} | {str(d) for d in range(10)}
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+    assert probs["not a digit"] == pytest.approx(judge_reading(shipped, read_value(shipped, value)).score)
