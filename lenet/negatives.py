@@ -2,10 +2,10 @@
 
 What people draw on digit demos when they test them: letters and symbols, smileys, stars, houses, spirals,
 grids, scribbles, crosses, hearts, arrows, clouds, flowers, stick figures, single dots, speckles, two digits
-side by side. Every kind is drawn as pen
-strokes (polylines rasterised on the device, a batch at a time) or, for letters and symbols, rendered from
-the fonts that ship with matplotlib; then framed exactly like a drawing (`augment.renormalize`: bounding
-box into 20x20, centre of mass at the centre), so a negative looks like what the app shows the network.
+side by side. Every kind is drawn as pen strokes (polylines rasterised on the device, a batch at a time) or,
+for letters and symbols, rendered from the fonts that ship with matplotlib; then framed exactly like a
+drawing (`augment.renormalize`: bounding box into 20x20, centre of mass at the centre), so a negative looks
+like what the app shows the network.
 
 Letters that ARE digit shapes in most hands (O o I l | S s Z z B b G g q and friends) are left out: a person
 who draws an O may well mean 0. The list is `DIGIT_LOOKALIKES`.

@@ -153,7 +153,7 @@ class _Run:
     sched_when: str | None  # 'step', 'epoch', 'plateau' or None
     t0: float
     good: dict  # the last weights known to give a finite loss: restored on divergence
-    shown: float = 0.0  # perf_counter of the last step event: the next is due log_interval after it
+    shown: float  # perf_counter of the last step event (or the start): the next is due log_interval after it
     epoch: int = 0
     step: int = 0
     first_loss: float | None = None  # the untrained loss: what "diverged" is measured against
@@ -255,8 +255,8 @@ class Trainer:
     def run(self) -> Iterator[dict]:
         opt = self._optimizer()
         sched, when = self._scheduler(opt)
-        r = _Run(opt=opt, sched=sched, sched_when=when, t0=time.perf_counter(), good=self._snapshot())
-        r.shown = r.t0
+        t0 = time.perf_counter()
+        r = _Run(opt=opt, sched=sched, sched_when=when, t0=t0, shown=t0, good=self._snapshot())
         self.fast.prepare(self.model)
         try:
             yield self._start_event()

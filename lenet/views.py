@@ -158,15 +158,18 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
     return verdict(reading, lm), label_value(lm, reading), seen_image(lm, reading)
 
 
+PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"
+
+
 def label_value(lm: LoadedModel, reading: Reading) -> dict[str, float]:
     """The Probabilities panel. When the verdict is "not a digit" (and its score is a probability), that leads:
     the panel headlines its top entry, and a big "0" under "That doesn't look like a digit" contradicted it.
     The digits then share what is left, in their usual proportions."""
     confidences = reading.confidences()
-    if tuple(lm.classes) != DATASETS["mnist"].classes:
+    if tuple(lm.classes) != DATASETS["mnist"].classes or lm.thresholds.score not in PROBABILITY_SCORES:
         return confidences
     v = judge_reading(lm, reading)
-    if v.kind != "not a digit" or not 0 <= v.score <= 1:
+    if v.kind != "not a digit":
         return confidences
     return {"not a digit": v.score} | {c: (1 - v.score) * p for c, p in confidences.items()}
 
