@@ -39,7 +39,7 @@ from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, FeatureIndex, occlu
 from lenet.inference import LoadedModel, Reading, load_shipped, read_canvas, read_digit
 from lenet.preprocess import MAX_SIDE, CanvasError, canvas_to_digit
 from lenet.strokes import sequence
-from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, train_stream
+from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
 from lenet.watch import RunHistory
 
 # Readings run at 1 torch thread: tiny work, as fast, and no OpenMP workers to spin or to wake; a training run
@@ -284,10 +284,10 @@ def train(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, v
           watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
           negatives=False, signal: StopSignal | None = None):
     try:
-        cfg = TrainConfig(arch=arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
-                          batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
-                          schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                          seed=_whole(seed, "seed"), device=device, negatives=bool(negatives))
+        cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
+                     batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
+                     schedule=schedule, augment=bool(augment), val_split=float(val_split),
+                     seed=_whole(seed, "seed"), device=device, negatives=bool(negatives))
     except (TypeError, ValueError) as e:
         raise _failed(signal, f"Please fix the settings: {e}") from None
     if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
@@ -716,7 +716,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     dataset.change(views.suggested_epochs, dataset, epochs, api_visibility="private")
     dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]), dataset,
                    watch_class, api_visibility="private", queue=False)
-    arch.change(lambda a: gr.update(info=views.arch_info(a)), arch, arch, api_visibility="private")
+    # each architecture starts from its own learning rate (lenet.train.ARCH_RECIPES)
+    arch.change(lambda a: (gr.update(info=views.arch_info(a)), recipe(a).lr), arch, [arch, lr],
+                api_visibility="private")
     upload.upload(load_upload, upload, [my_model, model_dd, results], api_visibility="private")
     demo.load(None, None, reload_note, js=RELOAD_NOTE_JS)
 

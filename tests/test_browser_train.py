@@ -196,3 +196,15 @@ def test_watching_the_visitors_own_drawing(page, server_url):
     expect(watch.locator(".prob-row")).to_have_count(10)
     stop_and_wait(page)
     expect(watch.locator(".watch-digit figcaption")).to_contain_text(re.compile(r"reads\s*\d"))
+
+
+def test_picking_the_1998_network_sets_its_own_learning_rate(page, server_url):
+    open_train(page, server_url)
+    lr = page.locator("#lr input")
+    expect(lr).to_have_value("0.01")
+    page.locator("#arch input").click()
+    page.get_by_role("option", name="LeNet-5 (1998)", exact=True).click()
+    expect(lr).to_have_value("0.002", timeout=SLOW)  # lenet.train.ARCH_RECIPES
+    page.locator("#arch input").click()
+    page.get_by_role("option", name="LeNet-5", exact=True).click()
+    expect(lr).to_have_value("0.01", timeout=SLOW)

@@ -408,3 +408,16 @@ def test_divergence_is_caught_even_when_the_explosion_is_inside_the_first_window
     events = list(trainer.run())
     assert events[-1]["type"] == "error" and events[-1]["reason"] in ("nan", "diverged"), events[-1]
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_each_architecture_starts_from_its_own_recipe():
+    assert lenet.train.recipe() == TrainConfig()
+    paper = lenet.train.recipe("lenet5-1998")
+    assert (paper.lr, paper.betas, paper.label_smoothing) == (2e-3, (0.9, 0.999), 0.0)
+    assert lenet.train.recipe("lenet5-1998", lr=1e-3).lr == 1e-3  # what is given wins
+    parse = lambda *a: lenet.train.config_from_args(lenet.train.build_parser().parse_args(list(a)))  # noqa: E731
+    # the CLI starts from the same defaults
+    assert parse("--arch", "lenet5-1998", "--data-dir", "d") == lenet.train.recipe("lenet5-1998", data_dir="d")
+    assert parse("--arch", "lenet5-1998", "--label-smoothing", "0.1").label_smoothing == 0.1
+    assert parse() == TrainConfig(data_dir=parse().data_dir)
+    assert parse("--betas", "0.8", "0.95").betas == (0.8, 0.95)
