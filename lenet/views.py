@@ -19,6 +19,7 @@ from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.inference import verdict as judge_reading
+from lenet.verdict import Verdict
 from lenet.verdict import markdown as verdict_markdown
 from lenet.model import c3_connection_matrix
 from lenet.charts import Series, line_chart, log_range
@@ -91,12 +92,15 @@ def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: Loaded
 
 # ---------- Draw ----------
 
-def verdict(reading: Reading | None, lm: LoadedModel | None = None) -> str:
-    """The verdict text: digit / unsure / not a digit (lenet.verdict) when the model reads digits."""
-    if reading is None:
-        return EMPTY_PROMPT
-    if lm is not None and tuple(lm.classes) == DATASETS["mnist"].classes:
-        return verdict_markdown(judge_reading(lm, reading))
+def reads_digits(lm: LoadedModel) -> bool:
+    return tuple(lm.classes) == DATASETS["mnist"].classes
+
+
+def verdict(reading: Reading, judged: Verdict | None) -> str:
+    """The verdict text: digit / unsure / not a digit (`judged`, lenet.verdict) when the model reads digits,
+    else its top classes."""
+    if judged is not None:
+        return verdict_markdown(judged)
     order = np.argsort(reading.probs)[::-1]
     first, second = reading.classes[order[0]], reading.classes[order[1]]
     p1, p2 = reading.probs[order[0]], reading.probs[order[1]]
@@ -115,7 +119,7 @@ def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
 
 def draw_notice(lm: LoadedModel) -> str:
     """A warning above the verdict when the selected model was not trained on digits (or "" when it was)."""
-    if tuple(lm.classes) == DATASETS["mnist"].classes:
+    if reads_digits(lm):
         return ""
     title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     names = ", ".join(html.escape(c) for c in lm.classes[:4])
@@ -155,23 +159,21 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
     reading = read_value(lm, value)
     if reading is None:
         return EMPTY_PROMPT, None, None
-    return verdict(reading, lm), label_value(lm, reading), seen_image(lm, reading)
+    judged = judge_reading(lm, reading) if reads_digits(lm) else None  # once: the text and the panel share it
+    return verdict(reading, judged), label_value(lm, reading, judged), seen_image(lm, reading)
 
 
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"
 
 
-def label_value(lm: LoadedModel, reading: Reading) -> dict[str, float]:
+def label_value(lm: LoadedModel, reading: Reading, judged: Verdict | None) -> dict[str, float]:
     """The Probabilities panel. When the verdict is "not a digit" (and its score is a probability), that leads:
     the panel headlines its top entry, and a big "0" under "That doesn't look like a digit" contradicted it.
     The digits then share what is left, in their usual proportions."""
     confidences = reading.confidences()
-    if tuple(lm.classes) != DATASETS["mnist"].classes or lm.thresholds.score not in PROBABILITY_SCORES:
+    if judged is None or judged.kind != "not a digit" or lm.thresholds.score not in PROBABILITY_SCORES:
         return confidences
-    v = judge_reading(lm, reading)
-    if v.kind != "not a digit":
-        return confidences
-    return {"not a digit": v.score} | {c: (1 - v.score) * p for c, p in confidences.items()}
+    return {"not a digit": judged.score} | {c: (1 - judged.score) * p for c, p in confidences.items()}
 
 
 def read_json(lm: LoadedModel, value) -> dict:
