@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from lenet.background import in_background
 
@@ -100,3 +101,30 @@ def test_the_producer_runs_at_a_lower_priority_than_the_caller():
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     (theirs,) = flatten(in_background(report))
     assert theirs > mine or mine == 19
+
+
+# ---------- threads=N: the producer trains on N torch threads, every other thread keeps its count ----------
+
+def test_the_producer_gets_its_threads_and_the_rest_keep_theirs():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        def make():
+            yield torch.get_num_threads()
+
+        seen = flatten(in_background(make, nice=0, threads=2))
+        assert seen == [2]  # the producer ran at 2
+        assert torch.get_num_threads() == 1  # the caller is back at 1 ...
+        later = []
+        t = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+        t.start()
+        t.join()
+        assert later == [1]  # ... and so is a thread started afterwards
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_without_threads_nothing_changes():
+    before = torch.get_num_threads()
+    seen = flatten(in_background(lambda: iter([torch.get_num_threads()]), nice=0))
+    assert torch.get_num_threads() == before and len(seen) == 1
