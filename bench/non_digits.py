@@ -3,9 +3,11 @@
 Our own non-digit set, drawn on the app's 280x280 canvas (black pen on white, pen radius 6-16 px, random
 size and place) and read through the app's own path (canvas_to_digit -> model -> lenet.verdict):
 letters and symbols typed in matplotlib fonts that training never uses (lenet.negatives.TRAIN_FONTS are
-left out), and doodles drawn here with PIL by code separate from the training generator: smileys, stars,
-houses, spirals, grids, scribbles, hearts, arrows, suns, waves, polygons, clouds, "+", "x", "#", single dots,
-speckle noise, and two MNIST test digits side by side. Digits: MNIST test digits drawn on the same canvas
+left out), letters written with the pen in single-stroke Hershey fonts that training never uses (its
+TRAIN_HERSHEY are left out; "rowmans", "futuram" and "scripts" are other weights of designs it writes with,
+"cursive" a design it never sees), and doodles drawn here with PIL by code separate from the training
+generator: smileys, stars, houses, spirals, grids, scribbles, hearts, arrows, suns, waves, polygons, clouds,
+"+", "x", "#", single dots, speckle noise, and two MNIST test digits side by side. Digits: MNIST test digits drawn on the same canvas
 (bench/_drawing.py: thin / normal / thick pens, off-centre).
 
 Goals (issue 10): >= 90% of each non-digit category gets "not a digit" or "unsure"; <= 2% of drawn digits
@@ -31,11 +33,12 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir  # noqa: E402
+from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir, hershey_strokes  # noqa: E402
 
 SIZE = 280
 HELD_OUT_FONTS = ("DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf", "DejaVuSansMono-Bold.ttf", "STIXGeneralItalic.ttf",
                   "cmr10.ttf", "cmti10.ttf", "DejaVuSerif-BoldItalic.ttf", "cmb10.ttf")
+HELD_OUT_HERSHEY = ("rowmans", "futuram", "scripts", "cursive")
 SYMBOL_CHARS = [c for c in "#%&*+=?@×÷±∞≠π€£¥¶♥★✓→←↑↓~^" if c not in DIGIT_LOOKALIKES]
 GOAL_REJECT, GOAL_DIGIT_REJECT, GOAL_ACCEPTED_ACC = 0.90, 0.02, 0.99
 
@@ -263,6 +266,21 @@ def letter(rng):
     return _typed(rng, LETTERS, HELD_OUT_FONTS)[0]
 
 
+def written_letter(rng):
+    """A letter written with the pen: a Hershey font's strokes, slanted and shaky, in a random box."""
+    font = HELD_OUT_HERSHEY[rng.integers(len(HELD_OUT_HERSHEY))]
+    strokes = hershey_strokes(font, LETTERS[rng.integers(len(LETTERS))])
+    pts = np.concatenate(strokes)
+    centre, span = (pts.min(0) + pts.max(0)) / 2, max(np.ptp(pts, 0).max(), 1.0)
+    p = Pen(rng)
+    cx, cy, h = _frame(rng)
+    slant = rng.uniform(-0.2, 0.2)
+    for s in strokes:
+        xy = (s - centre) / span * 2
+        p.line(_pts(cx, cy, h, np.stack([xy[:, 0] - slant * xy[:, 1], xy[:, 1]], 1), 0.01, rng))
+    return p.canvas()
+
+
 def symbol(rng):  # in a held-out font that has the glyph (else DejaVu Sans Oblique, also unused in training)
     return _typed(rng, SYMBOL_CHARS, HELD_OUT_FONTS)[0]
 
@@ -282,7 +300,8 @@ def two_digits(rng, split):
 KINDS = {"letter": letter, "symbol": symbol, "smiley": smiley, "star": star, "house": house, "spiral": spiral,
          "grid": grid, "scribble": scribble, "heart": heart, "arrow": arrow, "sun": sun, "wave": wave,
          "polygon": polygon, "cloud": cloud, "plus": plus, "cross": cross, "hash": hash_sign,
-         "single dot": single_dot, "speckle": speckle, "two digits": None}
+         "single dot": single_dot, "speckle": speckle, "two digits": None,
+         "written letter": written_letter}  # last: the kinds before it keep the samples they had (seeded by index)
 
 
 def make_set(per_kind: int, seed: int, split):

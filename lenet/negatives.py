@@ -2,8 +2,9 @@
 
 What people draw on digit demos when they test them: letters and symbols, smileys, stars, houses, spirals,
 grids, scribbles, crosses, hearts, arrows, clouds, flowers, stick figures, single dots, speckles, two digits
-side by side. Every kind is drawn as pen strokes (polylines rasterised on the device, a batch at a time) or,
-for letters and symbols, rendered from the fonts that ship with matplotlib; then framed exactly like a
+side by side. Every kind is drawn as pen strokes (polylines rasterised on the device, a batch at a time),
+letters and symbols too, written in single-stroke Hershey fonts, or typed in the fonts that ship with
+matplotlib; then framed exactly like a
 drawing (`augment.renormalize`: bounding box into 20x20, centre of mass at the centre), so a negative looks
 like what the app shows the network.
 
@@ -27,8 +28,8 @@ from lenet.augment import canvas_like, renormalize
 
 GRID = 56  # strokes are rasterised at twice MNIST's resolution, then framed down to 28x28
 KINDS = ("scribble", "zigzag", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
-         "sun", "heart", "arrow", "cloud", "flower", "stick figure", "dot", "speckle", "glyph")
-SHARE = {"glyph": 2}  # letters and symbols are the most varied kind: twice as many of them
+         "sun", "heart", "arrow", "cloud", "flower", "stick figure", "dot", "speckle", "glyph", "written")
+SHARE = {"glyph": 2, "written": 2}  # letters and symbols are the most varied kinds: twice as many of them
 # Glyphs kept out of the negatives because a person drawing them may mean a digit.
 DIGIT_LOOKALIKES = set("OoQDIlij|!SsZzBbGgqT/\\()[]{}<>1ǀ§$")
 LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in DIGIT_LOOKALIKES]
@@ -36,6 +37,11 @@ SYMBOLS = [c for c in "#%&*+=?@^~×÷±∞≠≈πΣΩλμαβδθψφ€£¥¶�
 # Fonts (matplotlib's own) used for training; bench/non_digits.py draws its letters with the others.
 TRAIN_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Italic.ttf",
                "STIXGeneral.ttf", "cmss10.ttf", "cmtt10.ttf")
+# Letters written with a pen, not typed: single-stroke Hershey fonts (the Hershey-Fonts package). A typed glyph
+# has thick and thin parts and serifs; a written letter is one even line, and the reader took many of those for
+# digits. bench/non_digits.py writes its letters in the other Hershey faces.
+TRAIN_HERSHEY = ("futural", "scriptc", "timesi")
+WRITTEN_CHARS = "".join(LETTERS) + "#&?@+="
 
 
 # ---------- strokes: random shapes as polylines in a [-1, 1] box ----------
@@ -238,6 +244,34 @@ def _stick_figure(rng):
     return _jitter(rng, out, 0.03)
 
 
+@functools.lru_cache(maxsize=8)
+def hershey_font(name: str):
+    from HersheyFonts import HersheyFonts
+
+    font = HersheyFonts()
+    font.load_default_font(name)
+    return font
+
+
+def hershey_strokes(font_name: str, char: str) -> list[np.ndarray]:
+    """A character of a Hershey font as pen strokes ((N, 2) polylines, y down): its line segments joined
+    where one ends and the next begins."""
+    strokes: list[list] = []
+    for a, b in hershey_font(font_name).lines_for_text(char):
+        if strokes and strokes[-1][-1] == a:
+            strokes[-1].append(b)
+        else:
+            strokes.append([a, b])
+    return [np.array(s, np.float64) for s in strokes]
+
+
+def _written(rng):
+    font = TRAIN_HERSHEY[rng.integers(len(TRAIN_HERSHEY))]
+    strokes = hershey_strokes(font, WRITTEN_CHARS[rng.integers(len(WRITTEN_CHARS))])
+    span = max(np.ptp(np.concatenate(strokes), 0).max(), 1.0)
+    return _jitter(rng, [s / span * 2 for s in strokes], 0.02)  # about [-1, 1], a little shaky
+
+
 def _speckle(rng):
     n = rng.integers(4, 40)
     return [p[None] for p in rng.uniform(-1, 1, (n, 2))]  # single points: dots of pen width
@@ -246,7 +280,7 @@ def _speckle(rng):
 SHAPES = {"scribble": _scribble, "lines": _lines, "grid": _grid, "cross": _cross, "star": _star,
           "smiley": _smiley, "house": _house, "spiral": _spiral, "polygon": _polygon, "wave": _wave, "sun": _sun,
           "speckle": _speckle, "zigzag": _zigzag, "heart": _heart, "arrow": _arrow, "cloud": _cloud,
-          "flower": _flower, "stick figure": _stick_figure}
+          "flower": _flower, "stick figure": _stick_figure, "written": _written}
 
 
 def random_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:

@@ -31,6 +31,7 @@ from lenet.device import PRECISIONS, fast_path, pick_device
 from lenet.evaluate import evaluate
 from lenet.model import MAP_REJECT_PENALTY, LeNet
 from lenet.negatives import NegativeBank
+from lenet.styles import StyleBank
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
@@ -38,6 +39,7 @@ SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
 PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
 PAPER_LR_FLOOR = .02
 NEGATIVE_SHARE = 0.25  # --negatives: this many generated non-digits per digit in every batch
+STYLE_SHARE = 0.03  # --styles: this many drawn continental ones (lenet.styles) per digit in every batch
 CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other people"; the rest stays MNIST
 
 
@@ -62,6 +64,7 @@ class TrainConfig:
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
+    styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.styles: the continental 1)
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
     init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
@@ -111,6 +114,8 @@ class TrainConfig:
             problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
         if self.negatives and self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST":
             problems.append("negatives teach what is not a digit: they need a digit dataset (MNIST)")
+        if self.styles and self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST":
+            problems.append("styles are ways of writing a digit: they need a digit dataset (MNIST)")
         bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
         if bad:
             problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
@@ -205,6 +210,7 @@ class Trainer:
         self.fast = fast_path(self.device, cfg.precision, self.model.config)
         self.negatives = (NegativeBank(min(8000, max(2000, len(self.train) // 8)), cfg.seed, self.device)
                           if cfg.negatives else None)
+        self.styles = StyleBank(seed=cfg.seed, device=self.device) if cfg.styles else None
         self.history: list[dict] = []  # epoch events
         self.final: dict | None = None  # the last test evaluation
 
@@ -241,8 +247,11 @@ class Trainer:
         if self.cfg.distortions:
             k = round(len(x) * CANVAS_SHARE)
             x = torch.cat([canvas_like(x[:k], self.gen, self.cfg.distortions), x[k:]])
+        if self.styles is not None:  # after the batch's digits, so the running accuracy counts MNIST only
+            xs, ys = self.styles.sample(max(1, round(len(x) * STYLE_SHARE)), self.gen)
+            x, y = torch.cat([x, xs]), torch.cat([y, ys])
         if self.negatives is not None:
-            k = max(1, round(len(x) * NEGATIVE_SHARE))
+            k = max(1, round(len(idx) * NEGATIVE_SHARE))
             x = torch.cat([x, self.negatives.sample(k, self.gen, digits=x)])
             y = torch.cat([y, y.new_full((k,), self.model.config.num_classes)])
         return self.fast.input(to_model_input(x, self.model.config)), y
@@ -511,6 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--negatives", action="store_true",
                    help="also learn what is not a digit: generated scribbles, doodles, letters, symbols "
                         "(an 11th output; RBF models: the MAP criterion's 'none of these')")
+    p.add_argument("--styles", action="store_true",
+                   help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot)")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")

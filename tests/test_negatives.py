@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from lenet.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
-from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, SYMBOLS, NegativeBank, glyph_bank, make_negatives,
-                             pairs, random_strokes, rasterize)
+from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, SHARE, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS,
+                             NegativeBank, glyph_bank, hershey_strokes, make_negatives, pairs, random_strokes,
+                             rasterize)
 from lenet.preprocess import canvas_to_digit
 
 
@@ -147,5 +148,15 @@ def test_broken_strokes_remove_a_band_of_ink(mnist_test_split):
 
 
 def test_letters_and_symbols_get_twice_the_share_of_a_shape_kind():
-    _, kinds = make_negatives(21 * 10, seed=0)  # ten full rounds of the deck
-    assert kinds.count("glyph") == 2 * kinds.count("heart") == 20
+    deck = len(KINDS) + sum(n - 1 for n in SHARE.values())
+    _, kinds = make_negatives(deck * 10, seed=0)  # ten full rounds of the deck
+    assert kinds.count("glyph") == kinds.count("written") == 2 * kinds.count("heart") == 20
+
+
+def test_written_letters_are_hershey_pen_strokes_joined_into_lines():
+    c = hershey_strokes("futural", "C")
+    assert len(c) == 1 and len(c[0]) > 10  # one curve, its segments joined end to start
+    assert len(hershey_strokes("futural", "H")) == 3  # two stems and a bar: the pen lifts between them
+    for font in TRAIN_HERSHEY:  # every face used for training writes every character it is asked for
+        assert all(hershey_strokes(font, ch) for ch in WRITTEN_CHARS)
+    assert not set(WRITTEN_CHARS) & DIGIT_LOOKALIKES

@@ -1,0 +1,73 @@
+"""Writing styles MNIST lacks (lenet.styles): drawn continental ones, and training with them (--styles)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lenet.inference import LoadedModel, read_digit
+from lenet.styles import STYLES, StyleBank, make_styles, random_style
+from lenet.train import STYLE_SHARE, TrainConfig, Trainer
+from conftest import ROOT
+from test_negatives import _bbox_side, _centre_of_mass
+
+
+@pytest.fixture(scope="module")
+def styles():
+    return make_styles(120, seed=2)
+
+
+def test_styles_are_labelled_ones_framed_like_drawings(styles):
+    images, labels = styles
+    assert images.shape == (120, 28, 28) and images.dtype == torch.uint8
+    assert labels.dtype == torch.long and set(labels.tolist()) == {1}
+    for img in images.float().div(255).numpy():
+        assert img.max() == pytest.approx(1.0, abs=0.01)
+        rows, cols = np.nonzero(img > 0.1)
+        assert 18 <= _bbox_side(img) <= 22 and np.ptp(rows) > np.ptp(cols)  # tall: a one, not a seven's bar
+        cy, cx = _centre_of_mass(img)
+        assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+
+
+def test_styles_are_seeded(styles):
+    again, labels = make_styles(120, seed=2)
+    assert torch.equal(again, styles[0]) and torch.equal(labels, styles[1])
+    assert not torch.equal(make_styles(120, seed=3)[0], styles[0])
+
+
+@pytest.mark.parametrize("name", list(STYLES))
+def test_every_style_draws_a_stem_and_more(name):
+    strokes = random_style(np.random.default_rng(0), STYLES[name][1])
+    pts = np.concatenate(strokes)
+    assert len(strokes) >= 2 or len(strokes[0]) > 2  # a flag or a foot besides the stem
+    assert np.isfinite(pts).all() and np.ptp(pts[:, 1]) > 1.5  # about two units tall
+
+
+def test_a_model_that_never_saw_them_reads_them_as_ones(styles):
+    """The labels are right: the paper's model (trained on MNIST only, never on these) reads most as 1."""
+    lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")
+    reads = [read_digit(lm, img).top for img in styles[0].float().div(255).numpy()]
+    assert np.mean(np.array(reads) == 1) > 0.8
+
+
+def test_bank_serves_distorted_styles():
+    bank = StyleBank(64, seed=1)
+    x, y = bank.sample(20, torch.Generator().manual_seed(0))
+    assert x.shape == (20, 1, 28, 28) and y.shape == (20,) and set(y.tolist()) == {1}
+    assert 0 <= float(x.min()) and float(x.max()) <= 1 and (x.flatten(1).amax(1) > 0.5).all()
+    assert not torch.equal(x, bank.images[:20].float().div(255).unsqueeze(1))
+
+
+def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist_test_split):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, styles=True, negatives=True, seed=0,
+                      device="cpu")
+    trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+    idx = torch.arange(100)
+    x, y = trainer._batch(idx)
+    k = round(100 * STYLE_SHARE)
+    assert torch.equal(y[:100], trainer.train.labels[idx])
+    assert set(y[100:100 + k].tolist()) == {1}  # the styles, then the negatives ("not a digit" = class 10)
+    assert set(y[100 + k:].tolist()) == {10} and len(y) - 100 - k == 25
+    assert len(x) == len(y)
+    with pytest.raises(ValueError, match="styles"):
+        TrainConfig(dataset="fashion-mnist-sample", styles=True)
