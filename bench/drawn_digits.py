@@ -67,7 +67,8 @@ def read_all(lm, canvas):
     t = time.perf_counter()
     _, conf, _ = draw_view(lm, sketchpad_value(canvas))
     times["ours"] = time.perf_counter() - t
-    preds["ours"] = -1 if conf is None else int(max(conf, key=conf.get))
+    digits = {k: v for k, v in (conf or {}).items() if k.isdigit()}  # the panel may lead with "not a digit"
+    preds["ours"] = int(max(digits, key=digits.get)) if digits else -1
     for name, prep in (("no-even", lambda c: canvas_to_digit(c, even_strokes=False)),
                        ("naive", naive_canvas_to_digit)):
         t = time.perf_counter()

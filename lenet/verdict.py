@@ -100,6 +100,10 @@ class FeatureHead(torch.nn.Module):
         x = torch.cat([digits, negatives])
         y = torch.cat([torch.zeros(len(digits)), torch.ones(len(negatives))])
         self.mean, self.std = x.mean(0), x.std(0) + 1e-6
+        with torch.random.fork_rng(devices=[]):  # a seeded start too: the same data and seed give the same head
+            torch.manual_seed(seed)
+            for layer in (self.net[0], self.net[2]):
+                layer.reset_parameters()
         g = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(self.net.parameters(), 1e-2, weight_decay=1e-4)
         with torch.enable_grad():

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lenet.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
-from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, SHARE, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS,
-                             NegativeBank, glyph_bank, hershey_strokes, make_negatives, pairs, random_strokes,
-                             rasterize)
+from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, OUTPUT_KINDS, SHARE, SYMBOLS, TRAIN_HERSHEY,
+                             WRITTEN_CHARS, NegativeBank, glyph_bank, hershey_strokes, make_negatives, pairs,
+                             random_strokes, rasterize)
 from lenet.preprocess import canvas_to_digit
 
 
@@ -22,6 +22,14 @@ def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
     return (img * ys).sum() / img.sum(), (img * xs).sum() / img.sum()
 
 
+def assert_framed_like_a_drawing(img: np.ndarray):
+    """Peak ink 1, bounding box filling 20x20 and centre of mass at the centre: what canvas_to_digit makes."""
+    assert img.max() == pytest.approx(1.0, abs=0.01)
+    assert 18 <= _bbox_side(img) <= 22
+    cy, cx = _centre_of_mass(img)
+    assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+
+
 @pytest.fixture(scope="module")
 def negatives():
     return make_negatives(280, seed=3)
@@ -32,10 +40,7 @@ def test_negatives_cover_every_kind_and_are_framed_like_drawings(negatives):
     assert images.shape == (280, 28, 28) and images.dtype == torch.uint8
     assert set(kinds) == set(KINDS)
     for img in images.float().div(255).numpy():
-        assert img.max() == pytest.approx(1.0, abs=0.01)  # peak ink 1, as canvas_to_digit leaves a drawing
-        assert 18 <= _bbox_side(img) <= 22  # the bounding box fills 20x20, as MNIST's do
-        cy, cx = _centre_of_mass(img)
-        assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+        assert_framed_like_a_drawing(img)
 
 
 def test_negatives_are_seeded(negatives):
@@ -83,6 +88,13 @@ def test_pairs_put_two_digits_side_by_side(mnist_test_split):
     for img in p:
         rows, cols = np.nonzero(img > 0.1)
         assert np.ptp(cols) > 1.5 * np.ptp(rows)  # wide: two digits next to each other
+
+
+def test_the_output_learns_every_kind_but_written_letters():
+    bank = NegativeBank(64, seed=1)  # what training serves: the head alone learns written letters (calibrate)
+    assert set(bank.kinds) == set(OUTPUT_KINDS) == set(KINDS) - {"written"}
+    _, kinds = make_negatives(64, seed=1)
+    assert "written" in kinds
 
 
 def test_bank_serves_distorted_negatives_and_pairs(mnist_test_split):

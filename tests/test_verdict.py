@@ -122,6 +122,14 @@ def test_calibration_uses_held_out_digits_and_stores_thresholds(tmp_path):
     assert meta2["verdict"]["score"] == "reject" and LoadedModel.from_file(path).thresholds.not_digit is not None
 
 
+def test_calibration_keeps_the_head_that_refuses_most_held_out_negatives():
+    model = LeNet(REJECT)
+    meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0}}
+    one, two = (calibrate(model, meta, None, "head", 0.05, n_negatives=80, heads=n) for n in (1, 2))
+    refused = lambda r: r["calibration"]["negatives"]["not a digit"]  # noqa: E731
+    assert refused(two) >= refused(one) and two["score"] == "head" and two["head"]
+
+
 def test_a_verdict_for_a_real_reading(mnist_test_split):
     lm = LoadedModel(LeNet(REJECT).eval(), {"dataset": "mnist-sample", "verdict": Thresholds("reject", 2.0).to_dict()})
     r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
@@ -187,6 +195,10 @@ def test_feature_head_fits_saves_and_scores():
     again = FeatureHead.from_dict(head.to_dict())
     with torch.inference_mode():
         torch.testing.assert_close(again(digits), head(digits))
+    torch.manual_seed(123)  # whatever the global random state: the same data and seed give the same head
+    same = FeatureHead(12, hidden=8).fit(digits, negatives, steps=200)
+    assert same.to_dict() == head.to_dict()
+    assert FeatureHead(12, hidden=8).fit(digits, negatives, steps=200, seed=1).to_dict() != head.to_dict()
     broken = head.to_dict()
     broken["tensors"]["mean"] = broken["tensors"]["mean"][:8]
     with pytest.raises(ValueError, match="damaged"):
