@@ -29,7 +29,7 @@ from lenet.augment import canvas_like, renormalize
 GRID = 56  # strokes are rasterised at twice MNIST's resolution, then framed down to 28x28
 KINDS = ("scribble", "zigzag", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
          "sun", "heart", "arrow", "cloud", "flower", "stick figure", "dot", "speckle", "glyph", "written")
-SHARE = {"glyph": 2, "written": 4}  # letters and symbols are the most varied kinds: twice as many of them
+SHARE = {"glyph": 2, "written": 4}  # letters and symbols are the most varied kinds: more of them
 # What the "not a digit" output trains on (NegativeBank): every kind but written letters. Those are so close to
 # digits that the output learned to doubt digits too: its calibrated threshold rose from 0.98 to 0.999 and it
 # caught fewer held-out negatives (88.7% against 95.3%). They teach the calibrated feature head instead
