@@ -418,7 +418,7 @@ def main():
             dig_acc = [tile(c, f"{y} -> {b}") for (y, _, c), (k, b) in zip(digits[:60], dg[:60]) if k == "digit"][:20]
             dig_rej = [tile(digits[i][2], f"{digits[i][0]}: {dg[i][0]}") for i in range(len(dg))
                        if dg[i][0] != "digit"][:20]
-            save_grid([(f"Non-digits told 'not a digit' or 'unsure' ({lm.label})", rejected[:40]),
+            save_grid([(f"Non-digits told 'not a digit' or 'unsure' ({lm.label})", rejected),
                        ("Non-digits read as a digit (misses)", accepted[:20]),
                        ("Drawn digits accepted (true -> read)", dig_acc),
                        ("Drawn digits rejected", dig_rej)], Path(args.grid))

@@ -40,6 +40,10 @@ def stop_and_wait(page: Page) -> None:
 
 def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots):
     open_train(page, server_url, epochs=20)
+    # Small batches: an epoch of the sample lasts longer than the first model update (0.25 s) even on a quiet
+    # machine, so the first snapshot falls inside epoch 1, before the first test evaluation (checked below).
+    page.locator('#batch-size input').fill("32")
+    page.locator('#batch-size input').press("Enter")
     train, stop = page.locator("#train-btn"), page.locator("#stop-btn")
     expect(train).to_be_enabled()
     expect(stop).to_be_disabled()  # nothing to stop yet
