@@ -69,3 +69,17 @@ def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist
     assert len(x) == len(y)
     with pytest.raises(ValueError, match="styles"):
         TrainConfig(dataset="fashion-mnist-sample", styles=True)
+
+
+def test_the_train_tab_hands_its_styles_box_to_the_run(app_module):
+    """The box reaches the run's settings: with a dataset that has no digits, the run says styles need them."""
+    import gradio as gr
+
+    run = app_module.train("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
+                           styles=True)
+    with pytest.raises(gr.Error, match="styles are ways of writing a digit"):
+        next(run)
+    run = app_module.train("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
+                           styles=False)
+    assert app_module.status in next(run)  # the same settings without it start a run ("Loading data…")
+    run.close()  # before its training thread starts
