@@ -81,6 +81,19 @@ def _number(v, name: str) -> float:
     return float(v)
 
 
+SMALL = 3.0  # ink narrower and shorter than this many pen widths: the pen fills the digit's loops
+
+
+def drawn_small(drawing: Drawing) -> bool:
+    """True when the ink (the pen included) spans less than SMALL pen widths both ways. Measured with
+    bench/writing_styles.py --scale: a digit ~45 px tall on the 280-px canvas (about 2-3 pen widths) is read
+    right 72% of the time, at full size 99%."""
+    if drawing.empty:
+        return False
+    pts = np.concatenate(drawing.strokes)
+    return bool((np.ptp(pts, 0) + drawing.width).max() < SMALL * drawing.width)
+
+
 def rasterise(drawing: Drawing, out_size: int = SIZE) -> np.ndarray | None:
     """(out_size, out_size, 4) uint8: black strokes, alpha = ink (round caps and joints), or None if empty."""
     if drawing.empty:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lenet import canvas
+from lenet import canvas, strokes
 from lenet.config import ARCHITECTURES
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
@@ -23,7 +23,7 @@ from lenet.verdict import Verdict
 from lenet.verdict import markdown as verdict_markdown
 from lenet.model import c3_connection_matrix
 from lenet.charts import Series, line_chart, log_range
-from lenet.preprocess import canvas_to_digit
+from lenet.preprocess import CanvasError, canvas_to_digit
 from lenet.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
                           png_data_url, prob_rows_html, upscale)
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
@@ -31,7 +31,9 @@ from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, 
 from lenet.train import TrainConfig, run_outcome
 from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
-EMPTY_PROMPT = "### ✏️ Draw a digit\nAny size, anywhere in the box: it is scaled and centred the way MNIST was."
+EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
+DRAW_BIGGER = ("\n\n✏️ *Drawn small for the pen: its loops fill in, and small digits are read less well. "
+               "Draw it bigger, filling the box.*")
 
 
 # ---------- canvas values ----------
@@ -160,7 +162,18 @@ def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | No
     if reading is None:
         return EMPTY_PROMPT, None, None
     judged = judge_reading(lm, reading) if reads_digits(lm) else None  # once: the text and the panel share it
-    return verdict(reading, judged), label_value(lm, reading, judged), seen_image(lm, reading)
+    text = verdict(reading, judged) + (DRAW_BIGGER if _drawn_small(value) else "")
+    return text, label_value(lm, reading, judged), seen_image(lm, reading)
+
+
+def _drawn_small(value) -> bool:
+    """Only the Draw surface's strokes say how wide the pen was (a picture from the API does not)."""
+    if not isinstance(value, (str, bytes)):
+        return False
+    try:
+        return strokes.drawn_small(strokes.parse(value))
+    except CanvasError:
+        return False
 
 
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"

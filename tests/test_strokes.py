@@ -11,7 +11,8 @@ from bench._digit_strokes import DIGITS, payload
 from lenet.canvas import canvas_image, pick_part, sketchpad_value
 from lenet.inference import LoadedModel, read_canvas
 from lenet.preprocess import CanvasError
-from lenet.strokes import BRUSH, SIZE, parse, rasterise, sequence
+from lenet.strokes import BRUSH, SIZE, drawn_small, parse, rasterise, sequence
+from lenet.views import DRAW_BIGGER, draw_view
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,3 +100,15 @@ def test_pick_part_order_is_composite_then_layers_then_background():
 def test_pick_part_refuses_non_dicts():
     with pytest.raises(ValueError):
         pick_part(["composite"])
+
+
+def test_a_digit_drawn_small_for_the_pen_gets_a_tip_to_draw_bigger(shipped):
+    def eight(scale, width=BRUSH):
+        return json.dumps(payload([[(x * scale, y * scale) for x, y in s] for s in DIGITS["8"]], width=width))
+
+    assert not drawn_small(parse(eight(1.0))) and drawn_small(parse(eight(0.25)))
+    assert not drawn_small(parse(eight(0.25, width=4)))  # the same size with a fine pen: its loops stay open
+    assert not drawn_small(parse(""))
+    big, small = draw_view(shipped, eight(1.0))[0], draw_view(shipped, eight(0.25))[0]
+    assert DRAW_BIGGER not in big and small.endswith(DRAW_BIGGER)
+    assert DRAW_BIGGER not in draw_view(shipped, sketchpad_value(rasterise(parse(eight(0.25)))))[0]  # no pen known
