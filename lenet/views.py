@@ -23,7 +23,7 @@ from lenet.verdict import Verdict
 from lenet.verdict import markdown as verdict_markdown
 from lenet.model import c3_connection_matrix
 from lenet.charts import Series, line_chart, log_range
-from lenet.preprocess import CanvasError, canvas_to_digit
+from lenet.preprocess import canvas_to_digit
 from lenet.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
                           png_data_url, prob_rows_html, upscale)
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
@@ -158,22 +158,15 @@ def read_value(lm: LoadedModel, value) -> Reading | None:
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
     """(verdict markdown, label value {class: probability} or None, what the network sees or None)."""
+    if isinstance(value, (str, bytes)):  # parsed once: the picture, and the pen's width (only strokes know it)
+        value = strokes.parse(value)
     reading = read_value(lm, value)
     if reading is None:
         return EMPTY_PROMPT, None, None
     judged = judge_reading(lm, reading) if reads_digits(lm) else None  # once: the text and the panel share it
-    text = verdict(reading, judged) + (DRAW_BIGGER if _drawn_small(value) else "")
+    small = isinstance(value, strokes.Drawing) and strokes.drawn_small(value)
+    text = verdict(reading, judged) + (DRAW_BIGGER if small else "")
     return text, label_value(lm, reading, judged), seen_image(lm, reading)
-
-
-def _drawn_small(value) -> bool:
-    """Only the Draw surface's strokes say how wide the pen was (a picture from the API does not)."""
-    if not isinstance(value, (str, bytes)):
-        return False
-    try:
-        return strokes.drawn_small(strokes.parse(value))
-    except CanvasError:
-        return False
 
 
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"
