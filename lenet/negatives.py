@@ -325,6 +325,13 @@ def rasterize(batch: list[list[np.ndarray]], widths, size: int = 2 * GRID) -> to
     return torch.from_numpy(out).float().div_(255)
 
 
+def framed(batch: list[list[np.ndarray]], widths, device="cpu") -> torch.Tensor:
+    """Polylines drawn (`rasterize`), anti-aliased down to GRID and framed as the app frames a drawing:
+    (B, 28, 28) uint8 on `device`."""
+    ink = F.avg_pool2d(rasterize(batch, widths).to(device), 2)  # (B, 1, GRID, GRID)
+    return (renormalize(ink)[:, 0] * 255).round().to(torch.uint8)
+
+
 # ---------- letters and symbols from fonts ----------
 
 def _font_dir() -> Path:
@@ -383,9 +390,7 @@ def make_negatives(n: int, seed: int = 0, device="cpu", chunk: int = 128, kinds:
                 widths.append(w * (2.0 if kind == "speckle" else 1.0))
             where.append(start + j)
         if shapes:
-            ink = F.avg_pool2d(rasterize(shapes, widths).to(device), 2)  # (b, 1, GRID, GRID), anti-aliased
-            framed = renormalize(ink)[:, 0]
-            out[where] = (framed * 255).round().to(torch.uint8)
+            out[where] = framed(shapes, widths, device)
         g_idx = [start + j for j, kind in enumerate(part) if kind == "glyph"]
         if g_idx:
             glyphs = glyph_bank(fonts) if glyphs is None else glyphs

@@ -14,10 +14,9 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from lenet.augment import canvas_like, renormalize
-from lenet.negatives import rasterize
+from lenet.augment import canvas_like
+from lenet.negatives import framed
 
 
 def _continental_one(rng: np.random.Generator) -> list[np.ndarray]:
@@ -77,8 +76,7 @@ def make_styles(n: int, seed: int = 0, device="cpu", chunk: int = 128) -> tuple[
         part = names[start:start + chunk]
         shapes = [random_style(rng, STYLES[name][1]) for name in part]
         widths = rng.uniform(2.8, 6.4, len(part))  # the band the app's stroke evening leaves alone (negatives)
-        ink = F.avg_pool2d(rasterize(shapes, widths).to(device), 2)
-        out[start:start + len(part)] = (renormalize(ink)[:, 0] * 255).round().to(torch.uint8)
+        out[start:start + len(part)] = framed(shapes, widths, device)
     labels = torch.tensor([int(STYLES[name][0]) for name in names], dtype=torch.long, device=device)
     return out, labels
 
