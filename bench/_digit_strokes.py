@@ -10,13 +10,13 @@ import math
 SPAN = 400  # the offsets below are for a drawing area this many CSS pixels wide
 
 
-def _ellipse(rx, ry, n=24, start=-90):
-    return [(rx * math.cos(math.radians(start + 360 * k / n)), ry * math.sin(math.radians(start + 360 * k / n)))
-            for k in range(n + 1)]
+def ellipse(rx, ry, cx=0.0, cy=0.0, start=-90.0, n=24):
+    angles = [math.radians(start + 360 * k / n) for k in range(n + 1)]
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
 
 
 DIGITS: dict[str, list[list[tuple[float, float]]]] = {
-    "0": [_ellipse(55, 85)],
+    "0": [ellipse(55, 85)],
     "1": [[(-25, -60), (10, -90), (10, 90)]],
     "2": [[(-50, -50), (-30, -80), (10, -88), (45, -62), (40, -20), (-50, 80), (55, 80)]],
     "3": [[(-45, -70), (0, -88), (40, -62), (35, -25), (-5, -8), (40, 15), (45, 55), (5, 88), (-45, 70)]],

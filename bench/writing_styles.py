@@ -20,14 +20,9 @@ from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from _digit_strokes import payload  # noqa: E402
+from _digit_strokes import ellipse, payload  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.strokes import drawing_image  # noqa: E402
-
-
-def _ellipse(rx, ry, cx=0.0, cy=0.0, start=-90.0, n=24):
-    angles = [math.radians(start + 360 * k / n) for k in range(n + 1)]
-    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
 
 
 # (label, strokes as (dx, dy) offsets in a 400-px drawing area, y down)
@@ -40,16 +35,16 @@ STYLES: dict[str, tuple[str, list]] = {
     "7 with a hook": ("7", [[(-55, -60), (-55, -75), (55, -75), (-10, 85)]]),
     "4 open": ("4", [[(-30, -88), (-50, 25), (55, 25)], [(28, -55), (28, 90)]]),
     "4 closed": ("4", [[(28, 90), (28, -88), (-50, 25), (55, 25)]]),
-    "9 curved stem": ("9", [_ellipse(40, 40, cy=-45, start=0) + [(40, -45), (35, 40), (0, 88), (-35, 70)]]),
+    "9 curved stem": ("9", [ellipse(40, 40, cy=-45, start=0) + [(40, -45), (35, 40), (0, 88), (-35, 70)]]),
     "2 with a loop": ("2", [[(-50, -50), (-30, -80), (10, -88), (45, -62), (40, -20), (-40, 75), (-50, 60),
                              (-30, 55), (-10, 80), (55, 80)]]),
     "6 round": ("6", [[(30, -88), (-20, -40), (-45, 20), (-35, 70), (5, 88), (40, 60), (40, 20), (5, 0),
                        (-40, 25)]]),
-    "0 slashed": ("0", [_ellipse(55, 85), [(-45, 70), (45, -70)]]),
+    "0 slashed": ("0", [ellipse(55, 85), [(-45, 70), (45, -70)]]),
     "3 flat top": ("3", [[(-45, -85), (40, -85), (0, -15), (40, 15), (45, 55), (5, 88), (-45, 70)]]),
     "5 in one stroke": ("5", [[(40, -85), (-35, -85), (-42, -10), (20, -22), (48, 20), (38, 65), (-5, 88),
                                (-45, 70)]]),
-    "8 two circles": ("8", [_ellipse(35, 42, cy=-45), _ellipse(42, 45, cy=43)]),
+    "8 two circles": ("8", [ellipse(35, 42, cy=-45), ellipse(42, 45, cy=43)]),
 }
 
 

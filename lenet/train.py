@@ -112,9 +112,10 @@ class TrainConfig:
             problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.map_criterion and self.arch in PRESETS and PRESETS[self.arch].output != "rbf":
             problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
-        if self.negatives and self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST":
+        not_digits = self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST"
+        if self.negatives and not_digits:
             problems.append("negatives teach what is not a digit: they need a digit dataset (MNIST)")
-        if self.styles and self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST":
+        if self.styles and not_digits:
             problems.append("styles are ways of writing a digit: they need a digit dataset (MNIST)")
         bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
         if bad:
