@@ -195,7 +195,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # model init and dropout
         self.model = model or LeNet(cfg.model_config())
         if cfg.init and model is None:
-            start_from(self.model, cfg.init)
+            check_held_out(start_from(self.model, cfg.init), cfg)
         self.model = self.model.to(self.device)
         train = train if train is not None else load_split(cfg.dataset, True, cfg.data_dir)
         self.test = (test if test is not None else load_split(cfg.dataset, False, cfg.data_dir)).to(self.device)
@@ -416,12 +416,12 @@ class Trainer:
                 **run_outcome(self.final["accuracy"], len(self.classes))}
 
 
-def start_from(model: LeNet, path: str) -> None:
-    """Copy a checkpoint's weights into `model` (same architecture). A "not a digit" output the checkpoint
-    lacks keeps its fresh initialisation; the ten digit units are copied."""
+def start_from(model: LeNet, path: str) -> dict:
+    """Copy a checkpoint's weights into `model` (same architecture) and return its meta. A "not a digit" output
+    the checkpoint lacks keeps its fresh initialisation; the ten digit units are copied."""
     from lenet.checkpoint import load_checkpoint
 
-    source, _ = load_checkpoint(path)
+    source, meta = load_checkpoint(path)
     mine = model.state_dict()
     for name, value in source.state_dict().items():
         if name not in mine:
@@ -433,6 +433,23 @@ def start_from(model: LeNet, path: str) -> None:
         else:
             raise ValueError(f"{path}: {name} has shape {tuple(value.shape)}, this model needs {tuple(mine[name].shape)}")
     model.load_state_dict(mine)
+    return meta
+
+
+def check_held_out(meta: dict, cfg: TrainConfig) -> None:
+    """A run that starts from a checkpoint must hold out the digits that checkpoint held out: the split follows
+    the seed, so another seed (or a split the checkpoint trained on) would put digits the weights have already
+    learned into the validation split, and its figures and any calibration on it would flatter the model."""
+    settings = meta.get("settings") or {}
+    if not cfg.val_split or settings.get("dataset", meta.get("dataset")) != cfg.dataset:
+        return
+    split = (float(settings.get("val_split") or 0), int(settings.get("seed", 0)))
+    if split != (cfg.val_split, cfg.seed):
+        held = (f"held out {split[0]:g} of its training set with seed {split[1]}" if split[0]
+                else "was trained on all of its training set")
+        raise ValueError(f"{cfg.init} {held}: a validation split of {cfg.val_split:g} with seed {cfg.seed} would "
+                         "hold out digits it has already learned. Use "
+                         + (f"--seed {split[1]} --val-split {split[0]:g}" if split[0] else "no --val-split"))
 
 
 def run_outcome(accuracy: float, n_classes: int) -> dict:

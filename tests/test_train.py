@@ -421,3 +421,36 @@ def test_each_architecture_starts_from_its_own_recipe():
     assert parse("--arch", "lenet5-1998", "--label-smoothing", "0.1").label_smoothing == 0.1
     assert parse() == TrainConfig(data_dir=parse().data_dir)
     assert parse("--betas", "0.8", "0.95").betas == (0.8, 0.95)
+
+
+# ---------- starting from a trained model (--init) ----------
+
+def test_init_starts_from_the_checkpoint_weights(full_run, mnist_train_split, mnist_test_split, tmp_path):
+    trainer, _ = full_run
+    path = save_checkpoint(tmp_path / "start.safetensors", trainer.model, checkpoint_meta(trainer))
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, seed=3, device="cpu", init=str(path))
+    fresh = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, seed=3, device="cpu")
+    assert same_weights(weights(Trainer(cfg, train=mnist_train_split, test=mnist_test_split).model),
+                        weights(trainer.model))
+    assert not same_weights(weights(Trainer(fresh, train=mnist_train_split, test=mnist_test_split).model),
+                            weights(trainer.model))
+
+
+@pytest.mark.parametrize("start, run, allowed", [
+    ((0.25, 0), (0.25, 0), True),   # the same held-out digits
+    ((0.25, 0), (0.0, 5), True),    # no validation split: nothing to flatter
+    ((0.25, 0), (0.25, 1), False),  # another seed holds out other digits, some of them trained on
+    ((0.25, 0), (0.1, 0), False),   # another size: another split
+    ((0.0, 0), (0.25, 0), False),   # the checkpoint learned every digit
+])
+def test_init_keeps_the_checkpoints_held_out_digits(start, run, allowed, mnist_train_split, mnist_test_split,
+                                                    tmp_path):
+    base = Trainer(TrainConfig(dataset="mnist-sample", epochs=1, val_split=start[0], seed=start[1], device="cpu"),
+                   train=mnist_train_split, test=mnist_test_split)
+    path = save_checkpoint(tmp_path / "base.safetensors", base.model, checkpoint_meta(base))
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, val_split=run[0], seed=run[1], device="cpu", init=str(path))
+    if allowed:
+        Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+    else:
+        with pytest.raises(ValueError, match="already learned"):
+            Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
