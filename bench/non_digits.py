@@ -5,8 +5,9 @@ size and place) and read through the app's own path (canvas_to_digit -> model ->
 letters and symbols typed in matplotlib fonts that training never uses (lenet.negatives.TRAIN_FONTS are
 left out), letters written with the pen in single-stroke Hershey fonts that training never uses (its
 TRAIN_HERSHEY are left out; "rowmans", "futuram" and "scripts" are other weights of designs it writes with,
-"cursive" a design it never sees), and doodles drawn here with PIL by code separate from the training
-generator: smileys, stars, houses, spirals, grids, scribbles, hearts, arrows, suns, waves, polygons, clouds,
+"cursive" a design it never sees), and doodles drawn here as pen strokes, by code separate from the
+training generator, and rasterised by the app's own stroke path (lenet.strokes, as the Draw tab's surface
+sends a drawing): smileys, stars, houses, spirals, grids, scribbles, hearts, arrows, suns, waves, polygons, clouds,
 "+", "x", "#", single dots, speckle noise, and two MNIST test digits side by side. Digits: MNIST test digits drawn on the same canvas
 (bench/_drawing.py: thin / normal / thick pens, off-centre).
 
@@ -33,6 +34,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.strokes import drawing_image  # noqa: E402
 from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir, hershey_strokes  # noqa: E402
 
 SIZE = 280
@@ -44,23 +46,25 @@ GOAL_REJECT, GOAL_DIGIT_REJECT, GOAL_ACCEPTED_ACC = 0.90, 0.02, 0.99
 
 
 class Pen:
-    """Black strokes on a white canvas with a round pen, as the Sketchpad draws them."""
+    """Strokes with a round pen, sent through the app's own stroke path (lenet.strokes, as the Draw tab's surface
+    sends them): whatever the app does with a drawing's strokes, this set goes through too."""
 
     def __init__(self, rng, radius=None):
-        self.img = Image.new("L", (SIZE, SIZE), 255)
-        self.d = ImageDraw.Draw(self.img)
         self.r = radius if radius is not None else rng.uniform(6, 16)
         self.rng = rng
+        self.strokes = []
 
     def line(self, pts):
-        pts = [tuple(map(float, p)) for p in pts]
-        if len(pts) > 1:
-            self.d.line(pts, fill=0, width=int(round(2 * self.r)), joint="curve")
-        for x, y in (pts[0], pts[-1]):
-            self.d.ellipse([x - self.r, y - self.r, x + self.r, y + self.r], fill=0)
+        self.strokes.append([float(v) for p in pts for v in p])
+
+    def dot(self, x, y, radius):
+        """A filled dot wider than the pen: a small ring the pen fills in (a tap when it is not wider)."""
+        ring = max(0.0, radius - self.r)
+        self.line([(x + ring * math.cos(a), y + ring * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 12)])
 
     def canvas(self):
-        return np.stack([np.asarray(self.img)] * 3, -1)
+        rgba = drawing_image({"size": SIZE, "width": 2 * self.r, "strokes": self.strokes})
+        return np.stack([255 - rgba[..., 3]] * 3, -1)
 
 
 def _frame(rng):
@@ -88,8 +92,7 @@ def smiley(rng):
     p.line(_pts(cx, cy, h, _arc(0, 2 * math.pi, 60), 0.02, rng))
     for ex in (-0.35, 0.35):
         e = _pts(cx, cy, h, [[ex, -0.3]])[0]
-        rr = p.r * rng.uniform(1.0, 1.8)
-        p.d.ellipse([e[0] - rr, e[1] - rr, e[0] + rr, e[1] + rr], fill=0)
+        p.dot(*e, p.r * rng.uniform(1.0, 1.8))
     sad = rng.random() < 0.25
     mouth = _arc(math.pi + 0.6, 2 * math.pi - 0.6, 20, 0.5, 0.35, 0, 0.6) if sad else \
         _arc(0.5, math.pi - 0.5, 20, 0.5, 0.4, 0, 0.05)

@@ -5,9 +5,10 @@ The drawing surface (lenet/static/pad.js) sends what the visitor drew as a small
     {"seq": 7, "size": 280, "width": 22, "strokes": [[x0, y0, x1, y1, ...], ...]}
 
 coordinates in a square `size` x `size` drawing space (whatever size the canvas has on screen), `width` the
-brush diameter in that space. `rasterise` draws the strokes back as black ink on a transparent canvas, the
-same (H, W, 4) RGBA picture gr.Sketchpad(image_mode="RGBA") produced, so `lenet.preprocess.canvas_to_digit`
-reads it exactly as it read the Sketchpad. A few hundred points are a few KB; a PNG per layer was ~21 uploads.
+brush diameter in that space. `rasterise` draws the strokes back as black ink on a transparent canvas (with a
+narrower pen when the drawing is small for the visitor's: `pen_width`), the same (H, W, 4) RGBA picture
+gr.Sketchpad(image_mode="RGBA") produced, so `lenet.preprocess.canvas_to_digit` reads it exactly as it read
+the Sketchpad. A few hundred points are a few KB; a PNG per layer was ~21 uploads.
 """
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lenet.preprocess import CanvasError
+from lenet.preprocess import STROKE_TARGET, STROKE_TOLERANCE, WORK, CanvasError
 
 SIZE = 280  # the drawing space the surface sends (and the Sketchpad's canvas size before it)
 BRUSH = 22  # brush diameter in that space: a stroke of ~1/10 of a digit's height, like a pen on paper
 MAX_POINTS = 20_000  # a digit is a few hundred points; more is not a drawing
 MAX_STROKES = 500
 SUPERSAMPLE = 2  # strokes drawn at 2x and averaged down: anti-aliased edges, as a browser canvas draws them
+# The widest stroke canvas_to_digit leaves alone, as a share of the ink's extent (MNIST's 90th percentile)
+PEN_SHARE = STROKE_TARGET * (1 + STROKE_TOLERANCE) / WORK
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,19 @@ def _number(v, name: str) -> float:
     return float(v)
 
 
-SMALL = 3.0  # ink narrower and shorter than this many pen widths: the pen fills the digit's loops
-
-
-def drawn_small(drawing: Drawing) -> bool:
-    """True when the ink (the pen included) spans less than SMALL pen widths both ways. Measured with
-    bench/writing_styles.py --scale: a digit ~45 px tall on the 280-px canvas (about 2-3 pen widths) is read
-    right 72% of the time, at full size 99%."""
-    if drawing.empty:
-        return False
-    pts = np.concatenate(drawing.strokes)
-    return bool((np.ptp(pts, 0) + drawing.width).max() < SMALL * drawing.width)
+def pen_width(drawing: Drawing) -> float:
+    """The pen the strokes are drawn back with. A drawing small for the visitor's pen (a digit 50 px tall with
+    a 22-px brush) would come out a blob with its loops filled in, and be misread; the strokes say where the pen
+    went, so it is drawn back with a pen fitted to it: no wider than the widest stroke canvas_to_digit leaves
+    alone (PEN_SHARE of the ink's extent; wider ones it thins anyway, but too late for the loops), never
+    thinner than a third of the visitor's pen. A mark no bigger than the pen (a tap, a dot) keeps it.
+    bench/writing_styles.py --scale 0.35 (digits ~45 px tall): 72% read right with the visitor's pen, 99% with
+    the fitted one."""
+    extent = float(np.ptp(np.concatenate(drawing.strokes), 0).max())  # of the pen's path
+    if extent < drawing.width:
+        return drawing.width
+    fitted = extent * PEN_SHARE / (1 - PEN_SHARE)  # the ink spans the path plus one pen width
+    return min(drawing.width, max(fitted, drawing.width / 3))
 
 
 def rasterise(drawing: Drawing, out_size: int = SIZE) -> np.ndarray | None:
@@ -102,7 +107,7 @@ def rasterise(drawing: Drawing, out_size: int = SIZE) -> np.ndarray | None:
     big = SUPERSAMPLE * out_size
     im = Image.new("L", (big, big), 0)
     pen = ImageDraw.Draw(im)
-    w = max(1.0, drawing.width * k)
+    w = max(1.0, pen_width(drawing) * k)
     r = w / 2
     for stroke in drawing.strokes:
         pts = [(float(x) * k, float(y) * k) for x, y in stroke]

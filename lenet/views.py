@@ -32,8 +32,6 @@ from lenet.train import TrainConfig, run_outcome
 from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
 EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
-DRAW_BIGGER = ("\n\n✏️ *Drawn small for the pen: its loops fill in, and small digits are read less well. "
-               "Draw it bigger, filling the box.*")
 
 
 # ---------- canvas values ----------
@@ -158,15 +156,13 @@ def read_value(lm: LoadedModel, value) -> Reading | None:
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
     """(verdict markdown, label value {class: probability} or None, what the network sees or None)."""
-    if isinstance(value, (str, bytes)):  # parsed once: the picture, and the pen's width (only strokes know it)
+    if isinstance(value, (str, bytes)):
         value = strokes.parse(value)
     reading = read_value(lm, value)
     if reading is None:
         return EMPTY_PROMPT, None, None
     judged = judge_reading(lm, reading) if reads_digits(lm) else None  # once: the text and the panel share it
-    small = isinstance(value, strokes.Drawing) and strokes.drawn_small(value)
-    text = verdict(reading, judged) + (DRAW_BIGGER if small else "")
-    return text, label_value(lm, reading, judged), seen_image(lm, reading)
+    return verdict(reading, judged), label_value(lm, reading, judged), seen_image(lm, reading)
 
 
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.browser
 SLOW = 60_000  # ms: a prediction or a tab's first render on a busy 2-core machine
 PROMPT = re.compile(r"Draw a digit")
 READ = re.compile(r"I read|Not sure")
+ANY_VERDICT = re.compile(r"I read|Not sure|doesn't look like a digit")
 
 # Strokes as lists of (dx, dy) offsets in CSS pixels from the centre of the drawing stage.
 ONE = [[(0, -85), (0, 85)]]
@@ -163,9 +164,9 @@ def test_undo_takes_back_the_last_stroke(page, server_url):
     undo = page.get_by_role("button", name=re.compile(r"^Undo"))
     undo.click()  # takes back the 4's second stroke: the canvas and the reading follow
     expect_current(page)
-    # What the network sees is the first stroke alone now (whatever a model makes of it: it may still say 4).
+    # What the network sees is the first stroke alone now (whatever a model makes of it: a 4, a 6, not a digit).
     expect(page.locator("#seen img")).not_to_have_attribute("src", seen_both, timeout=SLOW)
-    expect(page.locator("#verdict")).to_contain_text(READ, timeout=SLOW)
+    expect(page.locator("#verdict")).to_contain_text(ANY_VERDICT, timeout=SLOW)
     assert 0 < canvas_ink(page) < both
     undo.click()
     expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)

@@ -11,8 +11,8 @@ from bench._digit_strokes import DIGITS, payload
 from lenet.canvas import canvas_image, pick_part, sketchpad_value
 from lenet.inference import LoadedModel, read_canvas
 from lenet.preprocess import CanvasError
-from lenet.strokes import BRUSH, SIZE, drawn_small, parse, rasterise, sequence
-from lenet.views import DRAW_BIGGER, draw_view
+from lenet.strokes import BRUSH, SIZE, parse, pen_width, rasterise, sequence
+from lenet.views import draw_view
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,13 +102,27 @@ def test_pick_part_refuses_non_dicts():
         pick_part(["composite"])
 
 
-def test_a_digit_drawn_small_for_the_pen_gets_a_tip_to_draw_bigger(shipped):
-    def eight(scale, width=BRUSH):
-        return json.dumps(payload([[(x * scale, y * scale) for x, y in s] for s in DIGITS["8"]], width=width))
+def drawn(digit: str, scale: float = 1.0, width: float = BRUSH) -> str:
+    return json.dumps(payload([[(x * scale, y * scale) for x, y in s] for s in DIGITS[digit]], width=width))
 
-    assert not drawn_small(parse(eight(1.0))) and drawn_small(parse(eight(0.25)))
-    assert not drawn_small(parse(eight(0.25, width=4)))  # the same size with a fine pen: its loops stay open
-    assert not drawn_small(parse(""))
-    big, small = draw_view(shipped, eight(1.0))[0], draw_view(shipped, eight(0.25))[0]
-    assert DRAW_BIGGER not in big and small.endswith(DRAW_BIGGER)
-    assert DRAW_BIGGER not in draw_view(shipped, sketchpad_value(rasterise(parse(eight(0.25)))))[0]  # no pen known
+
+def test_a_drawing_small_for_the_pen_is_drawn_back_with_a_narrower_one():
+    assert pen_width(parse(drawn("8", 1.5))) == BRUSH  # filling the box: the visitor's pen
+    small = pen_width(parse(drawn("8", 0.3)))
+    assert BRUSH / 3 <= small < BRUSH / 2
+    assert pen_width(parse(drawn("8", 0.3, width=4))) == 4  # a fine pen is never widened
+    tap = {"size": SIZE, "width": BRUSH, "strokes": [[140, 140, 141, 141]]}
+    assert pen_width(parse(tap)) == BRUSH  # a dot keeps the pen
+
+
+def test_small_digits_keep_their_loops_and_are_read(shipped):
+    """Ten digits drawn ~50 px tall with the default 22-px brush: drawn back with that brush, their loops
+    fill in (the 8 becomes a blob); with the fitted pen each is read right."""
+    for digit in DIGITS:
+        text = draw_view(shipped, drawn(digit, 0.3))[0]
+        assert text.startswith(f"### I read: **{digit}**"), (digit, text)
+    eight = rasterise(parse(drawn("8", 0.3)))[..., 3] > 127
+    rows, cols = np.nonzero(eight)
+    middle = eight[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = middle.shape
+    assert not middle[h // 4, w // 2] and not middle[3 * h // 4, w // 2], "both loops of the 8 stay open"
