@@ -147,6 +147,17 @@ def test_a_grid_is_not_a_digit_and_the_panel_says_so(page, server_url, screensho
     page.screenshot(path=str(screenshots / "draw_not_a_digit.png"), full_page=True)
 
 
+def test_a_digit_drawn_small_keeps_its_loops_and_is_read(page, server_url, screenshots):
+    """An 8 about 55 px tall with the default brush: drawn back with the visitor's pen its loops would fill in
+    (lenet.strokes.pen_width); the network sees them open and reads it."""
+    from bench._digit_strokes import DIGITS
+
+    open_app(page, server_url)
+    draw_with_mouse(page, [[(0.3 * x, 0.3 * y) for x, y in stroke] for stroke in DIGITS["8"]])
+    expect_reading(page, "8")
+    page.screenshot(path=str(screenshots / "draw_small.png"), full_page=True)
+
+
 def canvas_ink(page: Page) -> int:
     """How many canvas pixels hold ink (any alpha)."""
     return page.locator("#pad canvas").evaluate(
