@@ -84,7 +84,9 @@ def maps_html(name: str, maps: np.ndarray, caption: str, tile_px: int = 84, unit
     folds. `units`: each pixel is a unit one can point at (lenet/static/inspect.js shows its arithmetic)."""
     signed, limit = layer_scale(maps)
     h, w = maps.shape[1:]
-    hook = (lambda i: f' class="unit-map" data-map="{i}" data-h="{h}" data-w="{w}"') if units else (lambda i: "")
+    hook = (lambda i: f' class="unit-map" data-map="{i}" data-h="{h}" data-w="{w}" tabindex="0" '  # keyboard: inspect.js
+                      f'aria-label="{name.upper()}·{i}, {h}×{w} units: arrow keys move between them, Enter explains '
+                      f'one"') if units else (lambda i: "")
     tiles = "".join(
         f'<figure class="fmap-tile" data-layer="{name}"><img src="{png_data_url(colorize(m, signed, limit))}" '
         f'width="{tile_px}" height="{tile_px}" alt="{name.upper()}·{i}"{hook(i)}><span class="unit-cursor"></span>'

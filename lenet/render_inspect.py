@@ -50,7 +50,8 @@ def figure2_html(cfg, shapes: dict[str, tuple]) -> str:
             parts.append('<span class="fig2-arrow">→</span>')
     return ('<nav class="fig2" aria-label="LeNet-5 layers (LeCun et al. 1998, Fig. 2)">' + "".join(parts)
             + '</nav><p class="fmap-note">LeNet-5 as drawn in the 1998 paper (Fig. 2): click a block to open its '
-              'maps. Point at any unit of C1–S4 below to see what it sees; click it for its arithmetic.</p>')
+              'maps. Point at any unit of C1–S4 below to see what it sees; click it for its arithmetic (or Tab to a '
+              'map, move with the arrow keys, press Enter).</p>')
 
 
 # ---------- the reading ----------

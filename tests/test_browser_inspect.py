@@ -157,3 +157,33 @@ def test_phone_tap_a_unit_shows_its_arithmetic(phone_context, server_url, app_mo
     page.locator("#inspect-pick").get_by_text("8", exact=True).tap()
     expect(page.locator("#inspect-head")).to_contain_text(re.compile(r"true label\s*8"), timeout=SLOW)
     no_sideways_scroll(page, "Inspect")
+
+
+def test_the_keyboard_reaches_and_explains_any_unit(page, server_url, app_module, screenshots):
+    """Tab to a map, arrow keys to a unit, Enter for its arithmetic, Escape to close it: no mouse needed."""
+    open_inspect(page, server_url)
+    tile = page.locator('#inspect-layers .fmap-tile[data-layer="c1"] img.unit-map[data-map="2"]')
+    expect(tile).to_have_attribute("tabindex", "0")
+    expect(tile).to_have_attribute("aria-label", re.compile("arrow keys"))
+    page.locator('#inspect-layers .fmap-tile[data-layer="c1"] img.unit-map[data-map="1"]').focus()
+    page.keyboard.press("Tab")  # from the map before: Tab lands on this one
+    expect(tile).to_be_focused()
+    panel = page.locator(".unit-panel")
+    expect(panel).to_have_attribute("data-hover", "c1:2:0:0")
+    for key in ["Shift+ArrowRight", "Shift+ArrowRight", "ArrowRight", "ArrowDown", "ArrowDown", "Shift+ArrowDown",
+                "ArrowLeft"]:
+        page.keyboard.press(key)
+    expect(panel).to_have_attribute("data-hover", "c1:2:6:8")
+    page.keyboard.press("Enter")
+    expect(panel).to_have_attribute("data-unit", "c1:2:6:8")
+    expect(panel).to_have_class(re.compile("pinned"))
+    ref = expected_unit(app_module, "c1", 2, 6, 8)
+    assert shown_number(page, ".unit-detail .act") == pytest.approx(ref["activation"], abs=2e-3)
+    page.screenshot(path=str(screenshots / "inspect_keyboard.png"), full_page=True)
+    page.keyboard.press("ArrowUp")  # the explanation follows the keys once open
+    expect(panel).to_have_attribute("data-unit", "c1:2:5:8")
+    for _ in range(8):
+        page.keyboard.press("Shift+ArrowUp")  # stops at the edge
+    expect(panel).to_have_attribute("data-unit", "c1:2:0:8")
+    page.keyboard.press("Escape")
+    expect(panel).not_to_have_class(re.compile("pinned"))

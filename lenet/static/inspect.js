@@ -199,6 +199,39 @@
     }
   }
 
+  // The keyboard: Tab reaches each map, the arrow keys move a unit at a time (Shift: four), Enter or Space
+  // explains the unit, Escape closes the explanation. Focus shows the unit last visited in that map.
+  const keyed = new WeakMap(); // map image -> {y, x}
+  const STEP = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+  const keyUnit = (img) => {
+    const k = keyed.get(img) || { y: 0, x: 0 };
+    return { layer: img.closest("[data-layer]").dataset.layer, m: +img.dataset.map, y: k.y, x: k.x, img };
+  };
+  document.addEventListener("focusin", (ev) => {
+    if (ev.target.matches && ev.target.matches("img.unit-map:focus-visible")) show(keyUnit(ev.target), false);
+  });
+  document.addEventListener("keydown", (ev) => {
+    const img = ev.target.matches && ev.target.matches("img.unit-map") ? ev.target : null;
+    if (!img) return;
+    if (ev.key in STEP) {
+      const [dy, dx] = STEP[ev.key].map((d) => d * (ev.shiftKey ? 4 : 1));
+      const k = keyUnit(img);
+      keyed.set(img, { y: Math.min(+img.dataset.h - 1, Math.max(0, k.y + dy)),
+                       x: Math.min(+img.dataset.w - 1, Math.max(0, k.x + dx)) });
+      show(keyUnit(img), pinned !== null && pinned.img === img);
+      if (pinned && pinned.img === img) pinned = keyUnit(img);
+    } else if (ev.key === "Enter" || ev.key === " ") {
+      pinned = keyUnit(img);
+      show(pinned, true);
+    } else if (ev.key === "Escape") {
+      document.querySelector(".unit-panel")?.classList.remove("pinned");
+      pinned = null;
+    } else {
+      return;
+    }
+    ev.preventDefault(); // arrows and Space would scroll the page
+  });
+
   document.addEventListener("pointermove", (ev) => {
     const img = ev.target.closest && ev.target.closest("img.unit-map");
     if (img && ev.pointerType === "mouse") show(unitAt(img, ev), false);
@@ -213,6 +246,7 @@
     const img = ev.target.closest && ev.target.closest("img.unit-map");
     if (img) {
       pinned = unitAt(img, ev);
+      keyed.set(img, { y: pinned.y, x: pinned.x }); // the arrow keys go on from the unit clicked
       show(pinned, true);
       return;
     }
