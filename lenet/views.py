@@ -133,7 +133,8 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
     frame before the first stroke, so nothing moves when the first reading arrives."""
     size = lm.model.config.input_size
     pad = (size - 28) // 2
-    caption = ("Your drawing the way MNIST digits were made: scaled into 20×20, centred in 28×28"
+    caption = ("Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's "
+               "pen, centred in 28×28"
                + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
                   f"; this model reads {size}×{size} with no padding."))
     if image is None:
