@@ -57,8 +57,13 @@ def font_file(name: str, cache: Path = CACHE) -> Path:
     """The font's latin regular face (.woff, which FreeType reads), downloaded from npm on first use."""
     path = cache / f"{name}.woff"
     if not path.exists():
-        meta = json.load(urllib.request.urlopen(f"{REGISTRY}/{name}/latest", timeout=30))
-        tgz = tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(meta["dist"]["tarball"], timeout=60).read()))
+        try:
+            meta = json.load(urllib.request.urlopen(f"{REGISTRY}/{name}/latest", timeout=30))
+            raw = urllib.request.urlopen(meta["dist"]["tarball"], timeout=60).read()
+        except OSError as e:  # URLError, timeouts: no registry here
+            raise SystemExit(f"cannot fetch the font {name!r} from {REGISTRY} ({e}); once fetched, the fonts are "
+                             f"kept in {cache}") from None
+        tgz = tarfile.open(fileobj=io.BytesIO(raw))
         faces = sorted(m.name for m in tgz.getmembers() if "-latin-" in m.name and m.name.endswith("-normal.woff"))
         face = next((f for f in faces if f.endswith("-latin-400-normal.woff")), faces[0])
         cache.mkdir(parents=True, exist_ok=True)
