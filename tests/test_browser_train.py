@@ -212,3 +212,21 @@ def test_picking_the_1998_network_sets_its_own_learning_rate(page, server_url):
     page.locator("#arch input").click()
     page.get_by_role("option", name="LeNet-5", exact=True).click()
     expect(lr).to_have_value("0.01", timeout=SLOW)
+
+
+def test_the_not_a_digit_and_continental_1_boxes_reach_the_downloaded_model(page, server_url):
+    """Tick "Also learn what is not a digit" and, under More settings, "Also learn the continental 1"; train;
+    the model the visitor downloads was trained with both and has its "not a digit" output."""
+    from lenet.checkpoint import load_checkpoint
+
+    open_train(page, server_url, epochs=1)
+    page.get_by_label("Also learn what is not a digit").check()
+    page.get_by_text("More settings").click()
+    page.get_by_label("Also learn the continental 1").check()
+    page.locator("#train-btn").click()
+    expect(page.locator("#train-results")).to_contain_text("Finished", timeout=RUN_END)
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    model, meta = load_checkpoint(download.value.path())
+    assert meta["settings"]["negatives"] is True and meta["settings"]["styles"] is True
+    assert model.config.reject_class and model.config.num_classes == 10
