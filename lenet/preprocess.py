@@ -30,7 +30,7 @@ def ink_from_canvas(image) -> np.ndarray:
     """Any (H, W) / (H, W, 3) / (H, W, 4) image -> (H, W) float32 ink in [0, 1].
 
     Strokes may be dark on light, light on dark, or opaque on a transparent background; the
-    background is read off the image's border.
+    background (the paper: its shade and its grain) is read off the image's border.
     """
     a = np.asarray(image)
     if a.dtype == object or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
@@ -49,8 +49,13 @@ def ink_from_canvas(image) -> np.ndarray:
         a = a[..., :3]
     gray = a if a.ndim == 2 else a[..., :3].mean(-1) if a.shape[2] == 3 else a[..., 0]
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = 1.0 - gray if np.median(border) > 0.5 else gray
-    return np.clip(ink, 0, 1).astype(np.float32)
+    paper = float(np.median(border))
+    # Ink is how far a pixel is from the paper, past the paper's own grain: a scan or a photo of a page is grey
+    # and noisy, not white (a clean canvas has paper 1.0 or 0.0 and no grain, and reads as before).
+    grain = 3 * 1.4826 * float(np.median(np.abs(border - paper)))  # 3 sigma, from the median absolute deviation
+    ink = paper - gray if paper > 0.5 else gray - paper
+    span = max(paper if paper > 0.5 else 1.0 - paper, 1e-3) - grain
+    return np.clip((ink - grain) / max(span, 1e-3), 0, 1).astype(np.float32)
 
 
 def _components(mask: np.ndarray) -> np.ndarray:

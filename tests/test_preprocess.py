@@ -280,3 +280,23 @@ def test_shipped_model_reads_upscaled_mnist_digits(test_digits, shipped_model):
         assert r.top == pred[i]
         assert r.probs.sum() + r.reject == pytest.approx(1.0, abs=1e-5)  # with "not a digit", when the model has it
         np.testing.assert_allclose(r.digit, digits[i])
+
+
+def on_paper(digit28: np.ndarray, paper: float, pen: float, grain: float, rng, scale: int = 8) -> np.ndarray:
+    """An MNIST digit as a scan or a photo of a page shows it: pen-coloured ink on grey, grainy paper."""
+    ink = np.kron(digit28 / 255.0, np.ones((scale, scale)))
+    page = np.pad(paper - (paper - pen) * ink, 40, constant_values=paper) + rng.normal(0, grain, (28 * scale + 80,) * 2)
+    return (np.clip(page, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("paper, pen, grain", [(0.8, 0.1, 0.0), (0.6, 0.15, 0.05), (0.1, 0.9, 0.03)])
+def test_digits_on_grey_grainy_paper_are_read(paper, pen, grain, test_digits, shipped_model):
+    """The paper's shade and grain are read off the border: ink is what is darker (or lighter) than that. Read
+    as 'ink = 1 - grey', grey paper is all ink, and these were read right 15-28% of the time."""
+    images, labels = test_digits
+    rng = np.random.default_rng(0)
+    right = [read_canvas(shipped_model, on_paper(images[i], paper, pen, grain, rng)).top == labels[i]
+             for i in range(100)]
+    assert np.mean(right) >= 0.95, np.mean(right)
+    clean = ink_from_canvas(as_canvas(images[0]))
+    np.testing.assert_allclose(clean, 1 - as_canvas(images[0]) / 255.0, atol=1e-6)  # a clean canvas: as before
