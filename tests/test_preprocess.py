@@ -300,3 +300,22 @@ def test_digits_on_grey_grainy_paper_are_read(paper, pen, grain, test_digits, sh
     assert np.mean(right) >= 0.95, np.mean(right)
     clean = ink_from_canvas(as_canvas(images[0]))
     np.testing.assert_allclose(clean, 1 - as_canvas(images[0]) / 255.0, atol=1e-6)  # a clean canvas: as before
+
+
+def test_digits_cropped_tight_to_the_border_are_read(test_digits, shipped_model):
+    """A digit filling its image (16x16, as USPS digits are): its ink crosses the border, where the paper is read
+    from, and must not be taken for the paper's grain (a tight 0 ringed the border and vanished)."""
+    images, labels = test_digits
+    reads = []
+    for im in images:
+        ys, xs = np.nonzero(im > 30)
+        crop = Image.fromarray(im[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+        k = 16 / max(crop.size)
+        crop = np.asarray(crop.resize((max(1, round(crop.size[0] * k)), max(1, round(crop.size[1] * k))),
+                                      Image.BILINEAR))
+        tile = np.zeros((16, 16), np.uint8)
+        y, x = (16 - crop.shape[0]) // 2, (16 - crop.shape[1]) // 2
+        tile[y:y + crop.shape[0], x:x + crop.shape[1]] = crop
+        reads.append(read_canvas(shipped_model, tile))
+    assert all(r is not None for r in reads)
+    assert np.mean([r.top == label for r, label in zip(reads, labels)]) >= 0.97
