@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lenet.strokes import Drawing, drawing_image, rasterise
+from lenet.strokes import drawing_image
 
 
 def pick_part(value: dict) -> Any:
@@ -31,8 +31,6 @@ def canvas_image(value) -> np.ndarray | None:
         return value
     if isinstance(value, (str, bytes)):
         return drawing_image(value)
-    if isinstance(value, Drawing):  # strokes already parsed
-        return rasterise(value)
     part = pick_part(value)
     return None if part is None else np.asarray(part)
 

@@ -55,8 +55,9 @@ def ink_from_canvas(image) -> np.ndarray:
     # and noisy, not white (a clean canvas has paper 1.0 or 0.0 and no grain, and reads as before).
     # 3 sigma, from the median absolute deviation; at most GRAIN_MAX: a border crossed by ink is not grain
     grain = min(3 * 1.4826 * float(np.median(np.abs(border - paper))), GRAIN_MAX)
-    ink = paper - gray if paper > 0.5 else gray - paper
-    span = max(paper if paper > 0.5 else 1.0 - paper, 1e-3) - grain
+    light = paper > 0.5
+    ink = paper - gray if light else gray - paper
+    span = (paper if light else 1.0 - paper) - grain  # the most ink there can be
     return np.clip((ink - grain) / max(span, 1e-3), 0, 1).astype(np.float32)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lenet import canvas, strokes
+from lenet import canvas
 from lenet.config import ARCHITECTURES
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
@@ -157,8 +157,6 @@ def read_value(lm: LoadedModel, value) -> Reading | None:
 
 def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
     """(verdict markdown, label value {class: probability} or None, what the network sees or None)."""
-    if isinstance(value, (str, bytes)):
-        value = strokes.parse(value)
     reading = read_value(lm, value)
     if reading is None:
         return EMPTY_PROMPT, None, None
