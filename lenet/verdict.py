@@ -115,6 +115,24 @@ class FeatureHead(torch.nn.Module):
                 opt.step()
         return self.eval()
 
+    @classmethod
+    def averaged(cls, heads: list["FeatureHead"]) -> "FeatureHead":
+        """One head whose logit is the mean of the heads' logits: their hidden layers side by side, each head's
+        standardisation folded into its first layer (so the merged head reads raw features)."""
+        w1, b1, w2 = [], [], []
+        for h in heads:
+            lin1, lin2 = h.net[0], h.net[2]
+            w1.append(lin1.weight / h.std)
+            b1.append(lin1.bias - (lin1.weight / h.std) @ h.mean)
+            w2.append(lin2.weight / len(heads))
+        merged = cls(len(heads[0].mean), sum(h.net[0].out_features for h in heads))
+        with torch.no_grad():
+            merged.net[0].weight.copy_(torch.cat(w1))
+            merged.net[0].bias.copy_(torch.cat(b1))
+            merged.net[2].weight.copy_(torch.cat(w2, 1))
+            merged.net[2].bias.copy_(torch.stack([h.net[2].bias for h in heads]).mean(0))
+        return merged.eval()
+
     def to_dict(self) -> dict:
         """JSON-safe: each tensor as base64 float32 bytes (a checkpoint's metadata is text)."""
         return {"n_in": len(self.mean), "hidden": self.net[0].out_features,

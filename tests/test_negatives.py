@@ -90,11 +90,20 @@ def test_pairs_put_two_digits_side_by_side(mnist_test_split):
         assert np.ptp(cols) > 1.5 * np.ptp(rows)  # wide: two digits next to each other
 
 
-def test_the_output_learns_every_kind_but_written_letters():
-    bank = NegativeBank(64, seed=1)  # what training serves: the head alone learns written letters (calibrate)
-    assert set(bank.kinds) == set(OUTPUT_KINDS) == set(KINDS) - {"written"}
+def test_the_output_learns_every_kind_but_written_letters_and_doodles():
+    bank = NegativeBank(64, seed=1)  # what training serves: the head alone learns these two (calibrate)
+    assert set(bank.kinds) == set(OUTPUT_KINDS) == set(KINDS) - {"written", "doodle"}
     _, kinds = make_negatives(64, seed=1)
-    assert "written" in kinds
+    assert {"written", "doodle"} <= set(kinds)
+
+
+def test_doodles_are_three_to_six_parts_in_one_or_more_strokes():
+    rng = np.random.default_rng(0)
+    counts = [len(random_strokes(rng, "doodle")) for _ in range(300)]
+    assert min(counts) == 1 and max(counts) == 12  # one stroke (pen never lifted) ... six parts mirrored
+    assert 3 <= np.median(counts) <= 6
+    ink = make_negatives(50, seed=0, kinds=("doodle",))[0].float().div(255)
+    assert (ink.flatten(1).sum(1) > 20).all()  # every one drawn and framed: real ink, not a speck
 
 
 def test_bank_serves_distorted_negatives_and_pairs(mnist_test_split):
@@ -159,10 +168,11 @@ def test_broken_strokes_remove_a_band_of_ink(mnist_test_split):
     assert (lost > 0.02).float().mean() > 0.5 and float(lost.max()) < 0.5
 
 
-def test_letters_and_symbols_get_more_than_a_shape_kinds_share():
+def test_letters_symbols_and_doodles_get_more_than_a_shape_kinds_share():
     deck = len(KINDS) + sum(n - 1 for n in SHARE.values())
     _, kinds = make_negatives(deck * 10, seed=0)  # ten full rounds of the deck
     assert kinds.count("heart") == 10 and kinds.count("glyph") == 20 and kinds.count("written") == 40
+    assert kinds.count("doodle") == 20
 
 
 def test_written_letters_are_hershey_pen_strokes_joined_into_lines():

@@ -14,7 +14,7 @@ from lenet.config import preset
 from lenet.inference import LoadedModel, read_digit, verdict
 from lenet.model import LeNet
 from lenet.train import TrainConfig, Trainer, run_outcome, to_cpu_weights
-from lenet.verdict import Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
+from lenet.verdict import FeatureHead, Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
 
 DIGITS = [str(i) for i in range(10)]
 LINEAR = preset("lenet5")
@@ -87,7 +87,7 @@ def test_reject_class_adds_an_eleventh_output_but_forward_stays_ten():
 
 
 def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mnist_test_split):
-    from lenet.negatives import make_negatives
+    from lenet.negatives import OUTPUT_KINDS, make_negatives
 
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, negatives=True, seed=0)
     assert cfg.model_config().reject_class
@@ -97,7 +97,7 @@ def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mni
     for ev in trainer.run():
         pass
     lm = LoadedModel.from_model(trainer.model.cpu(), {"dataset": "mnist-sample"})
-    negs, _ = make_negatives(200, seed=99)
+    negs, _ = make_negatives(200, seed=99, kinds=OUTPUT_KINDS)  # kinds it learned, new samples
     p_neg = [read_digit(lm, n.numpy() / 255).reject for n in negs]
     p_dig = [read_digit(lm, d.numpy() / 255).reject for d in mnist_test_split.images[:200]]
     assert np.median(p_neg) > 0.5 > np.median(p_dig)
@@ -132,12 +132,23 @@ def test_the_feature_head_never_learns_the_digits_its_thresholds_are_set_on(sett
     assert not rows(held) & rows(others)
 
 
-def test_calibration_keeps_the_head_that_refuses_most_held_out_negatives():
+def test_calibration_averages_its_heads(monkeypatch):
+    """--heads N: the stored head scores each reading with the mean of the N heads' logits."""
+    import lenet.calibrate as cal
+
+    fitted = []
+    real_fit = cal.fit_head
+    monkeypatch.setattr(cal, "fit_head", lambda *a, **k: fitted.append(real_fit(*a, **k)) or fitted[-1])
     model = LeNet(REJECT)
     meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0}}
-    one, two = (calibrate(model, meta, None, "head", 0.05, n_negatives=80, heads=n) for n in (1, 2))
-    refused = lambda r: r["calibration"]["negatives"]["not a digit"]  # noqa: E731
-    assert refused(two) >= refused(one) and two["score"] == "head" and two["head"]
+    result = calibrate(model, meta, None, "head", 0.05, n_negatives=80, heads=2)
+    assert len(fitted) == 2 and result["score"] == "head"
+    feats = torch.randn(50, len(fitted[0].mean)) * 3
+    with torch.no_grad():
+        mean_logit = (fitted[0](feats) + fitted[1](feats)) / 2
+        stored = FeatureHead.from_dict(result["head"])(feats)
+    assert torch.allclose(stored, mean_logit, atol=1e-4)
+    assert not torch.allclose(fitted[0](feats), fitted[1](feats), atol=1e-2)  # two different heads
 
 
 def test_a_verdict_for_a_real_reading(mnist_test_split):
@@ -193,8 +204,6 @@ def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, 
 
 
 def test_feature_head_fits_saves_and_scores():
-    from lenet.verdict import FeatureHead
-
     g = torch.Generator().manual_seed(0)
     digits = torch.randn(400, 12, generator=g)
     negatives = torch.randn(400, 12, generator=g) + 3.0  # another region of feature space
