@@ -14,6 +14,9 @@ sends a drawing): smileys, stars, houses, spirals, grids, scribbles, hearts, arr
 Goals (issue 10): >= 90% of each non-digit category gets "not a digit" or "unsure"; <= 2% of drawn digits
 get either; >= 99% accuracy on the drawn digits accepted.
 
+Then 42 kinds no generator draws (bench/_new_kinds.py: a lightning bolt, a moon, a musical note, a balloon, ...),
+reported apart: they show how far the refusal reaches beyond the kinds it was taught.
+
     .venv/bin/python bench/non_digits.py --data-dir /work/shared/data [--checkpoint C ...] [--per-kind 60]
 
 Writes bench/figures/non_digits_grid.png (accepted and rejected samples: canvas and verdict).
@@ -21,6 +24,7 @@ Writes bench/figures/non_digits_grid.png (accepted and rejected samples: canvas 
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import os
 from pathlib import Path
@@ -32,58 +36,17 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
+from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, make_new_set  # noqa: E402
+from _pen import SIZE, Pen, _arc, _frame, _pts  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.strokes import drawing_image  # noqa: E402
 from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir, hershey_strokes  # noqa: E402
 
-SIZE = 280
 HELD_OUT_FONTS = ("DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf", "DejaVuSansMono-Bold.ttf", "STIXGeneralItalic.ttf",
                   "cmr10.ttf", "cmti10.ttf", "DejaVuSerif-BoldItalic.ttf", "cmb10.ttf")
 HELD_OUT_HERSHEY = ("rowmans", "futuram", "scripts", "cursive")
 SYMBOL_CHARS = [c for c in "#%&*+=?@×÷±∞≠π€£¥¶♥★✓→←↑↓~^" if c not in DIGIT_LOOKALIKES]
 GOAL_REJECT, GOAL_DIGIT_REJECT, GOAL_ACCEPTED_ACC = 0.90, 0.02, 0.99
-
-
-class Pen:
-    """Strokes with a round pen, sent through the app's own stroke path (lenet.strokes, as the Draw tab's surface
-    sends them): whatever the app does with a drawing's strokes, this set goes through too."""
-
-    def __init__(self, rng, radius=None):
-        self.r = radius if radius is not None else rng.uniform(6, 16)
-        self.rng = rng
-        self.strokes = []
-
-    def line(self, pts):
-        self.strokes.append([float(v) for p in pts for v in p])
-
-    def dot(self, x, y, radius):
-        """A filled dot wider than the pen: a small ring the pen fills in (a tap when it is not wider)."""
-        ring = max(0.0, radius - self.r)
-        self.line([(x + ring * math.cos(a), y + ring * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 12)])
-
-    def canvas(self):
-        rgba = drawing_image({"size": SIZE, "width": 2 * self.r, "strokes": self.strokes})
-        return np.stack([255 - rgba[..., 3]] * 3, -1)
-
-
-def _frame(rng):
-    """A random box to draw in: centre and half-size in canvas pixels."""
-    half = rng.uniform(45, 115)
-    cx, cy = rng.uniform(half + 15, SIZE - half - 15, 2)
-    return cx, cy, half
-
-
-def _pts(cx, cy, half, xy, wobble=0.0, rng=None):
-    xy = np.asarray(xy, float)
-    if wobble and rng is not None:
-        xy = xy + rng.normal(0, wobble, xy.shape)
-    return np.stack([cx + half * xy[:, 0], cy + half * xy[:, 1]], 1)
-
-
-def _arc(t0, t1, n=40, rx=1.0, ry=1.0, x0=0.0, y0=0.0):
-    t = np.linspace(t0, t1, n)
-    return np.stack([x0 + rx * np.cos(t), y0 + ry * np.sin(t)], 1)
 
 
 def smiley(rng):
@@ -376,7 +339,9 @@ def main():
     split = (load_split("mnist", False, args.data_dir) if args.data_dir else load_split("mnist-sample", False))
     non_digits = make_set(args.per_kind, args.seed, split)
     digits = drawn_digits(split, min(args.digits, len(split)), args.seed)
-    print(f"{len(non_digits)} non-digits in {len(KINDS)} kinds; {len(digits)} drawn MNIST test digits")
+    new_kinds = make_new_set(args.per_kind, args.seed)
+    print(f"{len(non_digits)} non-digits in {len(KINDS)} kinds, {len(new_kinds)} more in {len(NEW_KINDS)} kinds no "
+          f"generator draws (bench/_new_kinds.py); {len(digits)} drawn MNIST test digits")
     for path in args.checkpoint:
         lm = LoadedModel.from_file(path)
         th = lm.thresholds
@@ -395,6 +360,16 @@ def main():
         print(f"{'all':<14}{sum(k == 'not a digit' for k, _ in nd) / len(nd):>12.1%}"
               f"{sum(k == 'unsure' for k, _ in nd) / len(nd):>8.1%}{1 - all_rej:>8.1%}   {all_rej:6.1%}; "
               f"worst kind {worst:.1%}")
+        nk = judge_all(lm, [c for _, c in new_kinds])
+        print(f"\n{'new kind (no generator draws it)':<34}{'rejected':>9}   read as")
+        for name in NEW_KINDS:
+            got = [k for (n, _), k in zip(new_kinds, nk) if n == name]
+            read = collections.Counter(b for k, b in got if k == "digit").most_common(2)
+            print(f"{name:<34}{1 - [k for k, _ in got].count('digit') / len(got):>9.1%}   "
+                  + ", ".join(f"{b} ({c})" for b, c in read))
+        for label, names in (("set A", SET_A), ("set B", SET_B), ("set C", SET_C), ("all new kinds", NEW_KINDS)):
+            got = [k for (n, _), (k, _) in zip(new_kinds, nk) if n in names]
+            print(f"{label:<34}{1 - got.count('digit') / len(got):>9.1%}")
         dg = judge_all(lm, [c for _, _, c in digits])
         print(f"\n{'drawn digits':<14}{'rejected':>10}{'not digit':>10}{'unsure':>8}{'acc. accepted':>15}{'acc. all':>10}")
         groups = [(s, [i for i, d in enumerate(digits) if d[1] == s]) for s in STROKES]
