@@ -29,6 +29,7 @@ from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
 from lenet.model import LeNet
 from lenet.negatives import make_negatives, pairs
+from lenet.styles import make_styles
 from lenet.verdict import HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, judge, reject_scores
 
 HELD_OUT_SEED = 10_007  # negatives and distortions for calibration: a seed no training run uses by default
@@ -43,12 +44,17 @@ def raw_outputs(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> d
     return {k: torch.cat([p[k] for p in parts]).numpy() for k in ("output", *HEAD_LAYERS)}
 
 
-def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1) -> FeatureHead:
+def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: bool = False) -> FeatureHead:
     """The "head" score's network, fitted on frozen activations: n training digits (half redrawn) against
-    n generated negatives (their own seed) and two-digit pairs."""
+    n generated negatives (their own seed) and two-digit pairs. `styles`: the model learned lenet.styles' ones
+    too (--styles), so n/10 of those join the digits; without them the head, which learns lines and doodles as
+    non-digits, doubted a one with a foot (the benchmark refused 28% of its footed ones; 0-5% with them)."""
     gen = torch.Generator().manual_seed(seed)
     d = train.images[:n].float().div(255).unsqueeze(1)
     d = torch.cat([d[:n // 2], canvas_like(d[n // 2:], gen)])
+    if styles:
+        ones = make_styles(n // 10, seed)[0].float().div(255).unsqueeze(1)
+        d = torch.cat([d, canvas_like(ones, gen, distortions=("stroke",))])  # as StyleBank serves them
     neg, _ = make_negatives(n, seed)
     neg = torch.cat([neg.float().div(255).unsqueeze(1), pairs(d[:n // 6], gen)])
     feats = [FeatureHead.features(raw_outputs(model, x)) for x in (d, neg)]
@@ -103,7 +109,8 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
         return {k: kinds.count(k) / len(kinds) for k in ("digit", "unsure", "not a digit")}
 
     if kind in ("head", "reject+head"):
-        th = thresholds(FeatureHead.averaged([fit_head(model, others, seed=seed)
+        styles = bool((meta.get("settings") or {}).get("styles"))
+        th = thresholds(FeatureHead.averaged([fit_head(model, others, seed=seed, styles=styles)
                                               for seed in range(1, heads + 1)]).to_dict())
     else:
         th = thresholds(None)

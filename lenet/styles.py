@@ -6,7 +6,8 @@ as a 7 (`bench/writing_styles.py`). `StyleBank` holds a few thousand such ones d
 random flag length and angle, foot, slant, rotation and pen width, framed exactly like a drawing
 (`augment.renormalize`), and serves them freshly distorted, a few in every batch (`--styles`).
 
-Only styles that the reader gets wrong are drawn here: every other digit style comes from MNIST itself.
+Only styles that the reader gets wrong, or refuses as "not a digit", are drawn here: every other digit style
+comes from MNIST itself.
 """
 from __future__ import annotations
 
@@ -39,11 +40,23 @@ def _footed_one(rng: np.random.Generator) -> list[np.ndarray]:
     return stem + [_foot(rng)]
 
 
+def _slashed_zero(rng: np.random.Generator) -> list[np.ndarray]:
+    """An oval crossed by a slash, as programmers and Scandinavians write a zero. The reader read it as 0, but
+    the "not a digit" head took it for one of its doodles (an oval and a line) and refused 45% of them."""
+    rx, t0 = rng.uniform(0.45, 0.7), rng.uniform(0, 2 * math.pi)
+    t = np.linspace(t0, t0 + 2 * math.pi, 40)
+    oval = np.stack([rx * np.cos(t), np.sin(t)], 1)
+    reach = rng.uniform(0.7, 1.15)  # from inside the oval to a little beyond it
+    slash = np.array([[-rx * reach, reach], [rx * reach, -reach]]) * rng.uniform(0.8, 1.0)
+    return [oval, slash]
+
+
 def _foot(rng) -> np.ndarray:
     return np.array([[-rng.uniform(0.25, 0.6), 1.0], [rng.uniform(0.25, 0.6), 1.0]])
 
 
-STYLES = {"continental 1": ("1", _continental_one, 3), "1 with a foot": ("1", _footed_one, 1)}  # label, maker, share
+STYLES = {"continental 1": ("1", _continental_one, 3), "1 with a foot": ("1", _footed_one, 1),
+          "slashed 0": ("0", _slashed_zero, 1)}  # label, maker, share
 
 
 def random_style(rng: np.random.Generator, maker) -> list[np.ndarray]:

@@ -151,6 +151,20 @@ def test_calibration_averages_its_heads(monkeypatch):
     assert not torch.allclose(fitted[0](feats), fitted[1](feats), atol=1e-2)  # two different heads
 
 
+@pytest.mark.parametrize("styles", [True, False])
+def test_the_head_learns_the_styles_its_model_learned_as_digits(monkeypatch, styles):
+    """A model trained with --styles: its head sees those ones and zeros among the digits (n/10 of them)."""
+    import lenet.calibrate as cal
+
+    sizes = []
+    real_fit = FeatureHead.fit
+    monkeypatch.setattr(FeatureHead, "fit",
+                        lambda self, d, neg, **k: sizes.append(len(d)) or real_fit(self, d, neg, **k))
+    meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0, "styles": styles}}
+    cal.calibrate(LeNet(REJECT), meta, None, "head", 0.05, n_negatives=40, heads=1)
+    assert sizes == [6000 // 10 + 3600 if styles else 3600]  # the other 3,600 sample digits (+ 600 styles)
+
+
 def test_a_verdict_for_a_real_reading(mnist_test_split):
     lm = LoadedModel(LeNet(REJECT).eval(), {"dataset": "mnist-sample", "verdict": Thresholds("reject", 2.0).to_dict()})
     r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
