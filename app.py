@@ -585,8 +585,9 @@ with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
                         styles = gr.Checkbox(value=defaults.styles, label="Also learn the continental 1",
                                              info="A one with a long flag and a foot, as most of Europe writes it: "
                                                   "MNIST's American writers rarely did, and a model trained on "
-                                                  "MNIST alone reads it as 7. Draws such ones into 3% of each "
-                                                  "batch (about 2 s to draw them first).", elem_id="styles")
+                                                  "MNIST alone reads it as 7. Draws such ones, and slashed "
+                                                  "zeros, into 3% of each batch (about 2 s to draw them "
+                                                  "first).", elem_id="styles")
                         seed = gr.Number(value=defaults.seed, label="Seed", precision=0)
                         device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
                     with gr.Row():

@@ -39,7 +39,7 @@ SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
 PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
 PAPER_LR_FLOOR = .02
 NEGATIVE_SHARE = 0.25  # --negatives: this many generated non-digits per digit in every batch
-STYLE_SHARE = 0.03  # --styles: this many drawn continental ones (lenet.styles) per digit in every batch
+STYLE_SHARE = 0.03  # --styles: this many drawn style digits (lenet.styles) per digit in every batch
 CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other people"; the rest stays MNIST
 
 
@@ -64,7 +64,7 @@ class TrainConfig:
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
-    styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.styles: the continental 1)
+    styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.styles: continental 1, slashed 0)
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
     init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
@@ -539,7 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also learn what is not a digit: generated scribbles, doodles, letters, symbols "
                         "(an 11th output; RBF models: the MAP criterion's 'none of these')")
     p.add_argument("--styles", action="store_true",
-                   help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot)")
+                   help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot), "
+                        "slashed zeros")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
