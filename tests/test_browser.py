@@ -158,6 +158,27 @@ def test_a_digit_drawn_small_keeps_its_loops_and_is_read(page, server_url, scree
     page.screenshot(path=str(screenshots / "draw_small.png"), full_page=True)
 
 
+def test_a_slashed_zero_is_read_as_0_and_a_bicycle_is_not_a_digit(page, server_url, screenshots):
+    """The doodle negatives taught the head that an oval and a line are not a digit; the slashed zero among the
+    styles keeps it a 0. A bicycle (a kind no generator draws) is still told it is not one."""
+    import math
+
+    oval = [(60 * math.cos(t / 20 * 2 * math.pi), 85 * math.sin(t / 20 * 2 * math.pi)) for t in range(21)]
+    open_app(page, server_url)
+    draw_with_mouse(page, [oval, [(-50, 80), (50, -80)]])
+    expect_current(page)
+    expect_reading(page, "0")
+    page.screenshot(path=str(screenshots / "draw_slashed_zero.png"), full_page=True)
+    clear_button(page).click()
+    expect(page.locator("#verdict")).to_contain_text(PROMPT, timeout=SLOW)
+    wheel = [[(x0 + 40 * math.cos(t / 16 * 2 * math.pi), 40 + 40 * math.sin(t / 16 * 2 * math.pi)) for t in range(17)]
+             for x0 in (-75, 75)]
+    frame = [[(-75, 40), (-15, -40), (50, -40), (75, 40)], [(-15, -40), (0, 40), (50, -40)]]
+    draw_with_mouse(page, wheel + frame)
+    expect_current(page)
+    expect(page.locator("#verdict")).to_contain_text("doesn't look like a digit", timeout=SLOW)
+
+
 def canvas_ink(page: Page) -> int:
     """How many canvas pixels hold ink (any alpha)."""
     return page.locator("#pad canvas").evaluate(
