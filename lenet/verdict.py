@@ -250,6 +250,29 @@ def _not_digit_reason(th: Thresholds, score: float) -> str:
     return "none of the ten digit units responds the way they do to the digits the model was trained on"
 
 
+# What tells two often-confused digits apart, for the "unsure" verdict: advice a learner can act on.
+TELL_APART = {
+    frozenset("49"): "a 4 is open at the top, a 9 closes its loop",
+    frozenset("17"): "a 7 has a bar across the top, a 1 at most a short flag",
+    frozenset("35"): "a 5 has a flat top bar and a corner, a 3 two round bumps",
+    frozenset("38"): "an 8 closes both loops, a 3 leaves them open on the left",
+    frozenset("56"): "a 6 closes its bottom loop, a 5 leaves it open",
+    frozenset("06"): "a 6 has a small loop at the bottom and a tail, a 0 is one round loop",
+    frozenset("89"): "an 8 has two closed loops, a 9 one loop on a stem",
+    frozenset("27"): "a 2 has a flat base, a 7 a straight stem down",
+    frozenset("01"): "a 0 is a loop, a 1 a single stroke",
+    frozenset("23"): "a 2 ends in a flat base, a 3 curls back in",
+    frozenset("58"): "an 8 is closed on both sides, a 5 has a corner at the top left",
+    frozenset("69"): "a 6 has its loop at the bottom, a 9 at the top",
+    frozenset("47"): "a 4 has a crossing bar low down, a 7 a bar at the top",
+}
+
+
+def unsure_advice(best: str, runner_up: str) -> str:
+    hint = TELL_APART.get(frozenset(best + runner_up))
+    return f"Draw it again so they differ: {hint}." if hint else "Draw it again, one clear digit filling the box."
+
+
 def markdown(v: Verdict) -> str:
     """The Draw tab's verdict text."""
     e = lambda t: html.escape(t, quote=False)  # noqa: E731
@@ -258,6 +281,6 @@ def markdown(v: Verdict) -> str:
                 f"draw one digit, 0–9, filling the box. (Closest digit: **{e(v.best)}**.)")
     if v.kind == "unsure":
         return (f"### 🤔 Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
-                f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. Try a bigger, clearer stroke.")
+                f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. {unsure_advice(v.best, v.runner_up)}")
     return (f"### I read: **{e(v.best)}**\n{v.probability:.1%} sure · runner-up {e(v.runner_up)} "
             f"({v.runner_up_probability:.1%})")

@@ -108,7 +108,7 @@ def verdict(reading: Reading, judged: Verdict | None) -> str:
         why = (f"no digit prototype is close (“none of these”: {reading.reject:.0%})" if reading.reject > p1
                else f"then {html.escape(second)} ({p2:.0%})")
         return (f"### 🤔 Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
-                "Try a bigger, clearer stroke.")
+                "Try drawing it again, more clearly.")
     return f"### I read: **{html.escape(first)}**\n{p1:.1%} sure · runner-up {html.escape(second)} ({p2:.1%})"
 
 

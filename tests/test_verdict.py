@@ -35,7 +35,9 @@ def test_a_clear_digit_is_read():
 def test_two_competing_digits_are_unsure():
     v = judge(out11([0, 0, 0, 0, 6, 0, 0, 0, 0, 5.8], -5), REJECT, DIGITS, Thresholds("reject", 0.5))
     assert v.kind == "unsure" and v.digit is None and {v.best, v.runner_up} == {"4", "9"}
-    assert "Not sure" in markdown(v)
+    assert "Not sure" in markdown(v) and "a 4 is open at the top, a 9 closes its loop" in markdown(v)
+    other = judge(out11([0, 0, 6, 0, 0, 5.8, 0, 0, 0, 0], -5), REJECT, DIGITS, Thresholds("reject", 0.5))
+    assert other.kind == "unsure" and "one clear digit filling the box" in markdown(other)  # no hint for 2 / 5
 
 
 def test_the_not_a_digit_output_decides_at_its_threshold():
