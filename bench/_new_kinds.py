@@ -5,7 +5,7 @@ A hidden set of non-digits will hold kinds nobody listed; a reader that refuses 
 the next new shape as a digit. Set A (16 kinds) was drawn first and looked at while the doodle negatives were
 being built, so it is not a clean test of them; set B (14 kinds) was written before any model was scored on it,
 then used to choose between a few candidates; set C (12 kinds) was written before any model was scored on it and
-scored only once the shipped models were final.
+scored only on shipped models; no choice was made on it.
 
 Some of them are close to a digit on purpose, as real drawings are: a balloon is an oval on a string (a 9), an
 apple a round body with a stalk, a crescent moon a curved stroke, a snowman two circles stacked, a clock a
