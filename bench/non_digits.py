@@ -14,7 +14,7 @@ sends a drawing): smileys, stars, houses, spirals, grids, scribbles, hearts, arr
 Goals (issue 10): >= 90% of each non-digit category gets "not a digit" or "unsure"; <= 2% of drawn digits
 get either; >= 99% accuracy on the drawn digits accepted.
 
-Then 42 kinds no generator draws (bench/_new_kinds.py: a lightning bolt, a moon, a musical note, a balloon, ...),
+Then 54 kinds no generator draws (bench/_new_kinds.py: a lightning bolt, a moon, a musical note, a balloon, ...),
 reported apart: they show how far the refusal reaches beyond the kinds it was taught.
 
     .venv/bin/python bench/non_digits.py --data-dir /work/shared/data [--checkpoint C ...] [--per-kind 60]
@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
-from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, make_new_set  # noqa: E402
+from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # noqa: E402
 from _pen import SIZE, Pen, _arc, _frame, _pts  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
@@ -367,7 +367,8 @@ def main():
             read = collections.Counter(b for k, b in got if k == "digit").most_common(2)
             print(f"{name:<34}{1 - [k for k, _ in got].count('digit') / len(got):>9.1%}   "
                   + ", ".join(f"{b} ({c})" for b, c in read))
-        for label, names in (("set A", SET_A), ("set B", SET_B), ("set C", SET_C), ("all new kinds", NEW_KINDS)):
+        for label, names in (("set A", SET_A), ("set B", SET_B), ("set C", SET_C), ("set D", SET_D),
+                             ("all new kinds", NEW_KINDS)):
             got = [k for (n, _), (k, _) in zip(new_kinds, nk) if n in names]
             print(f"{label:<34}{1 - got.count('digit') / len(got):>9.1%}")
         dg = judge_all(lm, [c for _, _, c in digits])
