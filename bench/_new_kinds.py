@@ -299,9 +299,8 @@ def flag(rng):
 
 def pear(rng):
     t = np.linspace(0, 2 * math.pi, 60)
-    r = 1 + 0.0 * t
     body = np.stack([(0.35 + 0.25 * (1 + np.sin(t)) / 2) * np.cos(t), 0.2 + 0.75 * np.sin(t)], 1)
-    return _drawn(rng, [body * r[:, None], [[0, -0.55], [0.1, -0.95]]]).canvas()
+    return _drawn(rng, [body, [[0, -0.55], [0.1, -0.95]]]).canvas()
 
 
 def bell(rng):

@@ -29,7 +29,7 @@ from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
 from lenet.model import LeNet
 from lenet.negatives import make_negatives, pairs
-from lenet.styles import make_styles
+from lenet.styles import distorted, make_styles
 from lenet.verdict import HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, judge, reject_scores
 
 HELD_OUT_SEED = 10_007  # negatives and distortions for calibration: a seed no training run uses by default
@@ -53,8 +53,7 @@ def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: b
     d = train.images[:n].float().div(255).unsqueeze(1)
     d = torch.cat([d[:n // 2], canvas_like(d[n // 2:], gen)])
     if styles:
-        ones = make_styles(n // 10, seed)[0].float().div(255).unsqueeze(1)
-        d = torch.cat([d, canvas_like(ones, gen, distortions=("stroke",))])  # as StyleBank serves them
+        d = torch.cat([d, distorted(make_styles(n // 10, seed)[0].float().div(255).unsqueeze(1), gen)])
     neg, _ = make_negatives(n, seed)
     neg = torch.cat([neg.float().div(255).unsqueeze(1), pairs(d[:n // 6], gen)])
     feats = [FeatureHead.features(raw_outputs(model, x)) for x in (d, neg)]

@@ -94,6 +94,12 @@ def make_styles(n: int, seed: int = 0, device="cpu", chunk: int = 128) -> tuple[
     return out, labels
 
 
+def distorted(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Style digits ((B, 1, 28, 28) in [0, 1]) as training sees them: pen width and a small affine change only;
+    an elastic warp bends too many of these ones into 7s and 2s."""
+    return canvas_like(x, generator, distortions=("stroke",))
+
+
 class StyleBank:
     """A few thousand style digits on the device; `sample(k)` serves k of them freshly distorted."""
 
@@ -105,8 +111,6 @@ class StyleBank:
         return len(self.images)
 
     def sample(self, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """((k, 1, 28, 28) in [0, 1], (k,) labels). Pen width and a small affine change only: an elastic warp
-        bends too many of these ones into 7s and 2s."""
+        """((k, 1, 28, 28) in [0, 1], (k,) labels), freshly `distorted`."""
         idx = torch.randint(0, len(self.images), (k,), generator=generator, device=self.device)
-        x = self.images[idx].float().div_(255).unsqueeze(1)
-        return canvas_like(x, generator, distortions=("stroke",)), self.labels[idx]
+        return distorted(self.images[idx].float().div_(255).unsqueeze(1), generator), self.labels[idx]

@@ -123,7 +123,7 @@ class FeatureHead(torch.nn.Module):
         for h in heads:
             lin1, lin2 = h.net[0], h.net[2]
             w1.append(lin1.weight / h.std)
-            b1.append(lin1.bias - (lin1.weight / h.std) @ h.mean)
+            b1.append(lin1.bias - w1[-1] @ h.mean)
             w2.append(lin2.weight / len(heads))
         merged = cls(len(heads[0].mean), sum(h.net[0].out_features for h in heads))
         with torch.no_grad():
