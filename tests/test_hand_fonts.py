@@ -1,0 +1,70 @@
+"""Handwriting fonts (lenet.hand_fonts) and their letters in the "not a digit" head's calibration. No test
+fetches a font: matplotlib's own stand in for a hand, and a missing one must fail clearly."""
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+import torch
+
+import lenet.calibrate as cal
+import lenet.hand_fonts as hand_fonts
+from lenet.checkpoint import save_checkpoint
+from lenet.config import preset
+from lenet.model import LeNet
+from lenet.negatives import _font_dir
+from lenet.verdict import FeatureHead
+
+
+def test_the_hands_that_teach_and_the_hands_that_measure_are_apart():
+    teach, measure = set(hand_fonts.CALIBRATION_HANDS), set(hand_fonts.HELD_OUT_HANDS)
+    every = {name for names in hand_fonts.GROUPS.values() for name in names}
+    assert not teach & measure and teach | measure == every
+    for names in hand_fonts.GROUPS.values():  # each group is split, not one group to each side
+        assert set(names) & teach and set(names) & measure
+
+
+def test_letters_from_a_font_are_framed_like_drawings():
+    font = _font_dir() / "DejaVuSans.ttf"
+    x = hand_fonts.letter_images([font, font], "AhW ")  # a space draws no ink: left out
+    assert x.shape == (6, 28, 28) and x.dtype.name == "uint8"
+    assert (x.reshape(6, -1).max(1) == 255).all()  # ink reaches full strength, as canvas_to_digit frames a drawing
+    assert (x[:, :4].max() == 0) and (x[:, -4:].max() == 0)  # the 20-pixel box inside MNIST's 28
+
+
+def test_a_font_that_cannot_be_fetched_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
+
+    def offline(*a, **k):
+        raise OSError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(hand_fonts.FontUnavailable, match="cannot fetch the font 'caveat'"):
+        hand_fonts.font_file("caveat")
+    path = tmp_path / "caveat.woff"
+    path.write_bytes(b"cached")  # once fetched, the cache is used and nothing is fetched again
+    assert hand_fonts.font_file("caveat") == path
+
+
+def test_calibrate_without_the_fonts_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    path = save_checkpoint(tmp_path / "m.safetensors", LeNet(preset("lenet5", reject_class=True)),
+                           {"arch": "lenet5", "dataset": "mnist-sample"})
+    assert cal.main([str(path), "--hand-letters"]) == 2
+    assert "cannot fetch the font" in capsys.readouterr().err
+
+
+def test_the_head_learns_hand_letters_as_negatives(monkeypatch):
+    """--hand-letters: the letters join every head's negatives, and the calibration says how many."""
+    seen = []
+    real_fit, real_fit_head = FeatureHead.fit, cal.fit_head
+    monkeypatch.setattr(FeatureHead, "fit", lambda self, d, neg, **k: seen.append(len(neg)) or real_fit(self, d, neg, **k))
+    monkeypatch.setattr(cal, "fit_head", lambda *a, **k: real_fit_head(*a, n=300, **k))  # small: a test
+    meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0}}
+    model = LeNet(preset("lenet5", reject_class=True))
+    letters = torch.from_numpy(hand_fonts.letter_images([_font_dir() / "DejaVuSans.ttf"], "AEFHKMNRWXYhkmnrwy"))
+    without = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=2)
+    with_letters = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=2, letters=letters)
+    assert len(letters) == 18 and seen[2:] == [n + 18 for n in seen[:2]]
+    assert without["calibration"]["hand_letters"] == 0 and with_letters["calibration"]["hand_letters"] == 18
