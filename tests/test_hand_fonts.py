@@ -56,15 +56,18 @@ def test_calibrate_without_the_fonts_says_so(tmp_path, monkeypatch, capsys):
 
 
 def test_the_head_learns_hand_letters_as_negatives(monkeypatch):
-    """--hand-letters: the letters join every head's negatives, and the calibration says how many."""
+    """--hand-letters: the letters join every head's negatives, and the calibration says how many.
+    --head-samples: how many digits (and generated non-digits) each head learns from."""
     seen = []
-    real_fit, real_fit_head = FeatureHead.fit, cal.fit_head
-    monkeypatch.setattr(FeatureHead, "fit", lambda self, d, neg, **k: seen.append(len(neg)) or real_fit(self, d, neg, **k))
-    monkeypatch.setattr(cal, "fit_head", lambda *a, **k: real_fit_head(*a, n=300, **k))  # small: a test
+    real_fit = FeatureHead.fit
+    monkeypatch.setattr(FeatureHead, "fit",
+                        lambda self, d, neg, **k: seen.append((len(d), len(neg))) or real_fit(self, d, neg, **k))
     meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0}}
     model = LeNet(preset("lenet5", reject_class=True))
     letters = torch.from_numpy(hand_fonts.letter_images([_font_dir() / "DejaVuSans.ttf"], "AEFHKMNRWXYhkmnrwy"))
-    without = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=2)
-    with_letters = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=2, letters=letters)
-    assert len(letters) == 18 and seen[2:] == [n + 18 for n in seen[:2]]
+    without = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=2, head_samples=300)
+    with_letters = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=2, letters=letters,
+                                 head_samples=300)
+    pairs = 300 // 6  # two digits side by side, also negatives
+    assert len(letters) == 18 and seen == [(300, 300 + pairs)] * 2 + [(300, 300 + 18 + pairs)] * 2
     assert without["calibration"]["hand_letters"] == 0 and with_letters["calibration"]["hand_letters"] == 18

@@ -164,7 +164,7 @@ def test_the_head_learns_the_styles_its_model_learned_as_digits(monkeypatch, sty
                         lambda self, d, neg, **k: sizes.append(len(d)) or real_fit(self, d, neg, **k))
     meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0, "styles": styles}}
     cal.calibrate(LeNet(REJECT), meta, None, "head", 0.05, n_negatives=40, heads=1)
-    assert sizes == [6000 // 10 + 3600 if styles else 3600]  # the other 3,600 sample digits (+ 600 styles)
+    assert sizes == [3600 // 10 + 3600 if styles else 3600]  # the other 3,600 sample digits (+ 360 styles)
 
 
 def test_a_verdict_for_a_real_reading(mnist_test_split):
