@@ -27,7 +27,7 @@ import torch
 from lenet.augment import canvas_like
 from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
-from lenet.hand_fonts import FontUnavailable
+from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
 from lenet.model import LeNet
 from lenet.negatives import LETTERS, make_negatives, pairs
 from lenet.styles import distorted, make_styles
@@ -71,8 +71,6 @@ def hand_letters() -> torch.Tensor:
     """(N, 28, 28) uint8: the letters of lenet.hand_fonts.CALIBRATION_HANDS (about 1,900), fetched on first use.
     Generated letters (Hershey faces, typed glyphs) left the head refusing 86% of the letters of the other,
     held-out hands, the most common misses a y read as 4, an f as 1, a u as 4; with these 94% (lenet5-mnist)."""
-    from lenet.hand_fonts import CALIBRATION_HANDS, font_file, letter_images
-
     return torch.from_numpy(letter_images([font_file(name) for name in CALIBRATION_HANDS], "".join(LETTERS)))
 
 
