@@ -104,5 +104,6 @@ def main():
         print(f"  mean of the {len(accs)} renderings {np.mean(accs):.2%}, lowest {min(accs):.2%}; "
               f"{sum(a >= GOAL for a in accs)} of {len(accs)} at >= {GOAL:.0%}")
 
+
 if __name__ == "__main__":
     main()
