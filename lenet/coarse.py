@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from lenet.data import Split
-from lenet.preprocess import canvas_to_digit
+from lenet.preprocess import INK_MIN, canvas_to_digit
 
 BITMAP = 32  # optdigits: the digit fitted in 32x32 ...
 BLOCK = 4  # ... and its ink counted in 4x4 blocks (an 8x8 grid of 0-16)
@@ -27,7 +27,7 @@ def coarse_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One MNIST-style digit ((28, 28) uint8, ink bright) -> the same digit through an 8x8 grid, framed as the app
     frames a drawing ((28, 28) uint8)."""
     x = digit.astype(np.float32) / 255
-    rows, cols = np.nonzero(x > 0.1)
+    rows, cols = np.nonzero(x > INK_MIN)
     if len(rows) == 0:
         return digit
     crop = torch.from_numpy(np.ascontiguousarray(x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))

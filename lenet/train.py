@@ -25,7 +25,7 @@ from typing import Iterator
 import torch
 
 from lenet.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS, canvas_like, random_affine
-from lenet.coarse import with_coarse
+from lenet.coarse import SHARE as COARSE_SHARE, with_coarse
 from lenet.config import PRESETS, LeNetConfig, preset
 from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
 from lenet.device import PRECISIONS, fast_path, pick_device
@@ -66,7 +66,7 @@ class TrainConfig:
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
     styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.styles: continental 1, slashed 0)
-    coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.coarse): 15% more, built once
+    coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.coarse: COARSE_SHARE more, built once)
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
     init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
@@ -549,8 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot), "
                         "slashed zeros")
     p.add_argument("--coarse", action="store_true",
-                   help="also learn digits as an 8x8 scan leaves them (lenet.coarse): coarse copies of 15%% of "
-                        "the training digits, built once before the first step (about 25 s on one core)")
+                   help="also learn digits as an 8x8 scan leaves them (lenet.coarse): coarse copies of "
+                        f"{COARSE_SHARE * 100:.0f}%% of the training digits, built once before the first step "
+                        "(about 25 s on one core)")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
