@@ -4,11 +4,11 @@ Each font is one person's handwriting (or, for the "school models", one country'
 digitised by its designer: every Google Fonts "handwriting" family on @fontsource that imitates everyday pen or
 marker writing (not calligraphy), plus the school models (Playwrite, Edu). Fetched from npm's registry on first
 use (OFL-1.1 / Apache-2.0) into a cache folder; nothing is committed, and nothing here runs unless asked
-(`python -m lenet.calibrate --hand-letters`, `bench/handwriting_fonts.py`).
+(`python -m lenet.calibrate --hand-letters`, `python -m lenet.train --hand-digits`, `bench/handwriting_fonts.py`).
 
-The hands are split in two, every other one in each group: the letters of `CALIBRATION_HANDS` teach the "not a
-digit" head what written letters look like; `HELD_OUT_HANDS` never teach anything, and their letters measure it.
-No font's digits are ever learned.
+The hands are split in two, every other one in each group. `CALIBRATION_HANDS` teach: their letters show the "not
+a digit" head what written letters look like, and their digits show the network how 56 more people write a digit
+(`--hand-digits`). `HELD_OUT_HANDS` never teach anything; their letters and digits measure what was learned.
 """
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFont
+
+from lenet.coarse import coarse_digit
+from lenet.data import Split
+from lenet.preprocess import canvas_to_digit
 
 HAND = """indie-flower shadows-into-light shadows-into-light-two gloria-hallelujah architects-daughter coming-soon
 covered-by-your-grace waiting-for-the-sunrise just-another-hand annie-use-your-telescope sue-ellen-francisco
@@ -42,6 +47,9 @@ CALIBRATION_HANDS = tuple(name for names in GROUPS.values() for name in names[::
 HELD_OUT_HANDS = tuple(name for names in GROUPS.values() for name in names[1::2])
 REGISTRY = "https://registry.npmjs.org/@fontsource"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lenet-studio" / "handwriting-fonts"
+# --hand-digits: each hand's digits join the training set this many times as drawn (the batches' canvas-like
+# distortions make every copy different) and this many times as coarse copies (lenet.coarse), about 9,000 in all
+DIGIT_COPIES, COARSE_DIGIT_COPIES = 10, 6
 
 
 class FontUnavailable(RuntimeError):
@@ -96,9 +104,30 @@ def glyph_canvases(font_path: Path, chars: str) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def letter_images(font_paths, chars: str) -> np.ndarray:
-    """(N, 28, 28) uint8: every one of `chars` in every font, framed by canvas_to_digit as a drawing would be."""
-    from lenet.preprocess import canvas_to_digit
+def framed_glyphs(font_paths, chars: str) -> list[tuple[str, np.ndarray]]:
+    """(char, (28, 28) uint8) for each of `chars` in each font, framed by canvas_to_digit as a drawing would be."""
+    pairs = [(c, canvas_to_digit(canvas)) for path in font_paths for c, canvas in glyph_canvases(Path(path), chars)]
+    return [(c, np.round(d * 255).astype(np.uint8)) for c, d in pairs if d is not None]
 
-    out = [canvas_to_digit(canvas) for path in font_paths for _, canvas in glyph_canvases(Path(path), chars)]
-    return np.stack([np.round(d * 255).astype(np.uint8) for d in out if d is not None])
+
+def letter_images(font_paths, chars: str) -> np.ndarray:
+    """(N, 28, 28) uint8: every one of `chars` in every font."""
+    return np.stack([d for _, d in framed_glyphs(font_paths, chars)])
+
+
+def digit_images(font_paths) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 28, 28) uint8 and (N,) int64: the digits 0-9 of every font."""
+    glyphs = framed_glyphs(font_paths, "0123456789")
+    return np.stack([d for _, d in glyphs]), np.array([int(c) for c, _ in glyphs], dtype=np.int64)
+
+
+def with_hand_digits(train: Split, seed: int, font_paths=None) -> Split:
+    """The training digits plus the calibration hands' digits (`font_paths`: those hands' fonts, fetched on first
+    use): DIGIT_COPIES as drawn, COARSE_DIGIT_COPIES through lenet.coarse. Raises FontUnavailable offline."""
+    images, labels = digit_images(font_paths or [font_file(name) for name in CALIBRATION_HANDS])
+    rng = np.random.default_rng(seed)
+    coarse = [np.stack([coarse_digit(d, rng) for d in images]) for _ in range(COARSE_DIGIT_COPIES)]
+    copies = DIGIT_COPIES + COARSE_DIGIT_COPIES
+    added = torch.from_numpy(np.concatenate([images] * DIGIT_COPIES + coarse)).to(train.images.device)
+    return Split(torch.cat([train.images, added]),
+                 torch.cat([train.labels, torch.from_numpy(np.tile(labels, copies)).to(train.labels)]))

@@ -26,6 +26,7 @@ import torch
 
 from lenet.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS, canvas_like, random_affine
 from lenet.coarse import SHARE as COARSE_SHARE, with_coarse
+from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, with_hand_digits
 from lenet.config import PRESETS, LeNetConfig, preset
 from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
 from lenet.device import PRECISIONS, fast_path, pick_device
@@ -67,6 +68,7 @@ class TrainConfig:
     negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
     styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.styles: continental 1, slashed 0)
     coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.coarse: COARSE_SHARE more, built once)
+    hand_digits: bool = False  # also learn the digits of 56 handwriting fonts (lenet.hand_fonts; npm once)
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
     init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
@@ -121,6 +123,8 @@ class TrainConfig:
             problems.append("styles are ways of writing a digit: they need a digit dataset (MNIST)")
         if self.coarse and not_digits:
             problems.append("coarse copies are modelled on scanned digits: they need a digit dataset (MNIST)")
+        if self.hand_digits and not_digits:
+            problems.append("handwriting fonts' digits are digits: they need a digit dataset (MNIST)")
         bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
         if bad:
             problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
@@ -210,6 +214,8 @@ class Trainer:
         self.train = Split(train.images[order[n_val:]], train.labels[order[n_val:]])
         if cfg.coarse:  # from the training digits only: no coarse twin of a held-out digit
             self.train = with_coarse(self.train, cfg.seed)
+        if cfg.hand_digits:
+            self.train = with_hand_digits(self.train, cfg.seed)
         self.train = self.train.to(self.device)
         if len(self.train) == 0:
             raise ValueError("no training images left after the validation split")
@@ -552,6 +558,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also learn digits as an 8x8 scan leaves them (lenet.coarse): coarse copies of "
                         f"{COARSE_SHARE * 100:.0f}%% of the training digits, built once before the first step "
                         "(about 25 s on one core)")
+    p.add_argument("--hand-digits", action="store_true",
+                   help=f"also learn the digits of {len(CALIBRATION_HANDS)} handwriting fonts "
+                        "(lenet.hand_fonts.CALIBRATION_HANDS), as drawn and as coarse copies; the fonts are fetched "
+                        "from npm's registry once")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
@@ -584,7 +594,7 @@ def main(argv=None) -> int:
     command = "python -m lenet.train " + " ".join(argv if argv is not None else sys.argv[1:])
     try:
         trainer = Trainer(config_from_args(args))
-    except (ValueError, DatasetUnavailable) as e:
+    except (ValueError, DatasetUnavailable, FontUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     bar = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,9 +12,13 @@ import lenet.calibrate as cal
 import lenet.hand_fonts as hand_fonts
 from lenet.checkpoint import save_checkpoint
 from lenet.config import preset
+from lenet.data import Split
+from lenet.inference import LoadedModel, read_digit
 from lenet.model import LeNet
 from lenet.negatives import _font_dir
+from lenet.train import TrainConfig, Trainer, build_parser, config_from_args, main as train_main
 from lenet.verdict import FeatureHead
+from conftest import ROOT
 
 
 def test_the_hands_that_teach_and_the_hands_that_measure_are_apart():
@@ -71,3 +76,53 @@ def test_the_head_learns_hand_letters_as_negatives(monkeypatch):
     pairs = 300 // 6  # two digits side by side, also negatives
     assert len(letters) == 18 and seen == [(300, 300 + pairs)] * 2 + [(300, 300 + 18 + pairs)] * 2
     assert without["calibration"]["hand_letters"] == 0 and with_letters["calibration"]["hand_letters"] == 18
+
+
+# ---------- --hand-digits: the calibration hands' digits in training ----------
+
+def test_digits_from_a_font_are_framed_like_drawings_and_labelled():
+    font = _font_dir() / "DejaVuSans.ttf"
+    x, y = hand_fonts.digit_images([font, font])
+    assert x.shape == (20, 28, 28) and x.dtype.name == "uint8" and list(y) == list(range(10)) * 2
+    assert (x.reshape(20, -1).max(1) == 255).all()  # ink at full strength, as canvas_to_digit frames a drawing
+    for d in x:  # fitted in MNIST's 20-pixel box (centring on the ink's mass may move the box off the middle)
+        rows, cols = np.nonzero(d > 25)
+        assert np.ptp(rows) < 21 and np.ptp(cols) < 21 and max(np.ptp(rows), np.ptp(cols)) >= 18
+    # the paper's model, which never saw a font, reads a plain font's digits as labelled: the labels are right
+    lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")
+    assert np.mean([read_digit(lm, d).top for d in (x[:10] / 255).astype(np.float32)] == y[:10]) >= 0.8
+
+
+def test_with_hand_digits_adds_drawn_and_coarse_copies(mnist_test_split):
+    digits = Split(mnist_test_split.images[:50], mnist_test_split.labels[:50])
+    font = _font_dir() / "DejaVuSans.ttf"
+    more = hand_fonts.with_hand_digits(digits, seed=0, font_paths=[font])
+    copies = hand_fonts.DIGIT_COPIES + hand_fonts.COARSE_DIGIT_COPIES
+    assert len(more) == 50 + 10 * copies and torch.equal(more.images[:50], digits.images)
+    x, y = hand_fonts.digit_images([font])
+    added, labels = more.images[50:].numpy(), more.labels[50:].numpy()
+    assert (labels == np.tile(y, copies)).all()
+    assert (added[:10 * hand_fonts.DIGIT_COPIES] == np.tile(x, (hand_fonts.DIGIT_COPIES, 1, 1))).all()
+    coarse = added[10 * hand_fonts.DIGIT_COPIES:]
+    assert not (coarse[:10] == x).all(axis=(1, 2)).any()  # every coarse copy differs from its font digit ...
+    assert not (coarse[:10] == coarse[10:20]).all()  # ... and the copies differ from each other
+    assert torch.equal(hand_fonts.with_hand_digits(digits, seed=0, font_paths=[font]).images, more.images)
+
+
+def test_training_with_hand_digits_asks_for_the_fonts(tmp_path, monkeypatch, mnist_test_split, capsys):
+    monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    assert config_from_args(build_parser().parse_args(["--hand-digits"])).hand_digits
+    assert not config_from_args(build_parser().parse_args([])).hand_digits
+    with pytest.raises(ValueError, match="fonts' digits"):
+        TrainConfig(dataset="fashion-mnist-sample", hand_digits=True)
+    assert train_main(["--dataset", "mnist-sample", "--epochs", "1", "--hand-digits"]) == 2
+    assert "cannot fetch the font" in capsys.readouterr().err
+    # with fonts at hand the Trainer adds them to its training split alone (the validation split stays MNIST's)
+    font = _font_dir() / "DejaVuSans.ttf"
+    monkeypatch.setattr(hand_fonts, "font_file", lambda name, cache=None: font)
+    digits = Split(mnist_test_split.images[:100], mnist_test_split.labels[:100])
+    trainer = Trainer(TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, hand_digits=True, val_split=0.1,
+                                  device="cpu"), train=digits, test=mnist_test_split)
+    per_hand = 10 * (hand_fonts.DIGIT_COPIES + hand_fonts.COARSE_DIGIT_COPIES)
+    assert len(trainer.val) == 10 and len(trainer.train) == 90 + per_hand * len(hand_fonts.CALIBRATION_HANDS)
