@@ -29,10 +29,10 @@ from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
 
 from lenet.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_HANDS, SCHOOL,  # noqa: E402
-                              FontUnavailable, font_file, glyph_canvas, glyph_canvases)
+                              FontUnavailable, font_file, glyph_canvases)
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.negatives import LETTERS  # noqa: E402
 
@@ -41,12 +41,8 @@ GOAL, GOAL_LETTERS = 0.97, 0.90
 
 def canvases(cache: Path = CACHE) -> list[tuple[str, str, int, np.ndarray]]:
     """(group, font, label, canvas) for every digit of every font."""
-    out = []
-    for group, names in GROUPS.items():
-        for name in names:
-            font = ImageFont.truetype(str(font_file(name, cache)), 240)
-            out += [(group, name, d, glyph_canvas(font, str(d))) for d in range(10)]
-    return out
+    return [(group, name, int(c), canvas) for group, names in GROUPS.items() for name in names
+            for c, canvas in glyph_canvases(font_file(name, cache), "0123456789")]
 
 
 def letter_canvases(cache: Path = CACHE) -> list[tuple[str, str, str, np.ndarray]]:
