@@ -7,8 +7,8 @@ packages (OFL-1.1 / Apache-2.0), fetched on first use into a cache folder (npm's
 machines; nothing is committed).
 
 Digits: ten per writer. The figure is the digits of lenet.hand_fonts.HELD_OUT_HANDS, which nothing ever learns.
-The other half, CALIBRATION_HANDS, teach a model trained with `--hand-digits` (the shipped default was), so their
-digits are reported apart and are no test of it. The list was fixed before any model was scored on it. A glyph is
+The other half, CALIBRATION_HANDS, teach a model trained with `--hand-digits` (the shipped default was not),
+so their digits are reported apart and are no test of such a model. The list was fixed before any model was scored on it. A glyph is
 drawn black on white, large, on a canvas and read exactly as a drawing is (canvas_to_digit -> model -> verdict).
 Each glyph is drawn once, as its designer drew it: a font is one sample of a hand, so the figure moves in steps of
 1/550 per digit and a few fonts' odd digits weigh a lot.

@@ -26,11 +26,11 @@ import torch
 
 from lenet.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS, canvas_like, random_affine
 from lenet.coarse import SHARE as COARSE_SHARE, with_coarse
-from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, with_hand_digits
 from lenet.config import PRESETS, LeNetConfig, preset
 from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
 from lenet.device import PRECISIONS, fast_path, pick_device
 from lenet.evaluate import evaluate
+from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, with_hand_digits
 from lenet.model import MAP_REJECT_PENALTY, LeNet
 from lenet.negatives import NegativeBank
 from lenet.styles import StyleBank
