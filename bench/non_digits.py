@@ -19,7 +19,8 @@ reported apart: they show how far the refusal reaches beyond the kinds it was ta
 
     .venv/bin/python bench/non_digits.py --data-dir /work/shared/data [--checkpoint C ...] [--per-kind 60]
 
-Writes bench/figures/non_digits_grid.png (accepted and rejected samples: canvas and verdict).
+Writes bench/figures/non_digits_grid.png (accepted and rejected samples: canvas and verdict) when the first
+checkpoint is the shipped default; for any other, only where --grid says.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ HELD_OUT_FONTS = ("DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf", "DejaVuSansMono-B
 HELD_OUT_HERSHEY = ("rowmans", "futuram", "scripts", "cursive")
 SYMBOL_CHARS = [c for c in "#%&*+=?@×÷±∞≠π€£¥¶♥★✓→←↑↓~^" if c not in DIGIT_LOOKALIKES]
 GOAL_REJECT, GOAL_DIGIT_REJECT, GOAL_ACCEPTED_ACC = 0.90, 0.02, 0.99
+SHIPPED = ROOT / "checkpoints" / "lenet5-mnist.safetensors"  # the README's grid shows this model alone
 
 
 def smiley(rng):
@@ -327,14 +329,17 @@ def save_grid(rows, path, cols=10):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", nargs="+", default=[str(ROOT / "checkpoints" / "lenet5-mnist.safetensors"),
+    p.add_argument("--checkpoint", nargs="+", default=[str(SHIPPED),
                                                        str(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")])
     p.add_argument("--data-dir", default=os.environ.get("LENET_DATA_DIR"))
     p.add_argument("--per-kind", type=int, default=60)
     p.add_argument("--digits", type=int, default=3000, help="drawn MNIST test digits (bundled sample: 1,000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--grid", default=str(ROOT / "bench" / "figures" / "non_digits_grid.png"))
+    p.add_argument("--grid", help="save the first checkpoint's samples here (default: the README's figure, for the "
+                                  "shipped default only, so that another model never overwrites it)")
     args = p.parse_args()
+    if args.grid is None and Path(args.checkpoint[0]).resolve() == SHIPPED.resolve():
+        args.grid = str(ROOT / "bench" / "figures" / "non_digits_grid.png")
     torch.set_num_threads(1)
     split = (load_split("mnist", False, args.data_dir) if args.data_dir else load_split("mnist-sample", False))
     non_digits = make_set(args.per_kind, args.seed, split)
@@ -383,7 +388,7 @@ def main():
             print(f"{name:<14}{1 - ks.count('digit') / len(ks):>10.2%}{ks.count('not a digit') / len(ks):>10.2%}"
                   f"{ks.count('unsure') / len(ks):>8.2%}{np.mean(acc_ok) if acc_ok else float('nan'):>15.2%}"
                   f"{np.mean(top_ok):>10.2%}")
-        if path == args.checkpoint[0]:
+        if args.grid and path == args.checkpoint[0]:
             rng = np.random.default_rng(args.seed)
             rows = []
             for name in KINDS:
