@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from lenet.coarse import grid_canvas  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 
 GOAL = 0.97
@@ -49,15 +50,8 @@ def canvases(rendering: str = "pen") -> tuple[list[np.ndarray], np.ndarray]:
 
     enlarge, size, cut = RENDERINGS[rendering]
     d = load_digits()
-    out = []
-    for im in d.images:
-        big = np.asarray(Image.fromarray((im / 16 * 255).astype(np.uint8)).resize((size, size), enlarge)) / 255
-        ink = (big > cut).astype(np.float32) if cut is not None else big
-        m = size // 7
-        pad = np.zeros((size + 2 * m, size + 2 * m), np.float32)
-        pad[m:-m, m:-m] = ink
-        out.append(np.round(255 * (1 - pad)).astype(np.uint8))
-    return out, d.target
+    grids = (d.images / 16 * 255).astype(np.uint8)
+    return [grid_canvas(g, size, enlarge, cut, margin=size // 7) for g in grids], d.target
 
 
 def evaluate(lm: LoadedModel, cs, labels) -> dict:

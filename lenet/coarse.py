@@ -41,12 +41,21 @@ def coarse_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = BITMAP // BLOCK
     counts = bitmap.reshape(n, BLOCK, n, BLOCK).sum((1, 3)) / BLOCK ** 2  # (8, 8) in [0, 1]
     size = int(rng.integers(160, 257))
-    big = np.asarray(Image.fromarray(np.round(counts * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC))
-    ink = (big > rng.uniform(100, 155)).astype(np.float32) if rng.random() < 0.8 else big / 255  # solid or grey
-    canvas = np.zeros((size + 64, size + 64), np.float32)
-    canvas[32:-32, 32:-32] = ink
-    framed = canvas_to_digit(np.round(255 * (1 - canvas)).astype(np.uint8))
+    cut = rng.uniform(100, 155) / 255 if rng.random() < 0.8 else None  # solid 80% of the time, else grey
+    canvas = grid_canvas(np.round(counts * 255).astype(np.uint8), size, Image.BICUBIC, cut, margin=32)
+    framed = canvas_to_digit(canvas)
     return digit if framed is None else np.round(framed * 255).astype(np.uint8)  # None: the cut left no ink
+
+
+def grid_canvas(grid: np.ndarray, size: int, enlarge, cut: float | None, margin: int) -> np.ndarray:
+    """A coarse grid of ink ((8, 8) uint8, 255 = full) enlarged to size x size pixels with PIL's `enlarge` filter,
+    cut solid where ink > `cut` (0-1) or left grey (None), on a white canvas with `margin` pixels around it:
+    (size + 2 margin, size + 2 margin) uint8, black ink on white, as the Draw tab sends it."""
+    big = np.asarray(Image.fromarray(grid).resize((size, size), enlarge)) / 255
+    ink = (big > cut).astype(np.float32) if cut is not None else big
+    canvas = np.zeros((size + 2 * margin, size + 2 * margin), np.float32)
+    canvas[margin:-margin, margin:-margin] = ink
+    return np.round(255 * (1 - canvas)).astype(np.uint8)
 
 
 def with_coarse(train: Split, seed: int, share: float = SHARE) -> Split:
