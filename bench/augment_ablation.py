@@ -2,7 +2,7 @@
 
 Trains `lenet5` on a fixed subset of MNIST's training set for a few epochs per variant (same seed, same
 schedule), then measures: MNIST test accuracy, drawn MNIST test digits (bench/non_digits.py's canvases),
-and real handwriting outside MNIST (bench/real_handwriting.py: scikit-learn's load_digits, 43 writers).
+and real handwriting outside MNIST (bench/real_handwriting.py: scikit-learn's load_digits, 13 writers).
 Short runs rank the additions; the shipped model trains longer (README).
 
     .venv/bin/python bench/augment_ablation.py --data-dir /work/shared/data [--n 20000 --epochs 3]
@@ -56,7 +56,7 @@ def main():
     drawn = drawn_digits(test, args.drawn, seed=0)
     real, real_y = canvases()
     print(f"lenet5, {args.n:,} training digits, {args.epochs} epochs, bs 128, Adam onecycle lr 3e-3, seed 0")
-    print(f"{'variant':<24}{'MNIST test':>11}{'drawn':>8}{'real (43 writers)':>19}{'time':>7}")
+    print(f"{'variant':<24}{'MNIST test':>11}{'drawn':>8}{'real (13 writers)':>19}{'time':>7}")
     for name, extra in VARIANTS.items():
         if args.only and name not in args.only:
             continue

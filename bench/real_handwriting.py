@@ -1,10 +1,10 @@
 """Real handwriting from writers outside MNIST, read through the app's canvas path.
 
-Source: scikit-learn's bundled `load_digits` (UCI "Optical Recognition of Handwritten Digits": 1,797 digits
-by 43 writers, none of them MNIST's, shipped inside the scikit-learn package, so it works offline). Each is
-an 8x8 grid of counts (0-16) of ink pixels in 4x4 blocks of the writer's 32x32 bitmap; it is enlarged to a
-canvas (bicubic) and read exactly as a drawing is (canvas_to_digit -> model -> lenet.verdict). Never used in
-training or calibration. Goal (issue 10): >= 97%.
+Source: scikit-learn's bundled `load_digits`: the test part of UCI's "Optical Recognition of Handwritten Digits",
+1,797 digits by 13 writers (43 wrote the whole set; the other 30 are not in scikit-learn), none of them MNIST's,
+shipped inside the scikit-learn package, so it works offline. Each is an 8x8 grid of counts (0-16) of ink pixels
+in 4x4 blocks of the writer's 32x32 bitmap; it is enlarged to a canvas (bicubic) and read exactly as a drawing
+is (canvas_to_digit -> model -> lenet.verdict). Never used in training or calibration. Goal (issue 10): >= 97%.
 
 The figure depends on how 8x8 blocks are turned back into a stroke, and a check elsewhere may do it differently,
 so the benchmark reads the same digits in ten renderings. The two it has always reported:
@@ -77,7 +77,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     sets = {rendering: canvases(rendering) for rendering in RENDERINGS}
-    print(f"{len(sets['pen'][1])} digits by 43 writers (scikit-learn load_digits / UCI optdigits), on a canvas")
+    print(f"{len(sets['pen'][1])} digits by 13 writers (scikit-learn load_digits / UCI optdigits), on a canvas")
     for path in args.checkpoint:
         lm = LoadedModel.from_file(path)
         print(f"\n{Path(path).name} ({lm.label})")
