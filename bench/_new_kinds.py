@@ -19,21 +19,21 @@ import math
 
 import numpy as np
 
-from _pen import Pen, _arc, _frame, _pts
+from _pen import Pen, arc, random_box, in_box
 from lenet.negatives import hershey_strokes
 
 
 def _drawn(rng, parts, wobble=0.02, pen=None, box=None):
     """Each part (points in a [-1, 1] box) as one stroke, in `box` (cx, cy, half) or a random one."""
     p = pen or Pen(rng)
-    cx, cy, h = box or _frame(rng)
+    cx, cy, h = box or random_box(rng)
     for part in parts:
-        p.line(_pts(cx, cy, h, part, wobble, rng))
+        p.line(in_box(cx, cy, h, part, wobble, rng))
     return p
 
 
 def _ring(rx, ry, x0=0.0, y0=0.0, n=30):
-    return _arc(0, 2 * math.pi, n, rx, ry, x0, y0)
+    return arc(0, 2 * math.pi, n, rx, ry, x0, y0)
 
 
 # ---------- set A ----------
@@ -43,10 +43,10 @@ def check(rng):
 
 
 def question(rng):
-    hook = np.concatenate([_arc(math.pi * 1.1, math.pi * 2.3, 30, 0.5, 0.4, 0, -0.45), [[0, 0.1], [0, 0.4]]])
-    box = _frame(rng)
+    hook = np.concatenate([arc(math.pi * 1.1, math.pi * 2.3, 30, 0.5, 0.4, 0, -0.45), [[0, 0.1], [0, 0.4]]])
+    box = random_box(rng)
     p = _drawn(rng, [hook], box=box)
-    p.dot(*_pts(*box, [[0, 0.85]])[0], p.r * 1.2)
+    p.dot(*in_box(*box, [[0, 0.85]])[0], p.r * 1.2)
     return p.canvas()
 
 
@@ -55,7 +55,7 @@ def bolt(rng):
 
 
 def moon(rng):
-    outer, inner = _arc(0.5 * math.pi, 1.5 * math.pi, 40), _arc(1.5 * math.pi, 0.5 * math.pi, 40, 0.5, 1, -0.1)
+    outer, inner = arc(0.5 * math.pi, 1.5 * math.pi, 40), arc(1.5 * math.pi, 0.5 * math.pi, 40, 0.5, 1, -0.1)
     return _drawn(rng, [np.concatenate([outer, inner])]).canvas()
 
 
@@ -64,7 +64,7 @@ def fish(rng):
 
 
 def eye(rng):
-    return _drawn(rng, [_arc(math.pi, 2 * math.pi, 30, 1, 0.5), _arc(0, math.pi, 30, 1, 0.5),
+    return _drawn(rng, [arc(math.pi, 2 * math.pi, 30, 1, 0.5), arc(0, math.pi, 30, 1, 0.5),
                         _ring(0.25, 0.25)]).canvas()
 
 
@@ -74,9 +74,9 @@ def infinity(rng):
 
 
 def note(rng):
-    box = _frame(rng)
+    box = random_box(rng)
     p = _drawn(rng, [[[-0.05, 0.7], [-0.05, -0.9], [0.5, -0.5]]], box=box)
-    p.dot(*_pts(*box, [[-0.3, 0.7]])[0], box[2] * 0.25)
+    p.dot(*in_box(*box, [[-0.3, 0.7]])[0], box[2] * 0.25)
     return p.canvas()
 
 
@@ -142,8 +142,8 @@ def sailboat(rng):
 
 
 def umbrella(rng):
-    canopy = np.concatenate([_arc(math.pi, 2 * math.pi, 30, 0.9, 0.6), [[-0.9, 0]]])
-    handle = np.concatenate([[[0, 0], [0, 0.8]], _arc(0, math.pi, 10, 0.15, 0.15, -0.15, 0.8)])
+    canopy = np.concatenate([arc(math.pi, 2 * math.pi, 30, 0.9, 0.6), [[-0.9, 0]]])
+    handle = np.concatenate([[[0, 0], [0, 0.8]], arc(0, math.pi, 10, 0.15, 0.15, -0.15, 0.8)])
     return _drawn(rng, [canopy, handle]).canvas()
 
 
@@ -158,7 +158,7 @@ def glasses(rng):
 
 
 def mushroom(rng):
-    cap = np.concatenate([_arc(math.pi, 2 * math.pi, 30, 0.8, 0.6, 0, 0.1), [[-0.8, 0.1]]])
+    cap = np.concatenate([arc(math.pi, 2 * math.pi, 30, 0.8, 0.6, 0, 0.1), [[-0.8, 0.1]]])
     return _drawn(rng, [cap, [[-0.25, 0.1], [-0.25, 0.8], [0.25, 0.8], [0.25, 0.1]]]).canvas()
 
 
@@ -182,7 +182,7 @@ def apple(rng):
     t = np.linspace(0, 2 * math.pi, 50)
     r = 0.7 - 0.15 * np.abs(np.cos(t / 2)) ** 8  # the dip at the top
     body = np.stack([1.1 * r * np.cos(t - math.pi / 2), 0.1 + 0.95 * r * np.sin(t - math.pi / 2)], 1)
-    return _drawn(rng, [body, [[0, -0.55], [0.1, -0.95]], _arc(0, math.pi, 10, 0.2, 0.1, 0.3, -0.8)]).canvas()
+    return _drawn(rng, [body, [[0, -0.55], [0.1, -0.95]], arc(0, math.pi, 10, 0.2, 0.1, 0.3, -0.8)]).canvas()
 
 
 def butterfly(rng):
@@ -196,7 +196,7 @@ def balloon(rng):
 
 def cup(rng):
     return _drawn(rng, [[[-0.5, -0.6], [-0.4, 0.6], [0.4, 0.6], [0.5, -0.6]],
-                        _arc(-math.pi / 2, math.pi / 2, 16, 0.3, 0.3, 0.5, 0)]).canvas()
+                        arc(-math.pi / 2, math.pi / 2, 16, 0.3, 0.3, 0.5, 0)]).canvas()
 
 
 def ladder(rng):
@@ -234,16 +234,16 @@ def pencil(rng):
 
 
 def bird(rng):
-    wing = np.concatenate([_arc(math.pi, 1.75 * math.pi, 12, 0.5, 0.5, -0.5, 0.3),
-                           _arc(1.25 * math.pi, 2 * math.pi, 12, 0.5, 0.5, 0.5, 0.3)])
+    wing = np.concatenate([arc(math.pi, 1.75 * math.pi, 12, 0.5, 0.5, -0.5, 0.3),
+                           arc(1.25 * math.pi, 2 * math.pi, 12, 0.5, 0.5, 0.5, 0.3)])
     return _drawn(rng, [wing]).canvas()
 
 
 def pizza(rng):
-    box = _frame(rng)
+    box = random_box(rng)
     p = _drawn(rng, [[[-0.8, -0.7], [0.8, -0.7], [0, 0.9], [-0.8, -0.7]], [[-0.9, -0.85], [0.9, -0.85]]], box=box)
     for x, y in ((-0.2, -0.35), (0.25, -0.3), (0, 0.2)):
-        p.dot(*_pts(*box, [[x, y]])[0], box[2] * 0.1)
+        p.dot(*in_box(*box, [[x, y]])[0], box[2] * 0.1)
     return p.canvas()
 
 
@@ -260,7 +260,7 @@ def snowman(rng):
 
 
 def ice_cream(rng):
-    return _drawn(rng, [_arc(math.pi, 2 * math.pi, 24, 0.5, 0.5, 0, -0.2), [[-0.5, -0.2], [0, 1], [0.5, -0.2],
+    return _drawn(rng, [arc(math.pi, 2 * math.pi, 24, 0.5, 0.5, 0, -0.2), [[-0.5, -0.2], [0, 1], [0.5, -0.2],
                                                                              [-0.5, -0.2]],
                         [[-0.25, 0.2], [0.2, 0.5]], [[0.25, 0.2], [-0.2, 0.5]]]).canvas()
 
@@ -272,7 +272,7 @@ def lollipop(rng):
 
 
 def ghost(rng):
-    outline = np.concatenate([[[-0.6, 0.8]], _arc(math.pi, 2 * math.pi, 24, 0.6, 0.7, 0, -0.1),
+    outline = np.concatenate([[[-0.6, 0.8]], arc(math.pi, 2 * math.pi, 24, 0.6, 0.7, 0, -0.1),
                               [[0.6, 0.8], [0.4, 0.6], [0.2, 0.8], [0, 0.6], [-0.2, 0.8], [-0.4, 0.6], [-0.6, 0.8]]])
     return _drawn(rng, [outline, _ring(0.08, 0.12, -0.25, -0.2, 10), _ring(0.08, 0.12, 0.25, -0.2, 10)]).canvas()
 
@@ -309,7 +309,7 @@ def bell(rng):
 
 
 def leaf(rng):
-    upper, lower = _arc(math.pi * 1.1, math.pi * 1.9, 20, 0.9, 0.8, 0, 0.5), _arc(0.1 * math.pi, 0.9 * math.pi, 20,
+    upper, lower = arc(math.pi * 1.1, math.pi * 1.9, 20, 0.9, 0.8, 0, 0.5), arc(0.1 * math.pi, 0.9 * math.pi, 20,
                                                                                    0.9, 0.8, 0, -0.5)
     return _drawn(rng, [np.concatenate([upper, lower]), [[-0.9, 0.1], [0.9, -0.1]]]).canvas()
 
@@ -323,8 +323,8 @@ def dagger(rng):
 
 
 def candle(rng):
-    flame = np.concatenate([_arc(0.5 * math.pi, 1.5 * math.pi, 10, 0.15, 0.25, 0, -0.7), [[0, -1.05]],
-                            _arc(1.5 * math.pi, 2.5 * math.pi, 10, 0.15, 0.25, 0, -0.7)])
+    flame = np.concatenate([arc(0.5 * math.pi, 1.5 * math.pi, 10, 0.15, 0.25, 0, -0.7), [[0, -1.05]],
+                            arc(1.5 * math.pi, 2.5 * math.pi, 10, 0.15, 0.25, 0, -0.7)])
     return _drawn(rng, [[[-0.25, -0.4], [-0.25, 1], [0.25, 1], [0.25, -0.4], [-0.25, -0.4]], flame]).canvas()
 
 

@@ -33,20 +33,22 @@ class Pen:
         return np.stack([255 - rgba[..., 3]] * 3, -1)
 
 
-def _frame(rng):
+def random_box(rng):
     """A random box to draw in: centre and half-size in canvas pixels."""
     half = rng.uniform(45, 115)
     cx, cy = rng.uniform(half + 15, SIZE - half - 15, 2)
     return cx, cy, half
 
 
-def _pts(cx, cy, half, xy, wobble=0.0, rng=None):
+def in_box(cx, cy, half, xy, wobble=0.0, rng=None):
+    """Points given in a [-1, 1] box (x right, y down) -> canvas pixels in the box (cx, cy, half), a little shaken."""
     xy = np.asarray(xy, float)
     if wobble and rng is not None:
         xy = xy + rng.normal(0, wobble, xy.shape)
     return np.stack([cx + half * xy[:, 0], cy + half * xy[:, 1]], 1)
 
 
-def _arc(t0, t1, n=40, rx=1.0, ry=1.0, x0=0.0, y0=0.0):
+def arc(t0, t1, n=40, rx=1.0, ry=1.0, x0=0.0, y0=0.0):
+    """n points along an ellipse's arc from angle t0 to t1 (radians), in the same [-1, 1] units."""
     t = np.linspace(t0, t1, n)
     return np.stack([x0 + rx * np.cos(t), y0 + ry * np.sin(t)], 1)

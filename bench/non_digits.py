@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # noqa: E402
-from _pen import SIZE, Pen, _arc, _frame, _pts  # noqa: E402
+from _pen import SIZE, Pen, arc, random_box, in_box  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir, hershey_strokes  # noqa: E402
@@ -53,21 +53,21 @@ SHIPPED = ROOT / "checkpoints" / "lenet5-mnist.safetensors"  # the README's grid
 
 def smiley(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
-    p.line(_pts(cx, cy, h, _arc(0, 2 * math.pi, 60), 0.02, rng))
+    cx, cy, h = random_box(rng)
+    p.line(in_box(cx, cy, h, arc(0, 2 * math.pi, 60), 0.02, rng))
     for ex in (-0.35, 0.35):
-        e = _pts(cx, cy, h, [[ex, -0.3]])[0]
+        e = in_box(cx, cy, h, [[ex, -0.3]])[0]
         p.dot(*e, p.r * rng.uniform(1.0, 1.8))
     sad = rng.random() < 0.25
-    mouth = _arc(math.pi + 0.6, 2 * math.pi - 0.6, 20, 0.5, 0.35, 0, 0.6) if sad else \
-        _arc(0.5, math.pi - 0.5, 20, 0.5, 0.4, 0, 0.05)
-    p.line(_pts(cx, cy, h, mouth))
+    mouth = arc(math.pi + 0.6, 2 * math.pi - 0.6, 20, 0.5, 0.35, 0, 0.6) if sad else \
+        arc(0.5, math.pi - 0.5, 20, 0.5, 0.4, 0, 0.05)
+    p.line(in_box(cx, cy, h, mouth))
     return p.canvas()
 
 
 def star(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     rot = rng.uniform(-0.3, 0.3) - math.pi / 2
     if rng.random() < 0.5:
         t = rot + np.arange(6) * 4 * math.pi / 5
@@ -76,131 +76,131 @@ def star(rng):
         t = rot + np.arange(11) * math.pi / 5
         r = np.where(np.arange(11) % 2 == 0, 1.0, 0.42)
         xy = np.stack([r * np.cos(t), r * np.sin(t)], 1)
-    p.line(_pts(cx, cy, h, xy, 0.02, rng))
+    p.line(in_box(cx, cy, h, xy, 0.02, rng))
     return p.canvas()
 
 
 def house(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
-    p.line(_pts(cx, cy, h, [[-0.7, -0.1], [-0.7, 0.9], [0.7, 0.9], [0.7, -0.1], [-0.7, -0.1]], 0.02, rng))
-    p.line(_pts(cx, cy, h, [[-0.85, -0.1], [0, -0.9], [0.85, -0.1]], 0.02, rng))
+    cx, cy, h = random_box(rng)
+    p.line(in_box(cx, cy, h, [[-0.7, -0.1], [-0.7, 0.9], [0.7, 0.9], [0.7, -0.1], [-0.7, -0.1]], 0.02, rng))
+    p.line(in_box(cx, cy, h, [[-0.85, -0.1], [0, -0.9], [0.85, -0.1]], 0.02, rng))
     if rng.random() < 0.7:
-        p.line(_pts(cx, cy, h, [[-0.2, 0.9], [-0.2, 0.4], [0.2, 0.4], [0.2, 0.9]]))
+        p.line(in_box(cx, cy, h, [[-0.2, 0.9], [-0.2, 0.4], [0.2, 0.4], [0.2, 0.9]]))
     return p.canvas()
 
 
 def spiral(rng):
     p = Pen(rng, rng.uniform(5, 10))
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     turns = rng.uniform(2, 3.5)
     t = np.linspace(0, 2 * math.pi * turns, 200)
     r = t / t[-1]
-    p.line(_pts(cx, cy, h, np.stack([r * np.cos(t), r * np.sin(t)], 1)))
+    p.line(in_box(cx, cy, h, np.stack([r * np.cos(t), r * np.sin(t)], 1)))
     return p.canvas()
 
 
 def grid(rng):
     p = Pen(rng, rng.uniform(5, 12))
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     n = rng.integers(3, 6)
     for v in np.linspace(-0.9, 0.9, n):
-        p.line(_pts(cx, cy, h, [[v, -1], [v, 1]], 0.02, rng))
-        p.line(_pts(cx, cy, h, [[-1, v], [1, v]], 0.02, rng))
+        p.line(in_box(cx, cy, h, [[v, -1], [v, 1]], 0.02, rng))
+        p.line(in_box(cx, cy, h, [[-1, v], [1, v]], 0.02, rng))
     return p.canvas()
 
 
 def scribble(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     xy = rng.uniform(-1, 1, (rng.integers(8, 25), 2))
-    p.line(_pts(cx, cy, h, xy))
+    p.line(in_box(cx, cy, h, xy))
     return p.canvas()
 
 
 def heart(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     t = np.linspace(0, 2 * math.pi, 80)
     x = 16 * np.sin(t) ** 3 / 17
     y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t)) / 17
-    p.line(_pts(cx, cy, h, np.stack([x, y], 1)))
+    p.line(in_box(cx, cy, h, np.stack([x, y], 1)))
     return p.canvas()
 
 
 def arrow(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     a = rng.uniform(0, 2 * math.pi)
     m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    p.line(_pts(cx, cy, h, np.array([[-1, 0], [1, 0]]) @ m.T))
-    p.line(_pts(cx, cy, h, np.array([[0.5, -0.4], [1, 0], [0.5, 0.4]]) @ m.T))
+    p.line(in_box(cx, cy, h, np.array([[-1, 0], [1, 0]]) @ m.T))
+    p.line(in_box(cx, cy, h, np.array([[0.5, -0.4], [1, 0], [0.5, 0.4]]) @ m.T))
     return p.canvas()
 
 
 def sun(rng):
     p = Pen(rng, rng.uniform(5, 11))
-    cx, cy, h = _frame(rng)
-    p.line(_pts(cx, cy, h, _arc(0, 2 * math.pi, 50, 0.45, 0.45)))
+    cx, cy, h = random_box(rng)
+    p.line(in_box(cx, cy, h, arc(0, 2 * math.pi, 50, 0.45, 0.45)))
     for a in np.linspace(0, 2 * math.pi, rng.integers(7, 12), endpoint=False):
-        p.line(_pts(cx, cy, h, [[0.65 * math.cos(a), 0.65 * math.sin(a)], [math.cos(a), math.sin(a)]]))
+        p.line(in_box(cx, cy, h, [[0.65 * math.cos(a), 0.65 * math.sin(a)], [math.cos(a), math.sin(a)]]))
     return p.canvas()
 
 
 def wave(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     x = np.linspace(-1, 1, 60)
     k = rng.uniform(3, 6)
     y = 0.3 * (np.sin(x * k * math.pi) if rng.random() < 0.5 else 2 * np.abs((x * k) % 2 - 1) - 1)
-    p.line(_pts(cx, cy, h, np.stack([x, y], 1)))
+    p.line(in_box(cx, cy, h, np.stack([x, y], 1)))
     return p.canvas()
 
 
 def polygon(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     k = rng.choice([3, 4, 5, 6])
     t = rng.uniform(0, math.pi) + np.arange(k + 1) * 2 * math.pi / k
-    p.line(_pts(cx, cy, h, np.stack([np.cos(t), np.sin(t)], 1), 0.02, rng))
+    p.line(in_box(cx, cy, h, np.stack([np.cos(t), np.sin(t)], 1), 0.02, rng))
     return p.canvas()
 
 
 def cloud(rng):
     p = Pen(rng, rng.uniform(5, 11))
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     pts = []
     bumps = rng.integers(4, 7)
     for i in range(bumps):
         a0 = i * 2 * math.pi / bumps
         c = np.array([0.6 * math.cos(a0 + math.pi / bumps), 0.45 * math.sin(a0 + math.pi / bumps)])
-        pts.append(_arc(a0 - 0.2, a0 + 2 * math.pi / bumps + 1.2, 12, 0.35, 0.3, *c))
-    p.line(_pts(cx, cy, h, np.concatenate(pts)))
+        pts.append(arc(a0 - 0.2, a0 + 2 * math.pi / bumps + 1.2, 12, 0.35, 0.3, *c))
+    p.line(in_box(cx, cy, h, np.concatenate(pts)))
     return p.canvas()
 
 
 def plus(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
-    p.line(_pts(cx, cy, h, [[-1, 0], [1, 0]], 0.03, rng))
-    p.line(_pts(cx, cy, h, [[0, -1], [0, 1]], 0.03, rng))
+    cx, cy, h = random_box(rng)
+    p.line(in_box(cx, cy, h, [[-1, 0], [1, 0]], 0.03, rng))
+    p.line(in_box(cx, cy, h, [[0, -1], [0, 1]], 0.03, rng))
     return p.canvas()
 
 
 def cross(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
-    p.line(_pts(cx, cy, h, [[-0.8, -1], [0.8, 1]], 0.03, rng))
-    p.line(_pts(cx, cy, h, [[0.8, -1], [-0.8, 1]], 0.03, rng))
+    cx, cy, h = random_box(rng)
+    p.line(in_box(cx, cy, h, [[-0.8, -1], [0.8, 1]], 0.03, rng))
+    p.line(in_box(cx, cy, h, [[0.8, -1], [-0.8, 1]], 0.03, rng))
     return p.canvas()
 
 
 def hash_sign(rng):
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     for v in (-0.35, 0.35):
-        p.line(_pts(cx, cy, h, [[v + 0.15, -1], [v - 0.15, 1]], 0.03, rng))
-        p.line(_pts(cx, cy, h, [[-1, v], [1, v]], 0.03, rng))
+        p.line(in_box(cx, cy, h, [[v + 0.15, -1], [v - 0.15, 1]], 0.03, rng))
+        p.line(in_box(cx, cy, h, [[-1, v], [1, v]], 0.03, rng))
     return p.canvas()
 
 
@@ -241,11 +241,11 @@ def written_letter(rng):
     pts = np.concatenate(strokes)
     centre, span = (pts.min(0) + pts.max(0)) / 2, max(np.ptp(pts, 0).max(), 1.0)
     p = Pen(rng)
-    cx, cy, h = _frame(rng)
+    cx, cy, h = random_box(rng)
     slant = rng.uniform(-0.2, 0.2)
     for s in strokes:
         xy = (s - centre) / span * 2
-        p.line(_pts(cx, cy, h, np.stack([xy[:, 0] - slant * xy[:, 1], xy[:, 1]], 1), 0.01, rng))
+        p.line(in_box(cx, cy, h, np.stack([xy[:, 0] - slant * xy[:, 1], xy[:, 1]], 1), 0.01, rng))
     return p.canvas()
 
 
