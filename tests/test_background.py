@@ -23,17 +23,20 @@ def test_every_item_arrives_once_and_in_order():
 
 
 def test_items_produced_while_the_consumer_is_busy_arrive_together():
-    go = threading.Event()
+    go, produced = threading.Event(), threading.Event()
 
     def source():
         yield 0
         go.wait(10)
         yield from range(1, 20)
+        produced.set()
 
     stream = in_background(source)
     assert next(stream) == [0]
     go.set()
-    time.sleep(0.2)  # the consumer is busy; the producer finishes meanwhile
+    # The consumer is busy until the producer has handed over all 19 (it runs at a lower priority, so on a busy
+    # machine a fixed pause could end first).
+    assert produced.wait(10)
     assert list(stream) == [list(range(1, 20))]
 
 
