@@ -67,5 +67,4 @@ def with_coarse(train: Split, seed: int, share: float = SHARE) -> Split:
         return train
     picked = torch.from_numpy(rng.choice(len(train), size=k, replace=False))
     coarse = np.stack([coarse_digit(d, rng) for d in train.images[picked].cpu().numpy()])
-    return Split(torch.cat([train.images, torch.from_numpy(coarse).to(train.images.device)]),
-                 torch.cat([train.labels, train.labels[picked]]))
+    return train.plus(coarse, train.labels[picked])

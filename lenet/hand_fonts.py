@@ -20,7 +20,6 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from lenet.coarse import coarse_digit
@@ -127,7 +126,5 @@ def with_hand_digits(train: Split, seed: int, font_paths=None) -> Split:
     images, labels = digit_images(font_paths or [font_file(name) for name in CALIBRATION_HANDS])
     rng = np.random.default_rng(seed)
     coarse = [np.stack([coarse_digit(d, rng) for d in images]) for _ in range(COARSE_DIGIT_COPIES)]
-    copies = DIGIT_COPIES + COARSE_DIGIT_COPIES
-    added = torch.from_numpy(np.concatenate([images] * DIGIT_COPIES + coarse)).to(train.images.device)
-    return Split(torch.cat([train.images, added]),
-                 torch.cat([train.labels, torch.from_numpy(np.tile(labels, copies)).to(train.labels)]))
+    return train.plus(np.concatenate([images] * DIGIT_COPIES + coarse),
+                      np.tile(labels, DIGIT_COPIES + COARSE_DIGIT_COPIES))
