@@ -133,14 +133,24 @@ def bars_html(values: np.ndarray, labels: list[str] | None = None, highlight: in
             f'<p class="fmap-note">{html.escape(caption)}</p>')
 
 
-def prob_rows_html(probs: np.ndarray, classes: list[str], highlight: int | None = None) -> str:
-    """Ten probabilities as labelled horizontal bars on a fixed 0-100% scale (so they can be compared over time)."""
+def prob_bars_html(probs: np.ndarray, classes: list[str], top: int | None = None) -> str:
+    """Probabilities as horizontal bars on a fixed 0-100% scale (comparable over time and between models), with
+    the value written: small differences stay readable. Inspect's reading and Train's watch panel."""
     rows = "".join(
-        f'<div class="prob-row{" hi" if i == highlight else ""}"><span class="prob-name">{html.escape(c[:10])}</span>'
-        f'<span class="prob-track"><span class="prob-fill" style="width:{100 * float(p):.1f}%"></span></span>'
-        f'<span class="prob-val">{100 * float(p):.0f}%</span></div>'
+        f'<div class="pbar-row{" hi" if i == top else ""}"><span class="pbar-lab" title="{html.escape(c)}">'
+        f'{html.escape(c)}</span><span class="pbar"><span style="width:{100 * float(p):.1f}%"></span></span>'
+        f'<span class="pbar-val">{percent(float(p))}</span></div>'
         for i, (c, p) in enumerate(zip(classes, probs)))
-    return f'<div class="prob-rows" role="list" aria-label="probability of each class">{rows}</div>'
+    return f'<div class="pbars" role="list" aria-label="probability of each class">{rows}</div>'
+
+
+def percent(p: float) -> str:
+    """A probability as text with enough digits to tell 99.97% from 100%."""
+    if p >= 0.99995:
+        return "100%"
+    if p < 0.00005:
+        return "<0.01%"
+    return f"{p:.2%}" if p >= 0.999 or p < 0.001 else f"{p:.1%}"
 
 
 def confusion_html(confusion: np.ndarray, classes: list[str], caption: str, clickable: bool = True,

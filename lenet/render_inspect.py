@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from lenet.render import SIGNED, UNSIGNED, gray, network_view, png_data_url, upscale
+from lenet.render import SIGNED, UNSIGNED, gray, network_view, percent, png_data_url, upscale
 
 # Ten distinguishable class colours (Tableau 10), for the F6 map.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -55,25 +55,6 @@ def figure2_html(cfg, shapes: dict[str, tuple]) -> str:
 
 
 # ---------- the reading ----------
-
-def prob_bars_html(probs: np.ndarray, classes: list[str], top: int) -> str:
-    """Horizontal probability bars, 0–100%, with the value written: small differences stay readable."""
-    rows = "".join(
-        f'<div class="pbar-row{" hi" if i == top else ""}"><span class="pbar-lab" title="{esc(c)}">{esc(c)}</span>'
-        f'<span class="pbar"><span style="width:{100 * p:.1f}%"></span></span>'
-        f'<span class="pbar-val">{_pct(p)}</span></div>'
-        for i, (c, p) in enumerate(zip(classes, probs)))
-    return f'<div class="pbars" role="list" aria-label="probability of each class">{rows}</div>'
-
-
-def _pct(p: float) -> str:
-    """A probability as text with enough digits to tell 99.97% from 100%."""
-    if p >= 0.99995:
-        return "100%"
-    if p < 0.00005:
-        return "<0.01%"
-    return f"{p:.2%}" if p >= 0.999 or p < 0.001 else f"{p:.1%}"
-
 
 def distance_bars_html(distances: np.ndarray, classes: list[str], top: int) -> str:
     """The RBF output's distances on their own axis, which starts just below the nearest prototype's distance
@@ -186,10 +167,10 @@ def compare_html(rows: list[dict]) -> str:
     body = []
     for r in rows:
         order = np.argsort(r["probs"])[::-1][:3]
-        top3 = " ".join(f'<span class="chip">{esc(r["classes"][i])} {_pct(float(r["probs"][i]))}</span>'
+        top3 = " ".join(f'<span class="chip">{esc(r["classes"][i])} {percent(float(r["probs"][i]))}</span>'
                         for i in order)
         body.append(f'<tr><td>{esc(r["name"])}</td><td class="big">{esc(r["read"])}</td>'
                     f'<td><span class="pbar"><span style="width:{100 * r["prob"]:.1f}%"></span></span> '
-                    f'{_pct(r["prob"])}</td><td>{top3}</td><td class="fmap-note">{esc(r.get("note", ""))}</td></tr>')
+                    f'{percent(r["prob"])}</td><td>{top3}</td><td class="fmap-note">{esc(r.get("note", ""))}</td></tr>')
     return ('<table class="compare"><thead><tr><th>model</th><th>reads</th><th>sure</th><th>top three</th><th></th>'
             '</tr></thead><tbody>' + "".join(body) + "</tbody></table>")

@@ -55,7 +55,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
     watch = page.locator("#watch")
     expect(watch.locator(".watch-when")).to_contain_text(re.compile(r"epoch \d"), timeout=SLOW)
     expect(watch.locator('.fmap-tile[data-layer="k1"] img')).to_have_count(6)
-    expect(watch.locator(".prob-row")).to_have_count(10)
+    expect(watch.locator(".pbar-row")).to_have_count(10)
     first = watch_when(page)
     page.wait_for_function("before => document.querySelector('#watch .watch-when').innerText !== before",
                            arg=first, timeout=SLOW)
@@ -197,7 +197,7 @@ def test_watching_the_visitors_own_drawing(page, server_url):
     page.locator("#train-btn").click()
     watch = page.locator("#watch")
     expect(watch.locator(".watch-digit figcaption")).to_contain_text("your drawing", timeout=SLOW)
-    expect(watch.locator(".prob-row")).to_have_count(10)
+    expect(watch.locator(".pbar-row")).to_have_count(10)
     stop_and_wait(page)
     expect(watch.locator(".watch-digit figcaption")).to_contain_text(re.compile(r"reads\s*\d"))
 

@@ -222,13 +222,13 @@ def test_watch_panel_shows_the_reading_and_the_kernels(mnist_test_split):
     h = _history_of_a_sample_run(mnist_test_split)
     page = watch_html(h)
     assert page.count('data-layer="k1"><img') == 6  # the six C1 kernels
-    assert len(re.findall(r'class="prob-row( hi)?"', page)) == 10 and "true class <b>3</b>" in page
+    assert len(re.findall(r'class="pbar-row( hi)?"', page)) == 10 and "true class <b>3</b>" in page
     assert "epoch 1.40" in page  # the latest snapshot
     assert "epoch 1.00" in watch_html(h, 0)  # the slider picks older ones
     assert "epoch 1.40" in watch_html(h, 99)  # out of range: clamped
     assert "While a run trains" in watch_html(None)
     h.pinned = None  # "my drawing" with nothing drawn: the kernels alone, and a word on why
-    assert "No digit pinned" in watch_html(h) and 'class="prob-row' not in watch_html(h)
+    assert "No digit pinned" in watch_html(h) and 'class="pbar-row' not in watch_html(h)
 
 
 def test_snapshots_are_bounded(mnist_test_split):
