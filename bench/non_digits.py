@@ -230,14 +230,14 @@ def _typed(rng, chars, fonts):
     return np.stack([np.asarray(img)] * 3, -1), c
 
 
-def letter(rng):
-    return _typed(rng, LETTERS, HELD_OUT_FONTS)[0]
+def letter(rng, chars=LETTERS):
+    return _typed(rng, chars, HELD_OUT_FONTS)[0]
 
 
-def written_letter(rng):
+def written_letter(rng, chars=LETTERS):
     """A letter written with the pen: a Hershey font's strokes, slanted and shaky, in a random box."""
     font = HELD_OUT_HERSHEY[rng.integers(len(HELD_OUT_HERSHEY))]
-    strokes = hershey_strokes(font, LETTERS[rng.integers(len(LETTERS))])
+    strokes = hershey_strokes(font, chars[rng.integers(len(chars))])
     pts = np.concatenate(strokes)
     centre, span = (pts.min(0) + pts.max(0)) / 2, max(np.ptp(pts, 0).max(), 1.0)
     p = Pen(rng)
