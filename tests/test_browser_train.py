@@ -112,7 +112,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
     text = table.evaluate("t => getComputedStyle(t.querySelector('td:not(.strong)')).color")
     assert sum(map(int, re.findall(r"\d+", text)[:3])) > 400, f"dark mode text should be light, got {text}"
     table.scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "train_dark_confusion.png"))
+    page.screenshot(path=str(screenshots / "train_dark_confusion.png"), animations="disabled")  # colours settled
     page.evaluate("() => document.body.classList.remove('dark')")
 
     # Clicking an image opens it in Inspect, which reads that very image.
