@@ -13,6 +13,11 @@ drawn black on white, large, on a canvas and read exactly as a drawing is (canva
 Each glyph is drawn once, as its designer drew it: a font is one sample of a hand, so the figure moves in steps of
 1/550 per digit and a few fonts' odd digits weigh a lot.
 
+Low resolution: the held-out hands' digits as a coarse source leaves them (a postal scan, a thumbnail): each
+fitted in an n x n grid (aspect kept, ink averaged), enlarged back to a canvas as grey ink (smooth or blocky) or cut
+solid at half ink, for n = 16 (USPS's and Semeion's size), 12 and 8 (optdigits'). The same fonts, so the figures
+show what resolution alone costs.
+
 Letters (the "not a digit" goal, >= 90% refused): the letters lenet.negatives.LETTERS (those a person writing them
 would not mean as a digit) in the hands lenet.hand_fonts.HELD_OUT_HANDS, which calibration never sees (with
 `lenet.calibrate --hand-letters` the head learns the letters of the other half).
@@ -31,12 +36,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from lenet.coarse import grid_canvas  # noqa: E402
 from lenet.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_HANDS, SCHOOL,  # noqa: E402
                               FontUnavailable, font_file, glyph_canvases)
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.negatives import LETTERS  # noqa: E402
 
 GOAL, GOAL_LETTERS = 0.97, 0.90
+# low resolution: (name, PIL enlargement, ink cut: None keeps the grey)
+LOW_RES, LOW_RENDERINGS = (16, 12, 8), (("grey", Image.BICUBIC, None), ("grey blocky", Image.NEAREST, None),
+                                        ("solid", Image.BICUBIC, 0.5))
 
 
 def canvases(cache: Path = CACHE) -> list[tuple[str, str, int, np.ndarray]]:
@@ -49,6 +58,31 @@ def letter_canvases(cache: Path = CACHE) -> list[tuple[str, str, str, np.ndarray
     """(group, font, letter, canvas) for every letter of every held-out hand."""
     return [(group, name, c, canvas) for group, names in GROUPS.items() for name in names
             if name in HELD_OUT_HANDS for c, canvas in glyph_canvases(font_file(name, cache), "".join(LETTERS))]
+
+
+def low_res_canvas(canvas: np.ndarray, n: int, enlarge, cut) -> np.ndarray:
+    """A glyph's canvas (black on white) fitted in an n x n grid of ink (aspect kept, centred, ink averaged) and
+    enlarged back to a canvas by lenet.coarse.grid_canvas."""
+    ink = 1 - canvas.astype(np.float32) / 255
+    rows, cols = np.nonzero(ink > 0.1)
+    crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = n / max(crop.shape)
+    h, w = (max(1, round(k * scale)) for k in crop.shape)
+    small = np.asarray(Image.fromarray(np.round(crop * 255).astype(np.uint8)).resize((w, h), Image.BOX))
+    grid = np.zeros((n, n), np.uint8)
+    grid[(n - h) // 2:(n - h) // 2 + h, (n - w) // 2:(n - w) // 2 + w] = small
+    return grid_canvas(grid, 224, enlarge, cut, margin=32)
+
+
+def report_low_res(lm: LoadedModel, items) -> None:
+    held = [(label, c) for _, name, label, c in items if name in HELD_OUT_HANDS]
+    cells = []
+    for n in LOW_RES:
+        for name, enlarge, cut in LOW_RENDERINGS:
+            reads = [read_canvas(lm, low_res_canvas(c, n, enlarge, cut)) for _, c in held]
+            right = np.mean([r is not None and int(verdict(lm, r).best) == label for (label, _), r in zip(held, reads)])
+            cells.append(f"{n}x{n} {name} {right:.1%}")
+    print("  held out, at low resolution: " + ", ".join(cells))
 
 
 def save_figure(items, reads, path: Path, tile: int = 96):
@@ -110,6 +144,7 @@ def main():
               f"{(kinds == 'unsure').mean():.2%}; accuracy on accepted {ok[held][kinds == 'digit'].mean():.2%}")
         bad = [i for i in range(len(items)) if held[i] and not ok[i]]
         print("  held out, misread: " + ", ".join(f"{items[i][1]} {labels[i]}->{reads[i]}" for i in bad))
+        report_low_res(lm, items)
         report_letters(lm, letters)
         if args.figure and n == 0:
             save_figure([items[i] for i in bad], reads[bad], args.figure)
