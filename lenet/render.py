@@ -137,8 +137,9 @@ def prob_bars_html(probs: np.ndarray, classes: list[str], top: int | None = None
     """Probabilities as horizontal bars on a fixed 0-100% scale (comparable over time and between models), with
     the value written: small differences stay readable. Inspect's reading and Train's watch panel."""
     rows = "".join(
-        f'<div class="pbar-row{" hi" if i == top else ""}"><span class="pbar-lab" title="{html.escape(c)}">'
-        f'{html.escape(c)}</span><span class="pbar"><span style="width:{100 * float(p):.1f}%"></span></span>'
+        f'<div class="pbar-row{" hi" if i == top else ""}" role="listitem">'
+        f'<span class="pbar-lab" title="{html.escape(c)}">{html.escape(c)}</span>'
+        f'<span class="pbar"><span style="width:{100 * float(p):.1f}%"></span></span>'
         f'<span class="pbar-val">{percent(float(p))}</span></div>'
         for i, (c, p) in enumerate(zip(classes, probs)))
     return f'<div class="pbars" role="list" aria-label="probability of each class">{rows}</div>'

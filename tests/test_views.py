@@ -175,7 +175,7 @@ def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_spl
     for t in targets:
         assert f'id="{t}"' in head + layers + more, t
     # probability bars: one per class, the read class highlighted with its percentage
-    assert head.count('class="pbar-row') == 10 and re.search(rf'pbar-row hi"><span class="pbar-lab"[^>]*>{truth}<', head)
+    assert head.count('class="pbar-row') == 10 and re.search(rf'pbar-row hi" role="listitem"><span class="pbar-lab"[^>]*>{truth}<', head)
     assert "Saliency" in head and "Occlusion" in head
     # the unit panel carries the packed values the browser computes from
     payload = json.loads(html.unescape(re.search(r'data-payload="([^"]+)"', layers).group(1)))
