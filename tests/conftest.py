@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,29 @@ def server_url(app_module):
     try:
         yield url
     finally:
+        wait_until_idle(demo)
         demo.close()
+
+
+def wait_until_idle(demo, timeout: float = 120.0) -> bool:
+    """Let the work the last tests set off end (e.g. Inspect building the F6 index of a model a run just made).
+    Torch still running in a server worker thread when the interpreter exits aborts it ("terminate called without
+    an active exception", exit 134) after every test has passed. Idle: no queued event running or waiting, twice
+    half a second apart (a request may be on its way)."""
+    queue = demo._queue  # Gradio 6.31's event queue
+
+    def idle():
+        return queue.get_active_worker_count() == 0 and not any(
+            len(q.queue) for q in queue.event_queue_per_concurrency_id.values())
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if idle():
+            time.sleep(0.5)
+            if idle():
+                return True
+        time.sleep(0.1)
+    return False
 
 
 @pytest.fixture
