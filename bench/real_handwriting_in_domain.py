@@ -40,22 +40,27 @@ def model_inputs(rendering: str):
     return torch.from_numpy(np.stack([canvas_to_digit(c) for c in cs])), torch.from_numpy(labels).long()
 
 
-def block_cv(n: int, fit_and_read) -> np.ndarray:
-    """Right or wrong for every sample, read by a reader that learned the other blocks."""
-    right = np.zeros(n, bool)
+def block_cv(n: int, fit_and_read) -> dict[str, np.ndarray]:
+    """For each rendering read: right or wrong for every sample, read by a reader that learned the other blocks.
+    fit_and_read(i, train, test) -> {rendering: right or wrong for the test samples}."""
+    right = {}
     for i, test in enumerate(np.array_split(np.arange(n), BLOCKS)):
-        right[test] = fit_and_read(i, np.setdiff1d(np.arange(n), test), test)
+        for read, ok in fit_and_read(i, np.setdiff1d(np.arange(n), test), test).items():
+            right.setdefault(read, np.zeros(n, bool))[test] = ok
     return right
 
 
-def svm(features: np.ndarray, labels: np.ndarray):
+def svm(features: np.ndarray, labels: np.ndarray, read: str):
     from sklearn.svm import SVC
 
-    return lambda i, train, test: SVC(C=10, gamma="scale").fit(features[train], labels[train]).predict(
-        features[test]) == labels[test]
+    return lambda i, train, test: {read: SVC(C=10, gamma="scale").fit(features[train], labels[train]).predict(
+        features[test]) == labels[test]}
 
 
-def tuned_lenet(base: LoadedModel, mnist, x_learn, x_read, labels, epochs: int, batch: int = 32):
+def tuned_lenet(base: LoadedModel, mnist, x_learn, reads: dict[str, torch.Tensor], labels, epochs: int,
+                batch: int = 32):
+    """The network fine-tuned on the learned blocks of one rendering, then reading the test block in each of
+    `reads`."""
     cfg = base.model.config
 
     def fit_and_read(i, train, test):
@@ -75,15 +80,18 @@ def tuned_lenet(base: LoadedModel, mnist, x_learn, x_read, labels, epochs: int, 
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+        m.eval()
         with torch.no_grad():
-            return (m.eval()(to_model_input(x_read[test], cfg))[:, :10].argmax(1) == labels[test]).numpy()
+            return {read: (m(to_model_input(x[test], cfg))[:, :10].argmax(1) == labels[test]).numpy()
+                    for read, x in reads.items()}
     return fit_and_read
 
 
-def report(name: str, right: np.ndarray):
-    per_block = [right[b].mean() for b in np.array_split(np.arange(len(right)), BLOCKS)]
-    print(f"  {name:<40} {right.mean():7.2%}   blocks {min(per_block):.1%}-{max(per_block):.1%}, "
-          f"{sum(a >= 0.97 for a in per_block)} of {BLOCKS} at >= 97%", flush=True)
+def report(name: str, right: dict[str, np.ndarray]):
+    for read, ok in right.items():
+        per_block = [ok[b].mean() for b in np.array_split(np.arange(len(ok)), BLOCKS)]
+        print(f"  {name + ', read in ' + read:<52} {ok.mean():7.2%}   blocks {min(per_block):.1%}-"
+              f"{max(per_block):.1%}, {sum(a >= 0.97 for a in per_block)} of {BLOCKS} at >= 97%", flush=True)
 
 
 def main():
@@ -100,22 +108,21 @@ def main():
     mnist = load_split("mnist", True, args.data_dir)
     d = load_digits()
     inputs = {r: model_inputs(r) for r in args.renderings}
+    reads = {r: x for r, (x, _) in inputs.items()}
     labels = inputs[args.renderings[0]][1]
-    print(f"{len(labels)} digits by 13 writers, {BLOCKS} blocks of consecutive samples; each block read by a "
-          f"reader that learned the other {BLOCKS - 1}")
-    report("svm, 8x8 grid", block_cv(len(labels), svm(d.data / 16, d.target)))
-    for read in args.renderings:
-        x_read = inputs[read][0]
-        print(f"\nread in {read}:")
-        with torch.no_grad():
-            as_shipped = base.model(to_model_input(x_read, base.model.config))[:, :10].argmax(1) == labels
-        report(f"{base.label} as shipped (learned no block)", as_shipped.numpy())
-        report(f"svm, model input ({read})", block_cv(len(labels), svm(x_read.reshape(len(labels), -1).numpy(),
-                                                                         labels.numpy())))
-        for learn in args.renderings:
-            report(f"LeNet-5 tuned on {learn}, {args.epochs} epochs",
-                   block_cv(len(labels), tuned_lenet(base, mnist, inputs[learn][0], x_read, labels, args.epochs)))
-
+    n = len(labels)
+    print(f"{n} digits by 13 writers, {BLOCKS} blocks of consecutive samples; each block read by a reader that "
+          f"learned the other {BLOCKS - 1}")
+    report("svm on the 8x8 grids", block_cv(n, svm(d.data / 16, d.target, "the grids")))
+    with torch.no_grad():
+        report(f"{base.label}, as shipped",
+               {read: (base.model(to_model_input(x, base.model.config))[:, :10].argmax(1) == labels).numpy()
+                for read, x in reads.items()})
+    for read, x in reads.items():
+        report("svm on the 28x28 digits", block_cv(n, svm(x.reshape(n, -1).numpy(), labels.numpy(), read)))
+    for learn, x in reads.items():
+        report(f"LeNet-5 tuned on {learn}, {args.epochs} epochs",
+               block_cv(n, tuned_lenet(base, mnist, x, reads, labels, args.epochs)))
 
 if __name__ == "__main__":
     main()
