@@ -41,6 +41,7 @@ from lenet.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_H
                               FontUnavailable, font_file, glyph_canvases)
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.negatives import LETTERS  # noqa: E402
+from lenet.preprocess import _bbox, ink_from_canvas  # noqa: E402
 
 GOAL, GOAL_LETTERS = 0.97, 0.90
 # low resolution: (name, PIL enlargement, ink cut: None keeps the grey)
@@ -63,9 +64,9 @@ def letter_canvases(cache: Path = CACHE) -> list[tuple[str, str, str, np.ndarray
 def low_res_canvas(canvas: np.ndarray, n: int, enlarge, cut) -> np.ndarray:
     """A glyph's canvas (black on white) fitted in an n x n grid of ink (aspect kept, centred, ink averaged) and
     enlarged back to a canvas by lenet.coarse.grid_canvas."""
-    ink = 1 - canvas.astype(np.float32) / 255
-    rows, cols = np.nonzero(ink > 0.1)
-    crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    ink = ink_from_canvas(canvas)
+    r0, r1, c0, c1 = _bbox(ink)
+    crop = ink[r0:r1, c0:c1]
     scale = n / max(crop.shape)
     h, w = (max(1, round(k * scale)) for k in crop.shape)
     small = np.asarray(Image.fromarray(np.round(crop * 255).astype(np.uint8)).resize((w, h), Image.BOX))
