@@ -13,6 +13,7 @@ import hashlib
 import html
 import math
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -741,4 +742,10 @@ if __name__ == "__main__":
     # Inspect's first visit needs the default model's F6 index (~0.5 s to build): build it while nobody waits.
     threading.Thread(target=shipped_index, args=(DEFAULT_MODEL,), daemon=True, name="warm-inspect").start()
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch() itself.
-    demo.launch(**LAUNCH_OPTIONS)
+    demo.launch(**LAUNCH_OPTIONS)  # returns when stopped (Ctrl-C)
+    # A run or Inspect may still be busy in torch in a worker thread; finalising the interpreter under it
+    # aborts ("terminate called without an active exception", exit 134). Nothing is left to save (downloads
+    # are written atomically when asked for), so the process ends here, cleanly.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -25,7 +25,7 @@ from lenet.model import c3_connection_matrix
 from lenet.charts import Series, line_chart, log_range
 from lenet.preprocess import canvas_to_digit
 from lenet.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
-                          png_data_url, prob_bars_html, upscale)
+                          percent, png_data_url, prob_bars_html, upscale)
 from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, unit_panel_html, why_html)
 from lenet.train import TrainConfig, run_outcome
@@ -567,7 +567,7 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
             f'<figure class="watch-digit"><img class="px" src="{png_data_url(upscale(gray(pin.image), 3))}" '
             f'width="84" height="84" alt="the pinned digit: {html.escape(pin.title)}">'
             f'<figcaption>{html.escape(pin.title)}{truth}<br>reads <b class="big">{html.escape(history.classes[top])}'
-            f'</b> {snap.probs[top]:.0%}</figcaption></figure>'
+            f'</b> {percent(float(snap.probs[top]))}</figcaption></figure>'
             + prob_bars_html(snap.probs, history.classes, top))
     parts.append('<div class="watch-kernels">' + maps_html(
         "k1", snap.kernels, f"C1 kernels · the {len(snap.kernels)} 5×5 weight patterns (red +, blue −)", tile_px=44)

@@ -224,6 +224,7 @@ def test_watch_panel_shows_the_reading_and_the_kernels(mnist_test_split):
     assert page.count('data-layer="k1"><img') == 6  # the six C1 kernels
     assert len(re.findall(r'class="pbar-row( hi)?"', page)) == 10 and "true class <b>3</b>" in page
     assert "epoch 1.40" in page  # the latest snapshot
+    assert '</b> 10.0%</figcaption>' in page and '"pbar-val">10.0%<' in page  # the caption says what its bar says
     assert "epoch 1.00" in watch_html(h, 0)  # the slider picks older ones
     assert "epoch 1.40" in watch_html(h, 99)  # out of range: clamped
     assert "While a run trains" in watch_html(None)
