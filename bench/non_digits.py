@@ -18,6 +18,7 @@ Then 54 kinds no generator draws (bench/_new_kinds.py: a lightning bolt, a moon,
 reported apart: they show how far the refusal reaches beyond the kinds it was taught.
 
     .venv/bin/python bench/non_digits.py --data-dir /work/shared/data [--checkpoint C ...] [--per-kind 60]
+    ... --image-size 28     # every canvas read as a 28x28 picture (a thumbnail sent to /read)
 
 Writes bench/figures/non_digits_grid.png (accepted and rejected samples: canvas and verdict) when the first
 checkpoint is the shipped default; for any other, only where --grid says.
@@ -293,9 +294,11 @@ def drawn_digits(split, n: int, seed: int):
     return out
 
 
-def judge_all(lm, canvases):
+def judge_all(lm, canvases, image_size=None):
     kinds = []
     for c in canvases:
+        if image_size:  # the canvas averaged down to a small picture, as one sent to /read at that size
+            c = np.asarray(Image.fromarray(c).resize((image_size, image_size), Image.BOX))
         r = read_canvas(lm, c)
         kinds.append(("not a digit", None) if r is None else (lambda v: (v.kind, v.best))(verdict(lm, r)))
     return kinds
@@ -337,8 +340,10 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--grid", help="save the first checkpoint's samples here (default: the README's figure, for the "
                                   "shipped default only, so that another model never overwrites it)")
+    p.add_argument("--image-size", type=int, help="read every canvas averaged down to this many pixels a side "
+                                                     "(280 as drawn): how small pictures fare")
     args = p.parse_args()
-    if args.grid is None and Path(args.checkpoint[0]).resolve() == SHIPPED.resolve():
+    if args.grid is None and Path(args.checkpoint[0]).resolve() == SHIPPED.resolve() and not args.image_size:
         args.grid = str(ROOT / "bench" / "figures" / "non_digits_grid.png")
     torch.set_num_threads(1)
     split = (load_split("mnist", False, args.data_dir) if args.data_dir else load_split("mnist-sample", False))
@@ -346,13 +351,14 @@ def main():
     digits = drawn_digits(split, min(args.digits, len(split)), args.seed)
     new_kinds = make_new_set(args.per_kind, args.seed)
     print(f"{len(non_digits)} non-digits in {len(KINDS)} kinds, {len(new_kinds)} more in {len(NEW_KINDS)} kinds no "
-          f"generator draws (bench/_new_kinds.py); {len(digits)} drawn MNIST test digits")
+          f"generator draws (bench/_new_kinds.py); {len(digits)} drawn MNIST test digits"
+          + (f"; every canvas read as a {args.image_size}x{args.image_size} picture" if args.image_size else ""))
     for path in args.checkpoint:
         lm = LoadedModel.from_file(path)
         th = lm.thresholds
         print(f"\n== {Path(path).name} ({lm.label}); score {th.score}, not-a-digit above {th.not_digit}, "
               f"unsure below {th.unsure_top} / margin {th.unsure_margin}")
-        nd = judge_all(lm, [c for _, c in non_digits])
+        nd = judge_all(lm, [c for _, c in non_digits], args.image_size)
         print(f"{'non-digit kind':<14}{'not a digit':>12}{'unsure':>8}{'digit':>8}   rejected (goal >= 90%)")
         worst = 1.0
         for name in KINDS:
@@ -365,7 +371,7 @@ def main():
         print(f"{'all':<14}{sum(k == 'not a digit' for k, _ in nd) / len(nd):>12.1%}"
               f"{sum(k == 'unsure' for k, _ in nd) / len(nd):>8.1%}{1 - all_rej:>8.1%}   {all_rej:6.1%}; "
               f"worst kind {worst:.1%}")
-        nk = judge_all(lm, [c for _, c in new_kinds])
+        nk = judge_all(lm, [c for _, c in new_kinds], args.image_size)
         print(f"\n{'new kind (no generator draws it)':<34}{'rejected':>9}   read as")
         for name in NEW_KINDS:
             got = [k for (n, _), k in zip(new_kinds, nk) if n == name]
@@ -376,7 +382,7 @@ def main():
                              ("all new kinds", NEW_KINDS)):
             got = [k for (n, _), (k, _) in zip(new_kinds, nk) if n in names]
             print(f"{label:<34}{1 - got.count('digit') / len(got):>9.1%}")
-        dg = judge_all(lm, [c for _, _, c in digits])
+        dg = judge_all(lm, [c for _, _, c in digits], args.image_size)
         print(f"\n{'drawn digits':<14}{'rejected':>10}{'not digit':>10}{'unsure':>8}{'acc. accepted':>15}{'acc. all':>10}")
         groups = [(s, [i for i, d in enumerate(digits) if d[1] == s]) for s in STROKES]
         groups += [(f"class {c}", [i for i, d in enumerate(digits) if d[0] == c]) for c in range(10)]

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from lenet.augment import canvas_like
+from lenet.coarse import small_picture
 from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
 from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
@@ -45,8 +46,17 @@ def raw_outputs(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> d
     return {k: torch.cat([p[k] for p in parts]).numpy() for k in ("output", *HEAD_LAYERS)}
 
 
+def small_copies(images: torch.Tensor, share: float, seed: int) -> torch.Tensor:
+    """Copies of a random `share` of (N, 1, 28, 28) images in [0, 1], as sent in a small picture
+    (lenet.coarse.small_picture)."""
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(images), size=round(share * len(images)), replace=False)
+    u8 = images[picked, 0].mul(255).round().byte().numpy()
+    return torch.from_numpy(np.stack([small_picture(x, rng) for x in u8])).float().div(255).unsqueeze(1)
+
+
 def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: bool = False,
-             letters: torch.Tensor | None = None) -> FeatureHead:
+             letters: torch.Tensor | None = None, small: float = 0.0) -> FeatureHead:
     """The "head" score's network, fitted on frozen activations: n training digits (half redrawn) against
     n generated negatives (their own seed) and two-digit pairs. `styles`: the model learned lenet.styles' ones
     too (--styles), so n/10 of those join the digits; without them the head, which learns lines and doodles as
@@ -63,6 +73,8 @@ def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: b
     if letters is not None:
         neg = torch.cat([neg, letters])
     neg = torch.cat([neg.float().div(255).unsqueeze(1), pairs(d[:n // 6], gen)])
+    if small:
+        d, neg = torch.cat([d, small_copies(d, small, seed)]), torch.cat([neg, small_copies(neg, small, seed + 1)])
     feats = [FeatureHead.features(raw_outputs(model, x)) for x in (d, neg)]
     return FeatureHead(feats[0].shape[1]).fit(*feats, seed=seed)
 
@@ -94,7 +106,7 @@ def held_out_digits(meta: dict, data_dir=None, fallback: int = 5000) -> tuple[Sp
 
 def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None, digit_reject: float = 0.01,
               n_negatives: int = 3000, heads: int = 3, letters: torch.Tensor | None = None,
-              head_samples: int = 6000) -> dict:
+              head_samples: int = 6000, small: float = 0.0) -> dict:
     """The thresholds and the figures behind them (a dict for meta["verdict"]). With a feature head, `heads` of
     them are fitted (seeds 1..heads) and averaged (`FeatureHead.averaged`). Single heads from six seeds refused
     94.6-96.3% of held-out negatives and 96.1-98.0% of our non-digit benchmark on the same model; keeping the
@@ -128,13 +140,13 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
 
     if kind in ("head", "reject+head"):
         styles = bool((meta.get("settings") or {}).get("styles"))
-        th = thresholds(FeatureHead.averaged([fit_head(model, others, head_samples, seed, styles, letters)
+        th = thresholds(FeatureHead.averaged([fit_head(model, others, head_samples, seed, styles, letters, small)
                                               for seed in range(1, heads + 1)]).to_dict())
     else:
         th = thresholds(None)
     return {**th.to_dict(), "calibration": {
         "held_out": source, "n_digits": len(digits), "n_negatives": len(negs), "target_digit_reject": digit_reject,
-        "hand_letters": 0 if letters is None else len(letters),
+        "hand_letters": 0 if letters is None else len(letters), "small_pictures": small,
         "digits": rates(out_plain, th), "redrawn_digits": rates(out_redrawn, th), "negatives": rates(out_neg, th),
         "date": dt.date.today().isoformat()}}
 
@@ -154,6 +166,9 @@ def main(argv=None) -> int:
     p.add_argument("--hand-letters", action="store_true",
                    help="the head also learns the letters of half the handwriting fonts (lenet.hand_fonts; fetched "
                         "from npm's registry on first use)")
+    p.add_argument("--small-pictures", type=float, default=0.0, metavar="SHARE",
+                   help="the head also learns copies of this share of its digits and non-digits as sent in a small "
+                        "picture (28-64 px a side: lenet.coarse.small_picture)")
     p.add_argument("--out", help="write here instead of updating the checkpoint in place")
     p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = p.parse_args(argv)
@@ -163,7 +178,7 @@ def main(argv=None) -> int:
             raise ValueError("only digit models get a 'not a digit' verdict")
         letters = hand_letters() if args.hand_letters else None
         result = calibrate(model, meta, args.data_dir, args.score, args.digit_reject, args.negatives, args.heads,
-                           letters, args.head_samples)
+                           letters, args.head_samples, args.small_pictures)
     except (CheckpointError, DatasetUnavailable, FontUnavailable, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -68,3 +68,24 @@ def with_coarse(train: Split, seed: int, share: float = SHARE) -> Split:
     picked = torch.from_numpy(rng.choice(len(train), size=k, replace=False))
     coarse = np.stack([coarse_digit(d, rng) for d in train.images[picked].cpu().numpy()])
     return train.plus(coarse, train.labels[picked])
+
+
+def small_picture(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One framed image ((28, 28) uint8, ink bright) -> the same drawing sent as a small picture (28-64 px a
+    side, the drawing 30-85% of it, anywhere on it) and framed as the app frames any picture ((28, 28) uint8).
+    So small a picture blurs what the pen drew: a polygon's corners round off into a 0."""
+    x = digit.astype(np.float32) / 255
+    rows, cols = np.nonzero(x > INK_MIN)
+    if len(rows) == 0:
+        return digit
+    crop = torch.from_numpy(np.ascontiguousarray(x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
+    side = int(rng.integers(28, 65))
+    scale = side * rng.uniform(0.3, 0.85) / max(crop.shape)
+    h, w = (max(1, round(n * scale)) for n in crop.shape)
+    small = F.interpolate(crop[None, None], size=(h, w), mode="bilinear", antialias=True,
+                          align_corners=False)[0, 0].numpy()
+    picture = np.zeros((side, side), np.float32)
+    top, left = rng.integers(0, side - h + 1), rng.integers(0, side - w + 1)
+    picture[top:top + h, left:left + w] = small
+    framed = canvas_to_digit(np.round(255 * (1 - picture)).astype(np.uint8))
+    return digit if framed is None else np.round(framed * 255).astype(np.uint8)

@@ -1,11 +1,12 @@
-"""Digits as an 8x8 scan leaves them (lenet.coarse), and training with them (--coarse), on real MNIST digits."""
+"""Digits as an 8x8 scan or a small picture leaves them (lenet.coarse), and training with them (--coarse), on real
+MNIST digits."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from lenet.coarse import SHARE, coarse_digit, with_coarse
+from lenet.coarse import SHARE, coarse_digit, small_picture, with_coarse
 from lenet.data import Split
 from lenet.inference import LoadedModel, read_digit
 from lenet.train import TrainConfig, Trainer, build_parser, config_from_args
@@ -40,6 +41,24 @@ def test_coarse_copies_lose_detail_but_keep_their_digit(digits, coarse):
     original = np.mean([read_digit(lm, d).top for d in digits.images.float().div(255).numpy()] == labels)
     reads = np.mean([read_digit(lm, d).top for d in (coarse / 255).astype(np.float32)] == labels)
     assert 0.8 < reads < original
+
+
+def test_small_pictures_are_framed_like_drawings_blurred_and_seeded(digits):
+    """Sent in a 28-64 px picture, a digit comes back framed as any drawing, seeded, and softer when it was drawn
+    small: the default still reads nearly all of them as labelled."""
+    rng = np.random.default_rng(0)
+    small = np.stack([small_picture(d, rng) for d in digits.images.numpy()])
+    assert small.shape == (300, 28, 28) and small.dtype == np.uint8
+    for img in small[:50]:
+        assert_framed_like_a_drawing(img / 255)
+    assert np.array_equal(small_picture(digits.images[0].numpy(), np.random.default_rng(0)), small[0])
+    solid = lambda imgs: ((imgs > 200).sum((1, 2)) / np.maximum((imgs > 25).sum((1, 2)), 1)).mean()
+    assert solid(small) < solid(digits.images.numpy())  # fewer pixels at full ink: edges blur
+    lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
+    reads = np.array([read_digit(lm, d).top for d in (small / 255).astype(np.float32)])
+    assert np.mean(reads == digits.labels.numpy()) > 0.95
+    blank = np.zeros((28, 28), np.uint8)
+    assert small_picture(blank, rng) is blank
 
 
 def test_with_coarse_adds_labelled_copies(digits):

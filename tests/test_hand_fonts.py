@@ -76,6 +76,9 @@ def test_the_head_learns_hand_letters_as_negatives(monkeypatch):
     pairs = 300 // 6  # two digits side by side, also negatives
     assert len(letters) == 18 and seen == [(300, 300 + pairs)] * 2 + [(300, 300 + 18 + pairs)] * 2
     assert without["calibration"]["hand_letters"] == 0 and with_letters["calibration"]["hand_letters"] == 18
+    seen.clear()  # --small-pictures: copies of a share of both sides, as sent in a small picture, join them
+    small = cal.calibrate(model, meta, None, "head", 0.05, n_negatives=40, heads=1, head_samples=300, small=0.3)
+    assert seen == [(300 + 90, 350 + 105)] and small["calibration"]["small_pictures"] == 0.3
 
 
 # ---------- --hand-digits: the calibration hands' digits in training ----------
