@@ -23,14 +23,21 @@ BLOCK = 4  # ... and its ink counted in 4x4 blocks (an 8x8 grid of 0-16)
 SHARE = 0.15  # --coarse: this many coarse copies per training digit, added to the training set
 
 
-def coarse_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One MNIST-style digit ((28, 28) uint8, ink bright) -> the same digit through an 8x8 grid, framed as the app
-    frames a drawing ((28, 28) uint8)."""
+def _ink_crop(digit: np.ndarray) -> torch.Tensor | None:
+    """A framed image's ink ((28, 28) uint8) cut to its bounding box, in [0, 1]; None when there is no ink."""
     x = digit.astype(np.float32) / 255
     rows, cols = np.nonzero(x > INK_MIN)
     if len(rows) == 0:
+        return None
+    return torch.from_numpy(np.ascontiguousarray(x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
+
+
+def coarse_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One MNIST-style digit ((28, 28) uint8, ink bright) -> the same digit through an 8x8 grid, framed as the app
+    frames a drawing ((28, 28) uint8)."""
+    crop = _ink_crop(digit)
+    if crop is None:
         return digit
-    crop = torch.from_numpy(np.ascontiguousarray(x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
     scale = BITMAP * rng.uniform(0.85, 1.0) / max(crop.shape)  # a little room, so the grid falls anywhere on it
     h, w = (max(1, round(n * scale)) for n in crop.shape)
     fitted = F.interpolate(crop[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
@@ -74,11 +81,9 @@ def small_picture(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One framed image ((28, 28) uint8, ink bright) -> the same drawing sent as a small picture (28-64 px a
     side, the drawing 30-85% of it, anywhere on it) and framed as the app frames any picture ((28, 28) uint8).
     So small a picture blurs what the pen drew: a polygon's corners round off into a 0."""
-    x = digit.astype(np.float32) / 255
-    rows, cols = np.nonzero(x > INK_MIN)
-    if len(rows) == 0:
+    crop = _ink_crop(digit)
+    if crop is None:
         return digit
-    crop = torch.from_numpy(np.ascontiguousarray(x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
     side = int(rng.integers(28, 65))
     scale = side * rng.uniform(0.3, 0.85) / max(crop.shape)
     h, w = (max(1, round(n * scale)) for n in crop.shape)
