@@ -41,12 +41,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, env: dict | None = None, cmd: list | None = None) -> subprocess.Popen:
-    """`python app.py` (or `cmd`) in its own process, as a user starts it."""
+def start_app(port: int, env: dict | None = None, cmd: list | None = None,
+              stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """`python app.py` (or `cmd`) in its own process, as a user starts it (`stderr=subprocess.PIPE` to read it)."""
     return subprocess.Popen(cmd or [sys.executable, "app.py"], cwd=ROOT,
                             env={**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                                  **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=stderr, text=True)
 
 
 def wait_for_client(url: str, timeout: float = 120.0):

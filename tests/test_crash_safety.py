@@ -1,6 +1,5 @@
 """Crashes leave nothing broken: a process killed while writing a checkpoint leaves the old file or the new one,
 never a broken one; the app stopped with Ctrl-C while a run trains exits cleanly."""
-import os
 import signal
 import subprocess
 import sys
@@ -60,32 +59,19 @@ def test_kill_during_writes_never_leaves_a_broken_checkpoint(tmp_path):
 def test_ctrl_c_while_a_run_trains_ends_the_app_cleanly():
     """`python app.py` stopped with Ctrl-C while a visitor's run is busy in torch in a worker thread exits 0,
     not with an abort ("terminate called without an active exception") from finalising under that thread."""
-    import socket
+    from bench.common import free_port, start_app, wait_for_client
 
-    from gradio_client import Client
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    port = free_port()
+    proc = start_app(port, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                assert proc.poll() is None and time.monotonic() < deadline, "the app did not start"
-                time.sleep(0.5)
+        client = wait_for_client(f"http://127.0.0.1:{port}/")
         job = client.submit(epochs=30, batch_size=4, api_name="/train")  # far longer than this test
         deadline = time.monotonic() + 60
         while not job.outputs():  # the run is under way: torch is busy in the run's thread
             assert time.monotonic() < deadline, "the run never started"
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
