@@ -5,6 +5,9 @@ Source: scikit-learn's bundled `load_digits`: the test part of UCI's "Optical Re
 shipped inside the scikit-learn package, so it works offline. Each is an 8x8 grid of counts (0-16) of ink pixels
 in 4x4 blocks of the writer's 32x32 bitmap; it is enlarged to a canvas (bicubic) and read exactly as a drawing
 is (canvas_to_digit -> model -> lenet.verdict). Never used in training or calibration. Goal (issue 10): >= 97%.
+The shipped default learned the set's other 30 writers (UCI's training part, `--optdigits`, lenet/optdigits.py), as
+the set's makers intended: train on the 30, measure on the 13 never seen. So these are unseen writers of a source
+it knows; bench/handwriting_fonts.py measures hands from a source it never learned.
 
 The figure depends on how 8x8 blocks are turned back into a stroke, and a check elsewhere may do it differently,
 so the benchmark reads the same digits in ten renderings. The two it has always reported:
@@ -67,7 +70,8 @@ def evaluate(lm: LoadedModel, cs, labels) -> dict:
     accepted = kinds == "digit"
     return {"accuracy": float(ok.mean()), "per_class": acc_cls, "rejected": float(1 - accepted.mean()),
             "not_a_digit": float((kinds == "not a digit").mean()), "unsure": float((kinds == "unsure").mean()),
-            "accuracy_accepted": float(ok[accepted].mean()) if accepted.any() else float("nan")}
+            "accuracy_accepted": float(ok[accepted].mean()) if accepted.any() else float("nan"),
+            "right_and_accepted": float((ok & accepted).mean())}
 
 
 def main():
@@ -89,10 +93,11 @@ def main():
                       f"(goal >= {GOAL:.0%}: {'met' if r['accuracy'] >= GOAL else 'NOT met'})")
                 print("    per class: " + " ".join(f"{k}:{a:.1%}" for k, a in enumerate(r["per_class"])))
                 print(f"    verdicts: rejected {r['rejected']:.2%} (not a digit {r['not_a_digit']:.2%}, unsure "
-                      f"{r['unsure']:.2%}); accuracy on accepted {r['accuracy_accepted']:.2%}")
-        print(f"  {'rendering':<16} {'top-1':>7} {'rejected':>9}")
+                      f"{r['unsure']:.2%}); accuracy on accepted {r['accuracy_accepted']:.2%}; read right and "
+                      f"accepted (a refusal counted as wrong) {r['right_and_accepted']:.2%}")
+        print(f"  {'rendering':<16} {'top-1':>7} {'rejected':>9} {'right, accepted':>16}")
         for rendering, r in results.items():
-            print(f"  {rendering:<16} {r['accuracy']:7.2%} {r['rejected']:9.2%}"
+            print(f"  {rendering:<16} {r['accuracy']:7.2%} {r['rejected']:9.2%} {r['right_and_accepted']:16.2%}"
                   f"{'' if r['accuracy'] >= GOAL else '   below the goal'}")
         accs = [r["accuracy"] for r in results.values()]
         print(f"  mean of the {len(accs)} renderings {np.mean(accs):.2%}, lowest {min(accs):.2%}; "

@@ -31,6 +31,7 @@ from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, 
 from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
 from lenet.model import LeNet
 from lenet.negatives import LETTERS, make_negatives, pairs
+from lenet.optdigits import samples as optdigit_samples
 from lenet.styles import distorted, make_styles
 from lenet.verdict import HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, judge, reject_scores
 
@@ -56,11 +57,12 @@ def small_copies(images: torch.Tensor, share: float, seed: int) -> torch.Tensor:
 
 
 def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: bool = False,
-             letters: torch.Tensor | None = None, small: float = 0.0) -> FeatureHead:
+             letters: torch.Tensor | None = None, small: float = 0.0, optdigits: bool = False) -> FeatureHead:
     """The "head" score's network, fitted on frozen activations: n training digits (half redrawn) against
     n generated negatives (their own seed) and two-digit pairs. `styles`: the model learned lenet.styles' ones
     too (--styles), so n/10 of those join the digits; without them the head, which learns lines and doodles as
     non-digits, doubted a one with a foot (the benchmark refused 28% of its footed ones; 0-5% with them).
+    `optdigits`: the model learned UCI optdigits' 30 writers too (--optdigits), so n/10 of their digits join too.
     `letters` ((N, 28, 28) uint8, `hand_letters`): more negatives, written by real hands. n is capped at the
     digits there are (a small dataset gets as many negatives as digits)."""
     gen = torch.Generator().manual_seed(seed)
@@ -69,6 +71,8 @@ def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: b
     d = torch.cat([d[:n // 2], canvas_like(d[n // 2:], gen)])
     if styles:
         d = torch.cat([d, distorted(make_styles(n // 10, seed)[0].float().div(255).unsqueeze(1), gen)])
+    if optdigits:
+        d = torch.cat([d, optdigit_samples(n // 10, seed).float().div(255).unsqueeze(1)])
     neg, _ = make_negatives(n, seed)
     if letters is not None:
         neg = torch.cat([neg, letters])
@@ -139,9 +143,10 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
         return {k: kinds.count(k) / len(kinds) for k in ("digit", "unsure", "not a digit")}
 
     if kind in ("head", "reject+head"):
-        styles = bool((meta.get("settings") or {}).get("styles"))
-        th = thresholds(FeatureHead.averaged([fit_head(model, others, head_samples, seed, styles, letters, small)
-                                              for seed in range(1, heads + 1)]).to_dict())
+        learned = meta.get("settings") or {}
+        th = thresholds(FeatureHead.averaged([
+            fit_head(model, others, head_samples, seed, bool(learned.get("styles")), letters, small,
+                     bool(learned.get("optdigits"))) for seed in range(1, heads + 1)]).to_dict())
     else:
         th = thresholds(None)
     return {**th.to_dict(), "calibration": {

@@ -31,6 +31,7 @@ from lenet.data import DATASETS, Split, dataset_info, default_data_dir, load_spl
 from lenet.device import PRECISIONS, fast_path, pick_device
 from lenet.evaluate import evaluate
 from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, with_hand_digits
+from lenet.optdigits import COPIES as OPTDIGITS_COPIES, with_optdigits
 from lenet.model import MAP_REJECT_PENALTY, LeNet
 from lenet.negatives import NegativeBank
 from lenet.styles import StyleBank
@@ -41,7 +42,7 @@ SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
 PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
 PAPER_LR_FLOOR = .02
 NEGATIVE_SHARE = 0.25  # --negatives: this many generated non-digits per digit in every batch
-STYLE_SHARE = 0.03  # --styles: this many drawn style digits (lenet.styles) per digit in every batch
+STYLE_SHARE = 0.03  # --styles: this many drawn style digits (lenet.styles) per digit in every batch, by default
 CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other people"; the rest stays MNIST
 
 
@@ -67,8 +68,10 @@ class TrainConfig:
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     negatives: bool = False  # also learn what is not a digit (lenet.negatives): an 11th output, or the MAP class
     styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.styles: continental 1, slashed 0)
+    style_share: float = STYLE_SHARE  # with styles: drawn style digits per digit in every batch
     coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.coarse: COARSE_SHARE more, built once)
     hand_digits: bool = False  # also learn the digits of 56 handwriting fonts (lenet.hand_fonts; npm once)
+    optdigits: bool = False  # also learn 30 real writers' 8x8-scanned digits (lenet.optdigits: UCI's, bundled)
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
     init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
@@ -121,10 +124,14 @@ class TrainConfig:
             problems.append("negatives teach what is not a digit: they need a digit dataset (MNIST)")
         if self.styles and not_digits:
             problems.append("styles are ways of writing a digit: they need a digit dataset (MNIST)")
+        if not 0 < self.style_share <= 0.5:
+            problems.append(f"style share must be in (0, 0.5], got {self.style_share}")
         if self.coarse and not_digits:
             problems.append("coarse copies are modelled on scanned digits: they need a digit dataset (MNIST)")
         if self.hand_digits and not_digits:
             problems.append("handwriting fonts' digits are digits: they need a digit dataset (MNIST)")
+        if self.optdigits and not_digits:
+            problems.append("optdigits are digits: they need a digit dataset (MNIST)")
         bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
         if bad:
             problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
@@ -216,6 +223,8 @@ class Trainer:
             self.train = with_coarse(self.train, cfg.seed)
         if cfg.hand_digits:
             self.train = with_hand_digits(self.train, cfg.seed)
+        if cfg.optdigits:
+            self.train = with_optdigits(self.train, cfg.seed)
         self.train = self.train.to(self.device)
         if len(self.train) == 0:
             raise ValueError("no training images left after the validation split")
@@ -262,7 +271,7 @@ class Trainer:
             k = round(len(x) * CANVAS_SHARE)
             x = torch.cat([canvas_like(x[:k], self.gen, self.cfg.distortions), x[k:]])
         if self.styles is not None:  # after the batch's digits, so the running accuracy counts MNIST only
-            xs, ys = self.styles.sample(max(1, round(len(x) * STYLE_SHARE)), self.gen)
+            xs, ys = self.styles.sample(max(1, round(len(x) * self.cfg.style_share)), self.gen)
             x, y = torch.cat([x, xs]), torch.cat([y, ys])
         if self.negatives is not None:
             k = max(1, round(len(idx) * NEGATIVE_SHARE))
@@ -554,6 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--styles", action="store_true",
                    help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot), "
                         "slashed zeros")
+    p.add_argument("--style-share", type=float, default=d.style_share, metavar="SHARE",
+                   help=f"with --styles: drawn style digits per digit in every batch (default {d.style_share:g})")
     p.add_argument("--coarse", action="store_true",
                    help="also learn digits as an 8x8 scan leaves them (lenet.coarse): coarse copies of "
                         f"{COARSE_SHARE * 100:.0f}%% of the training digits, built once before the first step "
@@ -562,6 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"also learn the digits of {len(CALIBRATION_HANDS)} handwriting fonts "
                         "(lenet.hand_fonts.CALIBRATION_HANDS), as drawn and as coarse copies; the fonts are fetched "
                         "from npm's registry once")
+    p.add_argument("--optdigits", action="store_true",
+                   help="also learn the real handwriting of 30 writers outside MNIST: UCI optdigits' training part "
+                        f"(8x8 scans, bundled; lenet.optdigits), {OPTDIGITS_COPIES} renderings of each of its 3,823 "
+                        "digits, built once (about 15 s)")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")

@@ -8,7 +8,7 @@ import torch
 
 from lenet.inference import LoadedModel, read_digit
 from lenet.styles import STYLES, StyleBank, make_styles, random_style
-from lenet.train import STYLE_SHARE, TrainConfig, Trainer
+from lenet.train import STYLE_SHARE, TrainConfig, Trainer, build_parser, config_from_args
 from conftest import ROOT
 from test_negatives import assert_framed_like_a_drawing
 
@@ -62,19 +62,23 @@ def test_bank_serves_distorted_styles():
     assert not torch.equal(x, bank.images[:20].float().div(255).unsqueeze(1))
 
 
-def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist_test_split):
-    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, styles=True, negatives=True, seed=0,
-                      device="cpu")
+@pytest.mark.parametrize("share", [STYLE_SHARE, 0.05])
+def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist_test_split, share):
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, styles=True, style_share=share,
+                      negatives=True, seed=0, device="cpu")
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
     idx = torch.arange(100)
     x, y = trainer._batch(idx)
-    k = round(100 * STYLE_SHARE)
+    k = round(100 * share)
     assert torch.equal(y[:100], trainer.train.labels[idx])
     assert set(y[100:100 + k].tolist()) <= {0, 1}  # the styles, then the negatives ("not a digit" = class 10)
     assert set(y[100 + k:].tolist()) == {10} and len(y) - 100 - k == 25
     assert len(x) == len(y)
     with pytest.raises(ValueError, match="styles"):
         TrainConfig(dataset="fashion-mnist-sample", styles=True)
+    with pytest.raises(ValueError, match="style share"):
+        TrainConfig(styles=True, style_share=0)
+    assert config_from_args(build_parser().parse_args(["--styles", "--style-share", "0.05"])).style_share == 0.05
 
 
 def test_the_train_tab_hands_its_styles_box_to_the_run(app_module):

@@ -153,18 +153,19 @@ def test_calibration_averages_its_heads(monkeypatch):
     assert not torch.allclose(fitted[0](feats), fitted[1](feats), atol=1e-2)  # two different heads
 
 
-@pytest.mark.parametrize("styles", [True, False])
-def test_the_head_learns_the_styles_its_model_learned_as_digits(monkeypatch, styles):
-    """A model trained with --styles: its head sees those ones and zeros among the digits (n/10 of them)."""
+@pytest.mark.parametrize("learned", [{"styles": True}, {"optdigits": True}, {"styles": True, "optdigits": True}, {}])
+def test_the_head_learns_the_styles_and_writers_its_model_learned_as_digits(monkeypatch, learned):
+    """A model trained with --styles or --optdigits: its head sees those ones and zeros, or those writers' digits,
+    among the digits (n/10 of each)."""
     import lenet.calibrate as cal
 
-    sizes = []
+    seen = []
     real_fit = FeatureHead.fit
     monkeypatch.setattr(FeatureHead, "fit",
-                        lambda self, d, neg, **k: sizes.append(len(d)) or real_fit(self, d, neg, **k))
-    meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0, "styles": styles}}
+                        lambda self, d, neg, **k: seen.append(len(d)) or real_fit(self, d, neg, **k))
+    meta = {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1, "seed": 0, **learned}}
     cal.calibrate(LeNet(REJECT), meta, None, "head", 0.05, n_negatives=40, heads=1)
-    assert sizes == [3600 // 10 + 3600 if styles else 3600]  # the other 3,600 sample digits (+ 360 styles)
+    assert seen == [3600 + 360 * len(learned)]  # the other 3,600 sample digits (+ 360 of each)
 
 
 def test_a_verdict_for_a_real_reading(mnist_test_split):
