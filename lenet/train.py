@@ -576,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optdigits", action="store_true",
                    help="also learn the real handwriting of 30 writers outside MNIST: UCI optdigits' training part "
                         f"(8x8 scans, bundled; lenet.optdigits), {OPTDIGITS_COPIES} renderings of each of its 3,823 "
-                        "digits, built once (about 15 s)")
+                        "digits, built once (about 20 s)")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
