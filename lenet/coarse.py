@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from lenet.data import Split
-from lenet.preprocess import INK_MIN, canvas_to_digit
+from lenet.preprocess import INK_MIN, canvas_to_digit_u8
 
 BITMAP = 32  # optdigits: the digit fitted in 32x32 ...
 BLOCK = 4  # ... and its ink counted in 4x4 blocks (an 8x8 grid of 0-16)
@@ -50,8 +50,8 @@ def coarse_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     size = int(rng.integers(160, 257))
     cut = rng.uniform(100, 155) / 255 if rng.random() < 0.8 else None  # solid 80% of the time, else grey
     canvas = grid_canvas(np.round(counts * 255).astype(np.uint8), size, Image.BICUBIC, cut, margin=32)
-    framed = canvas_to_digit(canvas)
-    return digit if framed is None else np.round(framed * 255).astype(np.uint8)  # None: the cut left no ink
+    framed = canvas_to_digit_u8(canvas)
+    return digit if framed is None else framed  # None: the cut left no ink
 
 
 def grid_canvas(grid: np.ndarray, size: int, enlarge, cut: float | None, margin: int) -> np.ndarray:
@@ -92,5 +92,5 @@ def small_picture(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     picture = np.zeros((side, side), np.float32)
     top, left = rng.integers(0, side - h + 1), rng.integers(0, side - w + 1)
     picture[top:top + h, left:left + w] = small
-    framed = canvas_to_digit(np.round(255 * (1 - picture)).astype(np.uint8))
-    return digit if framed is None else np.round(framed * 255).astype(np.uint8)
+    framed = canvas_to_digit_u8(np.round(255 * (1 - picture)).astype(np.uint8))
+    return digit if framed is None else framed

@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from lenet.coarse import coarse_digit
 from lenet.data import Split
-from lenet.preprocess import canvas_to_digit
+from lenet.preprocess import canvas_to_digit_u8
 
 HAND = """indie-flower shadows-into-light shadows-into-light-two gloria-hallelujah architects-daughter coming-soon
 covered-by-your-grace waiting-for-the-sunrise just-another-hand annie-use-your-telescope sue-ellen-francisco
@@ -105,8 +105,9 @@ def glyph_canvases(font_path: Path, chars: str) -> list[tuple[str, np.ndarray]]:
 
 def framed_glyphs(font_paths, chars: str) -> list[tuple[str, np.ndarray]]:
     """(char, (28, 28) uint8) for each of `chars` in each font, framed by canvas_to_digit as a drawing would be."""
-    pairs = [(c, canvas_to_digit(canvas)) for path in font_paths for c, canvas in glyph_canvases(Path(path), chars)]
-    return [(c, np.round(d * 255).astype(np.uint8)) for c, d in pairs if d is not None]
+    pairs = [(c, canvas_to_digit_u8(canvas))
+             for path in font_paths for c, canvas in glyph_canvases(Path(path), chars)]
+    return [(c, d) for c, d in pairs if d is not None]
 
 
 def letter_images(font_paths, chars: str) -> np.ndarray:

@@ -174,6 +174,12 @@ def canvas_to_digit(image, even_strokes: bool = True) -> np.ndarray | None:
     return _place_by_mass(digit)
 
 
+def canvas_to_digit_u8(image) -> np.ndarray | None:
+    """canvas_to_digit as (28, 28) uint8 (ink 255), as training sets keep their digits; None when there is no ink."""
+    digit = canvas_to_digit(image)
+    return None if digit is None else np.round(digit * 255).astype(np.uint8)
+
+
 def _place_by_mass(digit: np.ndarray) -> np.ndarray:
     h, w = digit.shape
     ys, xs = np.mgrid[0:h, 0:w]

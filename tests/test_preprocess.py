@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from lenet.data import load_split, to_model_input
 from lenet.inference import read_canvas, read_digit
-from lenet.preprocess import CanvasError, canvas_to_digit, ink_from_canvas, stroke_width
+from lenet.preprocess import CanvasError, canvas_to_digit, canvas_to_digit_u8, ink_from_canvas, stroke_width
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,7 +167,15 @@ def test_coloured_ink_on_white_is_read():
     ("float white", np.ones((64, 64), np.float32)),
 ])
 def test_empty_canvas_gives_none(name, img):
-    assert canvas_to_digit(img) is None, name
+    assert canvas_to_digit(img) is None and canvas_to_digit_u8(img) is None, name
+
+
+def test_the_uint8_framing_is_the_float_one_rounded():
+    """How coarse copies, optdigits and handwriting fonts keep a framed drawing: ink 255, rounded, not truncated."""
+    f, u8 = canvas_to_digit(draw(SEVEN)), canvas_to_digit_u8(draw(SEVEN))
+    assert u8.dtype == np.uint8 and u8.shape == (28, 28) and u8.max() == 255
+    assert np.array_equal(u8, np.round(f * 255).astype(np.uint8))
+    assert (u8 != (f * 255).astype(np.uint8)).any()  # rounding, not truncation, decides some pixels
 
 
 # ---------- specks, position and size ----------
