@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import canvas_png, free_port, start_app, wait_for_client
+from common import ROOT, canvas_png, free_port, start_app, wait_for_client
 
 warnings.filterwarnings("ignore")
 TMP = Path(tempfile.mkdtemp())
@@ -69,7 +69,7 @@ def handler_cases():
     evil.write_bytes(pickle.dumps(Payload()))
     torch_pickle = TMP / "model.safetensors"
     torch.save({"w": torch.zeros(3)}, torch_pickle)
-    good = app.ROOT / "checkpoints" / "lenet5-mnist.safetensors"
+    good = ROOT / "checkpoints" / "lenet5-mnist.safetensors"
     truncated = TMP / "truncated.safetensors"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     mine = LoadedModel.from_file(good, source="trained")
@@ -77,7 +77,7 @@ def handler_cases():
     for name, path in [("pickle with a payload", evil), ("torch.save pickle", torch_pickle),
                        ("truncated checkpoint", truncated)]:
         try:
-            app.load_upload(str(path))
+            app.train_tab.load_upload(str(path))
             results.append((name, "ACCEPTED (bad)"))
         except Exception as e:  # gr.Error is what the visitor sees
             results.append((name, f"{type(e).__name__}: {e}"))

@@ -24,8 +24,11 @@ def shown_reading(app_module):
     """The default model's reading of the digit Inspect opens on (nothing drawn: the first test 7)."""
     from lenet.inference import read_digit
 
-    lm = app_module.SHIPPED[app_module.DEFAULT_MODEL]
-    shown = app_module.first_test_image(app_module.shipped_index(app_module.DEFAULT_MODEL))
+    from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
+    from lenet.ui.inspect import first_test_image
+
+    lm = SHIPPED[DEFAULT_MODEL]
+    shown = first_test_image(shipped_index(DEFAULT_MODEL))
     return lm, read_digit(lm, shown["image"])
 
 

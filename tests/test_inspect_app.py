@@ -1,6 +1,8 @@
-"""The Inspect handlers in app.py, called as Gradio calls them (no server): what shows when nothing is drawn,
+"""The Inspect handlers (lenet/ui/inspect.py), called as Gradio calls them (no server): what shows when nothing is drawn,
 the `inspect_pick` contract the Train tab relies on, and the per-visitor F6 index cache."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ import torch
 from lenet.config import preset
 from lenet.inference import LoadedModel
 from lenet.model import LeNet
+from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
+from lenet.ui.inspect import feature_index, pick_key
 from lenet.views import MISREAD, MY_DRAWING, TEST_IMAGE, YOURS
 
 CLEARED = {"background": None, "layers": [], "composite": None}
@@ -24,18 +28,31 @@ def drawn_seven() -> np.ndarray:
     return canvas
 
 
+def show(app_module, source, canvas, pick, seen, key, mine, cache) -> SimpleNamespace:
+    """InspectTab.show as Gradio calls it, its {component: value} answer named by component."""
+    tab = app_module.inspect_tab
+    out = tab.show(source, canvas, pick, seen, key, mine, cache)
+    return SimpleNamespace(source=out[tab.source], head=out[tab.head], layers=out[tab.layers], more=out[tab.more],
+                           cache=out[tab.index_cache], seen=out[tab.pick_seen])
+
+
+def pick_test_image(app_module, choice, pick):
+    tab = app_module.inspect_tab
+    out = tab.pick_test_image(choice, pick, DEFAULT_MODEL, None, None, app_module.page.inspect_pick)
+    return out[app_module.page.inspect_pick]
+
+
 def visitors_model(seed: int) -> LoadedModel:
     torch.manual_seed(seed)
     return LoadedModel.from_model(LeNet(preset("lenet5")), {"arch": "lenet5", "dataset": "mnist-sample"})
 
 
 def test_nothing_drawn_shows_a_test_digit_not_a_blank_page(app_module):
-    source, picker, head, layers, more, cache, seen = app_module.inspect(MY_DRAWING, CLEARED, None, None,
-                                                                         app_module.DEFAULT_MODEL, None, None)
-    assert source == MY_DRAWING and seen is None
-    assert "nothing drawn yet" in head and "Reads" in head and "true label" in head
-    assert layers.count('class="unit-map"') == 44 and 'class="nb"' in more
-    assert cache is None, "a shipped model needs no per-visitor cache"
+    out = show(app_module, MY_DRAWING, CLEARED, None, None, DEFAULT_MODEL, None, None)
+    assert out.source == MY_DRAWING and out.seen is None
+    assert "nothing drawn yet" in out.head and "Reads" in out.head and "true label" in out.head
+    assert out.layers.count('class="unit-map"') == 44 and 'class="nb"' in out.more
+    assert out.cache is None, "a shipped model needs no per-visitor cache"
 
 
 def test_a_picked_image_from_the_train_tab_is_shown(app_module, mnist_test_split):
@@ -45,46 +62,43 @@ def test_a_picked_image_from_the_train_tab_is_shown(app_module, mnist_test_split
     # The pick's change and the tab's select may arrive in either order, with whatever the source radio says:
     # both show the pick.
     for source in (MY_DRAWING, TEST_IMAGE):
-        shown, picker, head, layers, more, cache, seen = app_module.inspect(source, drawn_seven(), pick, None,
-                                                                            app_module.DEFAULT_MODEL, None, None)
-        assert shown == TEST_IMAGE and seen == app_module.pick_key(pick)
-        assert "test image #5" in head and f"true label <b>{pick['label']}</b>" in head
+        out = show(app_module, source, drawn_seven(), pick, None, DEFAULT_MODEL, None, None)
+        assert out.source == TEST_IMAGE and out.seen == pick_key(pick)
+        assert "test image #5" in out.head and f"true label <b>{pick['label']}</b>" in out.head
     # once shown, choosing "my drawing" shows the drawing again
-    shown, _, head, *_ = app_module.inspect(MY_DRAWING, drawn_seven(), pick, seen, app_module.DEFAULT_MODEL, None,
-                                            None)
-    assert shown == MY_DRAWING and "your drawing" in head
+    again = show(app_module, MY_DRAWING, drawn_seven(), pick, out.seen, DEFAULT_MODEL, None, None)
+    assert again.source == MY_DRAWING and "your drawing" in again.head
     # and "another one" after such a pick still works (there is no index to avoid)
-    new, _ = app_module.pick_test_image("3", pick, app_module.DEFAULT_MODEL, None, None)
+    new = pick_test_image(app_module, "3", pick)
     assert new["label"] == "3"
 
 
 def test_misread_pick_is_misread_by_the_chosen_model(app_module):
-    index = app_module.shipped_index(app_module.DEFAULT_MODEL)
-    new, _ = app_module.pick_test_image(MISREAD, None, app_module.DEFAULT_MODEL, None, None)
+    index = shipped_index(DEFAULT_MODEL)
+    new = pick_test_image(app_module, MISREAD, None)
     assert index.test_pred[new["index"]] != int(new["label"])
 
 
 def test_a_visitors_model_gets_its_own_index_cached_in_their_state(app_module):
     mine = visitors_model(0)
-    index, cache = app_module.feature_index(YOURS, mine, None)
+    index, cache = feature_index(YOURS, mine, None)
     assert cache[0] is mine.model and cache[1] is index
-    again, cache2 = app_module.feature_index(YOURS, mine, cache)
+    again, cache2 = feature_index(YOURS, mine, cache)
     assert again is index and cache2 is cache, "the same model is not indexed twice"
     other = visitors_model(1)
-    index2, cache3 = app_module.feature_index(YOURS, other, cache)
+    index2, cache3 = feature_index(YOURS, other, cache)
     assert index2 is not index and cache3[0] is other.model
     assert not np.array_equal(index2.train_f6.numpy(), index.train_f6.numpy())
     # the shipped model's index is shared and never lands in (or replaces) a visitor's cache
-    shared, kept = app_module.feature_index(app_module.DEFAULT_MODEL, app_module.SHIPPED[app_module.DEFAULT_MODEL],
-                                            cache3)
-    assert shared is app_module.shipped_index(app_module.DEFAULT_MODEL) and kept is cache3
+    shared, kept = feature_index(DEFAULT_MODEL, SHIPPED[DEFAULT_MODEL], cache3)
+    assert shared is shipped_index(DEFAULT_MODEL) and kept is cache3
 
 
 def test_a_visitors_model_is_compared_with_every_shipped_one(app_module):
     mine = visitors_model(2)
-    _, _, head, _, more, _, _ = app_module.inspect(MY_DRAWING, CLEARED, None, None, YOURS, mine, None)
-    assert more.count("<tr>") == 1 + len(app_module.SHIPPED) + 1
-    assert "your model" in more
+    out = show(app_module, MY_DRAWING, CLEARED, None, None, YOURS, mine, None)
+    assert out.more.count("<tr>") == 1 + len(SHIPPED) + 1
+    assert "your model" in out.more
 
 
 @pytest.mark.parametrize("bad", ["not a canvas", 42])
@@ -92,4 +106,4 @@ def test_a_bad_canvas_is_a_clear_error(app_module, bad):
     import gradio as gr
 
     with pytest.raises(gr.Error, match="Could not read"):
-        app_module.inspect(MY_DRAWING, bad, None, None, app_module.DEFAULT_MODEL, None, None)
+        show(app_module, MY_DRAWING, bad, None, None, DEFAULT_MODEL, None, None)

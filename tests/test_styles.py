@@ -85,11 +85,11 @@ def test_the_train_tab_hands_its_styles_box_to_the_run(app_module):
     """The box reaches the run's settings: with a dataset that has no digits, the run says styles need them."""
     import gradio as gr
 
-    run = app_module.train("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
+    run = app_module.train_tab.run("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
                            styles=True)
     with pytest.raises(gr.Error, match="styles are ways of writing a digit"):
         next(run)
-    run = app_module.train("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
+    run = app_module.train_tab.run("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
                            styles=False)
-    assert app_module.status in next(run)  # the same settings without it start a run ("Loading data…")
+    assert app_module.train_tab.status in next(run)  # the same settings without it start a run ("Loading data…")
     run.close()  # before its training thread starts

@@ -209,15 +209,15 @@ def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, 
     for ev in trainer.run():
         view.add(ev)
     failed = view.model(to_cpu_weights(trainer.model))
-    out = app_module.finish(failed, None, "lenet5-1998-mnist")
-    dropdown, final = out[app_module.model_dd], out[app_module.my_model]
+    out = app_module.train_tab.finish(failed, None, "lenet5-1998-mnist")
+    dropdown, final = out[app_module.page.model_dd], out[app_module.page.my_model]
     assert dropdown["value"] == "lenet5-1998-mnist" and final.run_state == "failed"
     assert views.YOURS in [c[1] for c in dropdown["choices"]]  # listed, for a visitor who wants it anyway
     with pytest.MonkeyPatch.context() as mp:  # the same run, had it succeeded, is selected as before
-        mp.setattr(app_module.views, "run_outcome", lambda acc, n: {"failed": False, "failure": None})
+        mp.setattr(views, "run_outcome", lambda acc, n: {"failed": False, "failure": None})
         ok = dataclasses.replace(view.model(to_cpu_weights(trainer.model)), run_state="finished")
-        out2 = app_module.finish(ok, None, "lenet5-1998-mnist")
-    assert out2[app_module.model_dd]["value"] == views.YOURS
+        out2 = app_module.train_tab.finish(ok, None, "lenet5-1998-mnist")
+    assert out2[app_module.page.model_dd]["value"] == views.YOURS
 
 
 def test_feature_head_fits_saves_and_scores():
