@@ -47,7 +47,7 @@ MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"
 TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
 # full MNIST when it is on disk (else the bundled sample); the sample in class mode
 DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else views.default_dataset()
-DEFAULTS = TrainConfig()
+DEFAULTS = recipe()  # recipes/default.toml
 
 # The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
 # ahead and when its own should start (lenet/run_queue.py). Shared by all visitors, as the slots are.
@@ -409,7 +409,7 @@ class TrainTab:
         s.dataset.change(views.suggested_epochs, s.dataset, s.epochs, **private)
         s.dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]),
                          s.dataset, s.watch_class, queue=False, **private)
-        # each architecture starts from its own learning rate (lenet.train.ARCH_RECIPES)
+        # each architecture starts from its own learning rate (recipes/default.toml)
         s.arch.change(lambda a: {s.arch: gr.update(info=views.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
                       [s.arch, s.lr], **private)
         self.upload.upload(self.load_upload, self.upload, [page.my_model, page.model_dd, self.results], **private)
