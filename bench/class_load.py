@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from common import ApiClient, canvas_png, free_port, ms, pct, start_app, wait_for_client
 
 
@@ -46,6 +48,8 @@ class Trainer:
         self.job = self.t0 = self.started = self.ended = None
         self.told = None  # the first start estimate the queue gave, in s
         self.ahead = None
+        self.tells = []  # (when, estimate in s): every estimate it was given while it waited
+        self.seen = 0
         self.final = ""
         self.error = None
 
@@ -53,18 +57,27 @@ class Trainer:
         self.t0 = time.monotonic()
         self.job = self.client.submit(api_name="/train")
 
+    def estimate_errors(self) -> list[float]:
+        """|told - the wait that followed| / that wait, for every estimate given at least 2 s before the start."""
+        if self.started is None:
+            return []
+        return [abs(told - (self.started - t)) / (self.started - t) for t, told in self.tells
+                if self.started - t >= 2]
+
     def poll(self) -> bool:
         """Look at the job's updates so far; True once it has ended."""
         outs = self.job.outputs()
         now = time.monotonic()
-        for o in outs:
+        new, self.seen = outs[self.seen:], len(outs)
+        for o in new:
             status, box = o[0], o[-1]
-            if self.told is None and isinstance(status, str):
-                m = re.search(r"(\d+) runs? ahead · (?:starts in about (?:(\d+) min )?(\d+) s|starts any moment)",
-                              status)
-                if m:
-                    self.ahead = int(m.group(1))
-                    self.told = 0.0 if m.group(3) is None else 60 * int(m.group(2) or 0) + int(m.group(3))
+            m = re.search(r"(\d+) runs? ahead · (?:starts in about (?:(\d+) min )?(\d+) s|starts any moment)",
+                          status) if isinstance(status, str) else None
+            if m:
+                told = 0.0 if m.group(3) is None else 60 * int(m.group(2) or 0) + int(m.group(3))
+                self.tells.append((now, told))
+                if self.told is None:
+                    self.ahead, self.told = int(m.group(1)), told
             if self.started is None and isinstance(box, str) and "Your run has started" in box:
                 self.started = now
             if isinstance(status, str) and status.startswith("###"):
@@ -144,14 +157,20 @@ def main():
         print(f"  class reading:  {ms(loaded)}  errors {len(loaded_err)}")
         for e in (idle_err + loaded_err)[:3]:
             print("    error:", e)
-        print("  run  ahead  told(s)  waited(s)  ran(s)  ended  final status")
+        print("  run  ahead  told(s)  waited(s)  ran(s)  ended  estimate error (median, max)  final status")
         for t in sorted(trainers, key=lambda t: t.started or 1e9):
             waited = (t.started - t.t0) if t.started else float("nan")
             ran = (t.ended - t.started) if t.started and t.ended else float("nan")
             told = "-" if t.told is None else f"{t.told:.0f}"
             ahead = "-" if t.ahead is None else t.ahead
+            errs = t.estimate_errors()
+            err = f"{np.median(errs):6.0%} {max(errs):6.0%}" if errs else "     -      -"
             print(f"  {t.k:3d}  {ahead!s:>5}  {told:>7}  {waited:9.1f}  {ran:6.1f}  {t.ended - t0:5.1f}  "
-                  f"{t.error or t.final}")
+                  f"{err:>29}  {t.error or t.final}")
+        errs = [e for t in trainers for e in t.estimate_errors()]
+        if errs:
+            print(f"  start estimates given >= 2 s before the start: median error {np.median(errs):.0%}, "
+                  f"{np.mean(np.asarray(errs) <= 0.5):.0%} within ±50% (n={len(errs)})")
         run_errors = [t for t in trainers if t.error or "Done" not in t.final]
         ratio = pct(loaded, 99)[0] / pct(idle, 99)[0]
         peak = peak_mb(proc.pid)

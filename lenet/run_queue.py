@@ -202,6 +202,12 @@ class RunQueue:
                     free_at.sort()
             return Place(len(ahead), free_at[0], False, self._waiting())
 
+    def revise(self, entry: Entry, estimate: float) -> None:
+        """A waiting run's estimate again (the machine's pace, as measured since it joined, has changed)."""
+        with self._lock:
+            entry.seen = self.clock()
+            entry.estimate = float(estimate)
+
     # ---- the running side ----
 
     def report(self, entry: Entry, seconds_left: float | None = None) -> None:

@@ -45,6 +45,8 @@ def test_waiting_runs_add_their_estimates_in_order():
     assert [q.place(e).ahead for e in (b, c)] == [1, 2]
     assert q.place(c).starts_in == pytest.approx(50)
     assert q.counts() == (1, 2)
+    q.revise(b, 25)  # the machine turned out slower: b says so, and c hears it
+    assert q.place(c).starts_in == pytest.approx(55)
     q.leave(b)  # b stopped while waiting: c moves up
     assert (q.place(c).ahead, q.place(c).starts_in) == (1, 30)
     assert q.leave(b) is None  # leaving twice is harmless

@@ -22,7 +22,7 @@ import anyio
 import gradio as gr
 
 from lenet import views
-from lenet.background import in_background
+from lenet.background import NICE, in_background
 from lenet.checkpoint import CheckpointError, write_download
 from lenet.data import DatasetUnavailable, dataset_info
 from lenet.device import available_devices
@@ -45,6 +45,9 @@ CLASS_MODE = _flag("LENET_CLASS_MODE")
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
 MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"))
 TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
+# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.background.ReadersFirst).
+TRAIN_NICE = int(os.environ.get("LENET_TRAIN_NICE", str(NICE)))
+READERS_FIRST = os.environ.get("LENET_READERS_FIRST", "1").strip().lower() not in ("0", "false", "no")
 # full MNIST when it is on disk (else the bundled sample); the sample in class mode
 DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else views.default_dataset()
 DEFAULTS = recipe()  # recipes/default.toml
@@ -218,7 +221,8 @@ class TrainTab:
         added = False
         try:
             # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
-            stream = in_background(lambda: _train_on_device(cfg), threads=TRAIN_THREADS)
+            stream = in_background(lambda: _train_on_device(cfg), threads=TRAIN_THREADS, nice=TRAIN_NICE,
+                                   readers_first=READERS_FIRST)
             for batch in stream:
                 if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                     stream.close()
@@ -282,6 +286,7 @@ class TrainTab:
                     return
                 if first or time.monotonic() - told >= TELL_EVERY:
                     first, told = False, time.monotonic()
+                    QUEUE.revise(entry, DURATIONS.estimate(settings))  # at the pace measured so far
                     yield {self.status: queue_status(QUEUE.place(entry), QUEUE.slots), self.queue_box: ""}
                 await asyncio.sleep(POLL)
             yield {self.queue_box: started_note(time.monotonic() - t0)}
