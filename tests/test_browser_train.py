@@ -143,11 +143,11 @@ def test_a_second_visitor_is_told_the_runs_ahead_and_when_theirs_starts(chromium
     second = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         a, b = first.new_page(), second.new_page()
-        open_train(a, server_url, epochs=8)  # ~6 s on the bundled sample on a quiet 2-core machine
+        open_train(a, server_url, epochs=20)  # ~15 s on the bundled sample on a quiet 2-core machine
         open_train(b, server_url, epochs=1)
         a.locator("#train-btn").click()
-        expect(a.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch"), timeout=SLOW)
-        a.wait_for_timeout(2000)  # the first run has measured its own pace
+        # the first run has measured its own pace, and has most of its way to go
+        expect(a.locator("#train-status")).to_contain_text(re.compile(r"Training · epoch 2/"), timeout=SLOW)
 
         b.locator("#train-btn").click()
         status = b.locator("#train-status")
@@ -170,8 +170,8 @@ def test_a_second_visitor_is_told_the_runs_ahead_and_when_theirs_starts(chromium
         expect(a.locator("#train-status")).to_contain_text("Done", timeout=SLOW)  # the first run ended first
         print(f"queue estimate: told {estimate:.0f} s, waited {waited:.1f} s")  # shown with pytest -s
         assert abs(estimate - waited) <= 0.5 * waited, f"told {estimate:.0f} s, waited {waited:.1f} s"
-        expect(status).to_contain_text(re.compile(r"Training · epoch|Done|Loading"), timeout=SLOW)
-        stop_and_wait(b)
+        expect(status).to_contain_text("Done", timeout=RUN_END)  # its one epoch ran
+        expect(b.locator("#train-btn")).to_be_enabled(timeout=SLOW)
     finally:
         first.close()
         second.close()

@@ -313,7 +313,7 @@ class TrainTab:
     def finish(self, mine: LoadedModel | None, history: RunHistory | None, current: str | None = None) -> dict:
         """After a run ends or is stopped: test figures, the final snapshot, mistakes, download; select the model."""
         if mine is None or mine.source != "trained" or mine.finalized:
-            return {}
+            return {self.results: gr.update()}  # nothing to finish (e.g. stopped while queued): nothing changes
         try:
             md, final, r = views.finish_view(mine)
         except DatasetUnavailable as e:
@@ -392,7 +392,9 @@ class TrainTab:
                                    **private).then(
             self.queued_run, s.inputs() + [pad, self.previous_curves, s.negatives, s.styles, self.stop_signal],
             self.outputs(), api_name="train", concurrency_limit=None, concurrency_id="train",
-            show_progress="hidden")  # the queue is ours (QUEUE): a waiting page is told its place in the status
+            # the queue is ours (QUEUE): a waiting page is told its place in the status. Gradio's own tracker (a
+            # timer) stays in the queue box, where a failure's "Error" badge is redrawn away (after_failure).
+            show_progress="minimal", show_progress_on=[self.queue_box])
         # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
         finished = run.then(self.finish, [page.my_model, self.run_history, page.model_dd], self.outputs(),
                             show_progress="hidden", **private)
