@@ -97,15 +97,22 @@ class Entry:
     started: float | None = None
     left: float | None = None  # s left, as the run itself last said ...
     left_at: float = 0.0  # ... at this time
+    progress: float | None = None  # ... when it had done this share of its work
     label: str = ""
 
     def remaining(self, now: float) -> float:
-        """Seconds this entry still needs: all of its estimate while it waits."""
+        """Seconds this entry still needs: all of its estimate while it waits. A running run's own figure
+        (its elapsed time scaled by the work left: early on, its slow first steps are scaled up many times) is
+        trusted as far as the run has gone: weighted by its progress against its estimate less the time it has
+        had."""
         if self.started is None:
             return self.estimate
-        if self.left is not None:
-            return max(0.0, self.left - (now - self.left_at))
-        return max(0.0, self.estimate - (now - self.started))
+        by_estimate = max(0.0, self.estimate - (now - self.started))
+        if self.left is None:
+            return by_estimate
+        by_run = max(0.0, self.left - (now - self.left_at))
+        w = 1.0 if self.progress is None else min(1.0, max(0.0, self.progress))
+        return w * by_run + (1 - w) * by_estimate
 
 
 @dataclass(frozen=True)
@@ -210,13 +217,17 @@ class RunQueue:
 
     # ---- the running side ----
 
-    def report(self, entry: Entry, seconds_left: float | None = None) -> None:
-        """A running run's own estimate of the time it has left (None: just alive)."""
+    def report(self, entry: Entry, seconds_left: float | None = None, progress: float | None = None,
+               estimate: float | None = None) -> None:
+        """A running run's own estimate of the time it has left, with the share of its work done (None: just
+        alive); `estimate`: its whole duration again, from the pace measured so far."""
         with self._lock:
             now = self.clock()
             entry.seen = now
             if seconds_left is not None and seconds_left >= 0:
-                entry.left, entry.left_at = float(seconds_left), now
+                entry.left, entry.left_at, entry.progress = float(seconds_left), now, progress
+            if estimate is not None:
+                entry.estimate = float(estimate)
 
     # ---- for status lines and tests ----
 

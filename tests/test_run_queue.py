@@ -30,6 +30,9 @@ def test_the_first_run_starts_at_once_and_the_next_waits_for_what_it_says_is_lef
     assert q.place(b).starts_in == pytest.approx(20)
     q.report(a, seconds_left=5)  # then what the run says wins
     assert q.place(b).starts_in == pytest.approx(5)
+    q.report(a, seconds_left=40, progress=0.25)  # early on, its figure counts for its share of the work done
+    assert q.place(b).starts_in == pytest.approx(0.25 * 40 + 0.75 * 20)
+    q.report(a, seconds_left=5, progress=1.0)
     clock.now += 2
     assert q.place(b).starts_in == pytest.approx(3)
     clock.now += 10  # it overran: "any moment now", never negative

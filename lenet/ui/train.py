@@ -292,9 +292,12 @@ class TrainTab:
             yield {self.queue_box: started_note(time.monotonic() - t0)}
 
             def report(ev: dict) -> None:  # in the run's thread: the queue hears the run's own time left
+                if ev["type"] == "start":
+                    outcome["steps"] = ev["total_steps"]
                 if ev["type"] == "step":
-                    QUEUE.report(entry, ev["eta"] + RUN_TAIL)
                     DURATIONS.observe_rate(cfg.arch, ev["images_per_s"])
+                    QUEUE.report(entry, ev["eta"] + RUN_TAIL, ev["step"] / max(outcome.get("steps", 0), 1),
+                                 DURATIONS.estimate(settings))
                 else:
                     QUEUE.report(entry)
                 outcome["done"] = outcome.get("done") or ev["type"] == "done"
