@@ -150,3 +150,25 @@ def test_durations_scale_with_the_work_and_learn_from_runs():
     m.observe_run(big, 2 * slower)  # and the whole run took longer still: later estimates move towards it
     assert slower < m.estimate(big) < 2 * slower
     assert m.estimate({"arch": "unknown", "dataset": "mnist", "epochs": 1}) > 0
+
+
+def test_class_mode_sets_the_train_tabs_defaults():
+    """LENET_CLASS_MODE=1: the bundled sample, at most 10 epochs, one training thread; each can still be set."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from lenet.ui import train as t\n"
+            "print(t.CLASS_MODE, t.DEFAULT_DATASET, t.MAX_EPOCHS, t.TRAIN_THREADS)\n")
+    root = Path(__file__).resolve().parents[1]
+
+    def run(**env):
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **env})
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split()
+
+    assert run(LENET_CLASS_MODE="1") == ["True", "mnist-sample", "10", "1"]
+    assert run(LENET_CLASS_MODE="1", LENET_MAX_EPOCHS="5", LENET_TRAIN_THREADS="2")[2:] == ["5", "2"]
+    assert run(LENET_CLASS_MODE="0")[0] == "False"

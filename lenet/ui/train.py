@@ -1,7 +1,8 @@
 """The Train tab: settings, a live run (curves, the watched digit, C1's kernels, the confusion matrix), Stop,
 the run's snapshots afterwards, and the visitor's model to download.
 
-The walk of one run: Train -> `reset_stop` (unqueued) -> `run` (queued, one slot) pulls the trainer's events from
+The walk of one run: Train -> `reset_stop` (unqueued) -> `queued_run` waits its turn in the training queue
+(lenet.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
 a background thread (lenet.background) and yields {component: value} updates -> `finish` computes nothing the
 done event already measured except the bundled test images' drill-down, and selects the new model.
 """
