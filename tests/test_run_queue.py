@@ -152,6 +152,7 @@ def test_durations_scale_with_the_work_and_learn_from_runs():
     assert m.estimate({"arch": "unknown", "dataset": "mnist", "epochs": 1}) > 0
 
 
+@pytest.mark.slow  # three app imports in their own processes
 def test_class_mode_sets_the_train_tabs_defaults():
     """LENET_CLASS_MODE=1: the bundled sample, at most 10 epochs, one training thread; each can still be set."""
     import os
