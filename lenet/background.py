@@ -41,7 +41,7 @@ class ReadersFirst:
     continuous stream of readings, and then goes on for at least `every` s before it waits again (a forward pass
     asks once per layer). Threads other than background runs never wait."""
 
-    def __init__(self, max_pause: float = 0.05, every: float = 0.02):
+    def __init__(self, max_pause: float = 0.025, every: float = 0.025):
         self.max_pause, self.every = max_pause, every
         self._in_flight = 0
         self._idle = threading.Condition()
