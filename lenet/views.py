@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,7 +59,7 @@ def arch_choices() -> list[tuple[str, str]]:
 
 def arch_info(arch: str) -> str:
     description = ARCHITECTURES[arch].description if arch in ARCHITECTURES else ""
-    return f"{description} · id: {arch}"
+    return description
 
 
 def model_name(lm: LoadedModel) -> str:
@@ -80,7 +81,7 @@ def model_info(lm: LoadedModel) -> str:
     """The selected model in full, under the selector."""
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     description = ARCHITECTURES[lm.arch].description if lm.arch in ARCHITECTURES else lm.arch
-    return f"{description} · id: {lm.arch} · trained on {trained_on}."
+    return f"{description}, trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
@@ -358,6 +359,22 @@ def run_label(cfg: TrainConfig) -> str:
     return f"{cfg.arch} · {cfg.optimizer} lr {cfg.lr:g} · bs {cfg.batch_size}{aug}"
 
 
+def smoothing_span(n_train: int) -> int:
+    """Images the running train error averages over: a tenth of an epoch, within 500-5,000 (round)."""
+    span = min(max(n_train // 10, 500), 5000)
+    return int(round(span, -2))
+
+
+def smoothing_floor(eps: float, k: int) -> float:
+    """The smallest cross-entropy against label-smoothed targets over k classes: their own entropy."""
+    hi, lo = 1 - eps + eps / k, eps / k
+    return -(hi * math.log(hi) + (k - 1) * lo * math.log(lo))
+
+
+def _marker(epoch: float | None) -> tuple[float, str] | None:
+    return None if epoch is None else (float(epoch), f"shown: epoch {epoch:.2f}".rstrip("0").rstrip("."))
+
+
 @dataclass(frozen=True)
 class Curves:
     """One run's curves, kept per visitor so the next run can draw them (dashed) for comparison."""
@@ -379,16 +396,27 @@ class TrainView:
     test_accuracy: float | None = None
     last: dict = field(default_factory=dict)
     start: dict = field(default_factory=dict)
+    raw_error: list = field(default_factory=list)  # train error % of each window of batches (drawn faint)
+    smooth_error: float | None = None
+    span: int = 2000  # images the running train error averages over (smoothing_span)
 
     def add(self, ev: dict) -> None:
         kind = ev["type"]
         if kind == "start":
             self.start = ev
             self.state = "training"
+            self.span = smoothing_span(ev.get("n_train", 0))
         elif kind == "step":
             x = ev["epoch"] - 1 + ev["epoch_progress"]
-            self.loss["train"].append((x, ev["loss"]))
-            self.error["train"].append((x, 100 * (1 - ev["accuracy"])))
+            # the loss the test loss is comparable with: plain cross-entropy (the optimised one has label smoothing)
+            self.loss["train"].append((x, ev.get("cross_entropy", ev["loss"])))
+            # each window of batches is noisy (and 0% wrong on a lucky one): a running figure over the last
+            # `span` images is the train error, the windows themselves are drawn faint under it
+            error = 100 * (1 - ev["accuracy"])
+            self.raw_error.append((x, error))
+            k = 1 - math.exp(-ev.get("images", self.span) / self.span)
+            self.smooth_error = error if self.smooth_error is None else self.smooth_error + k * (error - self.smooth_error)
+            self.error["train"].append((x, self.smooth_error))
             self.last = ev
         elif kind == "eval":  # the end of an epoch, or a point inside the last one (epoch_progress < 1)
             x = ev["epoch"] - 1 + ev.get("epoch_progress", 1.0)
@@ -421,6 +449,8 @@ class TrainView:
             (self.error, self.previous.error if self.previous else None)
         splits = ("train", "val", "test") if self.cfg.val_split > 0 else ("train", "test")
         out = [Series(name, name, data[name]) for name in splits]
+        if which == "error":
+            out.insert(1, Series("train, each update", "train", self.raw_error, faint=True))
         if prev is not None:  # the previous run: only the splits it has, so the legend stays true
             out += [Series(f"previous: {name}", name, prev[name], dashed=True) for name in ("train", "test")
                     if prev.get(name)]
@@ -434,17 +464,26 @@ class TrainView:
     def x_max(self) -> int:
         return max(self.cfg.epochs, self.previous.epochs if self.previous else 0)
 
-    def loss_html(self) -> str:
+    def loss_html(self, marker: float | None = None) -> str:
         series = self._series("loss")
         values = [y for s in series for _, y in s.points]
+        eps = self.cfg.label_smoothing
+        note = "train: cross-entropy of the batches being learned, measured as for test."
+        if eps > 0:
+            k = len(dataset_info(self.cfg.dataset).classes) + self.cfg.negatives
+            note += (f" Training minimises a label-smoothed loss ({eps:g}, never below "
+                     f"{smoothing_floor(eps, k):.2f}) so the network is not over-confident.")
         return line_chart("Loss", "cross-entropy", series, self.x_max,
-                          log_range(values, floor=1e-3, empty=(0.1, 10)))
+                          log_range(values, floor=1e-3, empty=(0.1, 10)), marker=_marker(marker), note=note)
 
-    def error_html(self) -> str:
+    def error_html(self, marker: float | None = None) -> str:
         series = self._series("error")
-        values = [y for s in series for _, y in s.points]
-        return line_chart("Error rate", "test / train error %", series, self.x_max,
-                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%")
+        values = [y for s in series if not s.faint for _, y in s.points]
+        note = (f"train: error over the last ~{self.span:,} training images (faint: each update alone). "
+                "test: images it never trains on.")
+        return line_chart("Error rate", "error %", series, self.x_max,
+                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%",
+                          marker=_marker(marker), note=note)
 
     def status(self) -> str:
         s, ev = self.start, self.last
@@ -467,9 +506,11 @@ class TrainView:
             return f"### ⏹️ Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
         if not ev:
             return f"### Training started\n{bar}\n{where}"
-        test = f" · test {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
+        test = f" · test accuracy {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
+        train = (f"train accuracy {1 - self.smooth_error / 100:.1%} (last ~{self.span:,} images)"
+                 if self.smooth_error is not None else f"train accuracy {ev['accuracy']:.1%}")
         return (f"### Training · epoch {ev['epoch']}/{self.cfg.epochs} · step {step}/{total}\n{bar}\n"
-                f"loss {ev['loss']:.4f} · accuracy {ev['accuracy']:.1%}{test} · {ev['images_per_s']:,.0f} images/s · "
+                f"{train}{test} · {ev['images_per_s']:,.0f} images/s · "
                 f"{ev['elapsed']:.0f} s elapsed · about {ev['eta']:.0f} s left\n\n{where}")
 
     def model(self, weights: dict) -> LoadedModel:
@@ -535,7 +576,7 @@ def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned |
     k = classes.index(test_class) if test_class in classes else 0
     hits = (sample.labels == k).nonzero().flatten()
     index = int(hits[0]) if len(hits) else 0
-    return Pinned(sample.images[index].numpy().astype(np.float32) / 255, f"test image of a {classes[k]}",
+    return Pinned(sample.images[index].numpy().astype(np.float32) / 255, f"test image #{index}",
                   classes[int(sample.labels[index])])
 
 
@@ -573,6 +614,13 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
         "k1", snap.kernels, f"C1 kernels · the {len(snap.kernels)} 5×5 weight patterns (red +, blue −)", tile_px=44)
         + "</div></div>")
     return "".join(parts)
+
+
+def snapshot_at(history: RunHistory, epoch: float) -> int:
+    """The index of the snapshot nearest `epoch` (the latest of equally near ones: the final model at the end)."""
+    gaps = [abs(s.epoch - epoch) for s in history.snapshots]
+    best = min(gaps)
+    return max(i for i, g in enumerate(gaps) if g <= best + 1e-9)
 
 
 def _evaluation_at(history: RunHistory | None, index: int | None) -> tuple[EvalSnapshot | None, bool]:

@@ -89,3 +89,33 @@ def test_laptop_the_answer_is_in_view_while_drawing(chromium, server_url, screen
         page.screenshot(path=str(screenshots / "laptop_draw_in_view.png"))
     finally:
         ctx.close()
+
+
+def test_laptop_watch_it_learn_is_in_view_while_a_run_streams(chromium, server_url, screenshots):
+    """1280x900: Train pressed where the page opens, and during the run the two curves and "Watch it learn" (the
+    pinned digit's reading and C1's kernels) are in view together, without scrolling."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(30_000)
+    try:
+        page = ctx.new_page()
+        open_app(page, server_url)
+        page.get_by_role("tab", name="Train").click()
+        train = page.locator("#train-btn")
+        expect(train).to_be_in_viewport(timeout=SLOW)  # no scrolling down the settings to start a run
+        epochs = page.locator('#epochs input[type="number"]')
+        epochs.fill("20")
+        epochs.press("Enter")
+        train.click()
+        expect(page.locator("#stop-btn")).to_be_enabled(timeout=SLOW)
+        expect(page.locator("#watch .watch-when")).to_contain_text(re.compile(r"epoch \d"), timeout=SLOW)
+        wait_for_curve(page)
+        page.screenshot(path=str(screenshots / "laptop_train_watch.png"))
+        assert scroll(page) == [0, 0], f"the page scrolled: {scroll(page)}"
+        for what, sel in (("the loss curve", "#loss-plot svg"), ("the error curve", "#error-plot svg"),
+                          ("Watch it learn", "#watch-title"), ("the pinned digit's reading", "#watch .watch-digit"),
+                          ("C1's kernels", "#watch .watch-kernels")):
+            in_viewport(page, page.locator(sel).first.bounding_box(), what)
+        page.locator("#stop-btn").click()
+        expect(page.locator("#train-results")).to_contain_text(re.compile(r"Stopped|Finished|failed"), timeout=120_000)
+    finally:
+        ctx.close()
