@@ -156,7 +156,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
         "date": dt.date.today().isoformat()}}
 
 
-def main(argv=None) -> int:
+def main(argv=None, extra_meta: dict | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m lenet.calibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
     p.add_argument("--data-dir", default=default_data_dir(), help="torchvision-layout folder (env LENET_DATA_DIR)")
@@ -189,7 +189,7 @@ def main(argv=None) -> int:
         return 2
     print(json.dumps({k: v for k, v in result.items() if k != "head"}, indent=1))
     if not args.dry_run:
-        path = save_checkpoint(args.out or args.checkpoint, model, {**meta, "verdict": result})
+        path = save_checkpoint(args.out or args.checkpoint, model, {**meta, "verdict": result, **(extra_meta or {})})
         print(f"saved {path}")
     return 0
 

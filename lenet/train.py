@@ -152,15 +152,12 @@ class TrainConfig:
         return preset(self.arch, reject_class=True) if self.negatives else preset(self.arch)
 
 
-# The defaults above are the modern lenet5's. The paper's lenet5-1998 (scaled tanh, RBF output) is unstable at
-# that peak rate with short-memory betas (its loss spiked to 9 in the first epoch: 91.9% after 2 epochs) and
-# learns steadily with these (97.8%). The CLI and the Train tab both start from them.
-ARCH_RECIPES = {"lenet5-1998": {"lr": 2e-3, "betas": (0.9, 0.999), "label_smoothing": 0.0}}
+def recipe(arch: str | None = None, **settings) -> TrainConfig:
+    """Where every run starts: the default recipe (recipes/default.toml) with `arch`'s own settings where it has
+    them (the paper's lenet5-1998 starts from a lower rate); `settings` win."""
+    from lenet import recipes
 
-
-def recipe(arch: str = "lenet5", **settings) -> TrainConfig:
-    """A TrainConfig with `arch`'s own defaults where it has them (ARCH_RECIPES); `settings` win."""
-    return TrainConfig(arch=arch, **{**ARCH_RECIPES.get(arch, {}), **settings})
+    return TrainConfig(**{**recipes.defaults(arch), **settings})
 
 
 @dataclass
@@ -540,16 +537,19 @@ def checkpoint_meta(trainer: Trainer, command: str | None = None) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = TrainConfig()
+    d = recipe()
     p = argparse.ArgumentParser(prog="python -m lenet.train", description="Train a LeNet and save a checkpoint.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--recipe", metavar="TOML", help="replay a recipe file's stages (recipes/*.toml); with it only "
+                                                    "--data-dir, --device, --out, --json and --dry-run apply")
+    p.add_argument("--dry-run", action="store_true", help="with --recipe: print the stages' resolved settings")
     p.add_argument("--arch", choices=list(PRESETS), default=d.arch)
     p.add_argument("--dataset", choices=list(DATASETS), default=d.dataset)
     p.add_argument("--data-dir", default=default_data_dir(), help="torchvision-layout folder (env LENET_DATA_DIR)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, help=f"learning rate (the peak for onecycle); default {d.lr:g}, "
-                                            "or the architecture's own (ARCH_RECIPES)")
+                                            "or the architecture's own (recipes/default.toml)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
     p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"),
                    help=f"Adam's betas; default {d.betas[0]:g} {d.betas[1]:g}, or the architecture's own")
@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The options given, and the architecture's defaults (ARCH_RECIPES) for those that were not."""
+    """The options given, and the architecture's defaults (recipes/default.toml) for those that were not."""
     opts = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     opts = {k: v for k, v in opts.items() if v is not None}  # not given: recipe() or TrainConfig decides
     if "betas" in opts:
@@ -611,25 +611,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return recipe(**opts)
 
 
-def main(argv=None) -> int:
+def run_and_save(trainer: Trainer, out: str | None, command: str, json_events: bool = False,
+                 extra_meta: dict | None = None) -> bool:
+    """Run a trainer to its end, printing its events (JSON lines, or a progress bar and one line per epoch),
+    and save the checkpoint to `out` unless the run failed. True when it succeeded."""
     from lenet.checkpoint import save_checkpoint
-    from lenet.data import DatasetUnavailable
 
-    args = build_parser().parse_args(argv)
-    command = "python -m lenet.train " + " ".join(argv if argv is not None else sys.argv[1:])
-    try:
-        trainer = Trainer(config_from_args(args))
-    except (ValueError, DatasetUnavailable, FontUnavailable) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     bar = None
-    if not args.json:
+    if not json_events:
         from tqdm import tqdm
         bar = tqdm(total=trainer.steps_per_epoch * trainer.cfg.epochs, unit="step", dynamic_ncols=True)
     failed = False
     for ev in trainer.run():
-        if args.json:
-            print(json.dumps({k: v for k, v in ev.items()}), flush=True)
+        if json_events:
+            print(json.dumps(ev), flush=True)
         elif ev["type"] == "step":
             bar.update(ev["step"] - bar.n)
             bar.set_postfix(epoch=ev["epoch"], loss=f"{ev['loss']:.4f}", acc=f"{ev['accuracy']:.3f}",
@@ -645,14 +640,31 @@ def main(argv=None) -> int:
             msg = ev.get("message") or ev.get("failure") or (
                 f"done ({ev['reason']}): test accuracy {ev['test_accuracy']:.2%}, "
                 f"error {1 - ev['test_accuracy']:.2%}, {ev['elapsed']:.1f}s")
-            if failed and args.out:
-                msg += f" Not saved to {args.out}."
+            if failed and out:
+                msg += f" Not saved to {out}."
             print(msg, file=sys.stderr if failed else sys.stdout)
-    if args.out and not failed:
-        path = save_checkpoint(args.out, trainer.model.cpu(), checkpoint_meta(trainer, command))
-        if not args.json:
+    if out and not failed:
+        path = save_checkpoint(out, trainer.model.cpu(), {**checkpoint_meta(trainer, command), **(extra_meta or {})})
+        if not json_events:
             print(f"saved {path}")
-    return 1 if failed else 0
+    return not failed
+
+
+def main(argv=None) -> int:
+    from lenet.data import DatasetUnavailable
+
+    args = build_parser().parse_args(argv)
+    if args.recipe:
+        from lenet.recipes import replay_main
+
+        return replay_main(args)
+    command = "python -m lenet.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    try:
+        trainer = Trainer(config_from_args(args))
+    except (ValueError, DatasetUnavailable, FontUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0 if run_and_save(trainer, args.out, command, args.json) else 1
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ def test_picking_the_1998_network_sets_its_own_learning_rate(page, server_url):
     expect(lr).to_have_value("0.01")
     page.locator("#arch input").click()
     page.get_by_role("option", name="LeNet-5 (1998)", exact=True).click()
-    expect(lr).to_have_value("0.002", timeout=SLOW)  # lenet.train.ARCH_RECIPES
+    expect(lr).to_have_value("0.002", timeout=SLOW)  # recipes/default.toml [arch.lenet5-1998]
     page.locator("#arch input").click()
     page.get_by_role("option", name="LeNet-5", exact=True).click()
     expect(lr).to_have_value("0.01", timeout=SLOW)

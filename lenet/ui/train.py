@@ -30,7 +30,7 @@ from lenet.watch import RunHistory
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
 MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "30"))
 DEFAULT_DATASET = views.default_dataset()  # full MNIST when it is on disk, else the bundled sample
-DEFAULTS = TrainConfig()
+DEFAULTS = recipe()  # recipes/default.toml
 
 # A run lives in the page that started it (closing the page cancels its queue events). The page notes that a
 # run is going; if it reloads before the run ends, the new page says what happened (components/reload_note.js).
@@ -325,7 +325,7 @@ class TrainTab:
         s.dataset.change(views.suggested_epochs, s.dataset, s.epochs, **private)
         s.dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]),
                          s.dataset, s.watch_class, queue=False, **private)
-        # each architecture starts from its own learning rate (lenet.train.ARCH_RECIPES)
+        # each architecture starts from its own learning rate (recipes/default.toml)
         s.arch.change(lambda a: {s.arch: gr.update(info=views.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
                       [s.arch, s.lr], **private)
         self.upload.upload(self.load_upload, self.upload, [page.my_model, page.model_dd, self.results], **private)
