@@ -89,11 +89,11 @@ class TrainConfig:
         if self.dataset not in DATASETS:
             problems.append(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
         if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000):
-            problems.append(f"epochs must be a whole number from 1 to 1000, got {self.epochs}")
+            problems.append(f"epochs must be a whole number from 1 to 1000 (you entered {_shown(self.epochs)})")
         if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536):
-            problems.append(f"batch size must be a whole number from 1 to 65536, got {self.batch_size}")
+            problems.append(f"batch size must be a whole number from 1 to 65536 (you entered {_shown(self.batch_size)})")
         if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
-            problems.append(f"learning rate must be > 0 and <= 10, got {self.lr}")
+            problems.append(f"learning rate must be above 0 and at most 10 (you entered {_shown(self.lr)})")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -158,6 +158,13 @@ def recipe(arch: str | None = None, **settings) -> TrainConfig:
     from lenet import recipes
 
     return TrainConfig(**{**recipes.defaults(arch), **settings})
+
+
+def _shown(value) -> str:
+    """A number as a person typed it: 1e+09 rather than 1000000000.0, 65,537 rather than 65537."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return repr(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 @dataclass

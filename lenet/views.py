@@ -18,6 +18,7 @@ from lenet.config import ARCHITECTURES
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
+from lenet.icons import ASK, FAIL, OK, PEN, SHIRT, STOP, WAIT, WARN
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.inference import verdict as judge_reading
 from lenet.verdict import Verdict
@@ -32,7 +33,7 @@ from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, 
 from lenet.train import TrainConfig, run_outcome
 from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
-EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
+EMPTY_PROMPT = f"### {PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
 
 
 # ---------- canvas values ----------
@@ -108,7 +109,7 @@ def verdict(reading: Reading, judged: Verdict | None) -> str:
     if reading.unsure:
         why = (f"no digit prototype is close (“none of these”: {reading.reject:.0%})" if reading.reject > p1
                else f"then {html.escape(second)} ({p2:.0%})")
-        return (f"### 🤔 Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
+        return (f"### {ASK} Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
                 "Try drawing it again, more clearly.")
     return f"### I read: **{html.escape(first)}**\n{p1:.1%} sure · runner-up {html.escape(second)} ({p2:.1%})"
 
@@ -124,7 +125,7 @@ def draw_notice(lm: LoadedModel) -> str:
         return ""
     title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     names = ", ".join(html.escape(c) for c in lm.classes[:4])
-    return (f'<p class="draw-notice">👕 <b>This model reads clothes, not digits.</b> It was trained on '
+    return (f'<p class="draw-notice">{SHIRT} <b>This model reads clothes, not digits.</b> It was trained on '
             f"{html.escape(title)}: its 10 classes are {names}… Whatever you draw, it answers with one of them. "
             "Pick an MNIST model above to read digits.</p>")
 
@@ -214,6 +215,15 @@ def class_choices(lm: LoadedModel) -> list[tuple[str, str]]:
             + [("one it misreads", MISREAD)])
 
 
+def picker_value(lm: LoadedModel, pick: dict) -> str | None:
+    """What "Show me a test image of…" says for a test image shown: how it was picked ("any", "misread"), else its
+    class."""
+    if pick.get("choice") in (ANY_CLASS, MISREAD):
+        return pick["choice"]
+    label = pick.get("label")
+    return str(list(lm.classes).index(label)) if label in list(lm.classes) else None
+
+
 def pick_test_image(index: FeatureIndex, choice: str | None, rng: np.random.Generator,
                     avoid: int | None = None) -> dict | None:
     """A random bundled test image matching the choice, as Inspect's pick ({"image", "label", "title",
@@ -240,8 +250,14 @@ def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> li
         r = read_digit(lm, digit)
         title = DATASETS.get(lm.dataset, DATASETS["mnist"]).title
         note = "" if lm.dataset.startswith("mnist") else f"knows only {title}"
-        rows.append({"name": name, "read": r.classes[r.top], "prob": float(r.probs[r.top]), "probs": r.probs,
-                     "classes": r.classes, "note": "unsure" if r.unsure and not note else note})
+        read, prob = r.classes[r.top], float(r.probs[r.top])
+        probs, classes = r.probs, list(r.classes)
+        if r.reject > prob:  # e.g. the 1998 model's "none of these": no digit prototype is close
+            probs, classes = np.append(r.probs, r.reject), classes + ["none of these"]
+            note = f"no digit is close: closest {read}"
+            read, prob = "none", float(r.reject)
+        rows.append({"name": name, "read": read, "prob": prob, "probs": probs,
+                     "classes": classes, "note": "unsure" if r.unsure and not note else note})
     return rows
 
 
@@ -271,7 +287,7 @@ def inspect_view(lm: LoadedModel, digit: np.ndarray | None, true_label: str | No
         + f'<div class="inspect-out"><p>Reads <b class="big">{html.escape(top)}</b> '
           f"({reading.probs[reading.top]:.1%}){truth}{reject}</p>{outputs}</div>"
         + why_html(reading.input01, cfg.pad, saliency(lm, reading), occlusion(lm, reading), top,
-                   OCCLUSION_PATCH)
+                   OCCLUSION_PATCH, noun="digit" if lm.dataset.startswith("mnist") else "item")
         + "</div>")
     sections = [
         maps_html("c1", a["c1"], f"C1 · {a['c1'].shape[0]} feature maps {a['c1'].shape[1]}×{a['c1'].shape[2]} — "
@@ -307,14 +323,15 @@ def more_view(lm: LoadedModel, reading: Reading, index: FeatureIndex | None,
         images = [index.train.images[n["index"]].numpy() / 255 for n in near]
         title = DATASETS[index.dataset].title
         parts.append(
-            '<section class="fmap-layer" id="sec-neighbours"><h4>Nearest training images in F6 space</h4>'
+            '<section class="fmap-layer" id="sec-neighbours"><h4>The training images it finds most alike</h4>'
             + neighbours_html(near, images, title, len(index.train)) + "</section>"
             '<section class="fmap-layer" id="sec-f6map"><h4>Where this input lands among the test images</h4>'
             + f6_map_svg(index.test_xy, index.test.labels.numpy(), list(DATASETS[index.dataset].classes),
                          index.project(f6))
             + f'<p class="fmap-note">Each dot is one of the {len(index.test):,} test images of the {title}, placed '
-              "by the two directions along which their F6 features vary most (PCA), coloured by true class. "
-              "Clusters are what the network has learned to tell apart; the ★ is this input.</p></section>")
+              "by the two directions along which their F6 features (the 84 numbers the output reads) vary most "
+              "(PCA), coloured and labelled by true class. Clusters are what the network has learned to tell apart; "
+              "the ★ is this input.</p></section>")
     if others:
         parts.append('<section class="fmap-layer" id="sec-compare"><h4>The same input, read by every model</h4>'
                      + compare_html(compare_rows(others, reading.digit)) + "</section>")
@@ -488,22 +505,22 @@ class TrainView:
     def status(self) -> str:
         s, ev = self.start, self.last
         if self.state == "diverged":
-            return f"### ⚠️ Stopped: the run diverged\n{html.escape(ev.get('message', ''))}"
+            return f"### {WARN} Stopped: the run diverged\n{html.escape(ev.get('message', ''))}"
         if not s:
-            return f"### ⏳ Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
+            return f"### {WAIT} Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
         total = self.cfg.epochs * s["steps_per_epoch"]
         step = ev.get("step", 0)
         bar = _progress_bar(step / total if total else 0)
         where = f"on {html.escape(s['device'])} · {s['n_train']:,} training images · {s['parameters']:,} parameters"
         if self.state == "failed":
-            return (f"### ❌ This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
+            return (f"### {FAIL} This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
                     "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
-            return (f"### ✅ Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
+            return (f"### {OK} Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
         if self.state == "stopped":
             at = f" in epoch {ev['epoch']}, step {step}" if ev else " before the first step"
-            return f"### ⏹️ Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
+            return f"### {STOP} Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
         if not ev:
             return f"### Training started\n{bar}\n{where}"
         test = f" · test accuracy {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
@@ -536,9 +553,9 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     outcome = run_outcome(r["accuracy"], len(lm.classes))
     if outcome["failed"] and run_state in ("finished", "early-stopped"):  # a run the visitor stopped stays "stopped"
         run_state = "failed"
-    how = {"stopped": "⏹️ Stopped — kept what was learned so far",
-           "diverged": "⚠️ The run diverged — kept the last good weights",
-           "failed": "❌ This run failed: it learned nothing"}.get(run_state, "✅ Finished")
+    how = {"stopped": f"{STOP} Stopped — kept what was learned so far",
+           "diverged": f"{WARN} The run diverged — kept the last good weights",
+           "failed": f"{FAIL} This run failed: it learned nothing"}.get(run_state, f"{OK} Finished")
     title = DATASETS[lm.dataset].title
     use = ("It is now **your model** in Draw and Inspect, for you only; reloading the page returns to the shipped "
            "models. Download it below to keep it.")

@@ -21,6 +21,7 @@ from lenet.background import in_background
 from lenet.checkpoint import CheckpointError, write_download
 from lenet.data import DatasetUnavailable, dataset_info
 from lenet.device import available_devices
+from lenet.icons import STOP, WAIT, WARN
 from lenet.inference import LoadedModel, read_digit
 from lenet.preprocess import CanvasError
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
@@ -36,7 +37,7 @@ DEFAULTS = recipe()  # recipes/default.toml
 # run is going; if it reloads before the run ends, the new page says what happened (components/reload_note.js).
 MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now())); } catch (e) {} }"
 UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
-WAITING = ("### ⏳ Waiting for the training slot…\nRuns take turns: if another visitor's run is going, yours starts "
+WAITING = (f"### {WAIT} Waiting for the training slot…\nRuns take turns: if another visitor's run is going, yours starts "
            "when it ends. Your place in the queue shows below.")
 
 
@@ -54,17 +55,23 @@ class StopSignal:
         self.failure = ""
 
     def fail(self, message: str) -> gr.Error:
+        """The reason goes to the status line (after_failure), once: no toast repeating it (visible=False still
+        sends the message to API clients)."""
         self.failure = message
-        return gr.Error(message)
+        return gr.Error(message, visible=False, print_exception=False)
 
 
 def _failed(signal: StopSignal | None, message: str) -> gr.Error:
     return signal.fail(message) if signal is not None else gr.Error(message)
 
 
-def _whole(value, name) -> int:
-    if value is None or not math.isfinite(float(value)) or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number, got {value}")
+def _whole(value, name, most: int | None = None) -> int:
+    if value is None or value == "":
+        raise ValueError(f"{name} is empty: enter a whole number")
+    if not math.isfinite(float(value)) or float(value) != int(value):
+        raise ValueError(f"{name} must be a whole number (you entered {float(value):g})")
+    if most is not None and not 1 <= int(value) <= most:
+        raise ValueError(f"{name} must be from 1 to {most} here (you entered {int(value):,})")
     return int(value)
 
 
@@ -144,21 +151,21 @@ class TrainTab:
         clears Gradio's "Error" badge, otherwise left on it after the toast closes)."""
         why = html.escape(signal.failure or "see the message in the corner")
         return {**self.end_of_run(), self.queue_box: "",
-                self.status: f"### ⚠️ The run did not complete\n{why}\n\nFix it and press **Train** again."}
+                self.status: f"### {WARN} The run did not complete\n{why}\n\nFix it and press **Train** again."}
 
     def run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
             watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
             negatives=False, styles=False, signal: StopSignal | None = None):
         """The training generator: one {component: value} update per batch of trainer events."""
         try:
-            cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
+            cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs", MAX_EPOCHS),
                          batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                          schedule=schedule, augment=bool(augment), val_split=float(val_split),
                          seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
         except (TypeError, ValueError) as e:
             raise _failed(signal, f"Please fix the settings: {e}") from None
         if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
-            yield {self.status: "### ⏹️ Stopped before it started\nPress **Train** to start a run."}
+            yield {self.status: f"### {STOP} Stopped before it started\nPress **Train** to start a run."}
             return
         view = views.TrainView(cfg, previous=previous if isinstance(previous, views.Curves) else None)
         try:
@@ -190,8 +197,6 @@ class TrainTab:
                 weights, evaluated = None, False
                 for ev, w in batch:
                     view.add(ev)
-                    if ev["type"] == "error":
-                        gr.Warning(ev["message"])
                     if ev["type"] == "eval" and "confusion" in ev:
                         history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"],
                                          ev["confusion"], ev["predictions"].numpy())
@@ -342,8 +347,8 @@ def _settings() -> Settings:
     dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=views.DATASET_INFO,
                           elem_id="dataset")
     with gr.Row():
-        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1, label="Epochs",
-                           elem_id="epochs")
+        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
+                           label=f"Epochs (1 to {MAX_EPOCHS})", elem_id="epochs")
         batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0, elem_id="batch-size")
     with gr.Row():
         lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
@@ -377,7 +382,7 @@ def build(page: Page) -> TrainTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             settings = _settings()
-            upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
+            upload = gr.UploadButton("Load a model you downloaded", file_types=[".safetensors"],
                                      type="filepath", size="sm", elem_id="upload")
         with gr.Column(scale=2, min_width=300):
             # Train and Stop above the run they control: on a laptop the settings column runs below the fold.
@@ -405,7 +410,7 @@ def build(page: Page) -> TrainTab:
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
             results = gr.Markdown(elem_id="train-results")
-            download = gr.DownloadButton("Download your model (.safetensors)", visible=False, elem_id="download")
+            download = gr.DownloadButton("Download your model", visible=False, elem_id="download")
         with gr.Column(min_width=300):
             confusion = gr.HTML(views.confusion_view(None), elem_id="confusion", padding=False,
                                 js_on_load=static_text("components/confusion_click.js"))
