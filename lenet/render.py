@@ -65,7 +65,8 @@ def network_view(input01: np.ndarray, pad: int, factor: int = 8) -> np.ndarray:
     if pad:
         border = np.ones(x.shape, bool)
         border[pad:-pad, pad:-pad] = False
-        rgb[border] = rgb[border] * 0.6 + np.array([40, 60, 110]) * 0.4
+        # a blue that shows on a light page and on a dark one (the network itself sees background there)
+        rgb[border] = rgb[border] * 0.3 + np.array([45, 85, 200]) * 0.7
     return upscale(rgb.astype(np.uint8), factor)
 
 

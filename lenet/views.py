@@ -137,7 +137,7 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
     pad = (size - 28) // 2
     caption = ("Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's "
                "pen, centred in 28×28"
-               + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
+               + (f"; the blue frame is the padding to LeNet-5's {size}×{size} input." if pad else
                   f"; this model reads {size}×{size} with no padding."))
     if image is None:
         body = '<div class="seen-empty">What the network sees appears here</div>'
@@ -145,7 +145,7 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
         k = image.shape[0] // size if image.shape[0] % size == 0 else 1
         small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
         alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
-               "and centred" + (f", inside a navy {pad}-pixel frame of padding" if pad else ""))
+               "and centred" + (f", inside a blue {pad}-pixel frame of padding" if pad else ""))
         body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
     return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
             f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
