@@ -516,7 +516,8 @@ class TrainView:
             return (f"### {FAIL} This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
                     "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
-            return (f"### {OK} Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
+            how = "Done" if self.state == "finished" else "Done, stopped early (it had stopped improving)"
+            return (f"### {OK} {how} · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
         if self.state == "stopped":
             at = f" in epoch {ev['epoch']}, step {step}" if ev else " before the first step"
@@ -665,6 +666,11 @@ def confusion_view(history: RunHistory | None, index: int | None = None,
                           clickable=ev.predictions is not None, selected=selected)
 
 
+def gallery_caption(index: int, true: str, read: str) -> str:
+    """A gallery image's caption, what matters first (a narrow tile cuts the end): "9 → 4 · #57"."""
+    return f"{true} → {read} · #{index}"
+
+
 def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
                 data_dir: str | None = None) -> tuple[list, list[int], str]:
     """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
@@ -678,7 +684,7 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
     images = f"{len(hits)} test image{'' if len(hits) == 1 else 's'} of a {classes[true]}"
     what = f"{images} read as {classes[read]}" if true != read else f"{images} read right"
     shown = hits[:limit]
-    items = [(upscale(gray(split.images[i].numpy() / 255), 4), f"#{i}: {classes[true]} → {classes[read]}")
+    items = [(upscale(gray(split.images[i].numpy() / 255), 4), gallery_caption(i, classes[true], classes[read]))
              for i in shown]
     more = f" (first {limit} shown)" if len(hits) > limit else ""
     tip = " Click one to open it in Inspect." if len(shown) else ""
@@ -695,7 +701,7 @@ def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = 
     wrong = np.flatnonzero(ev.predictions[:len(labels)] != labels)
     classes = history.classes
     items = [(upscale(gray(split.images[i].numpy() / 255), 4),
-              f"#{i}: {classes[labels[i]]} → {classes[ev.predictions[i]]}") for i in wrong[:limit]]
+              gallery_caption(i, classes[labels[i]], classes[ev.predictions[i]])) for i in wrong[:limit]]
     return (items, [int(i) for i in wrong[:limit]],
             f"**{len(wrong)} misread test images** (first {min(limit, len(wrong))} shown). Click a cell of the "
             "matrix to list one kind of mistake; click an image to open it in Inspect.")

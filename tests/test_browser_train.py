@@ -118,7 +118,7 @@ def test_watch_it_learn_then_scrub_and_drill_down(page, server_url, screenshots)
     page.evaluate("() => document.body.classList.remove('dark')")
 
     # Clicking an image opens it in Inspect, which reads that very image.
-    first_index = re.match(r"#(\d+):", items.first.get_attribute("aria-label") or items.first.inner_text())
+    first_index = re.search(r"#(\d+)", items.first.get_attribute("aria-label") or items.first.inner_text())
     items.first.click()
     expect(page.get_by_role("tab", name="Inspect")).to_have_attribute("aria-selected", "true", timeout=SLOW)
     head = page.locator("#inspect-head")

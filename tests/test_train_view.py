@@ -300,7 +300,7 @@ def test_a_confusion_cell_lists_exactly_its_images(mnist_test_split):
     expected = np.flatnonzero(labels == 3)[::7]
     items, indices, caption = cell_images(h, None, 3, 5)
     assert indices == expected.tolist()[:40] and len(items) == len(indices)
-    assert all(cap.endswith("3 → 5") for _, cap in items)
+    assert all(cap.startswith("3 → 5 · #") for _, cap in items)
     assert f"{len(expected)} test images of a 3 read as 5" in caption
     right, _, caption = cell_images(h, None, 1, 1, limit=5)
     assert len(right) == 5 and "read right" in caption and "first 5" in caption

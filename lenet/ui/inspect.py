@@ -67,7 +67,8 @@ class InspectTab:
         radio) then gives way to the drawing as soon as there is one."""
         lm = Page.model(key, mine)
         index, cache = feature_index(key, lm, cache)
-        others = [(m.label, m) for m in SHIPPED.values()] + ([(f"your model: {mine.label}", mine)] if mine else [])
+        others = [(views.model_name(m), m) for m in SHIPPED.values()] + (
+            [(f"your model: {views.model_name(mine)}", mine)] if mine else [])
         if pick is not None and pick_key(pick) != seen:
             source = views.TEST_IMAGE
         digit = None

@@ -348,7 +348,7 @@ def _settings() -> Settings:
                           elem_id="dataset")
     with gr.Row():
         epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
-                           label=f"Epochs (1 to {MAX_EPOCHS})", elem_id="epochs")
+                           label="Epochs", info=f"1 to {MAX_EPOCHS}", elem_id="epochs")
         batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0, elem_id="batch-size")
     with gr.Row():
         lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
