@@ -12,7 +12,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import SEVEN, SLOW, draw_with_finger, draw_with_mouse, expect_current, open_app, wait_for_curve
+from test_browser import (SEVEN, SLOW, clear_button, draw_with_finger, draw_with_mouse, expect_current, open_app,
+                          wait_for_curve)
+
+# Not a digit: its verdict explains why in a few lines, and the answer must still fit.
+GRID = [[(-120, y), (120, y)] for y in (-70, 0, 70)] + [[(x, -120), (x, 120)] for x in (-70, 0, 70)]
 
 pytestmark = pytest.mark.browser
 
@@ -45,14 +49,15 @@ def scroll(page: Page) -> list:
     return page.evaluate("() => [window.scrollX, window.scrollY]")
 
 
-def answer_is_in_view(page: Page, url: str, draw) -> None:
+def answer_is_in_view(page: Page, url: str, draw, strokes=SEVEN, verdict=re.compile(r"I read:?\s*7\b")) -> None:
     """The page is at the top with the pad in view; after drawing, the answer is in view and nothing scrolled."""
-    open_app(page, url)
+    if url:
+        open_app(page, url)
     expect(page.locator("#pad canvas")).to_be_in_viewport()
     before = scroll(page)
-    assert before == [0, 0], f"the page opened scrolled: {before}"
-    draw(page, SEVEN)
-    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read:?\s*7\b"), timeout=SLOW)
+    assert before == [0, 0], f"the page is scrolled before drawing: {before}"
+    draw(page, strokes)
+    expect(page.locator("#verdict")).to_contain_text(verdict, timeout=SLOW)
     expect_current(page)
     expect(page.locator("#seen img")).to_be_visible(timeout=SLOW)
     page.wait_for_timeout(300)  # the panel's bars animate in
@@ -75,6 +80,10 @@ def test_phone_the_answer_is_in_view_while_drawing(chromium, server_url, screens
         page = ctx.new_page()
         answer_is_in_view(page, server_url, draw_with_finger)
         page.screenshot(path=str(screenshots / "phone_draw_in_view.png"))
+        clear_button(page).tap()
+        expect(page.locator("#verdict")).to_contain_text("Draw a digit", timeout=SLOW)
+        answer_is_in_view(page, "", draw_with_finger, GRID, re.compile("doesn't look like a digit"))
+        page.screenshot(path=str(screenshots / "phone_draw_not_a_digit_in_view.png"))
     finally:
         ctx.close()
 
