@@ -26,8 +26,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="also run the tests marked slow (whole training runs, app processes); CI does")
+
+
 def pytest_collection_modifyitems(config, items):
-    """`browser` tests need Chromium: skip them (with the reason) where it is not installed."""
+    """The inner loop leaves out `slow` tests unless --slow is given or -m names them; `browser` tests need
+    Chromium: skip them (with the reason) where it is not installed."""
+    if not config.getoption("--slow") and "slow" not in (config.getoption("markexpr") or ""):
+        slow = [item for item in items if "slow" in item.keywords]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if "slow" not in item.keywords]
     if Path(CHROMIUM).exists():
         return
     skip = pytest.mark.skip(reason=f"{CHROMIUM} not found (apt-get install chromium)")

@@ -60,6 +60,7 @@ def test_calibrate_without_the_fonts_says_so(tmp_path, monkeypatch, capsys):
     assert "cannot fetch the font" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_head_learns_hand_letters_as_negatives(monkeypatch):
     """--hand-letters: the letters join every head's negatives, and the calibration says how many.
     --head-samples: how many digits (and generated non-digits) each head learns from."""
@@ -112,6 +113,7 @@ def test_with_hand_digits_adds_drawn_and_coarse_copies(mnist_test_split):
     assert torch.equal(hand_fonts.with_hand_digits(digits, seed=0, font_paths=[font]).images, more.images)
 
 
+@pytest.mark.slow
 def test_training_with_hand_digits_asks_for_the_fonts(tmp_path, monkeypatch, mnist_test_split, capsys):
     monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))

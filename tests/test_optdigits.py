@@ -50,6 +50,7 @@ def test_samples_for_the_feature_head_are_seeded_renderings():
     assert torch.equal(samples(30, seed=1), some) and not torch.equal(samples(30, seed=2), some)
 
 
+@pytest.mark.slow
 def test_with_optdigits_adds_labelled_renderings(mnist_test_split):
     few = Split(mnist_test_split.images[:10], mnist_test_split.labels[:10])
     more = with_optdigits(few, seed=1, copies=1)
@@ -59,6 +60,7 @@ def test_with_optdigits_adds_labelled_renderings(mnist_test_split):
     assert torch.equal(more.labels[10:], torch.from_numpy(labels))
 
 
+@pytest.mark.slow
 def test_training_with_optdigits(monkeypatch, mnist_test_split):
     one_copy = lambda train, seed: with_optdigits(train, seed, copies=1)  # noqa: E731  (the wiring, quickly)
     monkeypatch.setattr(lenet.train, "with_optdigits", one_copy)

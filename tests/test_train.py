@@ -354,6 +354,7 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_command_lines(tmp_path):
     out = tmp_path / "x.safetensors"
     p = _run(["-m", "lenet.train", "--dataset", "mnist-sample", "--epochs", "1", "--json", "--out", str(out)],
@@ -380,6 +381,7 @@ def test_train_and_evaluate_command_lines(tmp_path):
     assert summary["accuracy"] == pytest.approx(lines[-1]["test_accuracy"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_train_command_line_says_what_to_do_without_data(tmp_path):
     p = _run(["-m", "lenet.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--epochs", "1"], tmp_path)
     assert p.returncode == 2

@@ -134,6 +134,7 @@ def test_the_feature_head_never_learns_the_digits_its_thresholds_are_set_on(sett
     assert not rows(held) & rows(others)
 
 
+@pytest.mark.slow
 def test_calibration_averages_its_heads(monkeypatch):
     """--heads N: the stored head scores each reading with the mean of the N heads' logits."""
     import lenet.calibrate as cal
@@ -153,6 +154,7 @@ def test_calibration_averages_its_heads(monkeypatch):
     assert not torch.allclose(fitted[0](feats), fitted[1](feats), atol=1e-2)  # two different heads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("learned", [{"styles": True}, {"optdigits": True}, {"styles": True, "optdigits": True}, {}])
 def test_the_head_learns_the_styles_and_writers_its_model_learned_as_digits(monkeypatch, learned):
     """A model trained with --styles or --optdigits: its head sees those ones and zeros, or those writers' digits,
