@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 
 MAX_POINTS = 400  # per series: more is invisible at this size and only costs bytes
-# A narrow viewBox so the text stays legible where the chart is drawn small: 12-unit ticks are ~9.5 px on a
-# 330 px phone column and ~11.5 px in a 400 px half of a laptop's Train column.
+# A narrow viewBox so the text stays legible where the chart is drawn small: 13-unit ticks (train.css) are ~10 px
+# on a 326 px phone column and ~12.5 px in a 400 px half of a laptop's Train column (were ~5 px on a phone).
 WIDTH, HEIGHT = 420, 185
 LEFT, RIGHT, TOP, BOTTOM = 50, 10, 8, 34  # plot margins inside the viewBox
 
