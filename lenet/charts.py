@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass, field
 
 MAX_POINTS = 400  # per series: more is invisible at this size and only costs bytes
-WIDTH, HEIGHT = 560, 210
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 8, 30  # plot margins inside the viewBox
+# A narrow viewBox so the text stays legible where the chart is drawn small: 13-unit ticks (train.css) are ~10 px
+# on a 326 px phone column and ~12.5 px in a 400 px half of a laptop's Train column (were ~5 px on a phone).
+WIDTH, HEIGHT = 420, 185
+LEFT, RIGHT, TOP, BOTTOM = 50, 10, 8, 34  # plot margins inside the viewBox
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Series:
     kind: str  # css class: train | val | test | ref  (colour)
     points: list = field(default_factory=list)  # [(x, y)]
     dashed: bool = False  # the previous run's curves
+    faint: bool = False  # raw values under their smoothed line
     label_at_end: str = ""  # reference lines: text drawn at their right end
 
 
@@ -55,8 +58,9 @@ def _fmt(v: float) -> str:
 
 
 def line_chart(title: str, y_title: str, series: list[Series], x_max: float, y_range: tuple[float, float],
-               unit: str = "", chart_id: str = "") -> str:
-    """One chart: an HTML legend (every series, always) above an SVG plot with a log y axis."""
+               unit: str = "", chart_id: str = "", marker: tuple[float, str] | None = None, note: str = "") -> str:
+    """One chart: an HTML legend (every series, always) above an SVG plot with a log y axis. `marker`: (x, text),
+    a vertical line at that epoch (the snapshot shown); `note`: a line under the plot."""
     lo, hi = y_range
     lo_l, hi_l = math.log10(lo), math.log10(hi)
     pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -78,12 +82,12 @@ def line_chart(title: str, y_title: str, series: list[Series], x_max: float, y_r
             y = py(v)
             grid.append(f'<line class="{"grid major" if m == 1 else "grid"}" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
                         f'y1="{y:.1f}" y2="{y:.1f}"/>')
-            grid.append(f'<text class="tick" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{_fmt(v)}{unit}</text>')
+            grid.append(f'<text class="tick" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt(v)}{unit}</text>')
     step = max(1, math.ceil(x_max / 10))
     for e in range(0, math.floor(x_max) + 1, step):
         x = px(e)
         grid.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + ph}"/>')
-        grid.append(f'<text class="tick" x="{x:.1f}" y="{TOP + ph + 13}" text-anchor="middle">{e}</text>')
+        grid.append(f'<text class="tick" x="{x:.1f}" y="{TOP + ph + 15}" text-anchor="middle">{e}</text>')
     grid.append(f'<text class="axis-title" x="{LEFT + pw / 2}" y="{HEIGHT - 3}" text-anchor="middle">epoch</text>')
 
     lines = []
@@ -91,7 +95,7 @@ def line_chart(title: str, y_title: str, series: list[Series], x_max: float, y_r
         pts = [(x, y) for x, y in thin(s.points) if y is not None and math.isfinite(y) and math.isfinite(x)]
         if not pts:
             continue
-        cls = f"line {s.kind}" + (" dashed" if s.dashed else "")
+        cls = f"line {s.kind}" + (" dashed" if s.dashed else "") + (" faint" if s.faint else "")
         name = html.escape(s.name, quote=True)
         if len(pts) == 1 and s.kind != "ref":  # a lone evaluation: a dot, so it is visible
             x, y = pts[0]
@@ -99,17 +103,24 @@ def line_chart(title: str, y_title: str, series: list[Series], x_max: float, y_r
             continue
         d = "M" + "L".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
         lines.append(f'<path class="{cls}" data-series="{name}" data-points="{len(pts)}" d="{d}"/>')
-        if s.kind in ("val", "test") and not s.dashed:  # evaluations are few: mark each one
+        if s.kind in ("val", "test") and not s.dashed and not s.faint:  # evaluations are few: mark each one
             lines += [f'<circle class="dot {s.kind}" cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5"/>' for x, y in pts]
         if s.label_at_end:
             x, y = pts[-1]
             lines.append(f'<text class="ref-label" x="{px(x) - 4:.1f}" y="{py(y) - 4:.1f}" '
                          f'text-anchor="end">{html.escape(s.label_at_end)}</text>')
 
+    if marker is not None:
+        x = px(marker[0])
+        lines.append(f'<g class="marker"><line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + ph}"/>'
+                     f'<text x="{x + (4 if x < LEFT + pw * 0.7 else -4):.1f}" y="{TOP + 12}" '
+                     f'text-anchor="{"start" if x < LEFT + pw * 0.7 else "end"}">{html.escape(marker[1])}</text></g>')
     legend = "".join(
-        f'<span class="key {s.kind}{" dashed" if s.dashed else ""}"><i></i>{html.escape(s.name)}</span>' for s in series)
+        f'<span class="key {s.kind}{" dashed" if s.dashed else ""}{" faint" if s.faint else ""}"><i></i>'
+        f'{html.escape(s.name)}</span>' for s in series)
     latest = "; ".join(f"{s.name} {s.points[-1][1]:.3g}{unit}" for s in series
-                       if s.points and s.kind != "ref" and not s.dashed and s.points[-1][1] is not None)
+                       if s.points and s.kind != "ref" and not s.dashed and not s.faint
+                       and s.points[-1][1] is not None)
     alt = f"{title} ({y_title}, log scale) against epoch" + (f"; latest: {latest}" if latest else "; no data yet")
     return (f'<figure class="chart"{f" id={chart_id!r}" if chart_id else ""}><figcaption><b>{html.escape(title)}</b>'
             f'<span class="legend">{legend}</span></figcaption>'
@@ -117,4 +128,5 @@ def line_chart(title: str, y_title: str, series: list[Series], x_max: float, y_r
             f'preserveAspectRatio="xMidYMid meet">'
             f'<text class="axis-title" transform="translate(11 {TOP + ph / 2}) rotate(-90)" text-anchor="middle">'
             f'{html.escape(y_title)}</text>{"".join(grid)}'
-            f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/>{"".join(lines)}</svg></figure>')
+            f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/>{"".join(lines)}</svg>'
+            + (f'<p class="chart-note">{html.escape(note)}</p>' if note else "") + '</figure>')

@@ -65,7 +65,8 @@ def network_view(input01: np.ndarray, pad: int, factor: int = 8) -> np.ndarray:
     if pad:
         border = np.ones(x.shape, bool)
         border[pad:-pad, pad:-pad] = False
-        rgb[border] = rgb[border] * 0.6 + np.array([40, 60, 110]) * 0.4
+        # a blue that shows on a light page and on a dark one (the network itself sees background there)
+        rgb[border] = rgb[border] * 0.3 + np.array([45, 85, 200]) * 0.7
     return upscale(rgb.astype(np.uint8), factor)
 
 
@@ -102,7 +103,7 @@ def connection_table_html(table: np.ndarray | None) -> str:
     """The S2 -> C3 connection table (16 C3 maps x 6 S2 maps), drawn as a grid: rows S2, columns C3."""
     if table is None:
         return ('<p class="fmap-note">This model uses <b>full</b> connectivity: every C3 map reads all 6 S2 maps. '
-                'Pick <code>lenet5-1998</code> to see the paper\'s sparse table.</p>')
+                'Pick the LeNet-5 (1998) model to see the paper\'s sparse table.</p>')
     head = "".join(f"<th>{j}</th>" for j in range(table.shape[0]))
     rows = "".join(
         f"<tr><th>S2·{i}</th>" + "".join(f'<td class="{"on" if table[j, i] else "off"}" data-c3="{j}"></td>'

@@ -12,8 +12,10 @@ import numpy as np
 from lenet.render import SIGNED, UNSIGNED, gray, network_view, percent, png_data_url, upscale
 
 # Ten distinguishable class colours (Tableau 10), for the F6 map.
-CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-                 "#9c755f", "#7f7f7f")
+# Ten colours a class map can tell apart (saturated, no two greys or grey-blues), dark enough for white labels'
+# halo on a white plot.
+CLASS_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#0099b4", "#f032e6", "#808000",
+                 "#9a6324", "#000075")
 
 
 def esc(text) -> str:
@@ -82,7 +84,8 @@ def overlay(base01: np.ndarray, heat: np.ndarray, signed: bool, limit: float) ->
     return (base * (1 - alpha) + col * alpha).astype(np.uint8)
 
 
-def why_html(input01: np.ndarray, pad: int, sal: np.ndarray, occ: np.ndarray, read: str, patch: int) -> str:
+def why_html(input01: np.ndarray, pad: int, sal: np.ndarray, occ: np.ndarray, read: str, patch: int,
+             noun: str = "digit") -> str:
     """Saliency and occlusion side by side (both over the model's input), each with one sentence on how to
     read it."""
     occ_px = np.pad(upscale(occ, 28 // occ.shape[0]), pad)  # one value per block of the 28x28 digit
@@ -98,7 +101,7 @@ def why_html(input01: np.ndarray, pad: int, sal: np.ndarray, occ: np.ndarray, re
         f'“{esc(read)}” most (the gradient, averaged over 16 noisy copies): sensitivity, not necessarily ink.'
         f'</figcaption></figure>'
         f'<figure><img class="px" src="{png_data_url(occ_img)}" width="168" height="168" alt="occlusion map">'
-        f'<figcaption><b>Occlusion</b> · red is where covering the digit with a grey {patch}×{patch} patch lowers '
+        f'<figcaption><b>Occlusion</b> · red is where covering the {noun} with a grey {patch}×{patch} patch lowers '
         f'the probability of “{esc(read)}” ({biggest}); blue is where covering raises it.</figcaption></figure>'
         '</div>')
 
@@ -131,8 +134,8 @@ def neighbours_html(items: list[dict], images: list[np.ndarray], sample_title: s
         f'alt="training digit {it["index"]}"><figcaption><b>{esc(it["label"])}</b> · {it["distance"]:.2f}'
         f'</figcaption></figure>'
         for it, img in zip(items, images))
-    return (f'<div class="nbs">{cells}</div><p class="fmap-note">The {len(items)} training images (of the '
-            f'{n_train:,} in the {esc(sample_title)}) whose F6 features — the 84 numbers the output reads — are '
+    return (f'<div class="nbs">{cells}</div><p class="fmap-note">The {len(items)} training images, of the '
+            f'{n_train:,} in the {esc(sample_title)}, whose F6 features — the 84 numbers the output reads — are '
             'closest to this input’s, with their labels and distances. The network sees these as alike: when it '
             'misreads, they show what it thought it saw.</p>')
 
@@ -148,6 +151,13 @@ def f6_map_svg(xy: np.ndarray, labels: np.ndarray, classes: list[str], star: np.
     xs, ys = sx(xy), sy(xy)
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="{CLASS_COLOURS[int(c) % 10]}"/>'
                    for x, y, c in zip(xs, ys, labels))
+    # each class's name at the middle (median) of its points: the clusters read without the legend
+    names = []
+    for k, c in enumerate(classes[:10]):
+        mine = labels == k
+        if mine.any():
+            names.append(f'<text class="f6-cluster" x="{np.median(xs[mine]):.1f}" y="{np.median(ys[mine]) + 5:.1f}" '
+                         f'fill="{CLASS_COLOURS[k]}" text-anchor="middle">{esc(c)}</text>')
     cx, cy = float(sx(star)), float(sy(star))
     star_pts = " ".join(f"{cx + r * np.sin(a):.1f},{cy - r * np.cos(a):.1f}"
                         for k in range(10) for a, r in [(k * np.pi / 5, 11 if k % 2 == 0 else 4.5)])
@@ -155,7 +165,7 @@ def f6_map_svg(xy: np.ndarray, labels: np.ndarray, classes: list[str], star: np.
                      for i, c in enumerate(classes))
     return (f'<figure class="f6map"><svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img" '
             f'aria-label="F6 map of test digits with this input as a star"><rect width="{size}" height="{size}" '
-            f'fill="white"/><g opacity="0.75">{dots}</g><polygon class="star" points="{star_pts}" fill="#111" '
+            f'fill="white"/><g opacity="0.75">{dots}</g><g class="f6-clusters">{"".join(names)}</g><polygon class="star" points="{star_pts}" fill="#111" '
             f'stroke="white" stroke-width="1.5"><title>this input</title></polygon></svg>'
             f'<div class="f6-legend">{legend}<span>★ this input</span></div></figure>')
 

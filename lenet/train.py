@@ -2,7 +2,8 @@
 
 Events (every one has "type", "elapsed" in seconds since start, and "epoch"/"step" where known):
   start  settings, device, sizes, steps per epoch
-  step   running train loss / accuracy since the last step event, lr, images/s, ETA   (>= every 0.25 s)
+  step   running train loss / accuracy since the last step event (over `images`; `cross_entropy` is the loss
+         without label smoothing, as the test loss is measured), lr, images/s, ETA   (>= every 0.25 s)
   eval   per epoch, for "val" (if a validation split is set) and "test": loss, accuracy
   epoch  the epoch's summary
   done   reason: finished | early_stopping, with the final test figures
@@ -88,11 +89,11 @@ class TrainConfig:
         if self.dataset not in DATASETS:
             problems.append(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
         if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000):
-            problems.append(f"epochs must be a whole number from 1 to 1000, got {self.epochs}")
+            problems.append(f"epochs must be a whole number from 1 to 1000 (you entered {_shown(self.epochs)})")
         if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536):
-            problems.append(f"batch size must be a whole number from 1 to 65536, got {self.batch_size}")
+            problems.append(f"batch size must be a whole number from 1 to 65536 (you entered {_shown(self.batch_size)})")
         if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
-            problems.append(f"learning rate must be > 0 and <= 10, got {self.lr}")
+            problems.append(f"learning rate must be above 0 and at most 10 (you entered {_shown(self.lr)})")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -159,17 +160,28 @@ def recipe(arch: str | None = None, **settings) -> TrainConfig:
     return TrainConfig(**{**recipes.defaults(arch), **settings})
 
 
+def _shown(value) -> str:
+    """A number as a person typed it: 1e+09 rather than 1000000000.0, 65,537 rather than 65537."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return repr(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
 @dataclass
 class _Window:
     """Running train loss / accuracy since the last step event, summed on the device (no sync per step)."""
     loss: torch.Tensor
     correct: torch.Tensor
+    ce: torch.Tensor | None = None  # plain cross-entropy (no label smoothing): comparable with the test loss
     n: int = 0
     since: float = 0.0
 
-    def add(self, loss, scores, y, n: int):
-        """n: the digits at the head of the batch (generated negatives follow them and are not counted)."""
+    def add(self, loss, scores, y, n: int, plain=None):
+        """n: the digits at the head of the batch (generated negatives follow them and are not counted); plain:
+        the batch's cross-entropy without label smoothing, when the loss has smoothing."""
         self.loss += loss.detach() * n
+        if plain is not None:
+            self.ce = plain * n if self.ce is None else self.ce + plain * n
         self.correct += (scores[:n].detach().argmax(1) == y[:n]).sum()  # "not a digit" for a digit: wrong
         self.n += n
 
@@ -349,7 +361,11 @@ class Trainer:
         for i in range(1, self.steps_per_epoch + 1):
             idx = order[(i - 1) * c.batch_size:i * c.batch_size]
             loss, scores, y = self._train_step(r, idx)
-            win.add(loss, scores, y, len(idx))
+            plain = None
+            if c.label_smoothing > 0:  # the curve plots what the test loss measures: smoothing adds a floor (~0.5)
+                with torch.no_grad():
+                    plain = model.loss(scores.detach(), y, 0.0)
+            win.add(loss, scores, y, len(idx), plain)
             # due from the last step event, evaluations included: a curve never stalls at an epoch's end
             if time.perf_counter() - r.shown < c.log_interval and i not in tests:
                 continue
@@ -384,7 +400,8 @@ class Trainer:
         r.good = self._snapshot()
         done_frac = r.step / (self.cfg.epochs * self.steps_per_epoch)
         return {"type": "step", "epoch": r.epoch, "step": r.step, "epoch_progress": i / self.steps_per_epoch,
-                "loss": mean_loss, "accuracy": acc, "lr": r.opt.param_groups[0]["lr"],
+                "loss": mean_loss, "accuracy": acc, "lr": r.opt.param_groups[0]["lr"], "images": win.n,
+                "cross_entropy": win.ce.item() / win.n if win.ce is not None else mean_loss,
                 "images_per_s": win.n / max(now - win.since, 1e-9), "elapsed": r.elapsed(),
                 "eta": r.elapsed() * (1 - done_frac) / done_frac}
 

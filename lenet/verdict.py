@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from lenet.config import LeNetConfig
+from lenet.icons import ASK, NO
 
 VERDICTS = ("digit", "unsure", "not a digit")
 SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head", "reject+head")
@@ -277,10 +278,10 @@ def markdown(v: Verdict) -> str:
     """The Draw tab's verdict text."""
     e = lambda t: html.escape(t, quote=False)  # noqa: E731
     if v.kind == "not a digit":
-        return (f"### 🙂 That doesn't look like a digit\n{e(v.reason[:1].upper() + v.reason[1:])}. If you meant a digit, "
+        return (f"### {NO} That doesn't look like a digit\n{e(v.reason[:1].upper() + v.reason[1:])}. If you meant a digit, "
                 f"draw one digit, 0–9, filling the box. (Closest digit: **{e(v.best)}**.)")
     if v.kind == "unsure":
-        return (f"### 🤔 Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
+        return (f"### {ASK} Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
                 f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. {unsure_advice(v.best, v.runner_up)}")
     return (f"### I read: **{e(v.best)}**\n{v.probability:.1%} sure · runner-up {e(v.runner_up)} "
             f"({v.runner_up_probability:.1%})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from lenet.config import ARCHITECTURES
 from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
 from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
+from lenet.icons import ASK, FAIL, OK, PEN, SHIRT, STOP, WAIT, WARN
 from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.inference import verdict as judge_reading
 from lenet.verdict import Verdict
@@ -31,7 +33,7 @@ from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, 
 from lenet.train import TrainConfig, run_outcome
 from lenet.watch import EvalSnapshot, Pinned, RunHistory
 
-EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
+EMPTY_PROMPT = f"### {PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
 
 
 # ---------- canvas values ----------
@@ -58,7 +60,7 @@ def arch_choices() -> list[tuple[str, str]]:
 
 def arch_info(arch: str) -> str:
     description = ARCHITECTURES[arch].description if arch in ARCHITECTURES else ""
-    return f"{description} · id: {arch}"
+    return description
 
 
 def model_name(lm: LoadedModel) -> str:
@@ -80,7 +82,7 @@ def model_info(lm: LoadedModel) -> str:
     """The selected model in full, under the selector."""
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     description = ARCHITECTURES[lm.arch].description if lm.arch in ARCHITECTURES else lm.arch
-    return f"{description} · id: {lm.arch} · trained on {trained_on}."
+    return f"{description}, trained on {trained_on}."
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
@@ -107,7 +109,7 @@ def verdict(reading: Reading, judged: Verdict | None) -> str:
     if reading.unsure:
         why = (f"no digit prototype is close (“none of these”: {reading.reject:.0%})" if reading.reject > p1
                else f"then {html.escape(second)} ({p2:.0%})")
-        return (f"### 🤔 Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
+        return (f"### {ASK} Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
                 "Try drawing it again, more clearly.")
     return f"### I read: **{html.escape(first)}**\n{p1:.1%} sure · runner-up {html.escape(second)} ({p2:.1%})"
 
@@ -123,7 +125,7 @@ def draw_notice(lm: LoadedModel) -> str:
         return ""
     title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     names = ", ".join(html.escape(c) for c in lm.classes[:4])
-    return (f'<p class="draw-notice">👕 <b>This model reads clothes, not digits.</b> It was trained on '
+    return (f'<p class="draw-notice">{SHIRT} <b>This model reads clothes, not digits.</b> It was trained on '
             f"{html.escape(title)}: its 10 classes are {names}… Whatever you draw, it answers with one of them. "
             "Pick an MNIST model above to read digits.</p>")
 
@@ -135,7 +137,7 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
     pad = (size - 28) // 2
     caption = ("Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's "
                "pen, centred in 28×28"
-               + (f"; the navy frame is the padding to LeNet-5's {size}×{size} input." if pad else
+               + (f"; the blue frame is the padding to LeNet-5's {size}×{size} input." if pad else
                   f"; this model reads {size}×{size} with no padding."))
     if image is None:
         body = '<div class="seen-empty">What the network sees appears here</div>'
@@ -143,7 +145,7 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
         k = image.shape[0] // size if image.shape[0] % size == 0 else 1
         small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
         alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
-               "and centred" + (f", inside a navy {pad}-pixel frame of padding" if pad else ""))
+               "and centred" + (f", inside a blue {pad}-pixel frame of padding" if pad else ""))
         body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
     return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
             f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
@@ -213,6 +215,15 @@ def class_choices(lm: LoadedModel) -> list[tuple[str, str]]:
             + [("one it misreads", MISREAD)])
 
 
+def picker_value(lm: LoadedModel, pick: dict) -> str | None:
+    """What "Show me a test image of…" says for a test image shown: how it was picked ("any", "misread"), else its
+    class."""
+    if pick.get("choice") in (ANY_CLASS, MISREAD):
+        return pick["choice"]
+    label = pick.get("label")
+    return str(list(lm.classes).index(label)) if label in list(lm.classes) else None
+
+
 def pick_test_image(index: FeatureIndex, choice: str | None, rng: np.random.Generator,
                     avoid: int | None = None) -> dict | None:
     """A random bundled test image matching the choice, as Inspect's pick ({"image", "label", "title",
@@ -239,8 +250,14 @@ def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> li
         r = read_digit(lm, digit)
         title = DATASETS.get(lm.dataset, DATASETS["mnist"]).title
         note = "" if lm.dataset.startswith("mnist") else f"knows only {title}"
-        rows.append({"name": name, "read": r.classes[r.top], "prob": float(r.probs[r.top]), "probs": r.probs,
-                     "classes": r.classes, "note": "unsure" if r.unsure and not note else note})
+        read, prob = r.classes[r.top], float(r.probs[r.top])
+        probs, classes = r.probs, list(r.classes)
+        if r.reject > prob:  # e.g. the 1998 model's "none of these": no digit prototype is close
+            probs, classes = np.append(r.probs, r.reject), classes + ["none of these"]
+            note = f"no digit is close: closest {read}"
+            read, prob = "none", float(r.reject)
+        rows.append({"name": name, "read": read, "prob": prob, "probs": probs,
+                     "classes": classes, "note": "unsure" if r.unsure and not note else note})
     return rows
 
 
@@ -270,7 +287,7 @@ def inspect_view(lm: LoadedModel, digit: np.ndarray | None, true_label: str | No
         + f'<div class="inspect-out"><p>Reads <b class="big">{html.escape(top)}</b> '
           f"({reading.probs[reading.top]:.1%}){truth}{reject}</p>{outputs}</div>"
         + why_html(reading.input01, cfg.pad, saliency(lm, reading), occlusion(lm, reading), top,
-                   OCCLUSION_PATCH)
+                   OCCLUSION_PATCH, noun="digit" if lm.dataset.startswith("mnist") else "item")
         + "</div>")
     sections = [
         maps_html("c1", a["c1"], f"C1 · {a['c1'].shape[0]} feature maps {a['c1'].shape[1]}×{a['c1'].shape[2]} — "
@@ -306,14 +323,15 @@ def more_view(lm: LoadedModel, reading: Reading, index: FeatureIndex | None,
         images = [index.train.images[n["index"]].numpy() / 255 for n in near]
         title = DATASETS[index.dataset].title
         parts.append(
-            '<section class="fmap-layer" id="sec-neighbours"><h4>Nearest training images in F6 space</h4>'
+            '<section class="fmap-layer" id="sec-neighbours"><h4>The training images it finds most alike</h4>'
             + neighbours_html(near, images, title, len(index.train)) + "</section>"
             '<section class="fmap-layer" id="sec-f6map"><h4>Where this input lands among the test images</h4>'
             + f6_map_svg(index.test_xy, index.test.labels.numpy(), list(DATASETS[index.dataset].classes),
                          index.project(f6))
             + f'<p class="fmap-note">Each dot is one of the {len(index.test):,} test images of the {title}, placed '
-              "by the two directions along which their F6 features vary most (PCA), coloured by true class. "
-              "Clusters are what the network has learned to tell apart; the ★ is this input.</p></section>")
+              "by the two directions along which their F6 features (the 84 numbers the output reads) vary most "
+              "(PCA), coloured and labelled by true class. Clusters are what the network has learned to tell apart; "
+              "the ★ is this input.</p></section>")
     if others:
         parts.append('<section class="fmap-layer" id="sec-compare"><h4>The same input, read by every model</h4>'
                      + compare_html(compare_rows(others, reading.digit)) + "</section>")
@@ -358,6 +376,22 @@ def run_label(cfg: TrainConfig) -> str:
     return f"{cfg.arch} · {cfg.optimizer} lr {cfg.lr:g} · bs {cfg.batch_size}{aug}"
 
 
+def smoothing_span(n_train: int) -> int:
+    """Images the running train error averages over: a tenth of an epoch, within 500-5,000 (round)."""
+    span = min(max(n_train // 10, 500), 5000)
+    return int(round(span, -2))
+
+
+def smoothing_floor(eps: float, k: int) -> float:
+    """The smallest cross-entropy against label-smoothed targets over k classes: their own entropy."""
+    hi, lo = 1 - eps + eps / k, eps / k
+    return -(hi * math.log(hi) + (k - 1) * lo * math.log(lo))
+
+
+def _marker(epoch: float | None) -> tuple[float, str] | None:
+    return None if epoch is None else (float(epoch), f"shown: epoch {epoch:.2f}".rstrip("0").rstrip("."))
+
+
 @dataclass(frozen=True)
 class Curves:
     """One run's curves, kept per visitor so the next run can draw them (dashed) for comparison."""
@@ -379,16 +413,27 @@ class TrainView:
     test_accuracy: float | None = None
     last: dict = field(default_factory=dict)
     start: dict = field(default_factory=dict)
+    raw_error: list = field(default_factory=list)  # train error % of each window of batches (drawn faint)
+    smooth_error: float | None = None
+    span: int = 2000  # images the running train error averages over (smoothing_span)
 
     def add(self, ev: dict) -> None:
         kind = ev["type"]
         if kind == "start":
             self.start = ev
             self.state = "training"
+            self.span = smoothing_span(ev.get("n_train", 0))
         elif kind == "step":
             x = ev["epoch"] - 1 + ev["epoch_progress"]
-            self.loss["train"].append((x, ev["loss"]))
-            self.error["train"].append((x, 100 * (1 - ev["accuracy"])))
+            # the loss the test loss is comparable with: plain cross-entropy (the optimised one has label smoothing)
+            self.loss["train"].append((x, ev.get("cross_entropy", ev["loss"])))
+            # each window of batches is noisy (and 0% wrong on a lucky one): a running figure over the last
+            # `span` images is the train error, the windows themselves are drawn faint under it
+            error = 100 * (1 - ev["accuracy"])
+            self.raw_error.append((x, error))
+            k = 1 - math.exp(-ev.get("images", self.span) / self.span)
+            self.smooth_error = error if self.smooth_error is None else self.smooth_error + k * (error - self.smooth_error)
+            self.error["train"].append((x, self.smooth_error))
             self.last = ev
         elif kind == "eval":  # the end of an epoch, or a point inside the last one (epoch_progress < 1)
             x = ev["epoch"] - 1 + ev.get("epoch_progress", 1.0)
@@ -421,6 +466,8 @@ class TrainView:
             (self.error, self.previous.error if self.previous else None)
         splits = ("train", "val", "test") if self.cfg.val_split > 0 else ("train", "test")
         out = [Series(name, name, data[name]) for name in splits]
+        if which == "error":
+            out.insert(1, Series("train, each update", "train", self.raw_error, faint=True))
         if prev is not None:  # the previous run: only the splits it has, so the legend stays true
             out += [Series(f"previous: {name}", name, prev[name], dashed=True) for name in ("train", "test")
                     if prev.get(name)]
@@ -434,42 +481,54 @@ class TrainView:
     def x_max(self) -> int:
         return max(self.cfg.epochs, self.previous.epochs if self.previous else 0)
 
-    def loss_html(self) -> str:
+    def loss_html(self, marker: float | None = None) -> str:
         series = self._series("loss")
         values = [y for s in series for _, y in s.points]
+        eps = self.cfg.label_smoothing
+        note = "train: cross-entropy of the batches being learned, measured as for test."
+        if eps > 0:
+            k = len(dataset_info(self.cfg.dataset).classes) + self.cfg.negatives
+            note += (f" Training minimises a label-smoothed loss ({eps:g}, never below "
+                     f"{smoothing_floor(eps, k):.2f}) so the network is not over-confident.")
         return line_chart("Loss", "cross-entropy", series, self.x_max,
-                          log_range(values, floor=1e-3, empty=(0.1, 10)))
+                          log_range(values, floor=1e-3, empty=(0.1, 10)), marker=_marker(marker), note=note)
 
-    def error_html(self) -> str:
+    def error_html(self, marker: float | None = None) -> str:
         series = self._series("error")
-        values = [y for s in series for _, y in s.points]
-        return line_chart("Error rate", "test / train error %", series, self.x_max,
-                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%")
+        values = [y for s in series if not s.faint for _, y in s.points]
+        note = (f"train: error over the last ~{self.span:,} training images (faint: each update alone). "
+                "test: images it never trains on.")
+        return line_chart("Error rate", "error %", series, self.x_max,
+                          log_range(values, floor=0.01, ceiling=100, empty=(0.1, 100)), unit="%",
+                          marker=_marker(marker), note=note)
 
     def status(self) -> str:
         s, ev = self.start, self.last
         if self.state == "diverged":
-            return f"### ⚠️ Stopped: the run diverged\n{html.escape(ev.get('message', ''))}"
+            return f"### {WARN} Stopped: the run diverged\n{html.escape(ev.get('message', ''))}"
         if not s:
-            return f"### ⏳ Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
+            return f"### {WAIT} Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
         total = self.cfg.epochs * s["steps_per_epoch"]
         step = ev.get("step", 0)
         bar = _progress_bar(step / total if total else 0)
         where = f"on {html.escape(s['device'])} · {s['n_train']:,} training images · {s['parameters']:,} parameters"
         if self.state == "failed":
-            return (f"### ❌ This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
+            return (f"### {FAIL} This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
                     "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
-            return (f"### ✅ Done ({self.state}) · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
+            how = "Done" if self.state == "finished" else "Done, stopped early (it had stopped improving)"
+            return (f"### {OK} {how} · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
         if self.state == "stopped":
             at = f" in epoch {ev['epoch']}, step {step}" if ev else " before the first step"
-            return f"### ⏹️ Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
+            return f"### {STOP} Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
         if not ev:
             return f"### Training started\n{bar}\n{where}"
-        test = f" · test {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
+        test = f" · test accuracy {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
+        train = (f"train accuracy {1 - self.smooth_error / 100:.1%} (last ~{self.span:,} images)"
+                 if self.smooth_error is not None else f"train accuracy {ev['accuracy']:.1%}")
         return (f"### Training · epoch {ev['epoch']}/{self.cfg.epochs} · step {step}/{total}\n{bar}\n"
-                f"loss {ev['loss']:.4f} · accuracy {ev['accuracy']:.1%}{test} · {ev['images_per_s']:,.0f} images/s · "
+                f"{train}{test} · {ev['images_per_s']:,.0f} images/s · "
                 f"{ev['elapsed']:.0f} s elapsed · about {ev['eta']:.0f} s left\n\n{where}")
 
     def model(self, weights: dict) -> LoadedModel:
@@ -495,9 +554,9 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
     outcome = run_outcome(r["accuracy"], len(lm.classes))
     if outcome["failed"] and run_state in ("finished", "early-stopped"):  # a run the visitor stopped stays "stopped"
         run_state = "failed"
-    how = {"stopped": "⏹️ Stopped — kept what was learned so far",
-           "diverged": "⚠️ The run diverged — kept the last good weights",
-           "failed": "❌ This run failed: it learned nothing"}.get(run_state, "✅ Finished")
+    how = {"stopped": f"{STOP} Stopped — kept what was learned so far",
+           "diverged": f"{WARN} The run diverged — kept the last good weights",
+           "failed": f"{FAIL} This run failed: it learned nothing"}.get(run_state, f"{OK} Finished")
     title = DATASETS[lm.dataset].title
     use = ("It is now **your model** in Draw and Inspect, for you only; reloading the page returns to the shipped "
            "models. Download it below to keep it.")
@@ -535,7 +594,7 @@ def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned |
     k = classes.index(test_class) if test_class in classes else 0
     hits = (sample.labels == k).nonzero().flatten()
     index = int(hits[0]) if len(hits) else 0
-    return Pinned(sample.images[index].numpy().astype(np.float32) / 255, f"test image of a {classes[k]}",
+    return Pinned(sample.images[index].numpy().astype(np.float32) / 255, f"test image #{index}",
                   classes[int(sample.labels[index])])
 
 
@@ -575,6 +634,13 @@ def watch_html(history: RunHistory | None, index: int | None = None) -> str:
     return "".join(parts)
 
 
+def snapshot_at(history: RunHistory, epoch: float) -> int:
+    """The index of the snapshot nearest `epoch` (the latest of equally near ones: the final model at the end)."""
+    gaps = [abs(s.epoch - epoch) for s in history.snapshots]
+    best = min(gaps)
+    return max(i for i, g in enumerate(gaps) if g <= best + 1e-9)
+
+
 def _evaluation_at(history: RunHistory | None, index: int | None) -> tuple[EvalSnapshot | None, bool]:
     """(the test evaluation shown at a snapshot, whether it is the final model's). index None: the latest
     evaluation, which may be newer than the latest snapshot (it arrives just before the epoch's weights)."""
@@ -600,6 +666,11 @@ def confusion_view(history: RunHistory | None, index: int | None = None,
                           clickable=ev.predictions is not None, selected=selected)
 
 
+def gallery_caption(index: int, true: str, read: str) -> str:
+    """A gallery image's caption, what matters first (a narrow tile cuts the end): "9 → 4 · #57"."""
+    return f"{true} → {read} · #{index}"
+
+
 def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
                 data_dir: str | None = None) -> tuple[list, list[int], str]:
     """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
@@ -613,7 +684,7 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
     images = f"{len(hits)} test image{'' if len(hits) == 1 else 's'} of a {classes[true]}"
     what = f"{images} read as {classes[read]}" if true != read else f"{images} read right"
     shown = hits[:limit]
-    items = [(upscale(gray(split.images[i].numpy() / 255), 4), f"#{i}: {classes[true]} → {classes[read]}")
+    items = [(upscale(gray(split.images[i].numpy() / 255), 4), gallery_caption(i, classes[true], classes[read]))
              for i in shown]
     more = f" (first {limit} shown)" if len(hits) > limit else ""
     tip = " Click one to open it in Inspect." if len(shown) else ""
@@ -630,7 +701,7 @@ def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = 
     wrong = np.flatnonzero(ev.predictions[:len(labels)] != labels)
     classes = history.classes
     items = [(upscale(gray(split.images[i].numpy() / 255), 4),
-              f"#{i}: {classes[labels[i]]} → {classes[ev.predictions[i]]}") for i in wrong[:limit]]
+              gallery_caption(i, classes[labels[i]], classes[ev.predictions[i]])) for i in wrong[:limit]]
     return (items, [int(i) for i in wrong[:limit]],
             f"**{len(wrong)} misread test images** (first {min(limit, len(wrong))} shown). Click a cell of the "
             "matrix to list one kind of mistake; click an image to open it in Inspect.")

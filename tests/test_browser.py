@@ -271,7 +271,7 @@ def test_the_layout_stays_put_when_the_first_reading_arrives(page, server_url):
     moved = [(a, b) for a, b in zip(before, after) if abs(a[0] - b[0]) > 2 or abs(a[1] - b[1]) > 2]
     assert not moved, f"parts of the Draw tab moved: {before} -> {after}"
     seen = page.locator("#seen img")
-    assert "navy" in seen.get_attribute("alt") and "32×32" in page.locator("#seen").inner_text()
+    assert "blue" in seen.get_attribute("alt") and "32×32" in page.locator("#seen").inner_text()
     assert page.locator("#seen img").bounding_box()["y"] < 900, "what the network sees is above the fold"
 
 

@@ -29,8 +29,10 @@ torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "lenet" / "static"
-SHIPPED = load_shipped(ROOT / "checkpoints")  # read-only, shared by every visitor
-DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in SHIPPED else next(iter(SHIPPED))
+_LOADED = load_shipped(ROOT / "checkpoints")
+DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in _LOADED else next(iter(_LOADED))
+# read-only, shared by every visitor; the default first, so it leads the model selector and every list of models
+SHIPPED = {DEFAULT_MODEL: _LOADED[DEFAULT_MODEL], **{k: v for k, v in _LOADED.items() if k != DEFAULT_MODEL}}
 gpu = spaces.GPU(duration=300) if spaces is not None else (lambda fn: fn)
 
 
@@ -56,7 +58,7 @@ class Page:
 
 def build_header() -> Page:
     """The title and the model selector above the tabs, and the per-visitor states every tab shares."""
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_id="header"):
         with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")

@@ -21,6 +21,7 @@ from lenet.background import in_background
 from lenet.checkpoint import CheckpointError, write_download
 from lenet.data import DatasetUnavailable, dataset_info
 from lenet.device import available_devices
+from lenet.icons import STOP, WAIT, WARN
 from lenet.inference import LoadedModel, read_digit
 from lenet.preprocess import CanvasError
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
@@ -36,7 +37,7 @@ DEFAULTS = recipe()  # recipes/default.toml
 # run is going; if it reloads before the run ends, the new page says what happened (components/reload_note.js).
 MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now())); } catch (e) {} }"
 UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
-WAITING = ("### ⏳ Waiting for the training slot…\nRuns take turns: if another visitor's run is going, yours starts "
+WAITING = (f"### {WAIT} Waiting for the training slot…\nRuns take turns: if another visitor's run is going, yours starts "
            "when it ends. Your place in the queue shows below.")
 
 
@@ -54,17 +55,23 @@ class StopSignal:
         self.failure = ""
 
     def fail(self, message: str) -> gr.Error:
+        """The reason goes to the status line (after_failure), once: no toast repeating it (visible=False still
+        sends the message to API clients)."""
         self.failure = message
-        return gr.Error(message)
+        return gr.Error(message, visible=False, print_exception=False)
 
 
 def _failed(signal: StopSignal | None, message: str) -> gr.Error:
     return signal.fail(message) if signal is not None else gr.Error(message)
 
 
-def _whole(value, name) -> int:
-    if value is None or not math.isfinite(float(value)) or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number, got {value}")
+def _whole(value, name, most: int | None = None) -> int:
+    if value is None or value == "":
+        raise ValueError(f"{name} is empty: enter a whole number")
+    if not math.isfinite(float(value)) or float(value) != int(value):
+        raise ValueError(f"{name} must be a whole number (you entered {float(value):g})")
+    if most is not None and not 1 <= int(value) <= most:
+        raise ValueError(f"{name} must be from 1 to {most} here (you entered {int(value):,})")
     return int(value)
 
 
@@ -124,6 +131,7 @@ class TrainTab:
     previous_curves: gr.State  # this visitor's previous run's curves, drawn dashed for comparison
     shown_snapshot: gr.State  # the snapshot the slider shows; None = the latest
     drill_indices: gr.State  # test-set indices of the images in the drill-down gallery
+    run_view: gr.State  # this visitor's last run's curves (a TrainView), redrawn with the slider's epoch marked
 
     # ---- a run ----
 
@@ -143,21 +151,21 @@ class TrainTab:
         clears Gradio's "Error" badge, otherwise left on it after the toast closes)."""
         why = html.escape(signal.failure or "see the message in the corner")
         return {**self.end_of_run(), self.queue_box: "",
-                self.status: f"### ⚠️ The run did not complete\n{why}\n\nFix it and press **Train** again."}
+                self.status: f"### {WARN} The run did not complete\n{why}\n\nFix it and press **Train** again."}
 
     def run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
             watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
             negatives=False, styles=False, signal: StopSignal | None = None):
         """The training generator: one {component: value} update per batch of trainer events."""
         try:
-            cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
+            cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs", MAX_EPOCHS),
                          batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                          schedule=schedule, augment=bool(augment), val_split=float(val_split),
                          seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
         except (TypeError, ValueError) as e:
             raise _failed(signal, f"Please fix the settings: {e}") from None
         if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
-            yield {self.status: "### ⏹️ Stopped before it started\nPress **Train** to start a run."}
+            yield {self.status: f"### {STOP} Stopped before it started\nPress **Train** to start a run."}
             return
         view = views.TrainView(cfg, previous=previous if isinstance(previous, views.Curves) else None)
         try:
@@ -184,13 +192,11 @@ class TrainTab:
                 if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                     stream.close()
                     view.stopped()
-                    yield {**charts(), self.previous_curves: view.curves()}
+                    yield {**charts(), self.previous_curves: view.curves(), self.run_view: view}
                     return
                 weights, evaluated = None, False
                 for ev, w in batch:
                     view.add(ev)
-                    if ev["type"] == "error":
-                        gr.Warning(ev["message"])
                     if ev["type"] == "eval" and "confusion" in ev:
                         history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"],
                                          ev["confusion"], ev["predictions"].numpy())
@@ -208,7 +214,8 @@ class TrainTab:
                 if evaluated:
                     out[self.confusion] = views.confusion_view(history)
                 yield out
-            yield {**charts(), self.previous_curves: view.curves()}  # drawn under the visitor's next run
+            # drawn under the visitor's next run; kept to mark the snapshot the slider shows
+            yield {**charts(), self.previous_curves: view.curves(), self.run_view: view}
         except DatasetUnavailable as e:
             raise _failed(signal, str(e)) from None
         except ValueError as e:
@@ -235,19 +242,25 @@ class TrainTab:
                 self.page.model_dd: gr.update(choices=views.model_choices(SHIPPED, final),
                                               value=_pick_after_run(final, current)),
                 self.watch: views.watch_html(history), self.confusion: views.confusion_view(history),
-                self.snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(n - 1, 1), value=n - 1),
+                self.snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(history.snapshots[-1].epoch, 0.01),
+                                            value=history.snapshots[-1].epoch),
                 self.drill_gallery: gr.update(value=items, visible=bool(items)), self.drill_indices: indices,
                 self.drill_caption: caption, self.download: gr.update(value=str(path), visible=True)}
 
     # ---- afterwards ----
 
-    def show_snapshot(self, index, history: RunHistory | None) -> dict:
-        """The snapshot slider: the pinned digit's reading, the kernels and the confusion matrix at that moment."""
+    def show_snapshot(self, epoch, history: RunHistory | None, view: views.TrainView | None = None) -> dict:
+        """The snapshot slider (in epochs): the pinned digit's reading, the kernels and the confusion matrix at the
+        snapshot nearest that moment (the latest of equals: the final model at the end), marked on the curves."""
         if history is None or not len(history):
             return {}
-        index = int(index)
-        return {self.shown_snapshot: index, self.watch: views.watch_html(history, index),
-                self.confusion: views.confusion_view(history, index)}
+        index = views.snapshot_at(history, float(epoch))
+        out = {self.shown_snapshot: index, self.watch: views.watch_html(history, index),
+               self.confusion: views.confusion_view(history, index)}
+        if isinstance(view, views.TrainView):
+            at = history.snapshots[index].epoch
+            out |= {self.loss_chart: view.loss_html(marker=at), self.error_chart: view.error_html(marker=at)}
+        return out
 
     def show_cell(self, history: RunHistory | None, index, evt: gr.EventData) -> dict:
         """A click on a confusion-matrix cell: list those test images (each opens in Inspect)."""
@@ -283,7 +296,7 @@ class TrainTab:
     def outputs(self) -> list:
         return [self.status, self.loss_chart, self.error_chart, self.watch, self.confusion, self.page.my_model,
                 self.page.model_dd, self.run_history, self.previous_curves, self.snap_slider, self.shown_snapshot,
-                self.drill_gallery, self.drill_caption, self.drill_indices, self.results, self.download]
+                self.drill_gallery, self.drill_caption, self.drill_indices, self.results, self.download, self.run_view]
 
     def wire(self, pad: gr.HTML) -> None:
         s, page = self.settings, self.page
@@ -305,8 +318,9 @@ class TrainTab:
                     queue=False, **private).then(None, js=UNMARK_RUN_JS)
         # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
         self.stop_btn.click(_request_stop, self.stop_signal, None, queue=False, **private)
-        self.snap_slider.input(self.show_snapshot, [self.snap_slider, self.run_history],
-                               [self.shown_snapshot, self.watch, self.confusion], show_progress="hidden",
+        self.snap_slider.input(self.show_snapshot, [self.snap_slider, self.run_history, self.run_view],
+                               [self.shown_snapshot, self.watch, self.confusion, self.loss_chart, self.error_chart],
+                               show_progress="hidden",
                                trigger_mode="always_last", **private)
         self.confusion.click(self.show_cell, [self.run_history, self.shown_snapshot],
                              [self.drill_gallery, self.drill_indices, self.drill_caption, self.confusion],
@@ -333,8 +347,8 @@ def _settings() -> Settings:
     dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=views.DATASET_INFO,
                           elem_id="dataset")
     with gr.Row():
-        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1, label="Epochs",
-                           elem_id="epochs")
+        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
+                           label="Epochs", info=f"1 to {MAX_EPOCHS}", elem_id="epochs")
         batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0, elem_id="batch-size")
     with gr.Row():
         lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
@@ -368,32 +382,35 @@ def build(page: Page) -> TrainTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             settings = _settings()
-            with gr.Row():
-                train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
-            upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
+            upload = gr.UploadButton("Load a model you downloaded", file_types=[".safetensors"],
                                      type="filepath", size="sm", elem_id="upload")
         with gr.Column(scale=2, min_width=300):
-            status = gr.Markdown(f"Pick settings and press **Train**. On full MNIST the defaults pass 99.0% test "
-                                 f"accuracy within {DEFAULTS.epochs} epochs (every one of the 30 seeds we measured) "
-                                 "and end at 98.98–99.34%. A run belongs to this page: reloading or closing it stops "
-                                 "the run.", elem_id="train-status")
+            # Train and Stop above the run they control: on a laptop the settings column runs below the fold.
+            with gr.Row(elem_id="run-buttons"):
+                train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
+            status = gr.Markdown(f"Pick settings and press **Train**. On full MNIST the default settings reach about "
+                                 f"99% test accuracy in {DEFAULTS.epochs} epochs. A run belongs to this page: "
+                                 "reloading or closing the page stops it.", elem_id="train-status")
             reload_note = gr.Markdown("", elem_id="reload-note")
             # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target; this box
             # is tall enough to show it, so a visitor waiting behind another's run sees it.
             queue_box = gr.HTML("", elem_id="train-queue", min_height=44, padding=False)
             empty_run = views.TrainView(dataclasses.replace(DEFAULTS, dataset=DEFAULT_DATASET,
                                                             epochs=views.suggested_epochs(DEFAULT_DATASET)))
-            loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False)
-            error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False)
-    with gr.Row(equal_height=False):
-        with gr.Column(min_width=300):
+            # The curves side by side and "Watch it learn" under them: at 1280x900 both are in view during a run.
+            with gr.Row(equal_height=False, elem_id="curves"):
+                loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False, min_width=300)
+                error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False, min_width=300)
             gr.Markdown("#### Watch it learn", elem_id="watch-title")
             watch = gr.HTML(views.watch_html(None), elem_id="watch", padding=False)
-            snap_slider = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="snap-slider",
-                                    label="Scrub through the run: snapshot (kernels, reading, confusion)")
+            snap_slider = gr.Slider(0, 1, value=0, step=0.01, visible=False, elem_id="snap-slider",
+                                    label="Scrub through the run (epochs): the reading, kernels and confusion "
+                                          "matrix at that moment, marked on the curves")
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=300):
             results = gr.Markdown(elem_id="train-results")
-            download = gr.DownloadButton("Download your model (.safetensors)", visible=False, elem_id="download")
+            download = gr.DownloadButton("Download your model", visible=False, elem_id="download")
         with gr.Column(min_width=300):
             confusion = gr.HTML(views.confusion_view(None), elem_id="confusion", padding=False,
                                 js_on_load=static_text("components/confusion_click.js"))
@@ -404,4 +421,4 @@ def build(page: Page) -> TrainTab:
     return TrainTab(page, settings, train_btn, stop_btn, upload, status, reload_note, queue_box, loss_chart,
                     error_chart, watch, snap_slider, results, download, confusion, drill_caption, drill_gallery,
                     stop_signal=gr.State(StopSignal()), run_history=gr.State(None), previous_curves=gr.State(None),
-                    shown_snapshot=gr.State(None), drill_indices=gr.State([]))
+                    shown_snapshot=gr.State(None), drill_indices=gr.State([]), run_view=gr.State(None))
