@@ -85,17 +85,19 @@ class ApiClient:
     read the answer. Its own connection and, like gradio_client, its own session (with session=False
     every call starts a new one, as with curl)."""
 
-    def __init__(self, url: str, png: bytes, session: bool = True):
+    def __init__(self, url: str, png: bytes, session: bool = True, endpoint: str = "predict"):
         self.url, self.png, self.session = url.rstrip("/"), png, uuid.uuid4().hex if session else None
+        self.endpoint = endpoint  # "predict" or "read": both take one canvas
         self.http = httpx.AsyncClient(timeout=300)
 
     async def predict(self) -> None:
         up = await self.http.post(f"{self.url}/gradio_api/upload", files={"files": ("digit.png", self.png, "image/png")})
         up.raise_for_status()
         canvas = {"background": None, "layers": [], "composite": {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}}
-        r = await self.http.post(f"{self.url}/gradio_api/call/predict", json={"data": [canvas], "session_hash": self.session})
+        r = await self.http.post(f"{self.url}/gradio_api/call/{self.endpoint}",
+                                 json={"data": [canvas], "session_hash": self.session})
         r.raise_for_status()
-        answer = await self.http.get(f"{self.url}/gradio_api/call/predict/{r.json()['event_id']}")
+        answer = await self.http.get(f"{self.url}/gradio_api/call/{self.endpoint}/{r.json()['event_id']}")
         if "event: complete" not in answer.text:
             raise RuntimeError(answer.text[:200])
 
