@@ -223,3 +223,57 @@ def digit_logits(lm, digits: np.ndarray, batch: int = 1024) -> np.ndarray:
         with torch.inference_mode():
             parts.append(lm.model.scores(lm.model.output_scores(x))[:, :cfg.num_classes].double().numpy())
     return np.concatenate(parts) if parts else np.zeros((0, cfg.num_classes))
+
+
+# ---------- teaching: the training sites' digits and the training kinds' sketches, as the app frames them ----------
+
+COPIES = 2  # renderings of each training digit (other sizes, pens, places)
+SKETCH_COPIES = 3  # ... of each training sketch
+TRAIN_HEIGHT = (0.30, 0.80)  # wider than the benchmark's 40-70%: digits drawn small and fast, and big
+TRAIN_PEN = (14.0, 26.0)
+
+
+def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", height=TRAIN_HEIGHT,
+                    pen=TRAIN_PEN) -> tuple[np.ndarray, np.ndarray]:
+    """((N, 28, 28) uint8 ink 255, (N,) int64 labels): each digit of `part` drawn `copies` times on the pad and
+    framed by canvas_to_digit (about 4 ms a digit)."""
+    from lenet.preprocess import canvas_to_digit_u8
+
+    rng = np.random.default_rng([seed, 31])
+    images, labels = [], []
+    for _ in range(copies):
+        for d in digits_for(part):
+            x = canvas_to_digit_u8(pad_canvas(d, rng, height=height, pen=pen))
+            if x is not None:
+                images.append(x)
+                labels.append(d.label)
+    return np.stack(images), np.array(labels, np.int64)
+
+
+def training_sketches(seed: int = 0, copies: int = SKETCH_COPIES, part: str = "train", height=(0.4, 0.95),
+                      pen=TRAIN_PEN) -> np.ndarray:
+    """(N, 28, 28) uint8: each sketch of `part`'s kinds drawn `copies` times on the pad, framed by canvas_to_digit."""
+    from lenet.preprocess import canvas_to_digit_u8
+
+    rng = np.random.default_rng([seed, 32])
+    ink, _ = sketches_for(part)
+    out = []
+    for _ in range(copies):
+        for x in ink:
+            c = sketch_canvas(x, rng, height=height, pen=pen)
+            d = None if c is None else canvas_to_digit_u8(c)
+            if d is not None:
+                out.append(d)
+    return np.stack(out)
+
+
+def with_real_hands(train, seed: int, copies: int = COPIES):
+    """The training Split plus the training sites' digits drawn on the pad (`python -m lenet.train --real-hands`)."""
+    images, labels = training_digits(seed, copies)
+    return train.plus(images, labels)
+
+
+def add_sketches(bank, seed: int, copies: int = SKETCH_COPIES) -> None:
+    """Put the training kinds' sketches into a NegativeBank (`--real-sketches`): about a third of what it serves."""
+    x = torch.from_numpy(training_sketches(seed, copies)).to(bank.images)
+    bank.images = torch.cat([bank.images, x])
