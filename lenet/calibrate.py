@@ -154,7 +154,8 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
         held_sketches = rh.training_sketches(HELD_OUT_SEED, 1, "calibration", (0.45, 0.85), rh.PEN)
         out_sketches = raw_outputs(model, torch.from_numpy(held_sketches).float().div(255))
         digit_sets.append(out_real)
-        real = tuple(torch.from_numpy(x) for x in (rh.training_digits(seed=1)[0], rh.training_sketches(seed=1)))
+        real = tuple(torch.from_numpy(x) for x in (rh.training_digits(seed=1, copies=1, limit=head_samples // 2)[0],
+                                                     rh.training_sketches(seed=1, copies=1)))
         logits = (-out_real["output"] if cfg.output == "rbf" else out_real["output"])[:, :cfg.num_classes]
         temperature = fit_temperature(logits, held_labels)
         extra = {"real_digits": len(held_real), "real_sketches": len(held_sketches), "temperature": temperature,

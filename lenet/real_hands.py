@@ -234,15 +234,18 @@ TRAIN_PEN = (14.0, 26.0)
 
 
 def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", height=TRAIN_HEIGHT,
-                    pen=TRAIN_PEN) -> tuple[np.ndarray, np.ndarray]:
-    """((N, 28, 28) uint8 ink 255, (N,) int64 labels): each digit of `part` drawn `copies` times on the pad and
-    framed by canvas_to_digit (about 4 ms a digit)."""
+                    pen=TRAIN_PEN, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """((N, 28, 28) uint8 ink 255, (N,) int64 labels): each digit of `part` (or `limit` of them, picked at random)
+    drawn `copies` times on the pad and framed by canvas_to_digit (about 4 ms a digit)."""
     from lenet.preprocess import canvas_to_digit_u8
 
     rng = np.random.default_rng([seed, 31])
+    ds = digits_for(part)
+    if limit is not None and limit < len(ds):
+        ds = [ds[i] for i in sorted(rng.choice(len(ds), size=limit, replace=False))]
     images, labels = [], []
     for _ in range(copies):
-        for d in digits_for(part):
+        for d in ds:
             x = canvas_to_digit_u8(pad_canvas(d, rng, height=height, pen=pen))
             if x is not None:
                 images.append(x)
