@@ -725,8 +725,10 @@
 
   // What the Draw tab shows, as views.draw_view + seen_html + the echoed sequence number give it:
   // [verdict markdown, gr.Label value (or null), "what the network sees" HTML, sequence number as text]
-  function outputs(value, payload) {
-    const res = read(value, payload), cfg = res.model.cfg;
+  function outputs(value, payload) { return outputsOf(read(value, payload)); }
+
+  function outputsOf(res) {
+    const cfg = res.model.cfg;
     if (res.empty) return [EMPTY_PROMPT, null, seenHtml(cfg, null), String(res.seq)];
     return [verdictText(res.model, res.reading, res.judged), labelValue(res.entries), seenHtml(cfg, res.reading.x01),
       String(res.seq)];
@@ -742,7 +744,7 @@
 
   return {
     version: 1, SIZE, BRUSH, parse, penWidth, rasterise, canvasToDigit, resize, load, forward, readDigit, judge,
-    markdown, verdictText, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, quietText, pct, fixed,
+    markdown, verdictText, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, outputsOf, quietText, pct, fixed,
     roundHalfEven, EMPTY_PROMPT,
   };
 });
