@@ -729,7 +729,9 @@
 
   function outputsOf(res) {
     const cfg = res.model.cfg;
-    if (res.empty) return [EMPTY_PROMPT, null, seenHtml(cfg, null), String(res.seq)];
+    // No reading: the Probabilities panel is emptied ({}: Gradio 6.31 stops applying a browser-only event's
+    // outputs at a bare null)
+    if (res.empty) return [EMPTY_PROMPT, {}, seenHtml(cfg, null), String(res.seq)];
     return [verdictText(res.model, res.reading, res.judged), labelValue(res.entries), seenHtml(cfg, res.reading.x01),
       String(res.seq)];
   }

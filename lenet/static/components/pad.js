@@ -43,6 +43,7 @@ window.LenetPad = {
     const quiet = down && !res.empty;
     if (quiet) out[0] = reader.quietText(res);
     root.classList.toggle("pad-quiet", quiet);
+    Object.assign(window.LenetPad, { payload, last: value, lastOutputs: out });  // for tests and benchmarks
     return out;
   },
   fallback(error) {  // the page could not read this drawing: the server reads it, and every one after it
