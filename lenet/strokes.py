@@ -101,7 +101,8 @@ def pen_width(drawing: Drawing) -> float:
 def rasterise(drawing: Drawing, out_size: int = SIZE) -> np.ndarray | None:
     """(out_size, out_size, 4) uint8: black strokes, alpha = ink (round caps and joints), or None if empty.
 
-    A round pen of radius r swept along each stroke's segments: at SUPERSAMPLE x the size, a pixel's coverage is
+    A round pen of radius r (half the pen, less half a pixel at SUPERSAMPLE x) swept along each stroke's segments:
+    at SUPERSAMPLE x the size, a pixel's coverage is
     r + 1/2 minus its centre's distance to the nearest segment, clipped to [0, 1] (a one-pixel anti-aliased edge);
     each SUPERSAMPLE x SUPERSAMPLE block is averaged and rounded to 0..255. Plain float64 arithmetic in a fixed
     order, so the Draw tab's in-browser reader (lenet/static/reader.js, `rasterise`) computes the very same bytes."""
@@ -116,7 +117,9 @@ def rasterise(drawing: Drawing, out_size: int = SIZE) -> np.ndarray | None:
 def _alpha(drawing: Drawing, out_size: int) -> np.ndarray:
     k = SUPERSAMPLE * out_size / drawing.size
     big = SUPERSAMPLE * out_size
-    r = max(1.0, pen_width(drawing) * k) / 2
+    # The ink PIL's wide lines left (what the shipped reader was measured and calibrated with): the pen's width
+    # rounded to whole pixels at 2x, less one pixel (a 22-px pen: 21.5 px of ink across, at 280 px)
+    r = max(0.5, max(1, round(pen_width(drawing) * k)) / 2 - 0.5)
     reach = r + 1.0  # pixels further than r + 1/2 from a segment get nothing
     cover = np.zeros((big, big), np.float64)
     centres = np.arange(big, dtype=np.float64) + 0.5

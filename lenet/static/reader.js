@@ -67,7 +67,7 @@
   // (out x out) uint8 ink (the canvas' alpha), exactly lenet.strokes._alpha
   function rasterise(d, out = SIZE) {
     const k = SUPERSAMPLE * out / d.size, big = SUPERSAMPLE * out;
-    const r = Math.max(1.0, penWidth(d) * k) / 2, reach = r + 1.0;
+    const r = Math.max(0.5, Math.max(1, roundHalfEven(penWidth(d) * k)) / 2 - 0.5), reach = r + 1.0;
     const cover = new Float64Array(big * big);
     for (const s of d.strokes) {
       const n = s.length / 2;
