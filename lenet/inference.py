@@ -32,6 +32,11 @@ class LoadedModel:
     run_state: str | None = None  # training | finished | early-stopped | stopped | diverged
     finalized: bool = False  # its test figures have been computed after the run ended
 
+    def __hash__(self) -> int:
+        # By identity: a new model (a training update, an upload) is a new object. Gradio hashes a gr.State's value
+        # to tell when it changed (the Draw tab listens to the visitor's model); the fields hold a dict.
+        return id(self)
+
     @property
     def arch(self) -> str:
         return self.meta.get("arch", "custom")
