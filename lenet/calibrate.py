@@ -30,7 +30,8 @@ from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
 from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
 from lenet.model import LeNet
-from lenet.negatives import LETTERS, make_negatives, pairs
+from lenet.negatives import make_negatives, pairs
+from lenet.shapes import LETTERS
 from lenet.optdigits import samples as optdigit_samples
 from lenet.styles import distorted, make_styles
 from lenet.verdict import (HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, digit_probabilities, judge,

@@ -1,6 +1,6 @@
 """Letters and symbols that look like digits (S B Z O I l ? + g q ...), written with a pen on the Draw pad.
 
-The "not a digit" output and head leave these alone on purpose (lenet.negatives.DIGIT_LOOKALIKES): a person who
+The "not a digit" output and head leave these alone on purpose (lenet.shapes.DIGIT_LOOKALIKES): a person who
 draws an O may well mean 0, and refusing it would refuse zeros. But a reader that says "0, probability 100%" for
 an O claims a certainty it does not have. So a second small head (lenet.verdict.FeatureHead, on the frozen
 model's S4/C5/F6 activations) learns these letters against digits (real writers' and MNIST's), half and half: its
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lenet.negatives import hershey_strokes
+from lenet.shapes import hershey_strokes
 from lenet.preprocess import canvas_to_digit_u8
 from lenet.strokes import SIZE, Drawing, rasterise
 
