@@ -14,7 +14,7 @@ Result (2026-11-30 04:14, 2 vCPU, load 0.6-1.4, full MNIST, the 2-epoch default 
 5.2-5.6 s vs the CLI 4.9 s (median +6.2%), 6.0 UI updates/s, watch panel 2.0/s, 5 confusion refreshes,
 14 snapshots, 61 KB. The handler in-process is +29%: here this process's main thread has trained at 2 threads
 too, so it holds a second OpenMP team (more OpenMP threads than cores: libgomp throttles spinning; see
-lenet/background.py); in the app the main thread never trains. Before the app read at 1 thread and trained on
+lenet/training/background.py); in the app the main thread never trains. Before the app read at 1 thread and trained on
 all cores (it set OMP_WAIT_POLICY=PASSIVE instead), the same /train took 14.2-16.8 s at load 2-5 on the older
 3-epoch recipe, and a 1-epoch run in the app's thread took 4.0 s against 3.0 s now.
 """
@@ -38,7 +38,7 @@ def changed(value) -> bool:
 
 
 def cli_run(settings) -> float:
-    from lenet.train import TrainConfig, Trainer
+    from lenet.training.trainer import TrainConfig, Trainer
 
     torch.set_num_threads(CORES)
     trainer = Trainer(TrainConfig(**settings))  # data loading excluded, as in the app's "Training" span
@@ -70,11 +70,11 @@ def render_cost(history, repeats: int = 50) -> dict:
     """ms to build each live view once, with full-size data: the UI thread's work per update."""
     import torch
 
-    from lenet.inference import LoadedModel, read_digit
-    from lenet.model import LeNet
-    from lenet.config import preset
-    from lenet.train import TrainConfig
-    from lenet import views
+    from lenet.reading.inference import LoadedModel, read_digit
+    from lenet.net.model import LeNet
+    from lenet.net.config import preset
+    from lenet.training.trainer import TrainConfig
+    from lenet.present import views
 
     view = views.TrainView(TrainConfig(dataset="mnist", epochs=30))
     for k in range(1200):  # a long run: 400 points drawn per series after thinning
@@ -155,7 +155,7 @@ def main():
           f"({100 * (ss / c - 1):+.1f}%; goal <= ~10%) · {med(s['rate'] for s in server):.1f} updates/s "
           f"(goal >= 2) · watch panel {med(s['watch_rate'] for s in server):.1f}/s")
     print(f"snapshots kept: {len(history)} · {history.nbytes() / 1e3:.0f} KB "
-          f"(bounded at {__import__('lenet.watch').watch.MAX_SNAPSHOTS} snapshots)")
+          f"(bounded at {__import__('lenet.present.watch').watch.MAX_SNAPSHOTS} snapshots)")
     cost = render_cost(history)
     print("UI-thread work per update, median ms: " + " · ".join(f"{k} {v:.2f}" for k, v in cost.items()))
     print(f"load after: {os.getloadavg()[0]:.2f}")

@@ -38,8 +38,8 @@ READ_ALL = """
 
 
 def core_reading(lm, drawing: dict) -> dict:
-    """What the server shows for these strokes (lenet.views.draw_view without the picture) and /read's verdict."""
-    from lenet import views
+    """What the server shows for these strokes (lenet.present.views.draw_view without the picture) and /read's verdict."""
+    from lenet.present import views
 
     reading = views.read_value(lm, json.dumps(drawing))
     if reading is None:
@@ -93,10 +93,10 @@ def test_the_page_reads_every_drawing_as_the_server_does_for_every_shipped_model
     from gradio_client import handle_file
     from PIL import Image
 
-    from lenet.canvas import sketchpad_value
-    from lenet.strokes import drawing_image
+    from lenet.reading.canvas import sketchpad_value
+    from lenet.reading.strokes import drawing_image
     from lenet.ui.common import DEFAULT_MODEL, SHIPPED
-    from lenet.views import model_name
+    from lenet.present.views import model_name
 
     drawings = [d for _, d in varied_drawings(N_DRAWINGS, seed=11)]
     kinds = {k.split()[0] for k, _ in varied_drawings(N_DRAWINGS, seed=11)}
@@ -172,10 +172,10 @@ def test_an_uploaded_model_is_read_in_the_page(page, server_url, tmp_path):
     there, as the core reads it."""
     import torch
 
-    from lenet.checkpoint import save_checkpoint
-    from lenet.config import preset
-    from lenet.inference import LoadedModel
-    from lenet.model import LeNet
+    from lenet.net.checkpoint import save_checkpoint
+    from lenet.net.config import preset
+    from lenet.reading.inference import LoadedModel
+    from lenet.net.model import LeNet
 
     torch.manual_seed(0)
     net = LeNet(preset("lenet5-bn")).eval()

@@ -9,12 +9,12 @@ import torch
 
 from lenet.calibrate import calibrate, held_out_digits
 from lenet.calibrate import main as calibrate_main
-from lenet.checkpoint import load_checkpoint, save_checkpoint
-from lenet.config import preset
-from lenet.inference import LoadedModel, read_digit, verdict
-from lenet.model import LeNet
-from lenet.train import TrainConfig, Trainer, run_outcome, to_cpu_weights
-from lenet.verdict import FeatureHead, Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
+from lenet.net.checkpoint import load_checkpoint, save_checkpoint
+from lenet.net.config import preset
+from lenet.reading.inference import LoadedModel, read_digit, verdict
+from lenet.net.model import LeNet
+from lenet.training.trainer import TrainConfig, Trainer, run_outcome, to_cpu_weights
+from lenet.reading.verdict import FeatureHead, Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
 
 DIGITS = [str(i) for i in range(10)]
 LINEAR = preset("lenet5")
@@ -89,7 +89,7 @@ def test_reject_class_adds_an_eleventh_output_but_forward_stays_ten():
 
 
 def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mnist_test_split):
-    from lenet.negatives import OUTPUT_KINDS, make_negatives
+    from lenet.sources.negatives import OUTPUT_KINDS, make_negatives
 
     # Batch 64: 3 epochs of the 4,000-digit sample are 189 steps. At the default batch of 256 (48 steps) the
     # negatives' median "not a digit" probability sat at the 0.5 line (0.52 in bf16, 0.43-0.48 in fp32): which
@@ -188,7 +188,7 @@ def test_run_outcome_near_chance_is_failed():
 
 
 def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test_split):
-    from lenet import views
+    from lenet.present import views
 
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
@@ -206,7 +206,7 @@ def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test
 
 
 def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, mnist_test_split):
-    from lenet import views
+    from lenet.present import views
 
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
@@ -247,7 +247,7 @@ def test_feature_head_fits_saves_and_scores():
 
 
 def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
-    from lenet.verdict import FeatureHead
+    from lenet.reading.verdict import FeatureHead
 
     model = LeNet(RBF).eval()
     lm = LoadedModel(model, {"dataset": "mnist-sample"})
@@ -266,7 +266,7 @@ def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
 
 
 def test_reject_plus_head_takes_the_larger_score(mnist_test_split):
-    from lenet.verdict import FeatureHead
+    from lenet.reading.verdict import FeatureHead
 
     model = LeNet(REJECT).eval()
     with torch.no_grad():  # an 11th output that never says "not a digit"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from lenet.config import PRESETS
-from lenet.inference import LoadedModel
-from lenet.views import arch_choices, arch_info, dataset_choices, model_choices, model_info
+from lenet.net.config import PRESETS
+from lenet.reading.inference import LoadedModel
+from lenet.present.views import arch_choices, arch_info, dataset_choices, model_choices, model_info
 
 ROOT = Path(__file__).resolve().parents[1]
 

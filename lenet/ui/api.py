@@ -9,11 +9,11 @@ import numpy as np
 import gradio as gr
 from PIL import Image
 
-from lenet import views
-from lenet.canvas import pick_part
-from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
-from lenet.inference import Reading, read_canvas
-from lenet.preprocess import MAX_SIDE
+from lenet.present import views
+from lenet.reading.canvas import pick_part
+from lenet.reading.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
+from lenet.reading.inference import Reading, read_canvas
+from lenet.reading.preprocess import MAX_SIDE
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index, unreadable_as_gr_error
 
 QUIET = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read", preprocess=False)

@@ -17,14 +17,14 @@ except ImportError:
 import gradio as gr
 import torch
 
-from lenet import views
-from lenet.background import READERS_FIRST
-from lenet.explain import FeatureIndex
-from lenet.inference import LoadedModel, load_shipped
-from lenet.preprocess import CanvasError
+from lenet.present import views
+from lenet.training.background import READERS_FIRST
+from lenet.reading.explain import FeatureIndex
+from lenet.reading.inference import LoadedModel, load_shipped
+from lenet.reading.preprocess import CanvasError
 
 # Readings run at 1 torch thread: tiny work, as fast, and no OpenMP workers to spin or to wake; a training run
-# takes every core in its own thread (lenet.background explains why that matters).
+# takes every core in its own thread (lenet.training.background explains why that matters).
 CORES = torch.get_num_threads()
 torch.set_num_threads(1)
 
@@ -73,7 +73,7 @@ def build_header() -> Page:
 def unreadable_as_gr_error():
     """Around a visitor's reading (Draw, Inspect, the API): a canvas the core cannot read -> a clear message in the
     UI (and to API clients), no traceback. The reading also counts as in flight meanwhile: a training run gives
-    way to it (lenet.background.ReadersFirst)."""
+    way to it (lenet.training.background.ReadersFirst)."""
     try:
         with READERS_FIRST.reading():
             yield

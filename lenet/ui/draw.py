@@ -1,6 +1,6 @@
 """The Draw tab: a drawing surface, and the reading beside it -- made in the visitor's browser.
 
-The page gets the selected model once per model change (lenet/webread.py's payload, in a hidden gr.JSON) and
+The page gets the selected model once per model change (lenet/reading/webread.py's payload, in a hidden gr.JSON) and
 reads every pen move itself (lenet/static/reader.js) through a browser-only event: no request per stroke. If
 the reader cannot run there (an old browser, an error), the surface says so and asks the server instead
 (`read`, on the surface's "input" event, which it fires only then)."""
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from lenet import views
-from lenet.strokes import sequence
+from lenet.present import views
+from lenet.reading.strokes import sequence
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, static_text, unreadable_as_gr_error
-from lenet.webread import export_payload
+from lenet.reading.webread import export_payload
 
 # The browser-only reading: the surface's strokes and the model payload in, the four outputs out (see pad.js).
 # If the reader is missing or fails, nothing is changed and the surface falls back to the server.
@@ -40,7 +40,7 @@ class DrawTab:
     label: gr.Label
     seen: gr.HTML
     read_seq: gr.HTML  # the drawing sequence number a reading answers (the surface drops stale readings)
-    model_web: gr.JSON  # the selected model as the page's reader takes it (lenet/webread.py), hidden
+    model_web: gr.JSON  # the selected model as the page's reader takes it (lenet/reading/webread.py), hidden
 
     def read(self, drawing, key, mine) -> dict:
         """The strokes -> verdict, probabilities, what the network sees, and the drawing's sequence number

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from lenet import views
-from lenet.data import DATASETS
-from lenet.explain import FeatureIndex
-from lenet.inference import LoadedModel
-from lenet.preprocess import canvas_to_digit
+from lenet.present import views
+from lenet.sources.data import DATASETS
+from lenet.reading.explain import FeatureIndex
+from lenet.reading.inference import LoadedModel
+from lenet.reading.preprocess import canvas_to_digit
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, shipped_index, unreadable_as_gr_error
 
 OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4, concurrency_id="inspect")

@@ -2,8 +2,8 @@
 the run's snapshots afterwards, and the visitor's model to download.
 
 The walk of one run: Train -> `reset_stop` (unqueued) -> `queued_run` waits its turn in the training queue
-(lenet.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
-a background thread (lenet.background) and yields {component: value} updates -> `finish` computes nothing the
+(lenet.training.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
+a background thread (lenet.training.background) and yields {component: value} updates -> `finish` computes nothing the
 done event already measured except the bundled test images' drill-down, and selects the new model.
 """
 from __future__ import annotations
@@ -22,18 +22,18 @@ from pathlib import Path
 import anyio
 import gradio as gr
 
-from lenet import views
-from lenet.background import NICE, in_background
-from lenet.checkpoint import CheckpointError, write_download
-from lenet.data import DatasetUnavailable, dataset_info
-from lenet.device import available_devices
-from lenet.icons import OK, STOP, WAIT, WARN
-from lenet.inference import LoadedModel, read_digit
-from lenet.preprocess import CanvasError
-from lenet.run_queue import AlreadyQueued, DurationModel, RunQueue
-from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
+from lenet.present import views
+from lenet.training.background import NICE, in_background
+from lenet.net.checkpoint import CheckpointError, write_download
+from lenet.sources.data import DatasetUnavailable, dataset_info
+from lenet.training.device import available_devices
+from lenet.present.icons import OK, STOP, WAIT, WARN
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.preprocess import CanvasError
+from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue
+from lenet.training.trainer import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
 from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
-from lenet.watch import RunHistory
+from lenet.present.watch import RunHistory
 
 
 def _flag(name: str) -> bool:
@@ -47,7 +47,7 @@ CLASS_MODE = _flag("LENET_CLASS_MODE")
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
 MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"))
 TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
-# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.background.ReadersFirst).
+# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.training.background.ReadersFirst).
 TRAIN_NICE = int(os.environ.get("LENET_TRAIN_NICE", str(NICE)))
 READERS_FIRST = os.environ.get("LENET_READERS_FIRST", "1").strip().lower() not in ("0", "false", "no")
 # full MNIST when it is on disk (else the bundled sample); the sample in class mode
@@ -55,7 +55,7 @@ DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else views.default_dataset()
 DEFAULTS = recipe()  # recipes/default.toml
 
 # The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
-# ahead and when its own should start (lenet/run_queue.py). Shared by all visitors, as the slots are.
+# ahead and when its own should start (lenet/training/run_queue.py). Shared by all visitors, as the slots are.
 QUEUE = RunQueue(slots=TRAIN_CONCURRENCY)
 DURATIONS = DurationModel()
 POLL = 0.25  # s between a waiting page's looks at the queue (no thread held meanwhile)
@@ -174,7 +174,7 @@ class TrainTab:
     drill_caption: gr.Markdown
     drill_gallery: gr.Gallery
     stop_signal: gr.State  # Gradio deep-copies this per visitor on first use
-    run_history: gr.State  # this visitor's last run: bounded snapshots (lenet/watch.py)
+    run_history: gr.State  # this visitor's last run: bounded snapshots (lenet/present/watch.py)
     previous_curves: gr.State  # this visitor's previous run's curves, drawn dashed for comparison
     shown_snapshot: gr.State  # the snapshot the slider shows; None = the latest
     drill_indices: gr.State  # test-set indices of the images in the drill-down gallery

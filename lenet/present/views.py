@@ -13,26 +13,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lenet import canvas
-from lenet.config import ARCHITECTURES
-from lenet.data import DATASETS, dataset_info, is_available_offline, load_split
+from lenet.reading import canvas
+from lenet.net.config import ARCHITECTURES
+from lenet.sources.data import DATASETS, dataset_info, is_available_offline, load_split
 from lenet.evaluate import evaluate
-from lenet.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
-from lenet.icons import ASK, FAIL, OK, PEN, SHIRT, STOP, WAIT, WARN
-from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
-from lenet.inference import verdict as judge_reading
-from lenet.verdict import Verdict
-from lenet.verdict import markdown as verdict_markdown
-from lenet.verdict import probability_words
-from lenet.model import c3_connection_matrix
-from lenet.charts import Series, line_chart, log_range
-from lenet.preprocess import canvas_to_digit
-from lenet.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
+from lenet.reading.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
+from lenet.present.icons import ASK, FAIL, OK, PEN, SHIRT, STOP, WAIT, WARN
+from lenet.reading.inference import LoadedModel, Reading, read_canvas, read_digit
+from lenet.reading.inference import verdict as judge_reading
+from lenet.reading.verdict import Verdict
+from lenet.reading.verdict import markdown as verdict_markdown
+from lenet.reading.verdict import probability_words
+from lenet.net.model import c3_connection_matrix
+from lenet.present.charts import Series, line_chart, log_range
+from lenet.reading.preprocess import canvas_to_digit
+from lenet.present.render import (bars_html, confusion_html, connection_table_html, gray, maps_html, network_view,
                           percent, png_data_url, prob_bars_html, upscale)
-from lenet.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
+from lenet.present.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, unit_panel_html, why_html)
-from lenet.train import TrainConfig, run_outcome
-from lenet.watch import EvalSnapshot, Pinned, RunHistory
+from lenet.training.trainer import TrainConfig, run_outcome
+from lenet.present.watch import EvalSnapshot, Pinned, RunHistory
 
 EMPTY_PROMPT = f"### {PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
 
@@ -100,7 +100,7 @@ def reads_digits(lm: LoadedModel) -> bool:
 
 
 def verdict(reading: Reading, judged: Verdict | None) -> str:
-    """The verdict text: digit / unsure / not a digit (`judged`, lenet.verdict) when the model reads digits,
+    """The verdict text: digit / unsure / not a digit (`judged`, lenet.reading.verdict) when the model reads digits,
     else its top classes."""
     if judged is not None:
         return verdict_markdown(judged)
