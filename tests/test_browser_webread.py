@@ -248,3 +248,5 @@ def test_while_the_pen_is_down_a_quiet_guess_and_the_verdict_keeps_its_height(pa
     expect(verdict).to_contain_text("doesn't look like a digit", timeout=SLOW)
     heights["not a digit"] = verdict.bounding_box()["height"]
     assert len(set(round(h) for h in heights.values())) == 1, heights
+    clipped = page.evaluate("() => { const e = document.querySelector('#verdict'); return e.scrollHeight - e.clientHeight; }")
+    assert clipped <= 1, f"the longest verdict is cut off by {clipped} px"
