@@ -34,7 +34,8 @@ import torch  # noqa: E402
 from lenet.net.config import preset  # noqa: E402
 from lenet.training.device import cpu_has_native_bf16  # noqa: E402
 from lenet.net.model import LeNet  # noqa: E402
-from lenet.training.trainer import TrainConfig, Trainer  # noqa: E402
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer  # noqa: E402
 
 
 

@@ -22,7 +22,8 @@ import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
 from lenet.sources.data import load_split  # noqa: E402
-from lenet.training.trainer import TrainConfig, Trainer  # noqa: E402
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer  # noqa: E402
 
 # operator (aten name, without "aten::") -> group
 GROUPS = {

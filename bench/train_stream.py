@@ -38,7 +38,8 @@ def changed(value) -> bool:
 
 
 def cli_run(settings) -> float:
-    from lenet.training.trainer import TrainConfig, Trainer
+    from lenet.training.config import TrainConfig
+    from lenet.training.trainer import Trainer
 
     torch.set_num_threads(CORES)
     trainer = Trainer(TrainConfig(**settings))  # data loading excluded, as in the app's "Training" span
@@ -73,7 +74,7 @@ def render_cost(history, repeats: int = 50) -> dict:
     from lenet.reading.inference import LoadedModel, read_digit
     from lenet.net.model import LeNet
     from lenet.net.config import preset
-    from lenet.training.trainer import TrainConfig
+    from lenet.training.config import TrainConfig
     from lenet.present import views
 
     view = views.TrainView(TrainConfig(dataset="mnist", epochs=30))

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 import torch
 
+import lenet.train
 import lenet.training.trainer
 from lenet.net.checkpoint import load_checkpoint, save_checkpoint
 from lenet.sources.data import Split
 from lenet.evaluate import evaluate
-from lenet.training.trainer import TrainConfig, Trainer, checkpoint_meta
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer, checkpoint_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_KEYS = {"type", "epoch", "step", "loss", "accuracy", "lr", "images_per_s", "elapsed", "eta"}
@@ -413,13 +415,13 @@ def test_divergence_is_caught_even_when_the_explosion_is_inside_the_first_window
 
 
 def test_each_architecture_starts_from_its_own_recipe():
-    assert lenet.training.trainer.recipe() == TrainConfig()
-    paper = lenet.training.trainer.recipe("lenet5-1998")
+    assert lenet.training.config.recipe() == TrainConfig()
+    paper = lenet.training.config.recipe("lenet5-1998")
     assert (paper.lr, paper.betas, paper.label_smoothing) == (2e-3, (0.9, 0.999), 0.0)
-    assert lenet.training.trainer.recipe("lenet5-1998", lr=1e-3).lr == 1e-3  # what is given wins
-    parse = lambda *a: lenet.training.trainer.config_from_args(lenet.training.trainer.build_parser().parse_args(list(a)))  # noqa: E731
+    assert lenet.training.config.recipe("lenet5-1998", lr=1e-3).lr == 1e-3  # what is given wins
+    parse = lambda *a: lenet.train.config_from_args(lenet.train.build_parser().parse_args(list(a)))  # noqa: E731
     # the CLI starts from the same defaults
-    assert parse("--arch", "lenet5-1998", "--data-dir", "d") == lenet.training.trainer.recipe("lenet5-1998", data_dir="d")
+    assert parse("--arch", "lenet5-1998", "--data-dir", "d") == lenet.training.config.recipe("lenet5-1998", data_dir="d")
     assert parse("--arch", "lenet5-1998", "--label-smoothing", "0.1").label_smoothing == 0.1
     assert parse() == TrainConfig(data_dir=parse().data_dir)
     assert parse("--betas", "0.8", "0.95").betas == (0.8, 0.95)

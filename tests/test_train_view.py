@@ -15,7 +15,8 @@ from lenet.net.config import preset
 from lenet.reading.inference import LoadedModel
 from lenet.net.model import LeNet
 from lenet.present.render import confusion_html
-from lenet.training.trainer import TrainConfig, train_stream
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import train_stream
 from lenet.present.views import (TrainView, cell_images, confusion_view, finish_view, inspect_pick, kernels_of,
                          misread_images, paper_lines, pinned_digit, watch_html, WATCH_DRAWING, WATCH_TEST)
 from lenet.present.watch import MAX_SNAPSHOTS, RunHistory

@@ -13,7 +13,8 @@ from lenet.net.checkpoint import load_checkpoint, save_checkpoint
 from lenet.net.config import preset
 from lenet.reading.inference import LoadedModel, read_digit, verdict
 from lenet.net.model import LeNet
-from lenet.training.trainer import TrainConfig, Trainer, run_outcome, to_cpu_weights
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer, run_outcome, to_cpu_weights
 from lenet.reading.verdict import FeatureHead, Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
 
 DIGITS = [str(i) for i in range(10)]

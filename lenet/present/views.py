@@ -31,7 +31,8 @@ from lenet.present.render import (bars_html, confusion_html, connection_table_ht
                           percent, png_data_url, prob_bars_html, upscale)
 from lenet.present.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
                                   neighbours_html, unit_panel_html, why_html)
-from lenet.training.trainer import TrainConfig, run_outcome
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import run_outcome
 from lenet.present.watch import EvalSnapshot, Pinned, RunHistory
 
 EMPTY_PROMPT = f"### {PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."

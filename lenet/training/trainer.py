@@ -14,163 +14,31 @@ consistent and usable, because weights only change between yields.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 
-from lenet.sources.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS, canvas_like, random_affine
-from lenet.sources.coarse import SHARE as COARSE_SHARE, with_coarse
-from lenet.net.config import PRESETS, LeNetConfig, preset
-from lenet.sources.data import DATASETS, Split, dataset_info, default_data_dir, load_split, to_model_input
-from lenet.training.device import PRECISIONS, fast_path, pick_device
 from lenet.evaluate import evaluate
-from lenet.sources.hand_fonts import CALIBRATION_HANDS, FontUnavailable, with_hand_digits
-from lenet.sources.optdigits import COPIES as OPTDIGITS_COPIES, with_optdigits
-from lenet.net.model import MAP_REJECT_PENALTY, LeNet
+from lenet.net.model import LeNet
+from lenet.sources.augment import AFFINE_PRESETS, canvas_like, random_affine
+from lenet.sources.coarse import with_coarse
+from lenet.sources.data import Split, dataset_info, load_split, to_model_input
+from lenet.sources.hand_fonts import with_hand_digits
 from lenet.sources.negatives import NegativeBank
+from lenet.sources.optdigits import with_optdigits
 from lenet.sources.styles import StyleBank
+from lenet.training.config import CANVAS_SHARE, NEGATIVE_SHARE, TrainConfig
+from lenet.training.device import fast_path, pick_device
 
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
 # The paper's per-pass learning rates (5e-4 x2, 2e-4 x3, 1e-4 x3, 5e-5 x4, then 1e-5), relative to the first.
 PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
 PAPER_LR_FLOOR = .02
-NEGATIVE_SHARE = 0.25  # --negatives: this many generated non-digits per digit in every batch
-STYLE_SHARE = 0.03  # --styles: this many drawn style digits (lenet.sources.styles) per digit in every batch, by default
-CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other people"; the rest stays MNIST
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    arch: str = "lenet5"
-    dataset: str = "mnist"
-    epochs: int = 2
-    batch_size: int = 256
-    lr: float = 1e-2
-    optimizer: str = "adam"
-    betas: tuple[float, float] = (0.7, 0.9)  # Adam's moment decays: shorter memories suit a 2-epoch run
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "onecycle"
-    warmup: float = 0.2  # onecycle: the share of all steps spent rising to the peak rate
-    label_smoothing: float = 0.1
-    augment: bool = False
-    affine: str = "studio"  # with augment: which distortions (augment.AFFINE_PRESETS); "paper" has no rotation
-    val_split: float = 0.0  # fraction of the training set held out for validation
-    early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
-    keep_best: bool = True  # with a validation split: end with the weights of the best val loss
-    map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
-    negatives: bool = False  # also learn what is not a digit (lenet.sources.negatives): an 11th output, or the MAP class
-    styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.sources.styles: continental 1, slashed 0)
-    style_share: float = STYLE_SHARE  # with styles: drawn style digits per digit in every batch
-    coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.sources.coarse: COARSE_SHARE more, built once)
-    hand_digits: bool = False  # also learn the digits of 56 handwriting fonts (lenet.sources.hand_fonts; npm once)
-    optdigits: bool = False  # also learn 30 real writers' 8x8-scanned digits (lenet.sources.optdigits: UCI's, bundled)
-    real_hands: bool = False  # also learn UNIPEN's training writers' pen digits drawn on the pad (lenet.sources.real_hands)
-    real_sketches: bool = False  # with negatives: also learn TU-Berlin's training kinds' sketches as not a digit
-    canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
-    init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
-    seed: int = 0
-    device: str = "auto"
-    data_dir: str | None = None
-    log_interval: float = 0.25  # seconds between step events
-    final_evals: int = 4  # test evaluations in the last epoch (evenly spaced, the last at its end)
-    precision: str = "auto"  # auto: bfloat16 autocast where the CPU has it natively (and not for RBF outputs)
-
-    def __post_init__(self):
-        problems = []
-        if self.arch not in PRESETS:
-            problems.append(f"unknown architecture {self.arch!r} (choose from {', '.join(PRESETS)})")
-        if self.dataset not in DATASETS:
-            problems.append(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
-        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 1000):
-            problems.append(f"epochs must be a whole number from 1 to 1000 (you entered {_shown(self.epochs)})")
-        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536):
-            problems.append(f"batch size must be a whole number from 1 to 65536 (you entered {_shown(self.batch_size)})")
-        if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
-            problems.append(f"learning rate must be above 0 and at most 10 (you entered {_shown(self.lr)})")
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not (0 <= self.momentum < 1):
-            problems.append(f"momentum must be in [0, 1), got {self.momentum}")
-        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay <= 1):
-            problems.append(f"weight decay must be in [0, 1], got {self.weight_decay}")
-        if not (0 <= self.val_split <= 0.5):
-            problems.append(f"validation split must be in [0, 0.5], got {self.val_split}")
-        if self.early_stopping < 0:
-            problems.append("early-stopping patience must be >= 0")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            problems.append(f"Adam betas must be two numbers in [0, 1), got {self.betas}")
-        if not 0 < self.warmup < 1:
-            problems.append(f"warmup must be a share of the steps in (0, 1), got {self.warmup}")
-        if not 0 <= self.label_smoothing < 1:
-            problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not (isinstance(self.final_evals, int) and 1 <= self.final_evals <= 100):
-            problems.append(f"final evaluations must be a whole number from 1 to 100, got {self.final_evals}")
-        if self.affine not in AFFINE_PRESETS:
-            problems.append(f"affine must be one of {tuple(AFFINE_PRESETS)}, got {self.affine!r}")
-        if self.precision not in PRECISIONS:
-            problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.map_criterion and self.arch in PRESETS and PRESETS[self.arch].output != "rbf":
-            problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
-        not_digits = self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST"
-        if self.negatives and not_digits:
-            problems.append("negatives teach what is not a digit: they need a digit dataset (MNIST)")
-        if self.styles and not_digits:
-            problems.append("styles are ways of writing a digit: they need a digit dataset (MNIST)")
-        if not 0 < self.style_share <= 0.5:
-            problems.append(f"style share must be in (0, 0.5], got {self.style_share}")
-        if self.coarse and not_digits:
-            problems.append("coarse copies are modelled on scanned digits: they need a digit dataset (MNIST)")
-        if self.hand_digits and not_digits:
-            problems.append("handwriting fonts' digits are digits: they need a digit dataset (MNIST)")
-        if self.optdigits and not_digits:
-            problems.append("optdigits are digits: they need a digit dataset (MNIST)")
-        if self.real_hands and not_digits:
-            problems.append("real hands' digits are digits: they need a digit dataset (MNIST)")
-        if self.real_sketches and not self.negatives:
-            problems.append("real sketches are taught as 'not a digit': they need negatives")
-        bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
-        if bad:
-            problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @property
-    def distortions(self) -> tuple[str, ...]:
-        if self.canvas_augment.strip() == "all":
-            return CANVAS_DISTORTIONS
-        return tuple(d.strip() for d in self.canvas_augment.split(",") if d.strip())
-
-    def model_config(self) -> LeNetConfig:
-        rbf = PRESETS.get(self.arch, PRESETS["lenet5"]).output == "rbf"
-        if self.map_criterion or (self.negatives and rbf):  # RBF: negatives are the MAP's "none of these"
-            return preset(self.arch, rbf_reject=MAP_REJECT_PENALTY)
-        return preset(self.arch, reject_class=True) if self.negatives else preset(self.arch)
-
-
-def recipe(arch: str | None = None, **settings) -> TrainConfig:
-    """Where every run starts: the default recipe (recipes/default.toml) with `arch`'s own settings where it has
-    them (the paper's lenet5-1998 starts from a lower rate); `settings` win."""
-    from lenet.training import recipes
-
-    return TrainConfig(**{**recipes.defaults(arch), **settings})
-
-
-def _shown(value) -> str:
-    """A number as a person typed it: 1e+09 rather than 1000000000.0, 65,537 rather than 65537."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return repr(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 @dataclass
@@ -553,146 +421,3 @@ def checkpoint_meta(trainer: Trainer, command: str | None = None) -> dict:
             "epochs": len(trainer.history), "history": trainer.history,
             "metrics": {"test_accuracy": final.get("accuracy"), "test_loss": final.get("loss"),
                         "test_n": final.get("n")}}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    d = recipe()
-    p = argparse.ArgumentParser(prog="python -m lenet.train", description="Train a LeNet and save a checkpoint.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--recipe", metavar="TOML", help="replay a recipe file's stages (recipes/*.toml); with it only "
-                                                    "--data-dir, --device, --out, --json and --dry-run apply")
-    p.add_argument("--dry-run", action="store_true", help="with --recipe: print the stages' resolved settings")
-    p.add_argument("--reuse", action="append", metavar="STAGE=FILE",
-                   help="with --recipe: take STAGE's output from FILE instead of running it (and the stages only it "
-                        "needed), e.g. styles-and-writers=checkpoints/lenet5-mnist.safetensors")
-    p.add_argument("--arch", choices=list(PRESETS), default=d.arch)
-    p.add_argument("--dataset", choices=list(DATASETS), default=d.dataset)
-    p.add_argument("--data-dir", default=default_data_dir(), help="torchvision-layout folder (env LENET_DATA_DIR)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, help=f"learning rate (the peak for onecycle); default {d.lr:g}, "
-                                            "or the architecture's own (recipes/default.toml)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"),
-                   help=f"Adam's betas; default {d.betas[0]:g} {d.betas[1]:g}, or the architecture's own")
-    p.add_argument("--momentum", type=float, default=d.momentum)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
-    p.add_argument("--warmup", type=float, default=d.warmup, help="onecycle: share of the steps rising to the peak")
-    p.add_argument("--label-smoothing", type=float,
-                   help=f"default {d.label_smoothing:g}, or the architecture's own")
-    p.add_argument("--augment", action="store_true", help="random affine distortions, as in the paper")
-    p.add_argument("--affine", choices=list(AFFINE_PRESETS), default=d.affine,
-                   help="with --augment: 'paper' = translation, scaling, squeezing, shear, no rotation")
-    p.add_argument("--val-split", type=float, default=d.val_split)
-    p.add_argument("--early-stopping", type=int, default=d.early_stopping, metavar="PATIENCE")
-    p.add_argument("--no-keep-best", dest="keep_best", action="store_false")
-    p.add_argument("--map-criterion", action="store_true",
-                   help="RBF models: the paper's MAP loss (Eq. 9) with a 'none of these' class")
-    p.add_argument("--negatives", action="store_true",
-                   help="also learn what is not a digit: generated scribbles, doodles, letters, symbols "
-                        "(an 11th output; RBF models: the MAP criterion's 'none of these')")
-    p.add_argument("--styles", action="store_true",
-                   help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot), "
-                        "slashed zeros")
-    p.add_argument("--style-share", type=float, default=d.style_share, metavar="SHARE",
-                   help=f"with --styles: drawn style digits per digit in every batch (default {d.style_share:g})")
-    p.add_argument("--coarse", action="store_true",
-                   help="also learn digits as an 8x8 scan leaves them (lenet.sources.coarse): coarse copies of "
-                        f"{COARSE_SHARE * 100:.0f}%% of the training digits, built once before the first step "
-                        "(about 25 s on one core)")
-    p.add_argument("--hand-digits", action="store_true",
-                   help=f"also learn the digits of {len(CALIBRATION_HANDS)} handwriting fonts "
-                        "(lenet.sources.hand_fonts.CALIBRATION_HANDS), as drawn and as coarse copies; the fonts are fetched "
-                        "from npm's registry once")
-    p.add_argument("--optdigits", action="store_true",
-                   help="also learn the real handwriting of 30 writers outside MNIST: UCI optdigits' training part "
-                        f"(8x8 scans, bundled; lenet.sources.optdigits), {OPTDIGITS_COPIES} renderings of each of its 3,823 "
-                        "digits, built once (about 20 s)")
-    p.add_argument("--real-hands", action="store_true",
-                   help="also learn UNIPEN's training writers' pen digits (bundled; lenet.sources.real_hands), drawn on the "
-                        "pad as a visitor draws, two renderings each, built once (about a minute)")
-    p.add_argument("--real-sketches", action="store_true",
-                   help="with --negatives: also learn TU-Berlin's training kinds' sketches (bundled) as not a digit")
-    p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
-                   help="canvas-like distortions for half of each batch: 'all' (the default when given without "
-                        f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
-    p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (same --arch)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
-    p.add_argument("--final-evals", type=int, default=d.final_evals,
-                   help="test evaluations in the last epoch, evenly spaced")
-    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                   help="auto: bfloat16 autocast on CPUs with native bfloat16, float32 otherwise")
-    p.add_argument("--out", help="checkpoint path (.safetensors)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per event")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The options given, and the architecture's defaults (recipes/default.toml) for those that were not."""
-    opts = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    opts = {k: v for k, v in opts.items() if v is not None}  # not given: recipe() or TrainConfig decides
-    if "betas" in opts:
-        opts["betas"] = tuple(opts["betas"])
-    return recipe(**opts)
-
-
-def run_and_save(trainer: Trainer, out: str | None, command: str, json_events: bool = False,
-                 extra_meta: dict | None = None) -> bool:
-    """Run a trainer to its end, printing its events (JSON lines, or a progress bar and one line per epoch),
-    and save the checkpoint to `out` unless the run failed. True when it succeeded."""
-    from lenet.net.checkpoint import save_checkpoint
-
-    bar = None
-    if not json_events:
-        from tqdm import tqdm
-        bar = tqdm(total=trainer.steps_per_epoch * trainer.cfg.epochs, unit="step", dynamic_ncols=True)
-    failed = False
-    for ev in trainer.run():
-        if json_events:
-            print(json.dumps(ev), flush=True)
-        elif ev["type"] == "step":
-            bar.update(ev["step"] - bar.n)
-            bar.set_postfix(epoch=ev["epoch"], loss=f"{ev['loss']:.4f}", acc=f"{ev['accuracy']:.3f}",
-                            img_s=f"{ev['images_per_s']:.0f}")
-        elif ev["type"] == "epoch":
-            extra = f"  val {ev['val_accuracy']:.2%}" if "val_accuracy" in ev else ""
-            bar.write(f"epoch {ev['epoch']}: train loss {ev['train_loss']:.4f} acc {ev['train_accuracy']:.2%}"
-                      f"{extra}  test {ev['test_accuracy']:.2%}  ({ev['elapsed']:.1f}s)")
-        elif ev["type"] in ("done", "error"):
-            if bar:
-                bar.close()
-            failed = ev["type"] == "error" or ev.get("failed", False)
-            msg = ev.get("message") or ev.get("failure") or (
-                f"done ({ev['reason']}): test accuracy {ev['test_accuracy']:.2%}, "
-                f"error {1 - ev['test_accuracy']:.2%}, {ev['elapsed']:.1f}s")
-            if failed and out:
-                msg += f" Not saved to {out}."
-            print(msg, file=sys.stderr if failed else sys.stdout)
-    if out and not failed:
-        path = save_checkpoint(out, trainer.model.cpu(), {**checkpoint_meta(trainer, command), **(extra_meta or {})})
-        if not json_events:
-            print(f"saved {path}")
-    return not failed
-
-
-def main(argv=None) -> int:
-    from lenet.sources.data import DatasetUnavailable
-
-    args = build_parser().parse_args(argv)
-    if args.recipe:
-        from lenet.training.recipes import replay_main
-
-        return replay_main(args)
-    command = "python -m lenet.train " + " ".join(argv if argv is not None else sys.argv[1:])
-    try:
-        trainer = Trainer(config_from_args(args))
-    except (ValueError, DatasetUnavailable, FontUnavailable) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0 if run_and_save(trainer, args.out, command, args.json) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

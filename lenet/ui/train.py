@@ -31,7 +31,8 @@ from lenet.present.icons import OK, STOP, WAIT, WARN
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.reading.preprocess import CanvasError
 from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue
-from lenet.training.trainer import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
+from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
+from lenet.training.trainer import train_stream
 from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
 from lenet.present.watch import RunHistory
 
