@@ -50,13 +50,16 @@ def cli_run(settings) -> float:
 
 
 def handler_run(settings) -> dict:
-    """app.train() consumed in-process: the app's whole per-update work without a browser or server."""
+    """TrainTab.run consumed in-process: the app's whole per-update work without a browser or server."""
     import app
+    from lenet.present.train_view import WATCH_TEST
+    from lenet.training.config import recipe
+    from lenet.ui.train import StopSignal
 
-    d = app.TrainConfig()  # the same defaults as the CLI path and /train
-    gen = app.train(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr, d.optimizer,
-                    d.schedule, d.augment, d.val_split, d.seed, "auto", watch_what=app.views.WATCH_TEST,
-                    watch_class="7", signal=app.StopSignal())
+    d = recipe()  # the same defaults as the CLI path and /train
+    gen = app.train_tab.run(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr,
+                            d.optimizer, d.schedule, d.augment, d.val_split, d.seed, "auto", watch_what=WATCH_TEST,
+                            watch_class="7", signal=StopSignal())
     n, n_watch, history, t0 = 0, 0, None, None
     for out in gen:
         n += 1
@@ -75,9 +78,9 @@ def render_cost(history, repeats: int = 50) -> dict:
     from lenet.net.model import LeNet
     from lenet.net.config import preset
     from lenet.training.config import TrainConfig
-    from lenet.present import views
+    from lenet.present import train_view, watch_view
 
-    view = views.TrainView(TrainConfig(dataset="mnist", epochs=30))
+    view = train_view.TrainView(TrainConfig(dataset="mnist", epochs=30))
     for k in range(1200):  # a long run: 400 points drawn per series after thinning
         view.add({"type": "step", "epoch": 1 + k // 40, "epoch_progress": (k % 40 + 1) / 40, "step": k,
                   "loss": 2.0 / (k + 1), "accuracy": 1 - 1 / (k + 2)})
@@ -85,9 +88,9 @@ def render_cost(history, repeats: int = 50) -> dict:
     weights = {k: v.clone() for k, v in lm.model.state_dict().items()}
     jobs = {"curves": lambda: (view.loss_html(), view.error_html()),
             "model + reading + kernels": lambda: (read_digit(view.model(weights), history.pinned.image),
-                                                  views.kernels_of(lm)),
-            "watch panel": lambda: views.watch_html(history),
-            "confusion table": lambda: views.confusion_view(history)}
+                                                  watch_view.kernels_of(lm)),
+            "watch panel": lambda: watch_view.watch_html(history),
+            "confusion table": lambda: watch_view.confusion_view(history)}
     out = {}
     with torch.inference_mode():
         for name, job in jobs.items():

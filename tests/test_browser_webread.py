@@ -38,15 +38,15 @@ READ_ALL = """
 
 
 def core_reading(lm, drawing: dict) -> dict:
-    """What the server shows for these strokes (lenet.present.views.draw_view without the picture) and /read's verdict."""
-    from lenet.present import views
+    """What the server shows for these strokes (lenet.present.draw_view.draw_view without the picture) and /read's verdict."""
+    from lenet.present import draw_view
 
-    reading = views.read_value(lm, json.dumps(drawing))
+    reading = draw_view.read_value(lm, json.dumps(drawing))
     if reading is None:
         return {"empty": True}
-    judged = views.judge_reading(lm, reading) if views.reads_digits(lm) else None
-    return {"empty": False, "text": views.verdict(reading, judged), "kind": judged.kind if judged else None,
-            "label": views.label_value(lm, reading, judged), "confidences": reading.confidences()}
+    judged = draw_view.judge_reading(lm, reading) if draw_view.reads_digits(lm) else None
+    return {"empty": False, "text": draw_view.verdict(reading, judged), "kind": judged.kind if judged else None,
+            "label": draw_view.label_value(lm, reading, judged), "confidences": reading.confidences()}
 
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -96,7 +96,7 @@ def test_the_page_reads_every_drawing_as_the_server_does_for_every_shipped_model
     from lenet.reading.canvas import sketchpad_value
     from lenet.reading.strokes import drawing_image
     from lenet.ui.common import DEFAULT_MODEL, SHIPPED
-    from lenet.present.views import model_name
+    from lenet.present.selectors import model_name
 
     drawings = [d for _, d in varied_drawings(N_DRAWINGS, seed=11)]
     kinds = {k.split()[0] for k, _ in varied_drawings(N_DRAWINGS, seed=11)}

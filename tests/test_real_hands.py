@@ -58,13 +58,13 @@ def shipped():
 
 
 def test_reading_in_batches_is_what_read_says(shipped):
-    from lenet.present import views
+    from lenet.present import draw_view
 
     rng = np.random.default_rng(1)
     ds = rh.digits_for("calibration")[:12]
     drawings = [rh.pad_drawing(d, rng) for d in ds]
     batch = rh.read_canvases(shipped, [rh.rasterise(dr) for dr in drawings])
     for dr, got in zip(drawings, batch):
-        one = views.read_json(shipped, json.dumps({"size": dr.size, "width": dr.width,
+        one = draw_view.read_json(shipped, json.dumps({"size": dr.size, "width": dr.width,
                                                    "strokes": [s.flatten().tolist() for s in dr.strokes]}))
         assert (got.verdict, got.digit) == (one["verdict"], one["digit"])

@@ -12,7 +12,7 @@ from lenet.reading.canvas import canvas_image, pick_part, sketchpad_value
 from lenet.reading.inference import LoadedModel, read_canvas
 from lenet.reading.preprocess import CanvasError
 from lenet.reading.strokes import BRUSH, SIZE, parse, pen_width, rasterise, sequence
-from lenet.present.views import draw_view
+from lenet.present.draw_view import draw_view
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,8 @@ from lenet.net.model import LeNet
 from lenet.present.render import confusion_html
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import train_stream
-from lenet.present.views import (TrainView, cell_images, confusion_view, finish_view, inspect_pick, kernels_of,
-                         misread_images, paper_lines, pinned_digit, watch_html, WATCH_DRAWING, WATCH_TEST)
+from lenet.present.train_view import TrainView, finish_view, paper_lines, WATCH_DRAWING, WATCH_TEST
+from lenet.present.watch_view import cell_images, confusion_view, inspect_pick, kernels_of, misread_images, pinned_digit, watch_html
 from lenet.present.watch import MAX_SNAPSHOTS, RunHistory
 
 DIGITS = [str(i) for i in range(10)]
@@ -207,7 +207,7 @@ def test_download_files_keep_their_name_and_old_ones_go(tmp_path):
 def test_importing_the_app_core_makes_no_temporary_folder():
     import subprocess
     import sys
-    code = ("import tempfile, os, lenet.net.checkpoint as c, lenet.present.views; "
+    code = ("import tempfile, os, lenet.net.checkpoint as c, lenet.present.train_view; "
             "print(c._downloads)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"

@@ -189,11 +189,11 @@ def test_run_outcome_near_chance_is_failed():
 
 
 def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test_split):
-    from lenet.present import views
+    from lenet.present import selectors, train_view
 
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
-    view = views.TrainView(cfg)
+    view = train_view.TrainView(cfg)
     events = list(trainer.run())
     for ev in events:
         view.add(ev)
@@ -202,28 +202,28 @@ def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test
     assert "learned nothing" in done["failure"]
     assert view.state == "failed" and "failed" in view.status() and "keep the model" in view.status()
     lm = view.model(to_cpu_weights(trainer.model))
-    md, final, _ = views.finish_view(lm)
+    md, final, _ = train_view.finish_view(lm)
     assert final.run_state == "failed" and "failed" in md and "keep the model" in md
 
 
 def test_the_app_does_not_switch_to_a_failed_run(app_module, mnist_train_split, mnist_test_split):
-    from lenet.present import views
+    from lenet.present import selectors, train_view
 
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
-    view = views.TrainView(cfg)
+    view = train_view.TrainView(cfg)
     for ev in trainer.run():
         view.add(ev)
     failed = view.model(to_cpu_weights(trainer.model))
     out = app_module.train_tab.finish(failed, None, "lenet5-1998-mnist")
     dropdown, final = out[app_module.page.model_dd], out[app_module.page.my_model]
     assert dropdown["value"] == "lenet5-1998-mnist" and final.run_state == "failed"
-    assert views.YOURS in [c[1] for c in dropdown["choices"]]  # listed, for a visitor who wants it anyway
+    assert selectors.YOURS in [c[1] for c in dropdown["choices"]]  # listed, for a visitor who wants it anyway
     with pytest.MonkeyPatch.context() as mp:  # the same run, had it succeeded, is selected as before
-        mp.setattr(views, "run_outcome", lambda acc, n: {"failed": False, "failure": None})
+        mp.setattr(train_view, "run_outcome", lambda acc, n: {"failed": False, "failure": None})
         ok = dataclasses.replace(view.model(to_cpu_weights(trainer.model)), run_state="finished")
         out2 = app_module.train_tab.finish(ok, None, "lenet5-1998-mnist")
-    assert out2[app_module.page.model_dd]["value"] == views.YOURS
+    assert out2[app_module.page.model_dd]["value"] == selectors.YOURS
 
 
 def test_feature_head_fits_saves_and_scores():

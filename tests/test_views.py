@@ -21,8 +21,8 @@ from lenet.net.model import LeNet
 from lenet.present.render import colorize, layer_scale, maps_html
 from lenet.reading.canvas import sketchpad_value
 from lenet.reading.explain import FeatureIndex
-from lenet.present.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
-                         inspect_view, pick_test_image, read_value)
+from lenet.present.draw_view import EMPTY_PROMPT, canvas_image, draw_view, feature_maps, read_value
+from lenet.present.inspect_view import ANY_CLASS, MISREAD, class_choices, inspect_view, pick_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear

@@ -134,12 +134,12 @@ def node_read(drawings: list[dict], payload: dict) -> list[dict]:
 
 
 def assert_same_reading(lm: LoadedModel, drawings: list[dict], page: list[dict], tol: float = 1e-3) -> float:
-    """The page's readings against the core's (lenet.present.views, as the server renders them); the largest difference."""
-    from lenet.present import views
+    """The page's readings against the core's (lenet.present.draw_view, as the server renders them); the largest difference."""
+    from lenet.present import draw_view
 
     worst = 0.0
     for d, mine in zip(drawings, page):
-        text, label, _ = views.draw_view(lm, json.dumps(d))
+        text, label, _ = draw_view.draw_view(lm, json.dumps(d))
         assert mine["empty"] == (label is None), d
         if label is None:
             continue
@@ -147,8 +147,8 @@ def assert_same_reading(lm: LoadedModel, drawings: list[dict], page: list[dict],
         got = dict(mine["entries"])
         assert set(got) == set(label)
         worst = max(worst, max(abs(got[c] - p) for c, p in label.items()))
-        if views.reads_digits(lm):
-            assert mine["kind"] == views.read_json(lm, json.dumps(d))["verdict"]
+        if draw_view.reads_digits(lm):
+            assert mine["kind"] == draw_view.read_json(lm, json.dumps(d))["verdict"]
     assert worst <= tol, worst
     return worst
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from lenet.reading.inference import LoadedModel
 from lenet.net.model import SparseConv2d
-from lenet.present.views import reads_digits
+from lenet.present.draw_view import reads_digits
 
 VERSION = 1
 _CACHE: "weakref.WeakKeyDictionary[nn.Module, tuple[str, dict]]" = weakref.WeakKeyDictionary()

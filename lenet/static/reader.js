@@ -5,7 +5,7 @@
 //   lenet/reading/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
 //   lenet/net/model.py       forward              every preset the config allows (weights from lenet/reading/webread.py)
 //   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds
-//   lenet/present/views.py       outputs              the verdict text, the Probabilities value, "what the network sees"
+//   lenet/present/draw_view.py   outputs              the verdict text, the Probabilities value, "what the network sees"
 //
 // Parity with the server (tests/test_browser_webread.py) rests on doing every step that ends in a yes/no the
 // way the server does: the rasteriser is float64 arithmetic in one fixed order on both sides (so its uint8 bytes
@@ -634,7 +634,7 @@
       `(${pct(v.runner_up_probability, 1)})`;
   }
 
-  // ---- lenet/present/views.py ----
+  // ---- lenet/present/draw_view.py ----
   const EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.";
   const PROBABILITY_SCORES = ["reject", "head", "reject+head"];
 

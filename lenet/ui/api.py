@@ -9,7 +9,7 @@ import numpy as np
 import gradio as gr
 from PIL import Image
 
-from lenet.present import views
+from lenet.present import draw_view
 from lenet.reading.canvas import pick_part
 from lenet.reading.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
 from lenet.reading.inference import Reading, read_canvas
@@ -66,12 +66,12 @@ def read_verdict(payload):
     "reason"}."""
     image = api_canvas(payload)
     with unreadable_as_gr_error():
-        return views.read_json(SHIPPED[DEFAULT_MODEL], image)
+        return draw_view.read_json(SHIPPED[DEFAULT_MODEL], image)
 
 
 def feature_maps(payload):
     with unreadable_as_gr_error():
-        return views.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
+        return draw_view.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
 
 
 def neighbours(payload):

@@ -17,7 +17,7 @@ except ImportError:
 import gradio as gr
 import torch
 
-from lenet.present import views
+from lenet.present import selectors
 from lenet.training.background import READERS_FIRST
 from lenet.reading.explain import FeatureIndex
 from lenet.reading.inference import LoadedModel, load_shipped
@@ -54,7 +54,7 @@ class Page:
 
     @staticmethod
     def model(key, mine) -> LoadedModel:
-        return views.resolve_model(key, SHIPPED, mine, DEFAULT_MODEL)
+        return selectors.resolve_model(key, SHIPPED, mine, DEFAULT_MODEL)
 
 
 def build_header() -> Page:
@@ -63,8 +63,8 @@ def build_header() -> Page:
         with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")
-        model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                               info=views.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
+        model_dd = gr.Dropdown(choices=selectors.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
+                               info=selectors.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
                                elem_id="model-select", scale=1, min_width=260)
     return Page(model_dd=model_dd, my_model=gr.State(None), inspect_pick=gr.State(None))
 
