@@ -16,7 +16,7 @@ from lenet.reading.inference import LoadedModel
 from lenet.net.model import LeNet
 from lenet.present.render import confusion_html
 from lenet.training.config import TrainConfig
-from lenet.training.trainer import train_stream
+from lenet.training.stream import train_stream
 from lenet.present.train_view import TrainView, finish_view, paper_lines, WATCH_DRAWING, WATCH_TEST
 from lenet.present.watch_view import cell_images, confusion_view, inspect_pick, kernels_of, misread_images, pinned_digit, watch_html
 from lenet.present.watch import MAX_SNAPSHOTS, RunHistory

@@ -14,7 +14,8 @@ from lenet.net.config import preset
 from lenet.reading.inference import LoadedModel, read_digit, verdict
 from lenet.net.model import LeNet
 from lenet.training.config import TrainConfig
-from lenet.training.trainer import Trainer, run_outcome, to_cpu_weights
+from lenet.training.trainer import Trainer, run_outcome
+from lenet.training.stream import to_cpu_weights
 from lenet.reading.verdict import FeatureHead, Thresholds, default_thresholds, judge, markdown, reject_scores, thresholds_for
 
 DIGITS = [str(i) for i in range(10)]
@@ -189,7 +190,7 @@ def test_run_outcome_near_chance_is_failed():
 
 
 def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test_split):
-    from lenet.present import selectors, train_view
+    from lenet.present import train_view
 
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, lr=1e-9, schedule="constant", seed=0)
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)

@@ -32,7 +32,7 @@ from lenet.reading.inference import LoadedModel, read_digit
 from lenet.reading.preprocess import CanvasError
 from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue
 from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
-from lenet.training.trainer import train_stream
+from lenet.training.stream import train_stream
 from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
 from lenet.present.watch import RunHistory
 
