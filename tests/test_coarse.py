@@ -13,7 +13,7 @@ from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
-from test_negatives import assert_framed_like_a_drawing
+from helpers import assert_framed_like_a_drawing
 
 
 @pytest.fixture(scope="module")
