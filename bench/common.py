@@ -24,7 +24,7 @@ def canvas_png(folder: Path, index: int = 0, size: int = 280) -> tuple[Path, int
     import torch.nn.functional as F
     from PIL import Image
 
-    from lenet.data import load_split
+    from lenet.sources.data import load_split
 
     split = load_split("mnist-sample", train=False)
     x = split.images[index].float()[None, None] / 255
@@ -127,3 +127,30 @@ def start_training_visitor(url: str, epochs: int = 500):
     while len(job.outputs()) < 3 and time.time() - t0 < 120:
         time.sleep(0.2)
     return client, job, dataset
+
+
+def machine(precision: str | None = None) -> str:
+    """The CPU class a timing was measured on, for every figure: model, cores, threads, the ISA ATen's kernels
+    use (and oneDNN's cap when ONEDNN_MAX_CPU_ISA restricts it), native bfloat16 or not, and the precision the
+    run trained in. E.g. "AMD EPYC, 2 cores, 2 threads, ATen AVX2 (oneDNN capped at AVX2: emulated), no native
+    bf16 (emulated), fp32"."""
+    import torch
+
+    from lenet.training.device import cpu_has_native_bf16
+
+    name = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    aten = os.environ.get("ATEN_CPU_CAPABILITY")
+    isa = f"ATen {torch.backends.cpu.get_cpu_capability()}"
+    if cap or aten:
+        isa += f" (restricted: ATEN_CPU_CAPABILITY={aten or '-'}, ONEDNN_MAX_CPU_ISA={cap or '-'}; emulating a smaller CPU)"
+    bf16 = "native bf16" if cpu_has_native_bf16() else "no native bf16"
+    out = f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, {isa}, {bf16}"
+    return out + (f", trained in {precision}" if precision else "")
