@@ -178,7 +178,7 @@ def test_a_run_gives_way_to_readings_in_flight_and_others_never_wait(monkeypatch
 
 
 def test_a_run_on_several_threads_drops_to_one_while_readings_come(monkeypatch):
-    from lenet.background import READERS_FIRST, in_background
+    from lenet.training.background import READERS_FIRST, in_background
 
     monkeypatch.setattr(READERS_FIRST, "restore_after", 0.0)
     layer = torch.nn.Linear(4, 4)
