@@ -85,17 +85,19 @@ class ApiClient:
     read the answer. Its own connection and, like gradio_client, its own session (with session=False
     every call starts a new one, as with curl)."""
 
-    def __init__(self, url: str, png: bytes, session: bool = True):
+    def __init__(self, url: str, png: bytes, session: bool = True, endpoint: str = "predict"):
         self.url, self.png, self.session = url.rstrip("/"), png, uuid.uuid4().hex if session else None
+        self.endpoint = endpoint  # "predict" or "read": both take one canvas
         self.http = httpx.AsyncClient(timeout=300)
 
     async def predict(self) -> None:
         up = await self.http.post(f"{self.url}/gradio_api/upload", files={"files": ("digit.png", self.png, "image/png")})
         up.raise_for_status()
         canvas = {"background": None, "layers": [], "composite": {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}}
-        r = await self.http.post(f"{self.url}/gradio_api/call/predict", json={"data": [canvas], "session_hash": self.session})
+        r = await self.http.post(f"{self.url}/gradio_api/call/{self.endpoint}",
+                                 json={"data": [canvas], "session_hash": self.session})
         r.raise_for_status()
-        answer = await self.http.get(f"{self.url}/gradio_api/call/predict/{r.json()['event_id']}")
+        answer = await self.http.get(f"{self.url}/gradio_api/call/{self.endpoint}/{r.json()['event_id']}")
         if "event: complete" not in answer.text:
             raise RuntimeError(answer.text[:200])
 
@@ -125,3 +127,30 @@ def start_training_visitor(url: str, epochs: int = 500):
     while len(job.outputs()) < 3 and time.time() - t0 < 120:
         time.sleep(0.2)
     return client, job, dataset
+
+
+def machine(precision: str | None = None) -> str:
+    """The CPU class a timing was measured on, for every figure: model, cores, threads, the ISA ATen's kernels
+    use (and oneDNN's cap when ONEDNN_MAX_CPU_ISA restricts it), native bfloat16 or not, and the precision the
+    run trained in. E.g. "AMD EPYC, 2 cores, 2 threads, ATen AVX2 (oneDNN capped at AVX2: emulated), no native
+    bf16 (emulated), fp32"."""
+    import torch
+
+    from lenet.device import cpu_has_native_bf16
+
+    name = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    aten = os.environ.get("ATEN_CPU_CAPABILITY")
+    isa = f"ATen {torch.backends.cpu.get_cpu_capability()}"
+    if cap or aten:
+        isa += f" (restricted: ATEN_CPU_CAPABILITY={aten or '-'}, ONEDNN_MAX_CPU_ISA={cap or '-'}; emulating a smaller CPU)"
+    bf16 = "native bf16" if cpu_has_native_bf16() else "no native bf16"
+    out = f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, {isa}, {bf16}"
+    return out + (f", trained in {precision}" if precision else "")

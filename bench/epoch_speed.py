@@ -11,12 +11,15 @@
     With --baseline-fraction F < 1 only the first F of the epoch's batches are timed and extrapolated.
 (c) the physical limit: the multiply-adds of one training image (forward: every convolution and full
     connection, counted with hooks; backward: twice that, minus the input gradient of the first layer),
-    times our images/s, against the machine's measured matrix-multiply peak (a 2048x2048 matmul in float32
-    and in bfloat16, same threads). It says how much of what the cores can compute the pipeline uses.
+    times our images/s, against the machine's measured matrix-multiply peak (a 2048x2048 matmul in float32,
+    and in bfloat16 where the CPU has it natively; same threads). It says how much of what the cores can
+    compute the pipeline uses. The first line names the CPU class (bench.common.machine): every figure belongs to it.
 
 Command (from the repo root):
     .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data
     .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data --quick   # default batch only, 5% baseline
+    LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
+        .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data --quick   # as an AVX2-only CPU trains
 """
 import argparse
 import math
@@ -24,11 +27,12 @@ import os
 import sys
 import time
 
-import common  # noqa: E402,F401  (puts the repository on sys.path)
+import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 
 from lenet.config import preset  # noqa: E402
+from lenet.device import cpu_has_native_bf16  # noqa: E402
 from lenet.model import LeNet  # noqa: E402
 from lenet.train import TrainConfig, Trainer  # noqa: E402
 
@@ -139,6 +143,7 @@ def main():
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, os.cpu_count() {os.cpu_count()}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {common.machine()}")
 
     ours = []
     for bs in args.batch_sizes:
@@ -161,7 +166,9 @@ def main():
         print("(the baseline's epoch time is extrapolated from part of an epoch)")
 
     flops = training_flops(ours[0]["model"])
-    peaks = {"float32": matmul_peak(torch.float32), "bfloat16": matmul_peak(torch.bfloat16)}
+    peaks = {"float32": matmul_peak(torch.float32)}
+    if cpu_has_native_bf16():  # emulated bfloat16 has no peak worth comparing with
+        peaks["bfloat16"] = matmul_peak(torch.bfloat16)
     print(f"\nthe limit: lenet5 needs {flops['forward'] / 1e6:.2f} MFLOP per image forward, "
           f"{flops['train'] / 1e6:.2f} MFLOP per training image (forward + backward, convolutions and full "
           f"connections)")

@@ -13,6 +13,8 @@ The live feel of the Train tab is checked on the same runs: the longest gap betw
 Command (from the repo root; the lead re-measures on a quiet machine with exactly this):
     .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data                     # seeds 0-9
     .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data --seeds 0 1 2 --set batch_size=128 lr=3e-3
+    LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
+        .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data   # as an AVX2-only CPU trains
 """
 import argparse
 import ast
@@ -21,7 +23,7 @@ import statistics
 import sys
 import time
 
-import common  # noqa: E402,F401  (puts the repository on sys.path)
+import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 
@@ -74,6 +76,7 @@ def main():
     t0 = time.perf_counter()
     splits = load_split("mnist", True, args.data_dir), load_split("mnist", False, args.data_dir)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {load()} (1/5/15 min)")
+    print(f"machine: {common.machine()}")
     print(f"recipe: epochs={cfg.epochs} batch_size={cfg.batch_size} lr={cfg.lr:g} optimizer={cfg.optimizer} "
           f"betas={cfg.betas} schedule={cfg.schedule} warmup={cfg.warmup} label_smoothing={cfg.label_smoothing} "
           f"final_evals={cfg.final_evals} precision={cfg.precision}"

@@ -1,4 +1,6 @@
 """Device choice (cuda -> mps -> cpu, overridable by name) and the fast path for training on it."""
+import os
+
 import torch
 
 
@@ -25,6 +27,18 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# LENET_PRECISION=fp32|bf16 decides what "auto" means (the default everywhere: CLI, Train tab, tests), e.g. to
+# run the suite as a CPU without native bfloat16 would (.ci/run does, with ATEN_CPU_CAPABILITY=avx2
+# ONEDNN_MAX_CPU_ISA=AVX2). Unset, empty or "auto": the CPU decides. An explicit fp32/bf16 setting wins over it.
+PRECISION_ENV = "LENET_PRECISION"
+
+
+def precision_override() -> str:
+    """LENET_PRECISION's value ("auto" when unset or empty); anything but auto/fp32/bf16 is an error."""
+    value = os.environ.get(PRECISION_ENV, "").strip().lower() or "auto"
+    if value not in PRECISIONS:
+        raise ValueError(f"{PRECISION_ENV} must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    return value
 
 
 class FastPath:
@@ -61,7 +75,12 @@ def cpu_has_native_bf16() -> bool:
 def fast_path(device: torch.device, precision: str, model_config) -> FastPath:
     """The measured fastest way to train on this device (bench/epoch_speed.py): on CPU, channels-last,
     plus bfloat16 autocast where it is native. RBF outputs (squared distances to +-1 prototypes,
-    summed over 84 units) keep float32: "auto" never trades their precision."""
+    summed over 84 units) keep float32: "auto" never trades their precision. "auto" follows LENET_PRECISION
+    when it is set (precision_override)."""
+    if precision == "auto":
+        precision = precision_override()
+        if precision == "bf16" and model_config.output == "rbf":
+            precision = "fp32"  # RBF outputs keep float32 unless bf16 is asked of that very run
     if device.type != "cpu":
         return FastPath(device, precision == "bf16", channels_last=False)
     native = cpu_has_native_bf16()

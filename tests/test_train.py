@@ -456,3 +456,21 @@ def test_init_keeps_the_checkpoints_held_out_digits(start, run, allowed, mnist_t
     else:
         with pytest.raises(ValueError, match="already learned"):
             Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+
+
+def test_lenet_precision_decides_what_auto_means(monkeypatch):
+    """LENET_PRECISION=fp32 makes "auto" train in float32 on any CPU (the second CI run); an explicit setting wins;
+    RBF outputs stay float32 under a forced bf16 "auto"; a misspelt value is an error, not silently ignored."""
+    from lenet.config import preset
+    from lenet.device import fast_path
+
+    cpu, modern, rbf = torch.device("cpu"), preset("lenet5"), preset("lenet5-1998")
+    monkeypatch.setenv("LENET_PRECISION", "fp32")
+    assert not fast_path(cpu, "auto", modern).bf16
+    assert fast_path(cpu, "bf16", modern).bf16
+    monkeypatch.setenv("LENET_PRECISION", "bf16")
+    assert fast_path(cpu, "auto", modern).bf16 and not fast_path(cpu, "auto", rbf).bf16
+    assert not fast_path(cpu, "fp32", modern).bf16
+    monkeypatch.setenv("LENET_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="LENET_PRECISION"):
+        fast_path(cpu, "auto", modern)

@@ -18,6 +18,7 @@ import gradio as gr
 import torch
 
 from lenet import views
+from lenet.background import READERS_FIRST
 from lenet.explain import FeatureIndex
 from lenet.inference import LoadedModel, load_shipped
 from lenet.preprocess import CanvasError
@@ -70,9 +71,12 @@ def build_header() -> Page:
 
 @contextmanager
 def unreadable_as_gr_error():
-    """A canvas the core cannot read -> a clear message in the UI (and to API clients), no traceback."""
+    """Around a visitor's reading (Draw, Inspect, the API): a canvas the core cannot read -> a clear message in the
+    UI (and to API clients), no traceback. The reading also counts as in flight meanwhile: a training run gives
+    way to it (lenet.background.ReadersFirst)."""
     try:
-        yield
+        with READERS_FIRST.reading():
+            yield
     except (CanvasError, ValueError) as e:
         raise gr.Error(f"Could not read that image: {e}") from None
 

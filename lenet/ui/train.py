@@ -1,44 +1,91 @@
 """The Train tab: settings, a live run (curves, the watched digit, C1's kernels, the confusion matrix), Stop,
 the run's snapshots afterwards, and the visitor's model to download.
 
-The walk of one run: Train -> `reset_stop` (unqueued) -> `run` (queued, one slot) pulls the trainer's events from
+The walk of one run: Train -> `reset_stop` (unqueued) -> `queued_run` waits its turn in the training queue
+(lenet.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
 a background thread (lenet.background) and yields {component: value} updates -> `finish` computes nothing the
 done event already measured except the bundled test images' drill-down, and selects the new model.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import math
 import os
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import gradio as gr
 
 from lenet import views
-from lenet.background import in_background
+from lenet.background import NICE, in_background
 from lenet.checkpoint import CheckpointError, write_download
 from lenet.data import DatasetUnavailable, dataset_info
 from lenet.device import available_devices
-from lenet.icons import STOP, WAIT, WARN
+from lenet.icons import OK, STOP, WAIT, WARN
 from lenet.inference import LoadedModel, read_digit
 from lenet.preprocess import CanvasError
+from lenet.run_queue import AlreadyQueued, DurationModel, RunQueue
 from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
 from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
 from lenet.watch import RunHistory
 
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+# Class mode (LENET_CLASS_MODE=1, e.g. a Space's variable): a class of visitors on a 2-vCPU machine. The Train tab
+# starts from the bundled MNIST sample (no download; 10 epochs end in about 10 s there), epochs are capped, and a
+# run trains at 1 thread so that the visitors' readings always keep a core. Each setting can still be set alone.
+CLASS_MODE = _flag("LENET_CLASS_MODE")
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
-MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "30"))
-DEFAULT_DATASET = views.default_dataset()  # full MNIST when it is on disk, else the bundled sample
+MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"))
+TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
+# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.background.ReadersFirst).
+TRAIN_NICE = int(os.environ.get("LENET_TRAIN_NICE", str(NICE)))
+READERS_FIRST = os.environ.get("LENET_READERS_FIRST", "1").strip().lower() not in ("0", "false", "no")
+# full MNIST when it is on disk (else the bundled sample); the sample in class mode
+DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else views.default_dataset()
 DEFAULTS = recipe()  # recipes/default.toml
+
+# The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
+# ahead and when its own should start (lenet/run_queue.py). Shared by all visitors, as the slots are.
+QUEUE = RunQueue(slots=TRAIN_CONCURRENCY)
+DURATIONS = DurationModel()
+POLL = 0.25  # s between a waiting page's looks at the queue (no thread held meanwhile)
+TELL_EVERY = 1.0  # s between its status updates
 
 # A run lives in the page that started it (closing the page cancels its queue events). The page notes that a
 # run is going; if it reloads before the run ends, the new page says what happened (components/reload_note.js).
 MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now())); } catch (e) {} }"
 UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
-WAITING = (f"### {WAIT} Waiting for the training slot…\nRuns take turns: if another visitor's run is going, yours starts "
-           "when it ends. Your place in the queue shows below.")
+WAITING = (f"### {WAIT} Asking for the training slot…\nRuns take turns: if other runs are going, this says how many are "
+           "ahead of yours and when yours should start.")
+
+
+def _seconds(s: float) -> str:
+    s = max(0, round(s))
+    return f"{s} s" if s < 90 else f"{s // 60} min {s % 60:02d} s"
+
+
+def queue_status(place, slots: int = 1) -> str:
+    """What a waiting visitor reads: how many runs are ahead and when theirs should start."""
+    runs = "1 run" if place.ahead == 1 else f"{place.ahead} runs"
+    when = f"starts in about {_seconds(place.starts_in)}" if place.starts_in >= 1 else "starts any moment now"
+    turns = "one at a time" if slots == 1 else f"{slots} at a time"
+    return (f"### {WAIT} {runs} ahead · {when}\nRuns take turns here ({turns}); the estimate comes from the runs "
+            "ahead of yours and is updated as they go. **Stop** leaves the queue; so does closing this page.")
+
+
+def started_note(waited: float) -> str:
+    after = f" after waiting {_seconds(waited)}" if waited >= 1 else ""
+    return f'<div class="queue-note" id="queue-started">{OK} Your run has started{after}.</div>'
 
 
 @gpu
@@ -141,7 +188,7 @@ class TrainTab:
         signal.requested = False
         signal.failure = ""
         return {self.train_btn: gr.update(interactive=False), self.stop_btn: gr.update(interactive=True),
-                self.reload_note: "", self.status: WAITING}
+                self.reload_note: "", self.status: WAITING, self.queue_box: ""}
 
     def end_of_run(self) -> dict:
         return {self.train_btn: gr.update(interactive=True), self.stop_btn: gr.update(interactive=False)}
@@ -155,15 +202,11 @@ class TrainTab:
 
     def run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
             watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
-            negatives=False, styles=False, signal: StopSignal | None = None):
-        """The training generator: one {component: value} update per batch of trainer events."""
-        try:
-            cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs", MAX_EPOCHS),
-                         batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
-                         schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                         seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
-        except (TypeError, ValueError) as e:
-            raise _failed(signal, f"Please fix the settings: {e}") from None
+            negatives=False, styles=False, signal: StopSignal | None = None, report=None):
+        """The training generator: one {component: value} update per batch of trainer events. `report`, if given,
+        sees every trainer event (the queue hears the run's own time left from it)."""
+        cfg = _config(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
+                      negatives, styles, signal)
         if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
             yield {self.status: f"### {STOP} Stopped before it started\nPress **Train** to start a run."}
             return
@@ -187,7 +230,8 @@ class TrainTab:
         added = False
         try:
             # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
-            stream = in_background(lambda: _train_on_device(cfg), threads=CORES)
+            stream = in_background(lambda: _train_on_device(cfg), threads=TRAIN_THREADS, nice=TRAIN_NICE,
+                                   readers_first=READERS_FIRST)
             for batch in stream:
                 if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                     stream.close()
@@ -197,6 +241,8 @@ class TrainTab:
                 weights, evaluated = None, False
                 for ev, w in batch:
                     view.add(ev)
+                    if report is not None:
+                        report(ev)
                     if ev["type"] == "eval" and "confusion" in ev:
                         history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"],
                                          ev["confusion"], ev["predictions"].numpy())
@@ -221,10 +267,64 @@ class TrainTab:
         except ValueError as e:
             raise _failed(signal, f"Training could not start: {e}") from None
 
+    async def queued_run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed,
+                         device, watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None,
+                         previous: views.Curves | None = None, negatives=False, styles=False,
+                         signal: StopSignal | None = None, request: gr.Request = None):
+        """Train, taking turns (the /train endpoint). The run joins the queue, one place per visitor; while it
+        waits, the page is told every second how many runs are ahead and when it should start, and Stop (or
+        closing the page) leaves the queue; once it holds a slot, the page says so and `run` streams as ever.
+        Async: a waiting page holds no worker thread. The run itself is iterated in one, as Gradio would."""
+        args = (arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device)
+        cfg = _config(*args, negatives, styles, signal)  # bad settings are refused before queueing
+        settings = dataclasses.asdict(cfg)
+        visitor = getattr(request, "session_hash", None) or uuid.uuid4().hex  # no session: a place of its own
+        try:
+            entry = QUEUE.join(visitor, DURATIONS.estimate(settings), label=cfg.arch)
+        except AlreadyQueued as e:
+            raise _failed(signal, f"This run was not queued: {e}.") from None
+        outcome, gen = {}, None
+        try:
+            t0 = told = time.monotonic()
+            first = True
+            while not QUEUE.has_slot(entry):
+                if signal is not None and signal.requested:  # Stop while queued: leave the queue
+                    yield {self.status: f"### {STOP} Stopped before it started\nYou left the queue. Press **Train** to "
+                                        "queue again.", self.queue_box: ""}
+                    return
+                if first or time.monotonic() - told >= TELL_EVERY:
+                    first, told = False, time.monotonic()
+                    QUEUE.revise(entry, DURATIONS.estimate(settings))  # at the pace measured so far
+                    yield {self.status: queue_status(QUEUE.place(entry), QUEUE.slots), self.queue_box: ""}
+                await asyncio.sleep(POLL)
+            yield {self.queue_box: started_note(time.monotonic() - t0)}
+
+            def report(ev: dict) -> None:  # in the run's thread: the queue hears the run's own time left
+                if ev["type"] == "start":
+                    outcome["steps"] = ev["total_steps"]
+                if ev["type"] == "step":
+                    DURATIONS.observe_rate(cfg.arch, ev["images_per_s"])
+                    QUEUE.report(entry, ev["eta"] + RUN_TAIL, ev["step"] / max(outcome.get("steps", 0), 1),
+                                 DURATIONS.estimate(settings))
+                else:
+                    QUEUE.report(entry)
+                outcome["done"] = outcome.get("done") or ev["type"] == "done"
+
+            gen = self.run(*args, watch_what, watch_class, canvas, previous, negatives, styles, signal, report=report)
+            while (item := await anyio.to_thread.run_sync(_next_or_end, gen)) is not _END:
+                yield item
+        finally:
+            # However it ended (done, Stop, an error, a cancel, the page gone): the run's thread is told to end and
+            # waited for, then the place is given up, so the next run never shares the cores with this one. In a
+            # thread of its own: a stopped run finishes its current step or evaluation first, and the server's
+            # event loop must not wait for that.
+            threading.Thread(target=_leave, args=(gen, entry, settings, outcome), daemon=True,
+                             name="lenet-leave-queue").start()
+
     def finish(self, mine: LoadedModel | None, history: RunHistory | None, current: str | None = None) -> dict:
         """After a run ends or is stopped: test figures, the final snapshot, mistakes, download; select the model."""
         if mine is None or mine.source != "trained" or mine.finalized:
-            return {}
+            return {self.results: gr.update()}  # nothing to finish (e.g. stopped while queued): nothing changes
         try:
             md, final, r = views.finish_view(mine)
         except DatasetUnavailable as e:
@@ -296,18 +396,22 @@ class TrainTab:
     def outputs(self) -> list:
         return [self.status, self.loss_chart, self.error_chart, self.watch, self.confusion, self.page.my_model,
                 self.page.model_dd, self.run_history, self.previous_curves, self.snap_slider, self.shown_snapshot,
-                self.drill_gallery, self.drill_caption, self.drill_indices, self.results, self.download, self.run_view]
+                self.drill_gallery, self.drill_caption, self.drill_indices, self.results, self.download, self.run_view,
+                self.queue_box]
 
     def wire(self, pad: gr.HTML) -> None:
         s, page = self.settings, self.page
         private = dict(api_visibility="private")
         self.train_btn.click(None, js=MARK_RUN_JS)
         run = self.train_btn.click(self.reset_stop, self.stop_signal,
-                                   [self.train_btn, self.stop_btn, self.status, self.reload_note], queue=False,
+                                   [self.train_btn, self.stop_btn, self.status, self.reload_note, self.queue_box],
+                                   queue=False,
                                    **private).then(
-            self.run, s.inputs() + [pad, self.previous_curves, s.negatives, s.styles, self.stop_signal],
-            self.outputs(), api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
-            show_progress="full", show_progress_on=[self.queue_box])
+            self.queued_run, s.inputs() + [pad, self.previous_curves, s.negatives, s.styles, self.stop_signal],
+            self.outputs(), api_name="train", concurrency_limit=None, concurrency_id="train",
+            # the queue is ours (QUEUE): a waiting page is told its place in the status. Gradio's own tracker (a
+            # timer) stays in the queue box, where a failure's "Error" badge is redrawn away (after_failure).
+            show_progress="minimal", show_progress_on=[self.queue_box])
         # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
         finished = run.then(self.finish, [page.my_model, self.run_history, page.model_dd], self.outputs(),
                             show_progress="hidden", **private)
@@ -334,6 +438,38 @@ class TrainTab:
         s.arch.change(lambda a: {s.arch: gr.update(info=views.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
                       [s.arch, s.lr], **private)
         self.upload.upload(self.load_upload, self.upload, [page.my_model, page.model_dd, self.results], **private)
+
+
+RUN_TAIL = 0.5  # s: after its last step event a run still evaluates the test set and ends
+_END = object()
+
+
+def _next_or_end(gen):
+    try:
+        return next(gen)
+    except StopIteration:
+        return _END
+
+
+def _leave(gen, entry, settings: dict, outcome: dict) -> None:
+    try:
+        if gen is not None:
+            gen.close()
+    finally:
+        held = QUEUE.leave(entry)
+        if outcome.get("done") and held:  # a run that ran to its end teaches the estimates
+            DURATIONS.observe_run(settings, held)
+
+
+def _config(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, negatives,
+            styles, signal: StopSignal | None) -> TrainConfig:
+    try:
+        return recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs", MAX_EPOCHS),
+                      batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
+                      schedule=schedule, augment=bool(augment), val_split=float(val_split),
+                      seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
+    except (TypeError, ValueError) as e:
+        raise _failed(signal, f"Please fix the settings: {e}") from None
 
 
 def _request_stop(signal: StopSignal) -> None:
@@ -393,8 +529,7 @@ def build(page: Page) -> TrainTab:
                                  f"99% test accuracy in {DEFAULTS.epochs} epochs. A run belongs to this page: "
                                  "reloading or closing the page stops it.", elem_id="train-status")
             reload_note = gr.Markdown("", elem_id="reload-note")
-            # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target; this box
-            # is tall enough to show it, so a visitor waiting behind another's run sees it.
+            # "Your run has started" (after how long a wait) once the queue gives the run its slot.
             queue_box = gr.HTML("", elem_id="train-queue", min_height=44, padding=False)
             empty_run = views.TrainView(dataclasses.replace(DEFAULTS, dataset=DEFAULT_DATASET,
                                                             epochs=views.suggested_epochs(DEFAULT_DATASET)))
