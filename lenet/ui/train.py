@@ -388,7 +388,7 @@ class TrainTab:
             raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
         return {self.page.my_model: lm,
                 self.page.model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-                self.results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your "
+                self.results: f"### Loaded {html.escape(Path(path).stem)}\n**{views.model_name(lm)}** is now your "
                               "model in Draw and Inspect."}
 
     # ---- wiring ----
