@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from _pen import Pen, arc, random_box, in_box
-from lenet.negatives import hershey_strokes
+from lenet.shapes import hershey_strokes
 
 
 def _drawn(rng, parts, wobble=0.02, pen=None, box=None):

@@ -18,7 +18,7 @@ fitted in an n x n grid (aspect kept, ink averaged), enlarged back to a canvas a
 solid at half ink, for n = 16 (USPS's and Semeion's size), 12 and 8 (optdigits'). The same fonts, so the figures
 show what resolution alone costs.
 
-Letters (the "not a digit" goal, >= 90% refused): the letters lenet.negatives.LETTERS (those a person writing them
+Letters (the "not a digit" goal, >= 90% refused): the letters lenet.shapes.LETTERS (those a person writing them
 would not mean as a digit) in the hands lenet.hand_fonts.HELD_OUT_HANDS, which calibration never sees (with
 `lenet.calibrate --hand-letters` the head learns the letters of the other half).
 
@@ -40,7 +40,7 @@ from lenet.coarse import grid_canvas  # noqa: E402
 from lenet.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_HANDS, SCHOOL,  # noqa: E402
                               FontUnavailable, font_file, glyph_canvases)
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.negatives import LETTERS  # noqa: E402
+from lenet.shapes import LETTERS  # noqa: E402
 from lenet.preprocess import _bbox, ink_from_canvas  # noqa: E402
 
 GOAL, GOAL_LETTERS = 0.97, 0.90

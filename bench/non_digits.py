@@ -42,7 +42,8 @@ from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # no
 from _pen import SIZE, Pen, arc, random_box, in_box  # noqa: E402
 from lenet.data import load_split  # noqa: E402
 from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.negatives import DIGIT_LOOKALIKES, LETTERS, _font_dir, hershey_strokes  # noqa: E402
+from lenet.negatives import _font_dir  # noqa: E402
+from lenet.shapes import DIGIT_LOOKALIKES, LETTERS, hershey_strokes  # noqa: E402
 
 HELD_OUT_FONTS = ("DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf", "DejaVuSansMono-Bold.ttf", "STIXGeneralItalic.ttf",
                   "cmr10.ttf", "cmti10.ttf", "DejaVuSerif-BoldItalic.ttf", "cmb10.ttf")

@@ -62,7 +62,7 @@ def occlusion(lm: LoadedModel, reading: Reading, patch: int = OCCLUSION_PATCH, s
     cfg = lm.model.config
     with torch.inference_mode():
         output = lm.model.activations(normalise(to_input01(digits, cfg), cfg))["output"]
-        probs = output_probabilities(lm.model, output)[:, target].numpy()
+        probs = output_probabilities(lm.model, output, lm.thresholds.temperature)[:, target].numpy()
     return (reading.probs[target] - probs).reshape(n, n).astype(np.float32)
 
 

@@ -32,6 +32,11 @@ class LoadedModel:
     run_state: str | None = None  # training | finished | early-stopped | stopped | diverged
     finalized: bool = False  # its test figures have been computed after the run ended
 
+    def __hash__(self) -> int:
+        # By identity: a new model (a training update, an upload) is a new object. Gradio hashes a gr.State's value
+        # to tell when it changed (the Draw tab listens to the visitor's model); the fields hold a dict.
+        return id(self)
+
     @property
     def arch(self) -> str:
         return self.meta.get("arch", "custom")
@@ -115,10 +120,24 @@ class Reading:
         return {c: float(q) for c, q in zip(self.classes, p)}
 
 
-def output_probabilities(model: LeNet, output: torch.Tensor) -> torch.Tensor:
+def output_probabilities(model: LeNet, output: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """The output layer's values (B, ...) -> probabilities (B, classes [+ "none of these"]): the one place a
-    reading's probabilities come from (read_digit, and Inspect's occlusion)."""
-    return torch.softmax(model.scores(output), 1)  # with "not a digit" last when the model has one
+    reading's probabilities come from (read_digit, and Inspect's occlusion).
+
+    With a "not a digit" class (last), its probability p is the plain softmax's over every class (what the
+    verdict's threshold was calibrated on); the classes share 1 - p as softmax(class logits / temperature) does
+    (the checkpoint's calibrated temperature, lenet.verdict.Thresholds.temperature). With temperature 1 this is
+    exactly the softmax over every class."""
+    scores = model.scores(output)
+    probs = torch.softmax(scores, 1)  # with "not a digit" last when the model has one
+    k = model.config.num_classes
+    if temperature == 1.0:
+        return probs
+    digits = torch.softmax(scores[:, :k] / temperature, 1)
+    if probs.shape[1] == k:
+        return digits
+    rest = probs[:, k:]
+    return torch.cat([digits * (1 - rest.sum(1, keepdim=True)), rest], 1)
 
 
 def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
@@ -126,7 +145,7 @@ def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
     x = normalise(x01, lm.model.config)
     with torch.inference_mode():
         acts = lm.model.activations(x)
-        probs = output_probabilities(lm.model, acts["output"])[0].numpy()
+        probs = output_probabilities(lm.model, acts["output"], lm.thresholds.temperature)[0].numpy()
     k = lm.model.config.num_classes
     reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
     return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), probs=probs[:k],

@@ -128,8 +128,54 @@ def stroke_width(mask: torch.Tensor) -> float:
     return 2 * m.sum().item() / max(edge, 1.0)
 
 
+def _aa_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's anti-aliased bilinear weights along one axis (F.interpolate(mode="bilinear", antialias=True,
+    align_corners=False)), computed in float32 as ATen computes them (checked bit for bit against torch in
+    tests/test_webread.py): (n_out, K) source indices and weights, zero weights past each window's end."""
+    f = np.float32
+    scale = f(n_in / n_out)
+    support = scale if scale >= 1 else f(1.0)
+    inv = f(1.0 / float(scale)) if scale >= 1 else f(1.0)
+    rows = []
+    for i in range(n_out):
+        centre = f(float(scale) * (i + 0.5))
+        lo = max(int(float(f(centre - support)) + 0.5), 0)
+        size = min(int(float(f(centre + support)) + 0.5), n_in) - lo
+        ws, total = [], f(0.0)
+        for j in range(size):
+            x = abs(f((float(f(f(j + lo) - centre)) + 0.5) * float(inv)))
+            w = f(1.0 - float(x)) if x < 1 else f(0.0)
+            ws.append(w)
+            total = f(total + w)
+        rows.append((lo, [f(w / total) for w in ws] if total != 0 else ws))
+    k = max(len(ws) for _, ws in rows)
+    index = np.zeros((n_out, k), np.int64)
+    weight = np.zeros((n_out, k), np.float32)
+    for i, (lo, ws) in enumerate(rows):
+        index[i] = np.minimum(lo + np.arange(k), n_in - 1)
+        weight[i, :len(ws)] = ws
+    return index, weight
+
+
+def _resize_axis(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    if x.shape[axis] == n_out:
+        return x
+    index, weight = _aa_taps(x.shape[axis], n_out)
+    x = np.moveaxis(x, axis, -1)
+    acc = x[..., index[:, 0]] * weight[:, 0]
+    for k in range(1, index.shape[1]):  # tap by tap, each product rounded to float32, then the sum
+        acc = acc + x[..., index[:, k]] * weight[:, k]
+    return np.ascontiguousarray(np.moveaxis(acc, -1, axis))
+
+
 def _resize(x: torch.Tensor, size) -> torch.Tensor:
-    return F.interpolate(x[None, None], size=size, mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    """Anti-aliased bilinear resize of a 2-D float32 image: torch's F.interpolate(antialias=True) weights, summed
+    in one fixed order (rows first, then columns) in float32, so that the page's reader (lenet/static/reader.js)
+    gets the very same values: torch's own kernel sums in an order of its own (within ~1 float32 ulp of this),
+    and a pixel near 0.5 or 0.1 must fall on the same side on both. bench/drawn_digits.py: unchanged."""
+    a = x.detach().cpu().numpy().astype(np.float32, copy=False)
+    a = _resize_axis(_resize_axis(a, int(size[1]), 1), int(size[0]), 0)
+    return torch.from_numpy(a)
 
 
 def _even_out_stroke(crop: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
 DEFAULT = RECIPES / "default.toml"
 KINDS = ("train", "calibrate")
-CALIBRATE_OPTIONS = ("score", "digit_reject", "negatives", "heads", "head_samples", "hand_letters", "small_pictures")
+CALIBRATE_OPTIONS = ("score", "digit_reject", "negatives", "heads", "head_samples", "hand_letters", "small_pictures",
+                     "real_hands")
 
 
 class RecipeError(ValueError):
@@ -135,6 +136,32 @@ def resolve(recipe: Recipe, data_dir: str | None, out_dir: Path, device: str | N
     return plan
 
 
+def reuse(plan: list[dict], files: dict[str, str]) -> list[dict]:
+    """`--reuse STAGE=FILE`: STAGE is not run, FILE stands for its output (e.g. the shipped checkpoint, whose
+    weights are the last train stage's: calibration changes only its metadata); the stages only it needed are
+    dropped. A fine-tuning stage added to a recipe then replays from the shipped file in minutes."""
+    unknown = set(files) - {s["stage"] for s in plan}
+    if unknown:
+        raise RecipeError(f"--reuse names stages the recipe lacks: {sorted(unknown)}")
+    for name, f in files.items():
+        if not Path(f).is_file():
+            raise RecipeError(f"--reuse {name}={f}: no such file")
+    plan = [{**s, "kind": "reuse", "file": files[s["stage"]]} if s["stage"] in files else s for s in plan]
+    needed, by_out = set(), {str(s["out"]): i for i, s in enumerate(plan)}
+    want = [len(plan) - 1]
+    while want:
+        i = want.pop()
+        if i in needed:
+            continue
+        needed.add(i)
+        s = plan[i]
+        if s["kind"] == "train" and s["config"].init and s["config"].init in by_out:
+            want.append(by_out[s["config"].init])
+        elif s["kind"] == "calibrate":
+            want.append(i - 1)
+    return [s for i, s in enumerate(plan) if i in needed]
+
+
 def replay_main(args) -> int:
     """`python -m lenet.train --recipe FILE [--dry-run]`: every stage in order; the last one's checkpoint is copied
     to --out (or left in runs/RECIPE/)."""
@@ -151,11 +178,13 @@ def replay_main(args) -> int:
         recipe = load(args.recipe)
         out_dir = ROOT / "runs" / recipe.name
         plan = resolve(recipe, args.data_dir, out_dir, None if args.device == "auto" else args.device)
-    except (RecipeError, KeyError) as e:
+        plan = reuse(plan, dict(r.split("=", 1) for r in (getattr(args, "reuse", None) or [])))
+    except (RecipeError, KeyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for step in plan:
-        shown = dataclasses.asdict(step["config"]) if step["kind"] == "train" else step["argv"]
+        shown = (dataclasses.asdict(step["config"]) if step["kind"] == "train"
+                 else step["file"] if step["kind"] == "reuse" else step["argv"])
         print(json.dumps({"recipe": recipe.relative_path, "stage": step["stage"], "kind": step["kind"],
                           "out": str(step["out"]), "settings": shown}, default=str))
     if args.dry_run:
@@ -163,7 +192,10 @@ def replay_main(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for step in plan:
         record = {"recipe": {"file": recipe.relative_path, "stage": step["stage"]}}
-        if step["kind"] == "train":
+        if step["kind"] == "reuse":
+            shutil.copyfile(step["file"], step["out"])
+            print(f"stage {step['stage']}: {step['file']} (reused)")
+        elif step["kind"] == "train":
             command = f"python -m lenet.train --recipe {recipe.relative_path} (stage {step['stage']})"
             try:
                 trainer = Trainer(step["config"])

@@ -182,5 +182,5 @@ def compare_html(rows: list[dict]) -> str:
         body.append(f'<tr><td>{esc(r["name"])}</td><td class="big">{esc(r["read"])}</td>'
                     f'<td><span class="pbar"><span style="width:{100 * r["prob"]:.1f}%"></span></span> '
                     f'{percent(r["prob"])}</td><td>{top3}</td><td class="fmap-note">{esc(r.get("note", ""))}</td></tr>')
-    return ('<table class="compare"><thead><tr><th>model</th><th>reads</th><th>sure</th><th>top three</th><th></th>'
+    return ('<table class="compare"><thead><tr><th>model</th><th>reads</th><th>probability</th><th>top three</th><th></th>'
             '</tr></thead><tbody>' + "".join(body) + "</tbody></table>")

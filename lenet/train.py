@@ -73,6 +73,8 @@ class TrainConfig:
     coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.coarse: COARSE_SHARE more, built once)
     hand_digits: bool = False  # also learn the digits of 56 handwriting fonts (lenet.hand_fonts; npm once)
     optdigits: bool = False  # also learn 30 real writers' 8x8-scanned digits (lenet.optdigits: UCI's, bundled)
+    real_hands: bool = False  # also learn UNIPEN's training writers' pen digits drawn on the pad (lenet.real_hands)
+    real_sketches: bool = False  # with negatives: also learn TU-Berlin's training kinds' sketches as not a digit
     canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
     init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
     seed: int = 0
@@ -133,6 +135,10 @@ class TrainConfig:
             problems.append("handwriting fonts' digits are digits: they need a digit dataset (MNIST)")
         if self.optdigits and not_digits:
             problems.append("optdigits are digits: they need a digit dataset (MNIST)")
+        if self.real_hands and not_digits:
+            problems.append("real hands' digits are digits: they need a digit dataset (MNIST)")
+        if self.real_sketches and not self.negatives:
+            problems.append("real sketches are taught as 'not a digit': they need negatives")
         bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
         if bad:
             problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
@@ -234,6 +240,9 @@ class Trainer:
             self.train = with_hand_digits(self.train, cfg.seed)
         if cfg.optdigits:
             self.train = with_optdigits(self.train, cfg.seed)
+        if cfg.real_hands:
+            from lenet.real_hands import with_real_hands
+            self.train = with_real_hands(self.train, cfg.seed)
         self.train = self.train.to(self.device)
         if len(self.train) == 0:
             raise ValueError("no training images left after the validation split")
@@ -242,6 +251,9 @@ class Trainer:
         self.fast = fast_path(self.device, cfg.precision, self.model.config)
         self.negatives = (NegativeBank(min(8000, max(2000, len(self.train) // 8)), cfg.seed, self.device)
                           if cfg.negatives else None)
+        if cfg.real_sketches and self.negatives is not None:
+            from lenet.real_hands import add_sketches
+            add_sketches(self.negatives, cfg.seed)
         self.styles = StyleBank(seed=cfg.seed, device=self.device) if cfg.styles else None
         self.history: list[dict] = []  # epoch events
         self.final: dict | None = None  # the last test evaluation
@@ -550,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", metavar="TOML", help="replay a recipe file's stages (recipes/*.toml); with it only "
                                                     "--data-dir, --device, --out, --json and --dry-run apply")
     p.add_argument("--dry-run", action="store_true", help="with --recipe: print the stages' resolved settings")
+    p.add_argument("--reuse", action="append", metavar="STAGE=FILE",
+                   help="with --recipe: take STAGE's output from FILE instead of running it (and the stages only it "
+                        "needed), e.g. styles-and-writers=checkpoints/lenet5-mnist.safetensors")
     p.add_argument("--arch", choices=list(PRESETS), default=d.arch)
     p.add_argument("--dataset", choices=list(DATASETS), default=d.dataset)
     p.add_argument("--data-dir", default=default_data_dir(), help="torchvision-layout folder (env LENET_DATA_DIR)")
@@ -594,6 +609,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also learn the real handwriting of 30 writers outside MNIST: UCI optdigits' training part "
                         f"(8x8 scans, bundled; lenet.optdigits), {OPTDIGITS_COPIES} renderings of each of its 3,823 "
                         "digits, built once (about 20 s)")
+    p.add_argument("--real-hands", action="store_true",
+                   help="also learn UNIPEN's training writers' pen digits (bundled; lenet.real_hands), drawn on the "
+                        "pad as a visitor draws, two renderings each, built once (about a minute)")
+    p.add_argument("--real-sketches", action="store_true",
+                   help="with --negatives: also learn TU-Berlin's training kinds' sketches (bundled) as not a digit")
     p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
                    help="canvas-like distortions for half of each batch: 'all' (the default when given without "
                         f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")

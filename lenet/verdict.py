@@ -43,6 +43,17 @@ class Thresholds:
     unsure_top: float = 0.5  # top digit probability (among the ten) below this -> "unsure"
     unsure_margin: float = 0.2  # ... or the runner-up this close
     head: dict | None = None  # score "head": its weights (FeatureHead.to_dict)
+    # The ten digit logits are divided by this before their softmax, wherever a digit probability is computed
+    # (judge, lenet.inference.output_probabilities): fitted on real writers' held-out digits (lenet.calibrate
+    # --real-hands) so that "97%" is right about 97% of the time. 1.0 (no change) for checkpoints without one. The
+    # "not a digit" score is not tempered: its threshold is calibrated on its own.
+    temperature: float = 1.0
+    # A second head (FeatureHead weights, lenet.lookalikes) whose logit says how much more a shape looks like a
+    # letter or symbol people write like a digit (S B Z O I l ? + g q ...) than like a digit; with `letter_prior`
+    # (how often such a letter is drawn rather than a digit) it gives P(letter), and every stated digit probability
+    # is (1 - P(letter)) x its probability among the ten (Verdict.probability). None: P(letter) = 0.
+    lookalike: dict | None = None
+    letter_prior: float = 0.1
 
     def __post_init__(self):
         if self.score not in SCORES:
@@ -51,6 +62,12 @@ class Thresholds:
             v = getattr(self, name)
             if not (v is None and name == "not_digit") and (type(v) not in (int, float) or not math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if type(self.letter_prior) not in (int, float) or not 0 <= self.letter_prior < 1:
+            raise ValueError(f"letter_prior must be in [0, 1), got {self.letter_prior!r}")
+        if self.lookalike is not None and not isinstance(self.lookalike, dict):
+            raise ValueError("lookalike must be a FeatureHead's weights (a dict) or None")
+        if type(self.temperature) not in (int, float) or not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a positive finite number, got {self.temperature!r}")
         if self.score in ("head", "reject+head") and not isinstance(self.head, dict):
             raise ValueError("the 'head' score needs the head's weights")
 
@@ -202,6 +219,11 @@ def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None
     raise ValueError(f"unknown score {kind!r}")
 
 
+def digit_probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """(N, 10) digit logits -> their probabilities among the ten: softmax(logits / temperature)."""
+    return _softmax(np.asarray(logits, np.float64) / temperature)
+
+
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
@@ -212,11 +234,24 @@ class Verdict:
     kind: str  # one of VERDICTS
     digit: str | None  # the digit read (None unless kind == "digit")
     best: str  # the most likely digit, whatever the verdict
-    probability: float  # its probability among the ten digits
+    probability: float  # its stated probability: (1 - letter) x its probability among the ten digits
     runner_up: str
-    runner_up_probability: float
+    runner_up_probability: float  # stated the same way
     score: float  # the reject score
     reason: str  # plain words for a learner
+    letter: float = 0.0  # P(a letter or symbol written like a digit), from Thresholds.lookalike; 0 without one
+
+
+def letter_probability(acts: dict, th: Thresholds) -> np.ndarray:
+    """P(a digit-like letter or symbol | the shape) for a batch of activations ({"s4", "c5", "f6"} with a batch
+    dimension): the lookalike head's logit (a log likelihood ratio: it learned as many letters as digits) plus the
+    prior's log odds, through a sigmoid. Zeros without a lookalike head."""
+    n = len(np.asarray(acts["output"]))
+    if th.lookalike is None or th.letter_prior <= 0:
+        return np.zeros(n)
+    with torch.inference_mode():
+        logit = _head(th.lookalike)(FeatureHead.features(acts)).double().numpy()
+    return 1 / (1 + np.exp(-(logit + math.log(th.letter_prior / (1 - th.letter_prior)))))
 
 
 def judge(acts, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verdict:
@@ -227,24 +262,28 @@ def judge(acts, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verd
     out = np.asarray(acts["output"], dtype=np.float64).reshape(1, -1)
     k = config.num_classes
     logits = (-out if config.output == "rbf" else out)[:, :k]
-    p = _softmax(logits)[0]
+    p = digit_probabilities(logits, th.temperature)[0]
     order = np.argsort(p)[::-1]
     first, second = classes[order[0]], classes[order[1]]
     p1, p2 = float(p[order[0]]), float(p[order[1]])
     batch = {k: np.asarray(v)[None] for k, v in acts.items() if k in HEAD_LAYERS} | {"output": out}
     score = float(reject_scores(batch, config, th.score, th.head)[0])
+    letter = float(letter_probability(batch, th)[0])
+    s1, s2 = p1 * (1 - letter), p2 * (1 - letter)  # stated: it may be a letter written like a digit
     if th.not_digit is not None and score > th.not_digit:
-        return Verdict("not a digit", None, first, p1, second, p2, score, _not_digit_reason(th, score))
+        return Verdict("not a digit", None, first, s1, second, s2, score, _not_digit_reason(th, score), letter)
     if p1 < th.unsure_top or p1 - p2 < th.unsure_margin:
-        reason = f"two digits compete: {first} ({p1:.0%}) or {second} ({p2:.0%})"
-        return Verdict("unsure", None, first, p1, second, p2, score, reason)
-    return Verdict("digit", first, first, p1, second, p2, score, f"{first} ({p1:.1%}); runner-up {second} ({p2:.1%})")
+        reason = f"two digits compete: {first} ({s1:.0%}) or {second} ({s2:.0%})"
+        return Verdict("unsure", None, first, s1, second, s2, score, reason, letter)
+    maybe = f"; it may also be a letter or symbol ({letter:.0%})" if letter >= 0.05 else ""
+    return Verdict("digit", first, first, s1, second, s2, score,
+                   f"{first} ({probability_words(s1)}); runner-up {second} ({probability_words(s2)}){maybe}", letter)
 
 
 def _not_digit_reason(th: Thresholds, score: float) -> str:
     if th.score in ("reject", "head", "reject+head"):
         return (f"it looks more like the scribbles, letters and doodles this model learned to tell apart from "
-                f"digits ({score:.0%} sure) than like any digit it was trained on")
+                f"digits (its not-a-digit score: {score:.0%}) than like any digit it was trained on")
     if th.score == "rbf_distance":
         return (f"its F6 code is far from every digit's prototype (distance {score:.0f}; the digits it was "
                 f"trained on are closer than {th.not_digit:.0f})")
@@ -283,5 +322,15 @@ def markdown(v: Verdict) -> str:
     if v.kind == "unsure":
         return (f"### {ASK} Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
                 f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. {unsure_advice(v.best, v.runner_up)}")
-    return (f"### I read: **{e(v.best)}**\n{v.probability:.1%} sure · runner-up {e(v.runner_up)} "
-            f"({v.runner_up_probability:.1%})")
+    maybe = f" · it may also be a letter or symbol ({v.letter:.0%})" if v.letter >= 0.05 else ""
+    return (f"### I read: **{e(v.best)}**\nProbability {probability_words(v.probability)} · runner-up "
+            f"{e(v.runner_up)} ({probability_words(v.runner_up_probability)}){maybe}")
+
+
+def probability_words(p: float) -> str:
+    """A digit's probability in plain words: never "100%" (the model is never certain), "over 99.9%" at the top."""
+    if p > 0.999:
+        return "over 99.9%"
+    if p < 0.001:
+        return "under 0.1%"
+    return f"{p:.1%}"

@@ -23,6 +23,7 @@ from lenet.inference import LoadedModel, Reading, read_canvas, read_digit
 from lenet.inference import verdict as judge_reading
 from lenet.verdict import Verdict
 from lenet.verdict import markdown as verdict_markdown
+from lenet.verdict import probability_words
 from lenet.model import c3_connection_matrix
 from lenet.charts import Series, line_chart, log_range
 from lenet.preprocess import canvas_to_digit
@@ -111,7 +112,8 @@ def verdict(reading: Reading, judged: Verdict | None) -> str:
                else f"then {html.escape(second)} ({p2:.0%})")
         return (f"### {ASK} Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
                 "Try drawing it again, more clearly.")
-    return f"### I read: **{html.escape(first)}**\n{p1:.1%} sure · runner-up {html.escape(second)} ({p2:.1%})"
+    return (f"### I read: **{html.escape(first)}**\nProbability {probability_words(p1)} · runner-up "
+            f"{html.escape(second)} ({probability_words(p2)})")
 
 
 def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:

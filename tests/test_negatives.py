@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lenet.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
-from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, SYMBOLS,
-                             TRAIN_HERSHEY, WRITTEN_CHARS, NegativeBank, glyph_bank, hershey_strokes, make_negatives, pairs,
-                             random_strokes, rasterize)
+from lenet.negatives import (KINDS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, NegativeBank, glyph_bank, make_negatives, pairs,
+                             rasterize)
+from lenet.shapes import DIGIT_LOOKALIKES, LETTERS, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS, hershey_strokes, random_strokes
 from lenet.preprocess import canvas_to_digit
 
 

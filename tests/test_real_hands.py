@@ -1,0 +1,70 @@
+"""The bundled real hands (UNIPEN pen digits, TU-Berlin sketches): their split, how they are drawn on the pad,
+and that reading them in batches is what /read says of each."""
+import json
+import re
+
+import numpy as np
+import pytest
+
+from lenet import real_hands as rh
+from lenet.inference import LoadedModel
+from lenet.strokes import SIZE
+
+
+def test_the_bundle_holds_every_digit_with_hashed_writer_ids():
+    ds = rh.load_digits()
+    assert len(ds) == 15953
+    writers = {d.writer for d in ds}
+    assert len(writers) == 268
+    assert all(re.fullmatch(r"[a-z]{3}/[0-9a-f]{8}", w) for w in writers)  # never a person's name
+    assert {d.site for d in ds} == set(rh.TRAIN_SITES) | set(rh.BENCH_SITES)
+    assert {d.label for d in ds} == set(range(10))
+
+
+def test_the_split_never_lets_a_writer_teach_and_measure():
+    parts = {p: {d.writer for d in rh.digits_for(p)} for p in ("train", "calibration", "bench")}
+    assert not parts["train"] & parts["calibration"]
+    assert not parts["train"] & parts["bench"] and not parts["calibration"] & parts["bench"]
+    assert {w.split("/")[0] for w in parts["bench"]} == set(rh.BENCH_SITES)
+    assert len(parts["bench"]) == 121
+    train_kinds, bench_kinds = rh.kinds()
+    assert len(train_kinds) == len(bench_kinds) == 20 and not set(train_kinds) & set(bench_kinds)
+    for part, kinds in (("train", train_kinds), ("calibration", train_kinds), ("bench", bench_kinds)):
+        _, names = rh.sketches_for(part)
+        assert set(names) == set(kinds)
+
+
+def test_a_digit_is_drawn_as_a_visitor_draws_on_the_pad():
+    rng = np.random.default_rng(0)
+    for d in rh.digits_for("bench")[:200]:
+        drawing = rh.pad_drawing(d, rng)
+        pts = np.concatenate(drawing.strokes)
+        height = np.ptp(pts[:, 1])
+        assert 18 <= drawing.width <= 22 and drawing.size == SIZE
+        assert pts.min() >= 0 and pts.max() <= SIZE
+        assert height <= 0.7 * SIZE + 1e-6
+        assert height >= 0.4 * SIZE - 1e-6 or np.ptp(pts[:, 0]) >= 0.9 * SIZE - 1e-6  # only a wide digit is kept lower
+
+
+def test_a_sketch_is_drawn_with_the_pads_pen():
+    ink, _ = rh.sketches_for("bench")
+    canvas = rh.sketch_canvas(ink[0], np.random.default_rng(0))
+    assert canvas.shape == (SIZE, SIZE, 4) and canvas[..., 3].max() == 255
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return LoadedModel.from_file(rh.UNIPEN_FILE.parents[1].parent / "checkpoints" / "lenet5-mnist.safetensors")
+
+
+def test_reading_in_batches_is_what_read_says(shipped):
+    from lenet import views
+
+    rng = np.random.default_rng(1)
+    ds = rh.digits_for("calibration")[:12]
+    drawings = [rh.pad_drawing(d, rng) for d in ds]
+    batch = rh.read_canvases(shipped, [rh.rasterise(dr) for dr in drawings])
+    for dr, got in zip(drawings, batch):
+        one = views.read_json(shipped, json.dumps({"size": dr.size, "width": dr.width,
+                                                   "strokes": [s.flatten().tolist() for s in dr.strokes]}))
+        assert (got.verdict, got.digit) == (one["verdict"], one["digit"])
