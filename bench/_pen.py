@@ -1,4 +1,4 @@
-"""A round pen drawing on the app's 280x280 canvas, through the app's own stroke path (lenet.strokes), and the
+"""A round pen drawing on the app's 280x280 canvas, through the app's own stroke path (lenet.reading.strokes), and the
 small geometry helpers the non-digit benchmarks draw with."""
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 
-from lenet.strokes import drawing_image
+from lenet.reading.strokes import drawing_image
 
 SIZE = 280
 
 
 class Pen:
-    """Strokes with a round pen, sent through the app's own stroke path (lenet.strokes, as the Draw tab's surface
+    """Strokes with a round pen, sent through the app's own stroke path (lenet.reading.strokes, as the Draw tab's surface
     sends them): whatever the app does with a drawing's strokes, this set goes through too."""
 
     def __init__(self, rng, radius=None):

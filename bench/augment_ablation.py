@@ -20,9 +20,10 @@ import torch  # noqa: E402
 
 from non_digits import drawn_digits  # noqa: E402
 from real_handwriting import canvases  # noqa: E402
-from lenet.data import Split, load_split  # noqa: E402
-from lenet.inference import LoadedModel, read_canvas  # noqa: E402
-from lenet.train import TrainConfig, Trainer, checkpoint_meta  # noqa: E402
+from lenet.sources.data import Split, load_split  # noqa: E402
+from lenet.reading.inference import LoadedModel, read_canvas  # noqa: E402
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer, checkpoint_meta  # noqa: E402
 
 VARIANTS = {
     "none": {},

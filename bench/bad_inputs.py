@@ -33,7 +33,7 @@ def png(name, array):
 def api_cases():
     from gradio_client import handle_file
 
-    from lenet.canvas import sketchpad_value
+    from lenet.reading.canvas import sketchpad_value
 
     garbage = TMP / "garbage.png"
     garbage.write_bytes(b"this is not an image at all" * 10)
@@ -63,7 +63,7 @@ def handler_cases():
     import torch
 
     import app
-    from lenet.inference import LoadedModel
+    from lenet.reading.inference import LoadedModel
 
     evil = TMP / "evil.safetensors"
     evil.write_bytes(pickle.dumps(Payload()))
@@ -93,7 +93,7 @@ def main():
         client = wait_for_client(url)
         from gradio_client import handle_file
 
-        from lenet.canvas import sketchpad_value
+        from lenet.reading.canvas import sketchpad_value
         good = sketchpad_value(handle_file(str(good_png)))
         print(f"{'endpoint':10} {'case':38} result")
         for endpoint, name, args, kwargs in api_cases():

@@ -16,7 +16,7 @@ def main():
     args = p.parse_args()
     from gradio_client import handle_file
 
-    from lenet.canvas import sketchpad_value
+    from lenet.reading.canvas import sketchpad_value
 
     png, label = canvas_png(Path(tempfile.mkdtemp()), 0)
     times = []

@@ -24,7 +24,7 @@ def canvas_png(folder: Path, index: int = 0, size: int = 280) -> tuple[Path, int
     import torch.nn.functional as F
     from PIL import Image
 
-    from lenet.data import load_split
+    from lenet.sources.data import load_split
 
     split = load_split("mnist-sample", train=False)
     x = split.images[index].float()[None, None] / 255
@@ -136,7 +136,7 @@ def machine(precision: str | None = None) -> str:
     bf16 (emulated), fp32"."""
     import torch
 
-    from lenet.device import cpu_has_native_bf16
+    from lenet.training.device import cpu_has_native_bf16
 
     name = "unknown CPU"
     try:

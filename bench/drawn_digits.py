@@ -7,7 +7,7 @@ off-centre position, in three stroke conditions made at canvas scale with max_po
 thin (eroded by 0.4 MNIST pixels' worth), normal, thick (dilated by 0.8). See bench/_drawing.py.
 
 Each canvas is read by checkpoints/lenet5-mnist.safetensors through
-  ours      EXACTLY the app's path: lenet.views.draw_view(lm, sketchpad_value(canvas)) -> argmax of the
+  ours      EXACTLY the app's path: lenet.present.draw_view.draw_view(lm, sketchpad_value(canvas)) -> argmax of the
             returned probabilities
   no-even   ours without stroke evening: canvas_to_digit(canvas, even_strokes=False) + read_digit
   naive     what many demos do: invert + resize the whole canvas (naive_canvas_to_digit) + read_digit
@@ -41,12 +41,12 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
-from lenet.canvas import sketchpad_value  # noqa: E402
-from lenet.data import Split, load_split  # noqa: E402
+from lenet.reading.canvas import sketchpad_value  # noqa: E402
+from lenet.sources.data import Split, load_split  # noqa: E402
 from lenet.evaluate import evaluate  # noqa: E402
-from lenet.inference import LoadedModel, read_digit  # noqa: E402
-from lenet.preprocess import FIELD, INK_MIN, _resize, canvas_to_digit, ink_from_canvas, stroke_width  # noqa: E402
-from lenet.views import draw_view  # noqa: E402
+from lenet.reading.inference import LoadedModel, read_digit  # noqa: E402
+from lenet.reading.preprocess import FIELD, INK_MIN, _resize, canvas_to_digit, ink_from_canvas, stroke_width  # noqa: E402
+from lenet.present.draw_view import draw_view  # noqa: E402
 
 PATHS = ("ours", "no-even", "naive")
 GOAL = 0.985

@@ -1,6 +1,6 @@
 """Epoch speed on full MNIST: our trainer vs the seed tutorials' DataLoader pipeline, and the machine's limit.
 
-(a) ours: lenet.train.Trainer(TrainConfig(dataset="mnist", epochs=1, batch_size=B)) with every other
+(a) ours: lenet.training.trainer.Trainer(TrainConfig(dataset="mnist", epochs=1, batch_size=B)) with every other
     setting at its default (the CLI's and the app's recipe, incl. its precision: bf16 autocast + channels-last
     on CPUs with native bfloat16). The clock is the trainer's own: its `elapsed` at the last "step" event of
     epoch 1, i.e. from the start of run() through every training step (all 60,000 images), excluding the
@@ -31,10 +31,11 @@ import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 
-from lenet.config import preset  # noqa: E402
-from lenet.device import cpu_has_native_bf16  # noqa: E402
-from lenet.model import LeNet  # noqa: E402
-from lenet.train import TrainConfig, Trainer  # noqa: E402
+from lenet.net.config import preset  # noqa: E402
+from lenet.training.device import cpu_has_native_bf16  # noqa: E402
+from lenet.net.model import LeNet  # noqa: E402
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer  # noqa: E402
 
 
 

@@ -1,12 +1,12 @@
 """Digits and letters in the hands of many writers, from handwriting fonts, read through the app's canvas path.
 
 A second source of real handwriting outside MNIST (next to bench/real_handwriting.py's 8x8 optdigits), at full
-resolution. Each font (lenet.hand_fonts) is one person's handwriting (or, for the "school" group, one country's
+resolution. Each font (lenet.sources.hand_fonts) is one person's handwriting (or, for the "school" group, one country's
 school handwriting model), digitised by its designer. The fonts come from Google Fonts through npm's @fontsource
 packages (OFL-1.1 / Apache-2.0), fetched on first use into a cache folder (npm's registry is reachable from the
 machines; nothing is committed).
 
-Digits: ten per writer. The figure is the digits of lenet.hand_fonts.HELD_OUT_HANDS, which nothing ever learns.
+Digits: ten per writer. The figure is the digits of lenet.sources.hand_fonts.HELD_OUT_HANDS, which nothing ever learns.
 The other half, CALIBRATION_HANDS, teach a model trained with `--hand-digits` (the shipped default was not),
 so their digits are reported apart and are no test of such a model. The list was fixed before any model was scored on it. A glyph is
 drawn black on white, large, on a canvas and read exactly as a drawing is (canvas_to_digit -> model -> verdict).
@@ -18,8 +18,8 @@ fitted in an n x n grid (aspect kept, ink averaged), enlarged back to a canvas a
 solid at half ink, for n = 16 (USPS's and Semeion's size), 12 and 8 (optdigits'). The same fonts, so the figures
 show what resolution alone costs.
 
-Letters (the "not a digit" goal, >= 90% refused): the letters lenet.shapes.LETTERS (those a person writing them
-would not mean as a digit) in the hands lenet.hand_fonts.HELD_OUT_HANDS, which calibration never sees (with
+Letters (the "not a digit" goal, >= 90% refused): the letters lenet.sources.shapes.LETTERS (those a person writing them
+would not mean as a digit) in the hands lenet.sources.hand_fonts.HELD_OUT_HANDS, which calibration never sees (with
 `lenet.calibrate --hand-letters` the head learns the letters of the other half).
 
     .venv/bin/python bench/handwriting_fonts.py [--checkpoint C ...] [--figure misread.png]
@@ -36,12 +36,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from lenet.coarse import grid_canvas  # noqa: E402
-from lenet.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_HANDS, SCHOOL,  # noqa: E402
+from lenet.sources.coarse import grid_canvas  # noqa: E402
+from lenet.sources.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_HANDS, SCHOOL,  # noqa: E402
                               FontUnavailable, font_file, glyph_canvases)
-from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.shapes import LETTERS  # noqa: E402
-from lenet.preprocess import _bbox, ink_from_canvas  # noqa: E402
+from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.sources.shapes import LETTERS  # noqa: E402
+from lenet.reading.preprocess import _bbox, ink_from_canvas  # noqa: E402
 
 GOAL, GOAL_LETTERS = 0.97, 0.90
 # low resolution: (name, PIL enlargement, ink cut: None keeps the grey)
@@ -63,7 +63,7 @@ def letter_canvases(cache: Path = CACHE) -> list[tuple[str, str, str, np.ndarray
 
 def low_res_canvas(canvas: np.ndarray, n: int, enlarge, cut) -> np.ndarray:
     """A glyph's canvas (black on white) fitted in an n x n grid of ink (aspect kept, centred, ink averaged) and
-    enlarged back to a canvas by lenet.coarse.grid_canvas."""
+    enlarged back to a canvas by lenet.sources.coarse.grid_canvas."""
     ink = ink_from_canvas(canvas)
     r0, r1, c0, c1 = _bbox(ink)
     crop = ink[r0:r1, c0:c1]

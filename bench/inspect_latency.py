@@ -3,7 +3,7 @@
 (a) In-process, CPU, every shipped model, on real MNIST test digits of the bundled sample drawn as 280x280
     canvases (black on white, as bench/common.canvas_png): the parts (read, SmoothGrad saliency, occlusion,
     F6 neighbours, the unit payload) and the whole of Inspect for a new input — canvas_to_digit +
-    lenet.views.inspect_view with the model's F6 index and every shipped model compared (goal <= 150 ms);
+    lenet.present.inspect_view.inspect_view with the model's F6 index and every shipped model compared (goal <= 150 ms);
     neighbours = read + search (goal <= 50 ms). Also the one-off FeatureIndex.build per model (first use).
 (b) --browser: the app launched in-process, headless Chromium hovering and clicking C1/S2/C3/S4 units; the
     page's own figure (inspect.js writes the time from the pointer event to the updated panel into
@@ -32,10 +32,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lenet.explain import FeatureIndex, occlusion, saliency, unit_payload  # noqa: E402
-from lenet.inference import load_shipped, read_digit  # noqa: E402
-from lenet.preprocess import canvas_to_digit  # noqa: E402
-from lenet.views import inspect_view  # noqa: E402
+from lenet.reading.explain import FeatureIndex, occlusion, saliency, unit_payload  # noqa: E402
+from lenet.reading.inference import load_shipped, read_digit  # noqa: E402
+from lenet.reading.preprocess import canvas_to_digit  # noqa: E402
+from lenet.present.inspect_view import inspect_view  # noqa: E402
 
 
 def load() -> str:
@@ -126,8 +126,8 @@ def browser(n: int) -> None:
 def full_data(data_dir: str) -> None:
     import torch
 
-    from lenet.data import load_split
-    from lenet.explain import f6_features
+    from lenet.sources.data import load_split
+    from lenet.reading.explain import f6_features
 
     lm = load_shipped(ROOT / "checkpoints")["lenet5-mnist"]
     full_train = load_split("mnist", train=True, data_dir=data_dir)

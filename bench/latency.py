@@ -1,10 +1,10 @@
 """Latency of reading a drawing: the handler in-process, through a running server, and during training.
 
-(a) In-process, CPU: lenet.views.draw_view(shipped lenet5-mnist, canvas) on realistic 280x280 RGBA
+(a) In-process, CPU: lenet.present.draw_view.draw_view(shipped lenet5-mnist, canvas) on realistic 280x280 RGBA
     canvases (black strokes on a transparent background: what gr.Sketchpad(image_mode="RGBA")
     hands the handler; MNIST test digits drawn as in bench/_drawing.py), ~500 calls after warm-up:
     p50 / p99 (goal p50 <= 5 ms, p99 <= 20 ms). Also the Inspect tab's work for a drawing,
-    canvas_to_digit + lenet.views.inspect_view (every map computed and rendered to HTML): goal <= 150 ms.
+    canvas_to_digit + lenet.present.inspect_view.inspect_view (every map computed and rendered to HTML): goal <= 150 ms.
     Both at torch's default thread count and, for comparison, at 1 thread.
 (b) Through a running server: app.demo (the module /work/main/app.py) launched with
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True), called ~200 times
@@ -50,10 +50,11 @@ from PIL import Image  # noqa: E402
 
 from floor_app import build as build_floor  # noqa: E402
 from _drawing import STROKES, ink_to_rgba_canvas, random_geometry, render_ink  # noqa: E402
-from lenet.data import load_split  # noqa: E402
-from lenet.inference import LoadedModel  # noqa: E402
-from lenet.preprocess import canvas_to_digit  # noqa: E402
-from lenet.views import draw_view, inspect_view  # noqa: E402
+from lenet.sources.data import load_split  # noqa: E402
+from lenet.reading.inference import LoadedModel  # noqa: E402
+from lenet.reading.preprocess import canvas_to_digit  # noqa: E402
+from lenet.present.draw_view import draw_view
+from lenet.present.inspect_view import inspect_view  # noqa: E402
 
 
 def canvases(n: int, seed: int = 0):

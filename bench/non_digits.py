@@ -1,12 +1,12 @@
 """Does the model say "not a digit" to things that are not digits, and still read drawn digits?
 
 Our own non-digit set, drawn on the app's 280x280 canvas (black pen on white, pen radius 6-16 px, random
-size and place) and read through the app's own path (canvas_to_digit -> model -> lenet.verdict):
-letters and symbols typed in matplotlib fonts that training never uses (lenet.negatives.TRAIN_FONTS are
+size and place) and read through the app's own path (canvas_to_digit -> model -> lenet.reading.verdict):
+letters and symbols typed in matplotlib fonts that training never uses (lenet.sources.negatives.TRAIN_FONTS are
 left out), letters written with the pen in single-stroke Hershey fonts that training never uses (its
 TRAIN_HERSHEY are left out; "rowmans", "futuram" and "scripts" are other weights of designs it writes with,
 "cursive" a design it never sees), and doodles drawn here as pen strokes, by code separate from the
-training generator, and rasterised by the app's own stroke path (lenet.strokes, as the Draw tab's surface
+training generator, and rasterised by the app's own stroke path (lenet.reading.strokes, as the Draw tab's surface
 sends a drawing): smileys, stars, houses, spirals, grids, scribbles, hearts, arrows, suns, waves, polygons, clouds,
 "+", "x", "#", single dots, speckle noise, and two MNIST test digits side by side. Digits: MNIST test digits drawn on the same canvas
 (bench/_drawing.py: thin / normal / thick pens, off-centre).
@@ -40,10 +40,10 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # noqa: E402
 from _pen import SIZE, Pen, arc, random_box, in_box  # noqa: E402
-from lenet.data import load_split  # noqa: E402
-from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.negatives import _font_dir  # noqa: E402
-from lenet.shapes import DIGIT_LOOKALIKES, LETTERS, hershey_strokes  # noqa: E402
+from lenet.sources.data import load_split  # noqa: E402
+from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.sources.negatives import _font_dir  # noqa: E402
+from lenet.sources.shapes import DIGIT_LOOKALIKES, LETTERS, hershey_strokes  # noqa: E402
 
 HELD_OUT_FONTS = ("DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf", "DejaVuSansMono-Bold.ttf", "STIXGeneralItalic.ttf",
                   "cmr10.ttf", "cmti10.ttf", "DejaVuSerif-BoldItalic.ttf", "cmb10.ttf")

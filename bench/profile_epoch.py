@@ -21,8 +21,9 @@ import common  # noqa: E402  (puts the repository on sys.path)
 import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
-from lenet.data import load_split  # noqa: E402
-from lenet.train import TrainConfig, Trainer  # noqa: E402
+from lenet.sources.data import load_split  # noqa: E402
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer  # noqa: E402
 
 # operator (aten name, without "aten::") -> group
 GROUPS = {
@@ -71,7 +72,7 @@ def main():
     next(run)  # start event; the model is prepared (memory layout)
     # the trainer's own steps, in its own order, each inside a named range; then one test evaluation
     order = torch.randperm(len(trainer.train), generator=trainer.gen)
-    from lenet.train import _Run
+    from lenet.training.trainer import _Run
 
     r = _Run(opt=trainer._optimizer(), sched=None, sched_when=None, t0=time.perf_counter(), shown=0.0, good={})
     bs = trainer.cfg.batch_size

@@ -1,8 +1,8 @@
 """Real hands: real people's pen digits and sketches, drawn on the Draw pad, read as /read reads them.
 
 Digits: UNIPEN's benchmark sites (ced, ibm, tos: 3,483 digits by 121 writers no training or calibration ever
-sees; lenet.real_hands), each drawn on the 280-px pad at 40-70% of its height with an 18-22 px pen, anywhere it
-fits, rasterised by lenet.strokes and read through canvas_to_digit, the model and the checkpoint's verdict.
+sees; lenet.sources.real_hands), each drawn on the 280-px pad at 40-70% of its height with an 18-22 px pen, anywhere it
+fits, rasterised by lenet.reading.strokes and read through canvas_to_digit, the model and the checkpoint's verdict.
 "Right" = the verdict is "digit" and the digit is the label. Per site, per writer (writers with >= 20 digits),
 the worst writer, the most common misreads; the expected calibration error (ECE, 15 equal-width bins) of the
 top digit probability among the ten against being right, over every digit.
@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lenet import real_hands as rh  # noqa: E402
-from lenet.inference import LoadedModel  # noqa: E402
+from lenet.sources import real_hands as rh  # noqa: E402
+from lenet.reading.inference import LoadedModel  # noqa: E402
 
 MIN_WRITER = 20
 

@@ -4,8 +4,8 @@ Source: scikit-learn's bundled `load_digits`: the test part of UCI's "Optical Re
 1,797 digits by 13 writers (43 wrote the whole set; the other 30 are not in scikit-learn), none of them MNIST's,
 shipped inside the scikit-learn package, so it works offline. Each is an 8x8 grid of counts (0-16) of ink pixels
 in 4x4 blocks of the writer's 32x32 bitmap; it is enlarged to a canvas (bicubic) and read exactly as a drawing
-is (canvas_to_digit -> model -> lenet.verdict). Never used in training or calibration. Goal (issue 10): >= 97%.
-The shipped default learned the set's other 30 writers (UCI's training part, `--optdigits`, lenet/optdigits.py), as
+is (canvas_to_digit -> model -> lenet.reading.verdict). Never used in training or calibration. Goal (issue 10): >= 97%.
+The shipped default learned the set's other 30 writers (UCI's training part, `--optdigits`, lenet/sources/optdigits.py), as
 the set's makers intended: train on the 30, measure on the 13 never seen. So these are unseen writers of a source
 it knows; bench/handwriting_fonts.py measures hands from a source it never learned.
 
@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lenet.coarse import grid_canvas  # noqa: E402
-from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.sources.coarse import grid_canvas  # noqa: E402
+from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 
 GOAL = 0.97
 

@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from lenet.data import load_split, to_model_input  # noqa: E402
-from lenet.inference import LoadedModel  # noqa: E402
-from lenet.preprocess import canvas_to_digit  # noqa: E402
+from lenet.sources.data import load_split, to_model_input  # noqa: E402
+from lenet.reading.inference import LoadedModel  # noqa: E402
+from lenet.reading.preprocess import canvas_to_digit  # noqa: E402
 from real_handwriting import canvases  # noqa: E402
 
 BLOCKS = 13

@@ -1,4 +1,4 @@
-"""Calibrates lenet.preprocess.STROKE_TARGET: MNIST's stroke width at the preprocessing's work scale.
+"""Calibrates lenet.reading.preprocess.STROKE_TARGET: MNIST's stroke width at the preprocessing's work scale.
 
     python bench/stroke_width.py        (uses the bundled MNIST sample; no data needed)
 """
@@ -6,8 +6,8 @@
 import numpy as np
 
 import common  # noqa: E402,F401  (puts the repository on sys.path)
-from lenet.data import load_split  # noqa: E402
-from lenet.preprocess import WORK, _bbox, _resize, stroke_width  # noqa: E402
+from lenet.sources.data import load_split  # noqa: E402
+from lenet.reading.preprocess import WORK, _bbox, _resize, stroke_width  # noqa: E402
 
 split = load_split("mnist-sample", train=True)
 widths = []

@@ -27,8 +27,9 @@ import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 
-from lenet.data import load_split  # noqa: E402
-from lenet.train import TrainConfig, Trainer  # noqa: E402
+from lenet.sources.data import load_split  # noqa: E402
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer  # noqa: E402
 
 TARGET = 0.990
 GOAL_S = 5.0

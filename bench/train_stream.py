@@ -14,7 +14,7 @@ Result (2026-11-30 04:14, 2 vCPU, load 0.6-1.4, full MNIST, the 2-epoch default 
 5.2-5.6 s vs the CLI 4.9 s (median +6.2%), 6.0 UI updates/s, watch panel 2.0/s, 5 confusion refreshes,
 14 snapshots, 61 KB. The handler in-process is +29%: here this process's main thread has trained at 2 threads
 too, so it holds a second OpenMP team (more OpenMP threads than cores: libgomp throttles spinning; see
-lenet/background.py); in the app the main thread never trains. Before the app read at 1 thread and trained on
+lenet/training/background.py); in the app the main thread never trains. Before the app read at 1 thread and trained on
 all cores (it set OMP_WAIT_POLICY=PASSIVE instead), the same /train took 14.2-16.8 s at load 2-5 on the older
 3-epoch recipe, and a 1-epoch run in the app's thread took 4.0 s against 3.0 s now.
 """
@@ -38,7 +38,8 @@ def changed(value) -> bool:
 
 
 def cli_run(settings) -> float:
-    from lenet.train import TrainConfig, Trainer
+    from lenet.training.config import TrainConfig
+    from lenet.training.trainer import Trainer
 
     torch.set_num_threads(CORES)
     trainer = Trainer(TrainConfig(**settings))  # data loading excluded, as in the app's "Training" span
@@ -49,13 +50,16 @@ def cli_run(settings) -> float:
 
 
 def handler_run(settings) -> dict:
-    """app.train() consumed in-process: the app's whole per-update work without a browser or server."""
+    """TrainTab.run consumed in-process: the app's whole per-update work without a browser or server."""
     import app
+    from lenet.present.train_view import WATCH_TEST
+    from lenet.training.config import recipe
+    from lenet.ui.train import StopSignal
 
-    d = app.TrainConfig()  # the same defaults as the CLI path and /train
-    gen = app.train(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr, d.optimizer,
-                    d.schedule, d.augment, d.val_split, d.seed, "auto", watch_what=app.views.WATCH_TEST,
-                    watch_class="7", signal=app.StopSignal())
+    d = recipe()  # the same defaults as the CLI path and /train
+    gen = app.train_tab.run(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr,
+                            d.optimizer, d.schedule, d.augment, d.val_split, d.seed, "auto", watch_what=WATCH_TEST,
+                            watch_class="7", signal=StopSignal())
     n, n_watch, history, t0 = 0, 0, None, None
     for out in gen:
         n += 1
@@ -70,13 +74,13 @@ def render_cost(history, repeats: int = 50) -> dict:
     """ms to build each live view once, with full-size data: the UI thread's work per update."""
     import torch
 
-    from lenet.inference import LoadedModel, read_digit
-    from lenet.model import LeNet
-    from lenet.config import preset
-    from lenet.train import TrainConfig
-    from lenet import views
+    from lenet.reading.inference import LoadedModel, read_digit
+    from lenet.net.model import LeNet
+    from lenet.net.config import preset
+    from lenet.training.config import TrainConfig
+    from lenet.present import train_view, watch_view
 
-    view = views.TrainView(TrainConfig(dataset="mnist", epochs=30))
+    view = train_view.TrainView(TrainConfig(dataset="mnist", epochs=30))
     for k in range(1200):  # a long run: 400 points drawn per series after thinning
         view.add({"type": "step", "epoch": 1 + k // 40, "epoch_progress": (k % 40 + 1) / 40, "step": k,
                   "loss": 2.0 / (k + 1), "accuracy": 1 - 1 / (k + 2)})
@@ -84,9 +88,9 @@ def render_cost(history, repeats: int = 50) -> dict:
     weights = {k: v.clone() for k, v in lm.model.state_dict().items()}
     jobs = {"curves": lambda: (view.loss_html(), view.error_html()),
             "model + reading + kernels": lambda: (read_digit(view.model(weights), history.pinned.image),
-                                                  views.kernels_of(lm)),
-            "watch panel": lambda: views.watch_html(history),
-            "confusion table": lambda: views.confusion_view(history)}
+                                                  watch_view.kernels_of(lm)),
+            "watch panel": lambda: watch_view.watch_html(history),
+            "confusion table": lambda: watch_view.confusion_view(history)}
     out = {}
     with torch.inference_mode():
         for name, job in jobs.items():
@@ -155,7 +159,7 @@ def main():
           f"({100 * (ss / c - 1):+.1f}%; goal <= ~10%) · {med(s['rate'] for s in server):.1f} updates/s "
           f"(goal >= 2) · watch panel {med(s['watch_rate'] for s in server):.1f}/s")
     print(f"snapshots kept: {len(history)} · {history.nbytes() / 1e3:.0f} KB "
-          f"(bounded at {__import__('lenet.watch').watch.MAX_SNAPSHOTS} snapshots)")
+          f"(bounded at {__import__('lenet.present.watch').watch.MAX_SNAPSHOTS} snapshots)")
     cost = render_cost(history)
     print("UI-thread work per update, median ms: " + " · ".join(f"{k} {v:.2f}" for k, v in cost.items()))
     print(f"load after: {os.getloadavg()[0]:.2f}")

@@ -2,8 +2,8 @@
 
 Fifteen hand-made styles (the continental 1 with a flag and a foot, a crossed 7, an open and a closed 4, a
 looped 2, a slashed 0, ...), each drawn `--reps` times with a random slant, rotation, width, shaky hand and
-pen width, sent through the app's own path (lenet.strokes payload -> rasterise -> canvas_to_digit -> model ->
-lenet.verdict). The templates are written here, apart from training: `lenet.styles` draws its ones from its
+pen width, sent through the app's own path (lenet.reading.strokes payload -> rasterise -> canvas_to_digit -> model ->
+lenet.reading.verdict). The templates are written here, apart from training: `lenet.sources.styles` draws its ones from its
 own random parameters, never from these.
 
     .venv/bin/python bench/writing_styles.py [--checkpoint C ...] [--reps 40] [--scale 1.0]
@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from _digit_strokes import ellipse, payload  # noqa: E402
-from lenet.inference import LoadedModel, read_canvas, verdict  # noqa: E402
-from lenet.strokes import drawing_image  # noqa: E402
+from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.reading.strokes import drawing_image  # noqa: E402
 
 
 # (label, strokes as (dx, dy) offsets in a 400-px drawing area, y down)

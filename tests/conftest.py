@@ -107,7 +107,7 @@ def client(server_url):
 @pytest.fixture(scope="session")
 def shipped_model():
     """The shipped default checkpoint as the app loads it (read-only: shared by every test)."""
-    from lenet.inference import LoadedModel
+    from lenet.reading.inference import LoadedModel
 
     return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
 
@@ -117,7 +117,7 @@ def shipped_model():
 @pytest.fixture(scope="session")
 def mnist_train_split():
     """The bundled MNIST sample's training split (read-only: shared by every test)."""
-    from lenet.data import load_split
+    from lenet.sources.data import load_split
 
     return load_split("mnist-sample", train=True)
 
@@ -125,7 +125,7 @@ def mnist_train_split():
 @pytest.fixture(scope="session")
 def mnist_test_split():
     """The bundled MNIST sample's test split (read-only: shared by every test)."""
-    from lenet.data import load_split
+    from lenet.sources.data import load_split
 
     return load_split("mnist-sample", train=False)
 
@@ -162,7 +162,7 @@ def canvas_value(path: str | None) -> dict:
     """A Sketchpad value as gradio_client sends it (the documented /predict input)."""
     from gradio_client import handle_file
 
-    from lenet.canvas import sketchpad_value
+    from lenet.reading.canvas import sketchpad_value
 
     return sketchpad_value(None if path is None else handle_file(path))
 

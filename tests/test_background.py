@@ -1,4 +1,4 @@
-"""lenet.background.in_background: a generator run in its own lower-priority thread, handed over in batches."""
+"""lenet.training.background.in_background: a generator run in its own lower-priority thread, handed over in batches."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from lenet.background import in_background
+from lenet.training.background import in_background
 
 
 def flatten(batches):
@@ -136,7 +136,7 @@ def test_without_threads_nothing_changes():
 def test_a_run_gives_way_to_readings_in_flight_and_others_never_wait(monkeypatch):
     import time as _time
 
-    from lenet.background import READERS_FIRST, ReadersFirst, in_background
+    from lenet.training.background import READERS_FIRST, ReadersFirst, in_background
 
     monkeypatch.setattr(READERS_FIRST, "every", 0.0)  # wait at every forward pass (not only once per 20 ms)
     layer = torch.nn.Linear(4, 4)
@@ -163,7 +163,7 @@ def test_a_run_gives_way_to_readings_in_flight_and_others_never_wait(monkeypatch
     done = []
 
     def producer():
-        from lenet import background
+        from lenet.training import background
         background._producer.yields = True
         t = _time.perf_counter()
         gate.give_way()

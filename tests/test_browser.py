@@ -149,7 +149,7 @@ def test_a_grid_is_not_a_digit_and_the_panel_says_so(page, server_url, screensho
 
 def test_a_digit_drawn_small_keeps_its_loops_and_is_read(page, server_url, screenshots):
     """An 8 about 55 px tall with the default brush: drawn back with the visitor's pen its loops would fill in
-    (lenet.strokes.pen_width); the network sees them open and reads it."""
+    (lenet.reading.strokes.pen_width); the network sees them open and reads it."""
     from bench._digit_strokes import DIGITS
 
     open_app(page, server_url)
@@ -321,7 +321,7 @@ def test_a_clothes_model_says_so_on_the_draw_tab(page, server_url):
 # ---------- Train ----------
 
 def loss_line_points(page: Page) -> int:
-    """How many line segments the loss chart has drawn (lenet/charts.py: one SVG path per series)."""
+    """How many line segments the loss chart has drawn (lenet/present/charts.py: one SVG path per series)."""
     return page.locator("#loss-plot").evaluate(
         "e => [...e.querySelectorAll('svg path.line')].reduce((n, p) => n + ((p.getAttribute('d') || '')"
         ".match(/L/g) || []).length, 0)")

@@ -287,7 +287,7 @@ def test_picking_the_1998_network_sets_its_own_learning_rate(page, server_url):
 def test_the_not_a_digit_and_continental_1_boxes_reach_the_downloaded_model(page, server_url):
     """Tick "Also learn what is not a digit" and, under More settings, "Also learn the continental 1"; train;
     the model the visitor downloads was trained with both and has its "not a digit" output."""
-    from lenet.checkpoint import load_checkpoint
+    from lenet.net.checkpoint import load_checkpoint
 
     open_train(page, server_url, epochs=1)
     page.get_by_label("Also learn what is not a digit").check()

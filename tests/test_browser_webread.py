@@ -38,15 +38,15 @@ READ_ALL = """
 
 
 def core_reading(lm, drawing: dict) -> dict:
-    """What the server shows for these strokes (lenet.views.draw_view without the picture) and /read's verdict."""
-    from lenet import views
+    """What the server shows for these strokes (lenet.present.draw_view.draw_view without the picture) and /read's verdict."""
+    from lenet.present import draw_view
 
-    reading = views.read_value(lm, json.dumps(drawing))
+    reading = draw_view.read_value(lm, json.dumps(drawing))
     if reading is None:
         return {"empty": True}
-    judged = views.judge_reading(lm, reading) if views.reads_digits(lm) else None
-    return {"empty": False, "text": views.verdict(reading, judged), "kind": judged.kind if judged else None,
-            "label": views.label_value(lm, reading, judged), "confidences": reading.confidences()}
+    judged = draw_view.judge_reading(lm, reading) if draw_view.reads_digits(lm) else None
+    return {"empty": False, "text": draw_view.verdict(reading, judged), "kind": judged.kind if judged else None,
+            "label": draw_view.label_value(lm, reading, judged), "confidences": reading.confidences()}
 
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -93,10 +93,10 @@ def test_the_page_reads_every_drawing_as_the_server_does_for_every_shipped_model
     from gradio_client import handle_file
     from PIL import Image
 
-    from lenet.canvas import sketchpad_value
-    from lenet.strokes import drawing_image
+    from lenet.reading.canvas import sketchpad_value
+    from lenet.reading.strokes import drawing_image
     from lenet.ui.common import DEFAULT_MODEL, SHIPPED
-    from lenet.views import model_name
+    from lenet.present.selectors import model_name
 
     drawings = [d for _, d in varied_drawings(N_DRAWINGS, seed=11)]
     kinds = {k.split()[0] for k, _ in varied_drawings(N_DRAWINGS, seed=11)}
@@ -172,10 +172,10 @@ def test_an_uploaded_model_is_read_in_the_page(page, server_url, tmp_path):
     there, as the core reads it."""
     import torch
 
-    from lenet.checkpoint import save_checkpoint
-    from lenet.config import preset
-    from lenet.inference import LoadedModel
-    from lenet.model import LeNet
+    from lenet.net.checkpoint import save_checkpoint
+    from lenet.net.config import preset
+    from lenet.reading.inference import LoadedModel
+    from lenet.net.model import LeNet
 
     torch.manual_seed(0)
     net = LeNet(preset("lenet5-bn")).eval()
@@ -248,3 +248,5 @@ def test_while_the_pen_is_down_a_quiet_guess_and_the_verdict_keeps_its_height(pa
     expect(verdict).to_contain_text("doesn't look like a digit", timeout=SLOW)
     heights["not a digit"] = verdict.bounding_box()["height"]
     assert len(set(round(h) for h in heights.values())) == 1, heights
+    clipped = page.evaluate("() => { const e = document.querySelector('#verdict'); return e.scrollHeight - e.clientHeight; }")
+    assert clipped <= 1, f"the longest verdict is cut off by {clipped} px"

@@ -19,7 +19,7 @@ def core_modules() -> list[str]:
 
 def test_importing_every_core_module_pulls_in_no_gradio():
     modules = core_modules()
-    assert "lenet.model" in modules and "lenet.views" in modules and "lenet.ui.draw" not in modules
+    assert "lenet.net.model" in modules and "lenet.present.draw_view" in modules and "lenet.ui.draw" not in modules
     code = ("import importlib, sys\n"
             f"for name in {modules!r}: importlib.import_module(name)\n"
             "bad = sorted(m for m in sys.modules if m == 'gradio' or m.startswith('gradio.'))\n"

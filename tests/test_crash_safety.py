@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from lenet.checkpoint import load_checkpoint
+from lenet.net.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 WRITER = textwrap.dedent("""
     import sys, torch
     from lenet import LeNet, preset
-    from lenet.checkpoint import save_checkpoint
+    from lenet.net.checkpoint import save_checkpoint
     path = sys.argv[1]
     models = []
     for seed in (1, 2):

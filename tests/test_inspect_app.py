@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.config import preset
-from lenet.inference import LoadedModel
-from lenet.model import LeNet
+from lenet.net.config import preset
+from lenet.reading.inference import LoadedModel
+from lenet.net.model import LeNet
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
 from lenet.ui.inspect import feature_index, pick_key
-from lenet.views import MISREAD, MY_DRAWING, TEST_IMAGE, YOURS
+from lenet.present.inspect_view import MISREAD, MY_DRAWING, TEST_IMAGE
+from lenet.present.selectors import YOURS
 
 CLEARED = {"background": None, "layers": [], "composite": None}
 

@@ -1,15 +1,15 @@
-"""The non-digit generator (lenet.negatives) and the canvas-like distortions (lenet.augment) it shares."""
+"""The non-digit generator (lenet.sources.negatives) and the canvas-like distortions (lenet.sources.augment) it shares."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from lenet.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
-from lenet.negatives import (KINDS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, NegativeBank, glyph_bank, make_negatives, pairs,
+from lenet.sources.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
+from lenet.sources.negatives import (KINDS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, NegativeBank, glyph_bank, make_negatives, pairs,
                              rasterize)
-from lenet.shapes import DIGIT_LOOKALIKES, LETTERS, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS, hershey_strokes, random_strokes
-from lenet.preprocess import canvas_to_digit
+from lenet.sources.shapes import DIGIT_LOOKALIKES, LETTERS, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS, hershey_strokes, random_strokes
+from lenet.reading.preprocess import canvas_to_digit
 
 
 def _bbox_side(img: np.ndarray, ink: float = 0.1) -> int:

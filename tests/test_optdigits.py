@@ -1,15 +1,17 @@
-"""The 30 real writers of UCI optdigits' training part (lenet.optdigits), and training with them (--optdigits)."""
+"""The 30 real writers of UCI optdigits' training part (lenet.sources.optdigits), and training with them (--optdigits)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-import lenet.train
-from lenet.data import Split
-from lenet.inference import LoadedModel, read_digit
-from lenet.optdigits import load_grids, render, samples, with_optdigits
-from lenet.train import TrainConfig, Trainer, build_parser, config_from_args
+import lenet.training.trainer
+from lenet.sources.data import Split
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.sources.optdigits import load_grids, render, samples, with_optdigits
+from lenet.train import build_parser, config_from_args
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer
 from conftest import ROOT
 from test_negatives import assert_framed_like_a_drawing
 
@@ -63,7 +65,7 @@ def test_with_optdigits_adds_labelled_renderings(mnist_test_split):
 @pytest.mark.slow
 def test_training_with_optdigits(monkeypatch, mnist_test_split):
     one_copy = lambda train, seed: with_optdigits(train, seed, copies=1)  # noqa: E731  (the wiring, quickly)
-    monkeypatch.setattr(lenet.train, "with_optdigits", one_copy)
+    monkeypatch.setattr(lenet.training.trainer, "with_optdigits", one_copy)
     own = Split(mnist_test_split.images[:100], mnist_test_split.labels[:100])
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, optdigits=True, seed=0, device="cpu")
     trainer = Trainer(cfg, train=own, test=mnist_test_split)

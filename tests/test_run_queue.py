@@ -1,4 +1,4 @@
-"""lenet.run_queue: places, start estimates, one place per visitor, stale places, and many threads at once."""
+"""lenet.training.run_queue: places, start estimates, one place per visitor, stale places, and many threads at once."""
 from __future__ import annotations
 
 import threading
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from lenet.run_queue import AlreadyQueued, DurationModel, RunQueue, work_of
+from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue, work_of
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""The Draw surface's stroke payload (lenet/strokes.py) and the one canvas parser (lenet/canvas.py)."""
+"""The Draw surface's stroke payload (lenet/reading/strokes.py) and the one canvas parser (lenet/reading/canvas.py)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from bench._digit_strokes import DIGITS, payload
-from lenet.canvas import canvas_image, pick_part, sketchpad_value
-from lenet.inference import LoadedModel, read_canvas
-from lenet.preprocess import CanvasError
-from lenet.strokes import BRUSH, SIZE, parse, pen_width, rasterise, sequence
-from lenet.views import draw_view
+from lenet.reading.canvas import canvas_image, pick_part, sketchpad_value
+from lenet.reading.inference import LoadedModel, read_canvas
+from lenet.reading.preprocess import CanvasError
+from lenet.reading.strokes import BRUSH, SIZE, parse, pen_width, rasterise, sequence
+from lenet.present.draw_view import draw_view
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from lenet.render_inspect import CLASS_COLOURS, f6_map_svg, why_html
+from lenet.present.render_inspect import CLASS_COLOURS, f6_map_svg, why_html
 
 EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u23E9-\u23FA\u2B50\uFE0F]")
 
@@ -42,11 +42,11 @@ def test_occlusion_covers_the_item_for_clothes():
 
 
 def test_status_lines_and_verdicts_use_icons_not_emoji():
-    from lenet import icons, views
-    from lenet.train import TrainConfig
+    from lenet.present import draw_view, icons, train_view
+    from lenet.training.config import TrainConfig
 
-    assert not EMOJI.search(views.EMPTY_PROMPT) and icons.PEN in views.EMPTY_PROMPT
-    view = views.TrainView(TrainConfig(dataset="mnist-sample", epochs=1))
+    assert not EMOJI.search(draw_view.EMPTY_PROMPT) and icons.PEN in draw_view.EMPTY_PROMPT
+    view = train_view.TrainView(TrainConfig(dataset="mnist-sample", epochs=1))
     for state in ("starting", "stopped", "diverged"):
         view.state = state
         assert not EMOJI.search(view.status()), view.status()

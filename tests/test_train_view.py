@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.charts import MAX_POINTS, log_range, thin
-from lenet.checkpoint import load_checkpoint, write_download
-from lenet.config import preset
-from lenet.inference import LoadedModel
-from lenet.model import LeNet
-from lenet.render import confusion_html
-from lenet.train import TrainConfig, train_stream
-from lenet.views import (TrainView, cell_images, confusion_view, finish_view, inspect_pick, kernels_of,
-                         misread_images, paper_lines, pinned_digit, watch_html, WATCH_DRAWING, WATCH_TEST)
-from lenet.watch import MAX_SNAPSHOTS, RunHistory
+from lenet.present.charts import MAX_POINTS, log_range, thin
+from lenet.net.checkpoint import load_checkpoint, write_download
+from lenet.net.config import preset
+from lenet.reading.inference import LoadedModel
+from lenet.net.model import LeNet
+from lenet.present.render import confusion_html
+from lenet.training.config import TrainConfig
+from lenet.training.stream import train_stream
+from lenet.present.train_view import TrainView, finish_view, paper_lines, WATCH_DRAWING, WATCH_TEST
+from lenet.present.watch_view import cell_images, confusion_view, inspect_pick, kernels_of, misread_images, pinned_digit, watch_html
+from lenet.present.watch import MAX_SNAPSHOTS, RunHistory
 
 DIGITS = [str(i) for i in range(10)]
 
@@ -206,7 +207,7 @@ def test_download_files_keep_their_name_and_old_ones_go(tmp_path):
 def test_importing_the_app_core_makes_no_temporary_folder():
     import subprocess
     import sys
-    code = ("import tempfile, os, lenet.checkpoint as c, lenet.views; "
+    code = ("import tempfile, os, lenet.net.checkpoint as c, lenet.present.train_view; "
             "print(c._downloads)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"

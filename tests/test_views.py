@@ -13,16 +13,16 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from lenet.config import preset
-from lenet.data import load_split
-from lenet.inference import LoadedModel, read_digit
-from lenet.inference import verdict as judge_reading
-from lenet.model import LeNet
-from lenet.render import colorize, layer_scale, maps_html
-from lenet.canvas import sketchpad_value
-from lenet.explain import FeatureIndex
-from lenet.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
-                         inspect_view, pick_test_image, read_value)
+from lenet.net.config import preset
+from lenet.sources.data import load_split
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import verdict as judge_reading
+from lenet.net.model import LeNet
+from lenet.present.render import colorize, layer_scale, maps_html
+from lenet.reading.canvas import sketchpad_value
+from lenet.reading.explain import FeatureIndex
+from lenet.present.draw_view import EMPTY_PROMPT, canvas_image, draw_view, feature_maps, read_value
+from lenet.present.inspect_view import ANY_CLASS, MISREAD, class_choices, inspect_view, pick_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
@@ -116,7 +116,7 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
 
 
 def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_split):
-    from lenet.inference import read_digit
+    from lenet.reading.inference import read_digit
 
     lm = untrained("lenet5-1998")
     r = read_digit(lm, test_split.images[0].numpy().astype(np.float32) / 255)
@@ -283,8 +283,8 @@ def test_every_model_row_says_none_when_no_digit_prototype_is_close(monkeypatch,
     these" took the rest: the row says so instead."""
     import numpy as np
 
-    from lenet import views
-    from lenet.inference import Reading
+    from lenet.present import inspect_view as views
+    from lenet.reading.inference import Reading
 
     probs = np.full(10, 0.00001, dtype=np.float32)
     probs[4] = 0.0004

@@ -1,4 +1,4 @@
-"""The Draw tab's in-browser reader: the model payload (lenet/webread.py), the resize both sides share, and the
+"""The Draw tab's in-browser reader: the model payload (lenet/reading/webread.py), the resize both sides share, and the
 page's reader (lenet/static/reader.js) run in Node against the core for every preset (no browser needed)."""
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet.config import PRESETS
-from lenet.inference import LoadedModel, load_shipped
-from lenet.model import LeNet
-from lenet.preprocess import _aa_taps, _resize
-from lenet.webread import export_payload, model_tensors, payload_bytes
+from lenet.net.config import PRESETS
+from lenet.reading.inference import LoadedModel, load_shipped
+from lenet.net.model import LeNet
+from lenet.reading.preprocess import _aa_taps, _resize
+from lenet.reading.webread import export_payload, model_tensors, payload_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -134,12 +134,12 @@ def node_read(drawings: list[dict], payload: dict) -> list[dict]:
 
 
 def assert_same_reading(lm: LoadedModel, drawings: list[dict], page: list[dict], tol: float = 1e-3) -> float:
-    """The page's readings against the core's (lenet.views, as the server renders them); the largest difference."""
-    from lenet import views
+    """The page's readings against the core's (lenet.present.draw_view, as the server renders them); the largest difference."""
+    from lenet.present import draw_view
 
     worst = 0.0
     for d, mine in zip(drawings, page):
-        text, label, _ = views.draw_view(lm, json.dumps(d))
+        text, label, _ = draw_view.draw_view(lm, json.dumps(d))
         assert mine["empty"] == (label is None), d
         if label is None:
             continue
@@ -147,8 +147,8 @@ def assert_same_reading(lm: LoadedModel, drawings: list[dict], page: list[dict],
         got = dict(mine["entries"])
         assert set(got) == set(label)
         worst = max(worst, max(abs(got[c] - p) for c, p in label.items()))
-        if views.reads_digits(lm):
-            assert mine["kind"] == views.read_json(lm, json.dumps(d))["verdict"]
+        if draw_view.reads_digits(lm):
+            assert mine["kind"] == draw_view.read_json(lm, json.dumps(d))["verdict"]
     assert worst <= tol, worst
     return worst
 

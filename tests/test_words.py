@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from lenet.config import PRESETS
-from lenet.inference import LoadedModel
-from lenet.views import arch_choices, arch_info, dataset_choices, model_choices, model_info
+from lenet.net.config import PRESETS
+from lenet.reading.inference import LoadedModel
+from lenet.present.selectors import arch_choices, arch_info, model_choices, model_info
+from lenet.present.train_view import dataset_choices
 
 ROOT = Path(__file__).resolve().parents[1]
 

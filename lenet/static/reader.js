@@ -1,11 +1,11 @@
 // The Draw tab's reader, in the visitor's browser: the same steps as lenet/ (strokes -> canvas -> MNIST-style
 // 28x28 -> LeNet forward pass -> verdict), in plain JS with no library, so a pen move needs no request.
 //
-//   lenet/strokes.py     rasterise            the pen swept along the strokes (float64, same order of operations)
-//   lenet/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
-//   lenet/model.py       forward              every preset the config allows (weights from lenet/webread.py)
-//   lenet/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds
-//   lenet/views.py       outputs              the verdict text, the Probabilities value, "what the network sees"
+//   lenet/reading/strokes.py     rasterise            the pen swept along the strokes (float64, same order of operations)
+//   lenet/reading/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
+//   lenet/net/model.py       forward              every preset the config allows (weights from lenet/reading/webread.py)
+//   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds
+//   lenet/present/draw_view.py   outputs              the verdict text, the Probabilities value, "what the network sees"
 //
 // Parity with the server (tests/test_browser_webread.py) rests on doing every step that ends in a yes/no the
 // way the server does: the rasteriser is float64 arithmetic in one fixed order on both sides (so its uint8 bytes
@@ -21,9 +21,9 @@
   "use strict";
   const f32 = Math.fround;
 
-  // ---- lenet/strokes.py ----
+  // ---- lenet/reading/strokes.py ----
   const SIZE = 280, BRUSH = 22, SUPERSAMPLE = 2;
-  // ---- lenet/preprocess.py ----
+  // ---- lenet/reading/preprocess.py ----
   const BOX = 20, FIELD = 28, COM_TARGET = 14.0, WORK = 80, STROKE_TARGET = 8.0, STROKE_TOLERANCE = 0.35;
   const INK_MIN = f32(0.1);
   const PEN_SHARE = STROKE_TARGET * (1 + STROKE_TOLERANCE) / WORK;
@@ -64,7 +64,7 @@
     return Math.min(d.width, Math.max(fitted, d.width / 3));
   }
 
-  // (out x out) uint8 ink (the canvas' alpha), exactly lenet.strokes._alpha
+  // (out x out) uint8 ink (the canvas' alpha), exactly lenet.reading.strokes._alpha
   function rasterise(d, out = SIZE) {
     const k = SUPERSAMPLE * out / d.size, big = SUPERSAMPLE * out;
     const r = Math.max(0.5, Math.max(1, roundHalfEven(penWidth(d) * k)) / 2 - 0.5), reach = r + 1.0;
@@ -104,7 +104,7 @@
     return alpha;
   }
 
-  // ---- preprocessing (lenet/preprocess.py), on float32 images {h, w, a: Float32Array} ----
+  // ---- preprocessing (lenet/reading/preprocess.py), on float32 images {h, w, a: Float32Array} ----
   function img(h, w, a) { return { h, w, a: a || new Float32Array(h * w) }; }
 
   function dropSpecks(ink) {  // preprocess._drop_specks
@@ -375,7 +375,7 @@
     return placeByMass(digit);
   }
 
-  // ---- the network (lenet/model.py), from the payload lenet/webread.py makes ----
+  // ---- the network (lenet/net/model.py), from the payload lenet/reading/webread.py makes ----
   function b64floats(text) {
     let bytes;
     if (typeof atob === "function") {
@@ -516,7 +516,7 @@
     return { x01, acts, probs: all.slice(0, k), reject: all.length > k ? all[k] : 0.0 };
   }
 
-  // ---- lenet/verdict.py ----
+  // ---- lenet/reading/verdict.py ----
   function headScore(m, acts) {
     const h = m.head, feats = [...acts.s4, ...acts.c5, ...acts.f6];
     const mean = h.t["mean"], std = h.t["std"], w1 = h.t["net.0.weight"], b1 = h.t["net.0.bias"];
@@ -634,7 +634,7 @@
       `(${pct(v.runner_up_probability, 1)})`;
   }
 
-  // ---- lenet/views.py ----
+  // ---- lenet/present/draw_view.py ----
   const EMPTY_PROMPT = `### <span class="ico ico-pen" aria-hidden="true"></span> Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.`;
   const PROBABILITY_SCORES = ["reject", "head", "reject+head"];
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from lenet.config import ARCHITECTURES
-from lenet.data import DATASETS
-from lenet.inference import LoadedModel
+from lenet.net.config import ARCHITECTURES
+from lenet.sources.data import DATASETS
+from lenet.reading.inference import LoadedModel
 
 # What each shipped model learned, in a sentence (its recipe, recipes/<name>.toml, has the details).
 SHIPPED_NOTES = {

@@ -2,8 +2,8 @@
 the run's snapshots afterwards, and the visitor's model to download.
 
 The walk of one run: Train -> `reset_stop` (unqueued) -> `queued_run` waits its turn in the training queue
-(lenet.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
-a background thread (lenet.background) and yields {component: value} updates -> `finish` computes nothing the
+(lenet.training.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
+a background thread (lenet.training.background) and yields {component: value} updates -> `finish` computes nothing the
 done event already measured except the bundled test images' drill-down, and selects the new model.
 """
 from __future__ import annotations
@@ -22,18 +22,19 @@ from pathlib import Path
 import anyio
 import gradio as gr
 
-from lenet import views
-from lenet.background import NICE, in_background
-from lenet.checkpoint import CheckpointError, write_download
-from lenet.data import DatasetUnavailable, dataset_info
-from lenet.device import available_devices
-from lenet.icons import OK, STOP, WAIT, WARN
-from lenet.inference import LoadedModel, read_digit
-from lenet.preprocess import CanvasError
-from lenet.run_queue import AlreadyQueued, DurationModel, RunQueue
-from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
+from lenet.present import selectors, train_view, watch_view
+from lenet.training.background import NICE, in_background
+from lenet.net.checkpoint import CheckpointError, write_download
+from lenet.sources.data import DatasetUnavailable, dataset_info
+from lenet.training.device import available_devices
+from lenet.present.icons import OK, STOP, WAIT, WARN
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.preprocess import CanvasError
+from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue
+from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
+from lenet.training.stream import train_stream
 from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
-from lenet.watch import RunHistory
+from lenet.present.watch import RunHistory
 
 
 def _flag(name: str) -> bool:
@@ -47,15 +48,15 @@ CLASS_MODE = _flag("LENET_CLASS_MODE")
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
 MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"))
 TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
-# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.background.ReadersFirst).
+# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.training.background.ReadersFirst).
 TRAIN_NICE = int(os.environ.get("LENET_TRAIN_NICE", str(NICE)))
 READERS_FIRST = os.environ.get("LENET_READERS_FIRST", "1").strip().lower() not in ("0", "false", "no")
 # full MNIST when it is on disk (else the bundled sample); the sample in class mode
-DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else views.default_dataset()
+DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else train_view.default_dataset()
 DEFAULTS = recipe()  # recipes/default.toml
 
 # The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
-# ahead and when its own should start (lenet/run_queue.py). Shared by all visitors, as the slots are.
+# ahead and when its own should start (lenet/training/run_queue.py). Shared by all visitors, as the slots are.
 QUEUE = RunQueue(slots=TRAIN_CONCURRENCY)
 DURATIONS = DurationModel()
 POLL = 0.25  # s between a waiting page's looks at the queue (no thread held meanwhile)
@@ -126,7 +127,7 @@ def _pick_after_run(final: LoadedModel, current: str | None) -> str:
     """The model Draw and Inspect use after a run: the new one, unless it learned nothing (then it is listed
     but not selected, and what was in use stays: a shipped model; "yours" would now be the failed run)."""
     if final.run_state != "failed":
-        return views.YOURS
+        return selectors.YOURS
     return current if current in SHIPPED else DEFAULT_MODEL
 
 
@@ -174,7 +175,7 @@ class TrainTab:
     drill_caption: gr.Markdown
     drill_gallery: gr.Gallery
     stop_signal: gr.State  # Gradio deep-copies this per visitor on first use
-    run_history: gr.State  # this visitor's last run: bounded snapshots (lenet/watch.py)
+    run_history: gr.State  # this visitor's last run: bounded snapshots (lenet/present/watch.py)
     previous_curves: gr.State  # this visitor's previous run's curves, drawn dashed for comparison
     shown_snapshot: gr.State  # the snapshot the slider shows; None = the latest
     drill_indices: gr.State  # test-set indices of the images in the drill-down gallery
@@ -201,7 +202,7 @@ class TrainTab:
                 self.status: f"### {WARN} The run did not complete\n{why}\n\nFix it and press **Train** again."}
 
     def run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
-            watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
+            watch_what=train_view.WATCH_DRAWING, watch_class="7", canvas=None, previous: train_view.Curves | None = None,
             negatives=False, styles=False, signal: StopSignal | None = None, report=None):
         """The training generator: one {component: value} update per batch of trainer events. `report`, if given,
         sees every trainer event (the queue hears the run's own time left from it)."""
@@ -210,9 +211,9 @@ class TrainTab:
         if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
             yield {self.status: f"### {STOP} Stopped before it started\nPress **Train** to start a run."}
             return
-        view = views.TrainView(cfg, previous=previous if isinstance(previous, views.Curves) else None)
+        view = train_view.TrainView(cfg, previous=previous if isinstance(previous, train_view.Curves) else None)
         try:
-            pinned = views.pinned_digit(watch_what, canvas, str(watch_class), cfg.dataset)
+            pinned = watch_view.pinned_digit(watch_what, canvas, str(watch_class), cfg.dataset)
         except (CanvasError, ValueError):
             pinned = None
         history = RunHistory(cfg.dataset, list(dataset_info(cfg.dataset).classes), pinned)
@@ -222,7 +223,7 @@ class TrainTab:
                     self.error_chart: view.error_html()}
 
         # "Loading data…" before the first batch; the previous run's snapshots and drill-down are cleared.
-        yield {**charts(), self.watch: views.watch_html(history), self.confusion: views.confusion_view(history),
+        yield {**charts(), self.watch: watch_view.watch_html(history), self.confusion: watch_view.confusion_view(history),
                self.snap_slider: gr.update(visible=False, value=0), self.shown_snapshot: None,
                self.run_history: history, self.drill_gallery: gr.update(value=None, visible=False),
                self.drill_caption: "", self.drill_indices: [], self.results: "",
@@ -252,13 +253,13 @@ class TrainTab:
                 if weights is not None:  # a model update: the pinned digit is read again, the kernels redrawn
                     model = view.model(weights)
                     probs = read_digit(model, pinned.image).probs if pinned is not None else None
-                    history.add(view.epoch, view.last.get("step", 0), views.kernels_of(model), probs)
-                    out |= {self.page.my_model: model, self.watch: views.watch_html(history)}
+                    history.add(view.epoch, view.last.get("step", 0), watch_view.kernels_of(model), probs)
+                    out |= {self.page.my_model: model, self.watch: watch_view.watch_html(history)}
                     if not added:  # "your model" appears as soon as there is one
                         added = True
-                        out[self.page.model_dd] = gr.update(choices=views.model_choices(SHIPPED, model))
+                        out[self.page.model_dd] = gr.update(choices=selectors.model_choices(SHIPPED, model))
                 if evaluated:
-                    out[self.confusion] = views.confusion_view(history)
+                    out[self.confusion] = watch_view.confusion_view(history)
                 yield out
             # drawn under the visitor's next run; kept to mark the snapshot the slider shows
             yield {**charts(), self.previous_curves: view.curves(), self.run_view: view}
@@ -268,8 +269,8 @@ class TrainTab:
             raise _failed(signal, f"Training could not start: {e}") from None
 
     async def queued_run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed,
-                         device, watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None,
-                         previous: views.Curves | None = None, negatives=False, styles=False,
+                         device, watch_what=train_view.WATCH_DRAWING, watch_class="7", canvas=None,
+                         previous: train_view.Curves | None = None, negatives=False, styles=False,
                          signal: StopSignal | None = None, request: gr.Request = None):
         """Train, taking turns (the /train endpoint). The run joins the queue, one place per visitor; while it
         waits, the page is told every second how many runs are ahead and when it should start, and Stop (or
@@ -326,22 +327,22 @@ class TrainTab:
         if mine is None or mine.source != "trained" or mine.finalized:
             return {self.results: gr.update()}  # nothing to finish (e.g. stopped while queued): nothing changes
         try:
-            md, final, r = views.finish_view(mine)
+            md, final, r = train_view.finish_view(mine)
         except DatasetUnavailable as e:
             raise gr.Error(str(e)) from None
         history = history if history is not None else RunHistory(final.dataset, final.classes)
         last = history.snapshots[-1] if history.snapshots else None
         history.add_eval(last.epoch if last else 0, r["accuracy"], r["confusion"], r["predictions"])
         pinned = history.pinned
-        history.add(last.epoch if last else 0, last.step if last else 0, views.kernels_of(final),
+        history.add(last.epoch if last else 0, last.step if last else 0, watch_view.kernels_of(final),
                     read_digit(final, pinned.image).probs if pinned is not None else None, final=True)
-        path = write_download(final.model, final.meta, views.download_name(final))
-        items, indices, caption = views.misread_images(history)
+        path = write_download(final.model, final.meta, train_view.download_name(final))
+        items, indices, caption = watch_view.misread_images(history)
         n = len(history)
         return {self.results: md, self.page.my_model: final, self.run_history: history, self.shown_snapshot: None,
-                self.page.model_dd: gr.update(choices=views.model_choices(SHIPPED, final),
+                self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, final),
                                               value=_pick_after_run(final, current)),
-                self.watch: views.watch_html(history), self.confusion: views.confusion_view(history),
+                self.watch: watch_view.watch_html(history), self.confusion: watch_view.confusion_view(history),
                 self.snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(history.snapshots[-1].epoch, 0.01),
                                             value=history.snapshots[-1].epoch),
                 self.drill_gallery: gr.update(value=items, visible=bool(items)), self.drill_indices: indices,
@@ -349,15 +350,15 @@ class TrainTab:
 
     # ---- afterwards ----
 
-    def show_snapshot(self, epoch, history: RunHistory | None, view: views.TrainView | None = None) -> dict:
+    def show_snapshot(self, epoch, history: RunHistory | None, view: train_view.TrainView | None = None) -> dict:
         """The snapshot slider (in epochs): the pinned digit's reading, the kernels and the confusion matrix at the
         snapshot nearest that moment (the latest of equals: the final model at the end), marked on the curves."""
         if history is None or not len(history):
             return {}
-        index = views.snapshot_at(history, float(epoch))
-        out = {self.shown_snapshot: index, self.watch: views.watch_html(history, index),
-               self.confusion: views.confusion_view(history, index)}
-        if isinstance(view, views.TrainView):
+        index = watch_view.snapshot_at(history, float(epoch))
+        out = {self.shown_snapshot: index, self.watch: watch_view.watch_html(history, index),
+               self.confusion: watch_view.confusion_view(history, index)}
+        if isinstance(view, train_view.TrainView):
             at = history.snapshots[index].epoch
             out |= {self.loss_chart: view.loss_html(marker=at), self.error_chart: view.error_html(marker=at)}
         return out
@@ -368,15 +369,15 @@ class TrainTab:
         if history is None or not len(history) or not cell:
             return {}
         true, read = (int(v) for v in str(cell).split(","))
-        items, indices, caption = views.cell_images(history, index, true, read)
+        items, indices, caption = watch_view.cell_images(history, index, true, read)
         return {self.drill_gallery: gr.update(value=items, visible=True, selected_index=None),
                 self.drill_indices: indices, self.drill_caption: caption,
-                self.confusion: views.confusion_view(history, index, selected=(true, read))}
+                self.confusion: watch_view.confusion_view(history, index, selected=(true, read))}
 
     def open_in_inspect(self, history: RunHistory | None, indices: list, evt: gr.SelectData) -> dict:
         if history is None or evt is None or not indices or evt.index is None or evt.index >= len(indices):
             return {}
-        return {self.page.inspect_pick: views.inspect_pick(history, indices[evt.index]),
+        return {self.page.inspect_pick: watch_view.inspect_pick(history, indices[evt.index]),
                 self.page.tabs: gr.Tabs(selected="inspect")}
 
     def load_upload(self, path) -> dict:
@@ -387,8 +388,8 @@ class TrainTab:
         except CheckpointError as e:
             raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
         return {self.page.my_model: lm,
-                self.page.model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-                self.results: f"### Loaded {html.escape(Path(path).stem)}\n**{views.model_name(lm)}** is now your "
+                self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, lm), value=selectors.YOURS),
+                self.results: f"### Loaded {html.escape(Path(path).stem)}\n**{selectors.model_name(lm)}** is now your "
                               "model in Draw and Inspect."}
 
     # ---- wiring ----
@@ -431,11 +432,11 @@ class TrainTab:
                              show_progress="hidden", **private)
         self.drill_gallery.select(self.open_in_inspect, [self.run_history, self.drill_indices],
                                   [page.inspect_pick, page.tabs], **private)
-        s.dataset.change(views.suggested_epochs, s.dataset, s.epochs, **private)
-        s.dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]),
+        s.dataset.change(train_view.suggested_epochs, s.dataset, s.epochs, **private)
+        s.dataset.change(lambda ds: gr.update(choices=watch_view.class_names(ds), value=watch_view.class_names(ds)[7]),
                          s.dataset, s.watch_class, queue=False, **private)
         # each architecture starts from its own learning rate (recipes/default.toml)
-        s.arch.change(lambda a: {s.arch: gr.update(info=views.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
+        s.arch.change(lambda a: {s.arch: gr.update(info=selectors.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
                       [s.arch, s.lr], **private)
         self.upload.upload(self.load_upload, self.upload, [page.my_model, page.model_dd, self.results], **private)
 
@@ -478,12 +479,12 @@ def _request_stop(signal: StopSignal) -> None:
 
 def _settings() -> Settings:
     d = DEFAULTS
-    arch = gr.Dropdown(views.arch_choices(), value=d.arch, label="Architecture", elem_id="arch",
-                       info=views.arch_info(d.arch))
-    dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=views.DATASET_INFO,
+    arch = gr.Dropdown(selectors.arch_choices(), value=d.arch, label="Architecture", elem_id="arch",
+                       info=selectors.arch_info(d.arch))
+    dataset = gr.Dropdown(train_view.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=train_view.DATASET_INFO,
                           elem_id="dataset")
     with gr.Row():
-        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1,
+        epochs = gr.Slider(1, MAX_EPOCHS, value=train_view.suggested_epochs(DEFAULT_DATASET), step=1,
                            label="Epochs", info=f"1 to {MAX_EPOCHS}", elem_id="epochs")
         batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0, elem_id="batch-size")
     with gr.Row():
@@ -505,10 +506,10 @@ def _settings() -> Settings:
         seed = gr.Number(value=d.seed, label="Seed", precision=0)
         device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
     with gr.Row():
-        watch_what = gr.Radio([views.WATCH_DRAWING, views.WATCH_TEST], value=views.WATCH_TEST,
+        watch_what = gr.Radio([train_view.WATCH_DRAWING, train_view.WATCH_TEST], value=train_view.WATCH_TEST,
                               label="Digit to watch while it trains", elem_id="watch-what",
                               info="Pinned when you press Train; read again at every update.")
-        watch_class = gr.Dropdown(views.class_names(DEFAULT_DATASET), value=views.class_names(DEFAULT_DATASET)[7],
+        watch_class = gr.Dropdown(watch_view.class_names(DEFAULT_DATASET), value=watch_view.class_names(DEFAULT_DATASET)[7],
                                   label="Class", elem_id="watch-class", min_width=100, scale=0)
     return Settings(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
                     watch_what, watch_class, negatives, styles)
@@ -531,14 +532,14 @@ def build(page: Page) -> TrainTab:
             reload_note = gr.Markdown("", elem_id="reload-note")
             # "Your run has started" (after how long a wait) once the queue gives the run its slot.
             queue_box = gr.HTML("", elem_id="train-queue", min_height=44, padding=False)
-            empty_run = views.TrainView(dataclasses.replace(DEFAULTS, dataset=DEFAULT_DATASET,
-                                                            epochs=views.suggested_epochs(DEFAULT_DATASET)))
+            empty_run = train_view.TrainView(dataclasses.replace(DEFAULTS, dataset=DEFAULT_DATASET,
+                                                            epochs=train_view.suggested_epochs(DEFAULT_DATASET)))
             # The curves side by side and "Watch it learn" under them: at 1280x900 both are in view during a run.
             with gr.Row(equal_height=False, elem_id="curves"):
                 loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False, min_width=300)
                 error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False, min_width=300)
             gr.Markdown("#### Watch it learn", elem_id="watch-title")
-            watch = gr.HTML(views.watch_html(None), elem_id="watch", padding=False)
+            watch = gr.HTML(watch_view.watch_html(None), elem_id="watch", padding=False)
             snap_slider = gr.Slider(0, 1, value=0, step=0.01, visible=False, elem_id="snap-slider",
                                     label="Scrub through the run (epochs): the reading, kernels and confusion "
                                           "matrix at that moment, marked on the curves")
@@ -547,7 +548,7 @@ def build(page: Page) -> TrainTab:
             results = gr.Markdown(elem_id="train-results")
             download = gr.DownloadButton("Download your model", visible=False, elem_id="download")
         with gr.Column(min_width=300):
-            confusion = gr.HTML(views.confusion_view(None), elem_id="confusion", padding=False,
+            confusion = gr.HTML(watch_view.confusion_view(None), elem_id="confusion", padding=False,
                                 js_on_load=static_text("components/confusion_click.js"))
             drill_caption = gr.Markdown("", elem_id="drill-caption")
             drill_gallery = gr.Gallery(label="Test images (true → read); click one to open it in Inspect",

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from lenet.coarse import coarse_digit
-from lenet.data import Split
-from lenet.preprocess import canvas_to_digit_u8
+from lenet.sources.coarse import coarse_digit
+from lenet.sources.data import Split
+from lenet.reading.preprocess import canvas_to_digit_u8
 
 HAND = """indie-flower shadows-into-light shadows-into-light-two gloria-hallelujah architects-daughter coming-soon
 covered-by-your-grace waiting-for-the-sunrise just-another-hand annie-use-your-telescope sue-ellen-francisco
@@ -47,7 +47,7 @@ HELD_OUT_HANDS = tuple(name for names in GROUPS.values() for name in names[1::2]
 REGISTRY = "https://registry.npmjs.org/@fontsource"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lenet-studio" / "handwriting-fonts"
 # --hand-digits: each hand's digits join the training set this many times as drawn (the batches' canvas-like
-# distortions make every copy different) and this many times as coarse copies (lenet.coarse), about 9,000 in all
+# distortions make every copy different) and this many times as coarse copies (lenet.sources.coarse), about 9,000 in all
 DIGIT_COPIES, COARSE_DIGIT_COPIES = 10, 6
 
 
@@ -123,7 +123,7 @@ def digit_images(font_paths) -> tuple[np.ndarray, np.ndarray]:
 
 def with_hand_digits(train: Split, seed: int, font_paths=None) -> Split:
     """The training digits plus the calibration hands' digits (`font_paths`: those hands' fonts, fetched on first
-    use): DIGIT_COPIES as drawn, COARSE_DIGIT_COPIES through lenet.coarse. Raises FontUnavailable offline."""
+    use): DIGIT_COPIES as drawn, COARSE_DIGIT_COPIES through lenet.sources.coarse. Raises FontUnavailable offline."""
     images, labels = digit_images(font_paths or [font_file(name) for name in CALIBRATION_HANDS])
     rng = np.random.default_rng(seed)
     coarse = [np.stack([coarse_digit(d, rng) for d in images]) for _ in range(COARSE_DIGIT_COPIES)]

@@ -23,8 +23,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load, save
 
-from lenet.config import LeNetConfig
-from lenet.model import LeNet
+from lenet.net.config import LeNetConfig
+from lenet.net.model import LeNet
 
 FORMAT = "lenet5-studio/1"
 MAX_BYTES = 64 * 1024 * 1024  # the largest preset is ~4 MB; anything far bigger is not ours

@@ -2,7 +2,7 @@
 
 ink mask -> drop stray specks -> bounding box -> even out the stroke width -> scale to fit 20x20
 keeping the aspect ratio (anti-aliased) -> place in 28x28 with the centre of mass at the centre.
-Padding to the model's input size and normalising happen in `lenet.data.to_model_input`.
+Padding to the model's input size and normalising happen in `lenet.sources.data.to_model_input`.
 """
 from __future__ import annotations
 

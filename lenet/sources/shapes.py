@@ -1,7 +1,7 @@
 """Random shapes people draw, as pen strokes: scribbles, smileys, stars, houses, spirals, hearts, clouds,
 flowers, stick figures, doodles of random parts, and letters written in single-stroke Hershey fonts.
 
-Each is a list of (N, 2) polylines (x right, y down) roughly in [-1, 1]; `lenet.negatives` rasterises and frames
+Each is a list of (N, 2) polylines (x right, y down) roughly in [-1, 1]; `lenet.sources.negatives` rasterises and frames
 them as drawings of things that are not digits.
 """
 from __future__ import annotations

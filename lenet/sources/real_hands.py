@@ -16,7 +16,7 @@ The split, fixed here so that nothing that teaches or calibrates ever sees what 
   for calibration; `BENCH_KINDS` (the other 20) only measure.
 
 `pad_drawing` puts a digit's strokes on the 280-px pad as a visitor would draw it (40-70% of the pad's height,
-an 18-22 px pen, anywhere that fits), so `lenet.strokes` rasterises it exactly as it does the Draw tab's
+an 18-22 px pen, anywhere that fits), so `lenet.reading.strokes` rasterises it exactly as it does the Draw tab's
 strokes; `sketch_canvas` draws a sketch's lines with such a pen. `read_batch` then reads canvases the way /read
 does (`canvas_to_digit`, the model, `judge` with the checkpoint's thresholds), many at a time.
 """
@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from lenet.data import normalise, to_input01
+from lenet.sources.data import normalise, to_input01
 from lenet.make_real_hands import SKETCH_SIZE, TUBERLIN_FILE, UNIPEN_FILE
-from lenet.preprocess import canvas_to_digit
-from lenet.strokes import SIZE, Drawing, rasterise
+from lenet.reading.preprocess import canvas_to_digit
+from lenet.reading.strokes import SIZE, Drawing, rasterise
 
 TRAIN_SITES = ("apa", "apb", "app", "syn", "val", "gmd", "aga", "uqb", "art", "pri", "imp", "cea", "ceb", "lou")
 BENCH_SITES = ("ced", "ibm", "tos")
@@ -190,9 +190,9 @@ def frame_canvases(canvases) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_digits(lm, digits: np.ndarray, batch: int = 512) -> list[Read]:
-    """What lenet.inference.read_digit + verdict give for each (28, 28) digit, a batch at a time."""
-    from lenet.inference import output_probabilities
-    from lenet.verdict import judge
+    """What lenet.reading.inference.read_digit + verdict give for each (28, 28) digit, a batch at a time."""
+    from lenet.reading.inference import output_probabilities
+    from lenet.reading.verdict import judge
 
     out = []
     cfg, th = lm.model.config, lm.thresholds
@@ -237,7 +237,7 @@ def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", he
                     pen=TRAIN_PEN, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """((N, 28, 28) uint8 ink 255, (N,) int64 labels): each digit of `part` (or `limit` of them, picked at random)
     drawn `copies` times on the pad and framed by canvas_to_digit (about 4 ms a digit)."""
-    from lenet.preprocess import canvas_to_digit_u8
+    from lenet.reading.preprocess import canvas_to_digit_u8
 
     rng = np.random.default_rng([seed, 31])
     ds = digits_for(part)
@@ -256,7 +256,7 @@ def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", he
 def training_sketches(seed: int = 0, copies: int = SKETCH_COPIES, part: str = "train", height=(0.4, 0.95),
                       pen=TRAIN_PEN) -> np.ndarray:
     """(N, 28, 28) uint8: each sketch of `part`'s kinds drawn `copies` times on the pad, framed by canvas_to_digit."""
-    from lenet.preprocess import canvas_to_digit_u8
+    from lenet.reading.preprocess import canvas_to_digit_u8
 
     rng = np.random.default_rng([seed, 32])
     ink, _ = sketches_for(part)

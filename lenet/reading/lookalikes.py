@@ -1,8 +1,8 @@
 """Letters and symbols that look like digits (S B Z O I l ? + g q ...), written with a pen on the Draw pad.
 
-The "not a digit" output and head leave these alone on purpose (lenet.shapes.DIGIT_LOOKALIKES): a person who
+The "not a digit" output and head leave these alone on purpose (lenet.sources.shapes.DIGIT_LOOKALIKES): a person who
 draws an O may well mean 0, and refusing it would refuse zeros. But a reader that says "0, probability 100%" for
-an O claims a certainty it does not have. So a second small head (lenet.verdict.FeatureHead, on the frozen
+an O claims a certainty it does not have. So a second small head (lenet.reading.verdict.FeatureHead, on the frozen
 model's S4/C5/F6 activations) learns these letters against digits (real writers' and MNIST's), half and half: its
 output is a likelihood ratio, "how much more like one of these letters than like a digit this shape is". The
 verdict turns it into P(a letter | the shape) with a prior (`Thresholds.letter_prior`: how often a visitor draws a
@@ -11,15 +11,15 @@ ten. An O drawn like a 0 then reads "0, probability ~90%": it is a 0 or an O. Wh
 unsure or not a digit does not change.
 
 Written with single-stroke Hershey fonts (`TRAIN_FACES`; tests draw with the others) and, in the calibration,
-the same characters of half the handwriting fonts (lenet.hand_fonts.CALIBRATION_HANDS).
+the same characters of half the handwriting fonts (lenet.sources.hand_fonts.CALIBRATION_HANDS).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from lenet.shapes import hershey_strokes
-from lenet.preprocess import canvas_to_digit_u8
-from lenet.strokes import SIZE, Drawing, rasterise
+from lenet.sources.shapes import hershey_strokes
+from lenet.reading.preprocess import canvas_to_digit_u8
+from lenet.reading.strokes import SIZE, Drawing, rasterise
 
 CHARS = "SsBZzOoIl?+gqGbT"  # letters and symbols most hands write like a digit
 TRAIN_FACES = ("futural", "scriptc", "timesi", "gothiceng", "rowmand", "italicc")

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lenet.augment import canvas_like, renormalize
-from lenet.shapes import LETTERS, SYMBOLS, random_strokes
+from lenet.sources.augment import canvas_like, renormalize
+from lenet.sources.shapes import LETTERS, SYMBOLS, random_strokes
 
 GRID = 56  # strokes are rasterised at twice MNIST's resolution, then framed down to 28x28
 KINDS = ("scribble", "zigzag", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
@@ -92,7 +92,7 @@ def glyph_bank(fonts: tuple[str, ...] = TRAIN_FONTS, chars: str = "".join(LETTER
     from matplotlib.ft2font import FT2Font
     from PIL import Image, ImageDraw, ImageFont
 
-    from lenet.preprocess import canvas_to_digit
+    from lenet.reading.preprocess import canvas_to_digit
 
     out = []
     for name in fonts:

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lenet.inference import LoadedModel
-from lenet.model import SparseConv2d
-from lenet.views import reads_digits
+from lenet.reading.inference import LoadedModel
+from lenet.net.model import SparseConv2d
+from lenet.present.draw_view import reads_digits
 
 VERSION = 1
 _CACHE: "weakref.WeakKeyDictionary[nn.Module, tuple[str, dict]]" = weakref.WeakKeyDictionary()

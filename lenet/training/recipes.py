@@ -4,7 +4,7 @@ previous stage, calibrate), and `recipes/default.toml` what the CLI and the Trai
     python -m lenet.train --recipe recipes/lenet5-fashion-mnist.toml --dry-run     # the stages, resolved
     python -m lenet.train --recipe recipes/lenet5-fashion-mnist.toml --data-dir DIR # replay them
 
-A stage's keys are `lenet.train.TrainConfig` fields (kind "train") or `python -m lenet.calibrate` options (kind
+A stage's keys are `lenet.training.config.TrainConfig` fields (kind "train") or `python -m lenet.calibrate` options (kind
 "calibrate", applied to the previous stage's checkpoint). `init = "STAGE"` starts from that stage's output.
 Each checkpoint a replay writes records {"file", "stage"} of the recipe it came from.
 """
@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "recipes"
 DEFAULT = RECIPES / "default.toml"
 KINDS = ("train", "calibrate")
@@ -85,7 +85,7 @@ def load(path: str | Path) -> Recipe:
 
 
 def _train_fields() -> set[str]:
-    from lenet.train import TrainConfig
+    from lenet.training.config import TrainConfig
 
     return {f.name for f in dataclasses.fields(TrainConfig)}
 
@@ -112,7 +112,7 @@ def defaults(arch: str | None = None) -> dict:
 def resolve(recipe: Recipe, data_dir: str | None, out_dir: Path, device: str | None = None) -> list[dict]:
     """Each stage as it will run: {"stage", "kind", "out", and "config" (a TrainConfig) or "argv" (calibrate's)}.
     Stage outputs go to out_dir/STAGE.safetensors; `init` names an earlier stage's output."""
-    from lenet.train import TrainConfig
+    from lenet.training.config import TrainConfig
 
     plan, outputs = [], {}
     for stage in recipe.stages:
@@ -170,9 +170,10 @@ def replay_main(args) -> int:
     import sys
 
     from lenet import calibrate
-    from lenet.data import DatasetUnavailable
-    from lenet.hand_fonts import FontUnavailable
-    from lenet.train import Trainer, run_and_save
+    from lenet.sources.data import DatasetUnavailable
+    from lenet.sources.hand_fonts import FontUnavailable
+    from lenet.train import run_and_save
+    from lenet.training.trainer import Trainer
 
     try:
         recipe = load(args.recipe)

@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
-from lenet.config import LeNetConfig
-from lenet.icons import ASK, NO
+from lenet.net.config import LeNetConfig
+from lenet.present.icons import ASK, NO
 
 VERDICTS = ("digit", "unsure", "not a digit")
 SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head", "reject+head")
@@ -44,11 +44,11 @@ class Thresholds:
     unsure_margin: float = 0.2  # ... or the runner-up this close
     head: dict | None = None  # score "head": its weights (FeatureHead.to_dict)
     # The ten digit logits are divided by this before their softmax, wherever a digit probability is computed
-    # (judge, lenet.inference.output_probabilities): fitted on real writers' held-out digits (lenet.calibrate
+    # (judge, lenet.reading.inference.output_probabilities): fitted on real writers' held-out digits (lenet.calibrate
     # --real-hands) so that "97%" is right about 97% of the time. 1.0 (no change) for checkpoints without one. The
     # "not a digit" score is not tempered: its threshold is calibrated on its own.
     temperature: float = 1.0
-    # A second head (FeatureHead weights, lenet.lookalikes) whose logit says how much more a shape looks like a
+    # A second head (FeatureHead weights, lenet.reading.lookalikes) whose logit says how much more a shape looks like a
     # letter or symbol people write like a digit (S B Z O I l ? + g q ...) than like a digit; with `letter_prior`
     # (how often such a letter is drawn rather than a digit) it gives P(letter), and every stated digit probability
     # is (1 - P(letter)) x its probability among the ten (Verdict.probability). None: P(letter) = 0.

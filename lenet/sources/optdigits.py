@@ -11,7 +11,7 @@ train on the 30, measure on the 13 writers never seen.
 to a canvas as a coarse source may be (bicubic, bilinear or Lanczos, 48-256 px, left grey or cut into a solid
 stroke at a random ink level) and framed by the app's own `canvas_to_digit`. The network then learns how 30 more
 people write, and what an 8x8 grid does to a stroke (small loops fill in, thin strokes break), from real digits
-rather than from MNIST's put through the same steps (`lenet.coarse`).
+rather than from MNIST's put through the same steps (`lenet.sources.coarse`).
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lenet.coarse import grid_canvas
-from lenet.data import SAMPLES_DIR, Split
-from lenet.preprocess import canvas_to_digit_u8
+from lenet.sources.coarse import grid_canvas
+from lenet.sources.data import SAMPLES_DIR, Split
+from lenet.reading.preprocess import canvas_to_digit_u8
 
 FILE = SAMPLES_DIR / "optdigits-train.npz"
 # Renderings of each grid, about 7,600 digits in all. Four read the 8x8 benchmark better (pen 98.7 against

@@ -37,7 +37,7 @@ def random_affine(x: torch.Tensor, generator: torch.Generator | None = None, rot
 # ---------- canvas-like distortions: how many different people draw on a canvas ----------
 # All batched on the device, one random draw per sample. `canvas_like` composes them into ONE resampling at
 # twice the resolution (repeated bilinear resampling would blur the strokes), then `renormalize` frames the
-# result the way `lenet.preprocess.canvas_to_digit` frames a drawing (bounding box scaled into 20x20, centre
+# result the way `lenet.reading.preprocess.canvas_to_digit` frames a drawing (bounding box scaled into 20x20, centre
 # of mass at the centre, peak ink 1), so training sees what the app shows the network.
 
 CANVAS_DISTORTIONS = ("stroke", "elastic", "slant", "broken")

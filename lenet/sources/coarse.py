@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from lenet.data import Split
-from lenet.preprocess import INK_MIN, canvas_to_digit_u8
+from lenet.sources.data import Split
+from lenet.reading.preprocess import INK_MIN, canvas_to_digit_u8
 
 BITMAP = 32  # optdigits: the digit fitted in 32x32 ...
 BLOCK = 4  # ... and its ink counted in 4x4 blocks (an 8x8 grid of 0-16)

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import torch
 
-from lenet.augment import canvas_like
-from lenet.negatives import framed
+from lenet.sources.augment import canvas_like
+from lenet.sources.negatives import framed
 
 
 def _continental_one(rng: np.random.Generator) -> list[np.ndarray]:

@@ -2,7 +2,7 @@
 
 A Sketchpad-style value is {"background", "layers", "composite"}; the picture is the composite, else the first
 layer, else the background (`pick_part`). The API (/predict, /feature_maps) sends that dict with uploaded files;
-the Draw tab sends its strokes (lenet/strokes.py). Both come here, so every reader picks the same part.
+the Draw tab sends its strokes (lenet/reading/strokes.py). Both come here, so every reader picks the same part.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lenet.strokes import drawing_image
+from lenet.reading.strokes import drawing_image
 
 
 def pick_part(value: dict) -> Any:

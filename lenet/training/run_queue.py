@@ -35,7 +35,7 @@ EVAL_COST = 0.35  # one test image evaluated costs about this share of one train
 START_COST = 1.5  # s: loading the data and building the model before the first step, and the end of a run
 TRAIN_SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "mnist-sample": (4000, 1000),
                "fashion-mnist-sample": (2000, 500)}
-EXTRA_SHARE = {"negatives": 0.25, "styles": 0.03}  # lenet.train NEGATIVE_SHARE / STYLE_SHARE: more per batch
+EXTRA_SHARE = {"negatives": 0.25, "styles": 0.03}  # lenet.training.config NEGATIVE_SHARE / STYLE_SHARE: more per batch
 SMOOTHING = 0.3  # weight of the newest observation in the running averages
 
 

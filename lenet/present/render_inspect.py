@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from lenet.render import SIGNED, UNSIGNED, gray, network_view, percent, png_data_url, upscale
+from lenet.present.render import SIGNED, UNSIGNED, gray, network_view, percent, png_data_url, upscale
 
 # Ten distinguishable class colours (Tableau 10), for the F6 map.
 # Ten colours a class map can tell apart (saturated, no two greys or grey-blues), dark enough for white labels'

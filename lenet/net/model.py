@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lenet.config import LeNetConfig
-from lenet.prototypes import rbf_prototypes
+from lenet.net.config import LeNetConfig
+from lenet.net.prototypes import rbf_prototypes
 
 LAYERS = ("c1", "s2", "c3", "s4", "c5", "f6", "output")
 # A good j for the paper's MAP criterion (Eq. 9) with our prototypes: on the MNIST sample it pulled digits'

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lenet.config import LeNetConfig
+from lenet.net.config import LeNetConfig
 
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 
 DIGITS = tuple(str(i) for i in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lenet.data import DATASETS, Split, load_split, normalise, to_input01
-from lenet.inference import LoadedModel, Reading, output_probabilities
-from lenet.model import C3_TABLE, SparseConv2d
+from lenet.sources.data import DATASETS, Split, load_split, normalise, to_input01
+from lenet.reading.inference import LoadedModel, Reading, output_probabilities
+from lenet.net.model import C3_TABLE, SparseConv2d
 
 OCCLUSION_PATCH = 6  # pixels: about a stroke's width and a half on a 28x28 digit
 OCCLUSION_STRIDE = 2  # -> a 14x14 map, one value per 2x2 block of the digit

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lenet.checkpoint import load_checkpoint
-from lenet.config import LeNetConfig
-from lenet.data import DATASETS, normalise, to_input01
-from lenet.model import LeNet
-from lenet.preprocess import canvas_to_digit
-from lenet.verdict import Thresholds, Verdict, judge, thresholds_for
+from lenet.net.checkpoint import load_checkpoint
+from lenet.net.config import LeNetConfig
+from lenet.sources.data import DATASETS, normalise, to_input01
+from lenet.net.model import LeNet
+from lenet.reading.preprocess import canvas_to_digit
+from lenet.reading.verdict import Thresholds, Verdict, judge, thresholds_for
 
 UNSURE_TOP = 0.5  # below this top probability the reading is "unsure"
 UNSURE_MARGIN = 0.2  # ... or when the runner-up is this close
@@ -126,7 +126,7 @@ def output_probabilities(model: LeNet, output: torch.Tensor, temperature: float 
 
     With a "not a digit" class (last), its probability p is the plain softmax's over every class (what the
     verdict's threshold was calibrated on); the classes share 1 - p as softmax(class logits / temperature) does
-    (the checkpoint's calibrated temperature, lenet.verdict.Thresholds.temperature). With temperature 1 this is
+    (the checkpoint's calibrated temperature, lenet.reading.verdict.Thresholds.temperature). With temperature 1 this is
     exactly the softmax over every class."""
     scores = model.scores(output)
     probs = torch.softmax(scores, 1)  # with "not a digit" last when the model has one

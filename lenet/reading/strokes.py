@@ -7,7 +7,7 @@ The drawing surface (lenet/static/pad.js) sends what the visitor drew as a small
 coordinates in a square `size` x `size` drawing space (whatever size the canvas has on screen), `width` the
 brush diameter in that space. `rasterise` draws the strokes back as black ink on a transparent canvas (with a
 narrower pen when the drawing is small for the visitor's: `pen_width`), the same (H, W, 4) RGBA picture
-gr.Sketchpad(image_mode="RGBA") produced, so `lenet.preprocess.canvas_to_digit` reads it exactly as it read
+gr.Sketchpad(image_mode="RGBA") produced, so `lenet.reading.preprocess.canvas_to_digit` reads it exactly as it read
 the Sketchpad. A few hundred points are a few KB; a PNG per layer was ~21 uploads.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lenet.preprocess import STROKE_TARGET, STROKE_TOLERANCE, WORK, CanvasError
+from lenet.reading.preprocess import STROKE_TARGET, STROKE_TOLERANCE, WORK, CanvasError
 
 SIZE = 280  # the drawing space the surface sends (and the Sketchpad's canvas size before it)
 BRUSH = 22  # brush diameter in that space: a stroke of ~1/10 of a digit's height, like a pen on paper

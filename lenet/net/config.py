@@ -30,7 +30,7 @@ class LeNetConfig:
     # digit must beat; None trains plain cross-entropy on the negative distances.
     rbf_reject: float | None = None
     # Linear outputs only: one more output unit, "not a digit", trained on generated negatives
-    # (lenet.negatives) -- the linear counterpart of the RBF's "none of these".
+    # (lenet.sources.negatives) -- the linear counterpart of the RBF's "none of these".
     reject_class: bool = False
     # Input normalisation of pixels in [0, 1]; it belongs to the model, so it is saved with it.
     mean: float = 0.1307
