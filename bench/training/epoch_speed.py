@@ -14,11 +14,13 @@
     times our images/s, against the machine's measured matrix-multiply peak (a 2048x2048 matmul in float32,
     and in bfloat16 where the CPU has it natively; same threads). It says how much of what the cores can
     compute the pipeline uses. The first line names the CPU class (bench.common.machine): every figure belongs to it.
+    Emulating an AVX2-only CPU, cap MKL too (MKL_ENABLE_INSTRUCTIONS=AVX2): MKL runs the matmuls, the peak's
+    included; ONEDNN_MAX_CPU_ISA and ATEN_CPU_CAPABILITY do not reach it.
 
 Command (from the repo root):
     .venv/bin/python -m bench.training.epoch_speed --data-dir /work/shared/data
     .venv/bin/python -m bench.training.epoch_speed --data-dir /work/shared/data --quick   # default batch only, 5% baseline
-    LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
+    LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
         .venv/bin/python -m bench.training.epoch_speed --data-dir /work/shared/data --quick   # as an AVX2-only CPU trains
 """
 import argparse
