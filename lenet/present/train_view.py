@@ -95,6 +95,12 @@ class TrainView:
     smooth_error: float | None = None
     span: int = 2000  # images the running train error averages over (smoothing_span)
 
+    def __post_init__(self):
+        # before the run's start event says how many training images there are: the usual count (the samples
+        # bundle ~4,000, the full sets 60,000), less the validation split
+        n = 4000 if self.cfg.dataset in DATASETS and dataset_info(self.cfg.dataset).sample else 60000
+        self.span = smoothing_span(int(n * (1 - self.cfg.val_split)))
+
     def add(self, ev: dict) -> None:
         kind = ev["type"]
         if kind == "start":

@@ -389,7 +389,7 @@ class TrainTab:
             raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
         return {self.page.my_model: lm,
                 self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, lm), value=selectors.YOURS),
-                self.results: f"### Loaded {Path(path).name}\n**{selectors.model_name(lm)}** ({lm.arch}) is now your "
+                self.results: f"### Loaded {html.escape(Path(path).stem)}\n**{selectors.model_name(lm)}** is now your "
                               "model in Draw and Inspect."}
 
     # ---- wiring ----
