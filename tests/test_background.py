@@ -175,3 +175,25 @@ def test_a_run_gives_way_to_readings_in_flight_and_others_never_wait(monkeypatch
         _time.sleep(0.1)
     th.join(5)
     assert done and 0.08 < done[0] < 1.0, done  # it went on as soon as the reading ended, not after 5 s
+
+
+def test_a_run_on_several_threads_drops_to_one_while_readings_come(monkeypatch):
+    from lenet.training.background import READERS_FIRST, in_background
+
+    monkeypatch.setattr(READERS_FIRST, "restore_after", 0.0)
+    layer = torch.nn.Linear(4, 4)
+
+    def run():
+        layer(torch.zeros(1, 4))
+        yield torch.get_num_threads()
+        with READERS_FIRST.reading():
+            layer(torch.zeros(1, 4))
+            yield torch.get_num_threads()
+        time.sleep(0.01)
+        layer(torch.zeros(1, 4))
+        yield torch.get_num_threads()
+
+    callers = torch.get_num_threads()
+    seen = [n for batch in in_background(run, nice=0, threads=2, readers_first=True) for n in batch]
+    assert seen == [2, 1, 2]
+    torch.set_num_threads(callers)

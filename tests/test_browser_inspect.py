@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import SLOW, no_sideways_scroll, open_app
+from helpers import SLOW, no_sideways_scroll, open_app
 
 pytestmark = pytest.mark.browser
 

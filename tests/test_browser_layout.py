@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import (SEVEN, SLOW, clear_button, draw_with_finger, draw_with_mouse, expect_current, open_app,
+from helpers import (SEVEN, SLOW, clear_button, draw_with_finger, draw_with_mouse, expect_current, open_app,
                           wait_for_curve)
 
 # Not a digit: its verdict explains why in a few lines, and the answer must still fit.

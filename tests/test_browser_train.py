@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import ONE, SLOW, draw_with_mouse, expect_reading, open_app, wait_for_curve
+from helpers import ONE, SLOW, draw_with_mouse, expect_reading, open_app, wait_for_curve
 
 pytestmark = pytest.mark.browser
 

@@ -17,10 +17,10 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import ROOT
-from test_browser import FOUR, ONE, SEVEN, SLOW, draw_with_finger, draw_with_mouse, open_app, pick_model
+from helpers import FOUR, ONE, SEVEN, SLOW, draw_with_finger, draw_with_mouse, open_app, pick_model
 
 sys.path.insert(0, str(ROOT / "bench"))
-from _varied_drawings import varied_drawings  # noqa: E402
+from bench.common.varied_drawings import varied_drawings  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

@@ -9,11 +9,11 @@ import torch
 from lenet.sources.coarse import SHARE, coarse_digit, small_picture, with_coarse
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
-from lenet.train import build_parser, config_from_args
+from lenet.training.trainer import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
-from test_negatives import assert_framed_like_a_drawing
+from helpers import assert_framed_like_a_drawing
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ DATASET_INFO = "The full sets download once, on first use; the samples ship with
 
 
 def suggested_epochs(dataset: str) -> int:
-    """The default recipe's epochs for full datasets (bench/time_to_99.py: every seed reaches 99.0% on MNIST);
+    """The default recipe's epochs for full datasets (bench/training/time_to_99.py: every seed reaches 99.0% on MNIST);
     the bundled samples need more passes to learn."""
     return 10 if dataset_info(dataset).sample else TrainConfig().epochs
 

@@ -8,7 +8,7 @@ machine the run is as fast as ever: priority only matters when something else wa
 Threads: the app reads drawings at 1 torch thread (tiny work: as fast, and it starts no OpenMP workers) and
 gives a run all the cores (`threads`). Kept so, the process never has more OpenMP threads than cores; when it
 has, libgomp cuts the time an idle worker spins before it sleeps from 300,000 to 100 rounds, every parallel
-region then pays a wake-up, and training ran a third slower (bench/train_stream.py).
+region then pays a wake-up, and training ran a third slower (bench/training/train_stream.py).
 """
 from __future__ import annotations
 
@@ -39,16 +39,24 @@ class ReadersFirst:
     steps aside instead: readings mark themselves in flight (`reading()`), and the run, at its next step or batch
     of an evaluation, waits until none is, for at most `max_pause` s each time, so it still moves on under a
     continuous stream of readings, and then goes on for at least `every` s before it waits again (a forward pass
-    asks once per layer). Threads other than background runs never wait."""
+    asks once per layer). Threads other than background runs never wait.
 
-    def __init__(self, max_pause: float = 0.05, every: float = 0.02):
-        self.max_pause, self.every = max_pause, every
+    A run on several threads also drops to one while readings come, and takes its threads back `restore_after` s
+    after the last one: each of its parallel regions waits for all its threads, and with a reading on one core,
+    one of them waits for that core (measured under load on 2 cores: 10 epochs of the sample took 150-200 s at 2
+    threads beside ten readers, 20-35 s at 1)."""
+
+    def __init__(self, max_pause: float = 0.025, every: float = 0.025, restore_after: float = 1.0):
+        self.max_pause, self.every, self.restore_after = max_pause, every, restore_after
         self._in_flight = 0
         self._idle = threading.Condition()
+        self._last_reading = 0.0
         self.paused = 0.0  # s the runs spent waiting, in all (for benchmarks)
 
     @contextmanager
     def reading(self):
+        if torch.get_num_threads() != 1:  # a run that took its threads back set that count for new threads too
+            torch.set_num_threads(1)
         with self._idle:
             self._in_flight += 1
         try:
@@ -56,14 +64,23 @@ class ReadersFirst:
         finally:
             with self._idle:
                 self._in_flight -= 1
+                self._last_reading = time.perf_counter()
                 if not self._in_flight:
                     self._idle.notify_all()
 
     def give_way(self) -> None:
         """In a background run: wait (up to max_pause) while readings are in flight; elsewhere nothing."""
-        if not getattr(_producer, "yields", False) or not self._in_flight:
+        if not getattr(_producer, "yields", False):
             return
         now = time.perf_counter()
+        if not self._in_flight:
+            if getattr(_producer, "reduced", False) and now - self._last_reading > self.restore_after:
+                torch.set_num_threads(_producer.threads)
+                _producer.reduced = False
+            return
+        if getattr(_producer, "threads", 1) > 1 and not getattr(_producer, "reduced", False):
+            torch.set_num_threads(1)
+            _producer.reduced = True
         if now - getattr(_producer, "last", 0.0) < self.every:
             return
         with self._idle:
@@ -122,13 +139,13 @@ def in_background(make: Callable[[], Iterator], nice: int = NICE, threads: int |
 
     def produce():
         try:
-            _producer.yields = readers_first
+            _producer.yields, _producer.reduced = readers_first, False
             lower_this_threads_priority(nice)
             if threads:
                 # torch.set_num_threads also sets the count that threads not yet started will take; this thread
                 # takes its own now (get_num_threads initialises it), and the caller puts the shared one back.
                 torch.set_num_threads(threads)
-                torch.get_num_threads()
+            _producer.threads = torch.get_num_threads()
         finally:
             ready.set()
         source = None

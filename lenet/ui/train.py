@@ -454,8 +454,17 @@ def _next_or_end(gen):
 
 def _leave(gen, entry, settings: dict, outcome: dict) -> None:
     try:
-        if gen is not None:
-            gen.close()
+        # A cancel (API client, closed page) can land while a worker thread is inside next(gen): close it as soon
+        # as that step returns (as Gradio closes a sync generator), so its run has ended before the place is free.
+        deadline = time.monotonic() + 120
+        while gen is not None:
+            try:
+                gen.close()
+                break
+            except ValueError as e:
+                if "already executing" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
     finally:
         held = QUEUE.leave(entry)
         if outcome.get("done") and held:  # a run that ran to its end teaches the estimates

@@ -10,7 +10,7 @@ Reports each run's wait (pressing Train -> "Your run has started"), its duration
 queue told it at first ("N runs ahead · starts in about M s"), reading p50/p99 idle and during the class,
 errors, and the app's peak memory (VmHWM: its largest resident set, whenever it happened).
 
-    python bench/class_load.py [--class-mode] [--trainers 6] [--readers 10] [--interval 0.25]
+    python -m bench.app.class_load [--class-mode] [--trainers 6] [--readers 10] [--interval 0.25]
 
 Goal (issue 30): every run finishes, 0 errors, reading p99 <= 3x idle p99, peak memory <= 2 GB.
 Figures: README, "Teaching a class on one Space".
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ApiClient, canvas_png, free_port, ms, pct, start_app, wait_for_client
+from bench.common import ApiClient, canvas_png, free_port, ms, pct, start_app, wait_for_client
 
 
 def peak_mb(pid: int) -> float:
@@ -92,10 +92,14 @@ class Trainer:
         return False
 
 
-def watch(trainers: list[Trainer], done: threading.Event) -> None:
+def watch(trainers: list[Trainer], done: threading.Event, t0: float) -> None:
     live = list(trainers)
     while live:
-        live = [t for t in live if not t.poll()]
+        for t in [t for t in live if t.poll()]:
+            live.remove(t)
+            waited = (t.started - t.t0) if t.started else float("nan")
+            print(f"    run {t.k} ended at {t.ended - t0:.0f} s (waited {waited:.0f} s): {t.error or t.final}",
+                  flush=True)
         time.sleep(0.1)
     done.set()
 
@@ -136,25 +140,26 @@ def main():
         mode = "class mode" if args.class_mode else "default"
         data = os.environ.get("LENET_DATA_DIR") or "unset"
         print(f"app ({mode}, LENET_DATA_DIR={data}); {args.trainers} trainers, {args.readers} readers every "
-              f"{args.interval:g} s")
+              f"{args.interval:g} s; load average before: {os.getloadavg()[0]:.1f}", flush=True)
         warm, _ = [], []
         asyncio.run(readers(url, png, 2, 0.0, lambda t0=time.monotonic(): time.monotonic() - t0 > 3, warm, _))
 
         idle, idle_err = [], []
         t_end = time.monotonic() + args.idle
         asyncio.run(readers(url, png, args.readers, args.interval, lambda: time.monotonic() > t_end, idle, idle_err))
-        print(f"  idle reading:   {ms(idle)}  errors {len(idle_err)}")
+        print(f"  idle reading:   {ms(idle)}  errors {len(idle_err)}", flush=True)
 
         trainers = [Trainer(url, k) for k in range(args.trainers)]
         done = threading.Event()
         t0 = time.monotonic()
         for t in trainers:
             t.submit()
-        threading.Thread(target=watch, args=(trainers, done), daemon=True).start()
+        threading.Thread(target=watch, args=(trainers, done, t0), daemon=True).start()
         loaded, loaded_err = [], []
         asyncio.run(readers(url, png, args.readers, args.interval, done.is_set, loaded, loaded_err))
         wall = time.monotonic() - t0
-        print(f"  class reading:  {ms(loaded)}  errors {len(loaded_err)}")
+        print(f"  class reading:  {ms(loaded)}  errors {len(loaded_err)}; load average after: "
+              f"{os.getloadavg()[0]:.1f}")
         for e in (idle_err + loaded_err)[:3]:
             print("    error:", e)
         print("  run  ahead  told(s)  waited(s)  ran(s)  ended  estimate error (median, max)  final status")
