@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from helpers import (SEVEN, SLOW, clear_button, draw_with_finger, draw_with_mouse, expect_current, open_app,
-                          wait_for_curve)
+                     wait_for_curve)
 
 # Not a digit: its verdict explains why in a few lines, and the answer must still fit.
 GRID = [[(-120, y), (120, y)] for y in (-70, 0, 70)] + [[(x, -120), (x, 120)] for x in (-70, 0, 70)]
