@@ -68,6 +68,8 @@ def answer_is_in_view(page: Page, url: str, draw, strokes=SEVEN, verdict=re.comp
     in_viewport(page, top, f"the top probability ({top['text']})")
     in_viewport(page, page.locator("#seen img").bounding_box(), "what the network sees")
     in_viewport(page, page.locator("#pad canvas").bounding_box(), "the drawing")
+    clipped = page.evaluate("() => { const e = document.querySelector('#verdict'); return e.scrollHeight - e.clientHeight; }")
+    assert clipped <= 1, f"the verdict is cut off by {clipped} px"
 
 
 def test_phone_the_answer_is_in_view_while_drawing(chromium, server_url, screenshots):
