@@ -9,7 +9,7 @@ import torch
 from lenet.sources.coarse import SHARE, coarse_digit, small_picture, with_coarse
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
-from lenet.training.trainer import build_parser, config_from_args
+from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT

@@ -16,7 +16,7 @@ from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.net.model import LeNet
 from lenet.sources.negatives import _font_dir
-from lenet.training.trainer import build_parser, config_from_args, main as train_main
+from lenet.train import build_parser, config_from_args, main as train_main
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from lenet.reading.verdict import FeatureHead

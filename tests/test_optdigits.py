@@ -9,7 +9,7 @@ import lenet.training.trainer
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.sources.optdigits import load_grids, render, samples, with_optdigits
-from lenet.training.trainer import build_parser, config_from_args
+from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT

@@ -8,7 +8,7 @@ import torch
 
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.sources.styles import STYLES, StyleBank, make_styles, random_style
-from lenet.training.trainer import build_parser, config_from_args
+from lenet.train import build_parser, config_from_args
 from lenet.training.config import STYLE_SHARE, TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT

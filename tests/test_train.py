@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import lenet.training.trainer
+import lenet.train
 import lenet.training.trainer
 from lenet.net.checkpoint import load_checkpoint, save_checkpoint
 from lenet.sources.data import Split
@@ -419,7 +419,7 @@ def test_each_architecture_starts_from_its_own_recipe():
     paper = lenet.training.config.recipe("lenet5-1998")
     assert (paper.lr, paper.betas, paper.label_smoothing) == (2e-3, (0.9, 0.999), 0.0)
     assert lenet.training.config.recipe("lenet5-1998", lr=1e-3).lr == 1e-3  # what is given wins
-    parse = lambda *a: lenet.training.trainer.config_from_args(lenet.training.trainer.build_parser().parse_args(list(a)))  # noqa: E731
+    parse = lambda *a: lenet.train.config_from_args(lenet.train.build_parser().parse_args(list(a)))  # noqa: E731
     # the CLI starts from the same defaults
     assert parse("--arch", "lenet5-1998", "--data-dir", "d") == lenet.training.config.recipe("lenet5-1998", data_dir="d")
     assert parse("--arch", "lenet5-1998", "--label-smoothing", "0.1").label_smoothing == 0.1
