@@ -232,7 +232,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def expected_calibration_error(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0,
                                bins: int = 15) -> float:
-    """ECE of the top digit probability (15 equal-width bins), as bench/real_hands.py reports it."""
+    """ECE of the top digit probability (15 equal-width bins), as bench/reader/real_hands.py reports it."""
     p = digit_probabilities(logits, temperature)
     top, right = p.max(1), (p.argmax(1) == labels).astype(float)
     which = np.clip(np.digitize(top, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)

@@ -50,7 +50,7 @@ def test_a_grid_is_not_a_digit_and_the_panel_says_so(page, server_url, screensho
 def test_a_digit_drawn_small_keeps_its_loops_and_is_read(page, server_url, screenshots):
     """An 8 about 55 px tall with the default brush: drawn back with the visitor's pen its loops would fill in
     (lenet.reading.strokes.pen_width); the network sees them open and reads it."""
-    from bench._digit_strokes import DIGITS
+    from bench.common.digit_strokes import DIGITS
 
     open_app(page, server_url)
     draw_with_mouse(page, [[(0.3 * x, 0.3 * y) for x, y in stroke] for stroke in DIGITS["8"]])

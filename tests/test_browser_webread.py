@@ -20,7 +20,7 @@ from conftest import ROOT
 from helpers import FOUR, ONE, SEVEN, SLOW, draw_with_finger, draw_with_mouse, open_app, pick_model
 
 sys.path.insert(0, str(ROOT / "bench"))
-from _varied_drawings import varied_drawings  # noqa: E402
+from bench.common.varied_drawings import varied_drawings  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

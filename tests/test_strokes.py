@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench._digit_strokes import DIGITS, payload
+from bench.common.digit_strokes import DIGITS, payload
 from lenet.reading.canvas import canvas_image, pick_part, sketchpad_value
 from lenet.reading.inference import LoadedModel, read_canvas
 from lenet.reading.preprocess import CanvasError
@@ -72,7 +72,7 @@ def test_sequence_is_echoed_and_never_fails():
 
 
 def test_hand_drawn_digits_are_read_through_the_stroke_path(shipped):
-    """Each digit of bench/_digit_strokes.py, as pad.js sends it, goes through the same preprocessing as the
+    """Each digit of bench/common/digit_strokes.py, as pad.js sends it, goes through the same preprocessing as the
     Sketchpad's RGBA composite did, and is read right."""
     for digit, strokes in DIGITS.items():
         reading = read_canvas(shipped, canvas_image(json.dumps(payload(strokes))))
@@ -120,7 +120,7 @@ def test_small_digits_keep_their_loops_and_are_read(shipped):
     fill in (the 8 becomes a blob); with the fitted pen each is read right at two sizes of three at least, and
     29 of the 30 readings are right. (With the coverage rasteriser the page shares, the 8 at exactly 0.3 is
     refused: its "not a digit" score is 0.989 against the calibrated 0.979; it was 0.38 with PIL's lines. At 0.25
-    and 0.35 it is read; bench/writing_styles.py at --scale 0.25 and 0.35 reads as well as or better than before.)"""
+    and 0.35 it is read; bench/reader/writing_styles.py at --scale 0.25 and 0.35 reads as well as or better than before.)"""
     wrong = []
     for digit in DIGITS:
         right = [draw_view(shipped, drawn(digit, scale))[0].startswith(f"### I read: **{digit}**")

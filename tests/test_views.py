@@ -276,3 +276,22 @@ def test_a_non_digit_leads_the_probabilities_with_not_a_digit(shipped):
     assert set(probs) == {"not a digit"} | {str(d) for d in range(10)}
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
     assert probs["not a digit"] == pytest.approx(judge_reading(shipped, read_value(shipped, value)).score)
+
+
+def test_every_model_row_says_none_when_no_digit_prototype_is_close(monkeypatch, shipped_model):
+    """Issue 31: the 1998 model's row read "reads 4 · sure 0.04% · top three 4 0.04%, 9 <0.01%" when its "none of
+    these" took the rest: the row says so instead."""
+    import numpy as np
+
+    from lenet.present import inspect_view as views
+    from lenet.reading.inference import Reading
+
+    probs = np.full(10, 0.00001, dtype=np.float32)
+    probs[4] = 0.0004
+    reading = Reading(np.zeros((28, 28)), np.zeros((32, 32)), np.zeros((32, 32)), probs, {},
+                      [str(i) for i in range(10)], reject=float(1 - probs.sum()))
+    monkeypatch.setattr(views, "read_digit", lambda lm, digit: reading)
+    row = views.compare_rows([("LeNet-5 (1998)", shipped_model)], np.zeros((28, 28), np.float32))[0]
+    assert row["read"] == "none" and row["prob"] > 0.99
+    assert row["classes"][int(np.argmax(row["probs"]))] == "none of these"
+    assert "closest 4" in row["note"]

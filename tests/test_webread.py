@@ -23,7 +23,7 @@ from lenet.reading.webread import export_payload, model_tensors, payload_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from _varied_drawings import varied_drawings  # noqa: E402
+from bench.common.varied_drawings import varied_drawings  # noqa: E402
 
 READER = ROOT / "lenet" / "static" / "reader.js"
 

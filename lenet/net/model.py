@@ -166,7 +166,7 @@ class LeNet(nn.Module):
 
         Same numbers, less work: with max pooling the activation is applied after the pool, not before
         (max commutes with any rising function, and every activation here rises), so it runs on a quarter
-        of the values, and C1/C3's activated maps are never stored. bench/epoch_speed.py measures it."""
+        of the values, and C1/C3's activated maps are never stored. bench/training/epoch_speed.py measures it."""
         cfg = self.config
         if cfg.pooling != "max" or cfg.batch_norm:
             return self.activations(x)["output"]

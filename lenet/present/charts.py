@@ -82,7 +82,8 @@ def line_chart(title: str, y_title: str, series: list[Series], x_max: float, y_r
             y = py(v)
             grid.append(f'<line class="{"grid major" if m == 1 else "grid"}" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
                         f'y1="{y:.1f}" y2="{y:.1f}"/>')
-            grid.append(f'<text class="tick" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt(v)}{unit}</text>')
+            if m == 1 or hi_l - lo_l <= 2.01:  # over more than two decades, 2 and 5 would crowd: lines only
+                grid.append(f'<text class="tick" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt(v)}{unit}</text>')
     step = max(1, math.ceil(x_max / 10))
     for e in range(0, math.floor(x_max) + 1, step):
         x = px(e)

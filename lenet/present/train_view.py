@@ -32,7 +32,7 @@ DATASET_INFO = "The full sets download once, on first use; the samples ship with
 
 
 def suggested_epochs(dataset: str) -> int:
-    """The default recipe's epochs for full datasets (bench/time_to_99.py: every seed reaches 99.0% on MNIST);
+    """The default recipe's epochs for full datasets (bench/training/time_to_99.py: every seed reaches 99.0% on MNIST);
     the bundled samples need more passes to learn."""
     return 10 if dataset_info(dataset).sample else TrainConfig().epochs
 
@@ -94,6 +94,12 @@ class TrainView:
     raw_error: list = field(default_factory=list)  # train error % of each window of batches (drawn faint)
     smooth_error: float | None = None
     span: int = 2000  # images the running train error averages over (smoothing_span)
+
+    def __post_init__(self):
+        # before the run's start event says how many training images there are: the usual count (the samples
+        # bundle ~4,000, the full sets 60,000), less the validation split
+        n = 4000 if self.cfg.dataset in DATASETS and dataset_info(self.cfg.dataset).sample else 60000
+        self.span = smoothing_span(int(n * (1 - self.cfg.val_split)))
 
     def add(self, ev: dict) -> None:
         kind = ev["type"]

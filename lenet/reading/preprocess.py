@@ -17,7 +17,7 @@ BOX = 20  # MNIST fits each digit's bounding box in 20x20 ...
 FIELD = 28  # ... and centres its mass in 28x28
 COM_TARGET = 14.0  # measured: MNIST's mean centre of mass, in pixel indices, is (14.00, 14.01)
 WORK = 80  # stroke width is evened out at 4x the 20-pixel box
-STROKE_TARGET = 8.0  # MNIST median 7.96 at WORK scale (bench/stroke_width.py)
+STROKE_TARGET = 8.0  # MNIST median 7.96 at WORK scale (bench/reader/stroke_width.py)
 STROKE_TOLERANCE = 0.35  # MNIST p10..p90 is 5.7..11.1: leave strokes in that band alone
 INK_MIN = 0.1  # pixels fainter than this are background
 GRAIN_MAX = 0.2  # the most of a page's grain (noise) taken off the ink: 3 sigma of 0.067
@@ -172,7 +172,7 @@ def _resize(x: torch.Tensor, size) -> torch.Tensor:
     """Anti-aliased bilinear resize of a 2-D float32 image: torch's F.interpolate(antialias=True) weights, summed
     in one fixed order (rows first, then columns) in float32, so that the page's reader (lenet/static/reader.js)
     gets the very same values: torch's own kernel sums in an order of its own (within ~1 float32 ulp of this),
-    and a pixel near 0.5 or 0.1 must fall on the same side on both. bench/drawn_digits.py: unchanged."""
+    and a pixel near 0.5 or 0.1 must fall on the same side on both. bench/reader/drawn_digits.py: unchanged."""
     a = x.detach().cpu().numpy().astype(np.float32, copy=False)
     a = _resize_axis(_resize_axis(a, int(size[1]), 1), int(size[0]), 0)
     return torch.from_numpy(a)

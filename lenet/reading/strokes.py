@@ -89,7 +89,7 @@ def pen_width(drawing: Drawing) -> float:
     went, so it is drawn back with a pen fitted to it: no wider than the widest stroke canvas_to_digit leaves
     alone (PEN_SHARE of the ink's extent; wider ones it thins anyway, but too late for the loops), never
     thinner than a third of the visitor's pen. A mark no bigger than the pen (a tap, a dot) keeps it.
-    bench/writing_styles.py --scale 0.35 (digits ~45 px tall): 72% read right with the visitor's pen, 99% with
+    bench/reader/writing_styles.py --scale 0.35 (digits ~45 px tall): 72% read right with the visitor's pen, 99% with
     the fitted one."""
     extent = float(np.ptp(np.concatenate(drawing.strokes), 0).max())  # of the pen's path
     if extent < drawing.width:

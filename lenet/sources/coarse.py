@@ -3,7 +3,7 @@
 UCI's optdigits were made like this: each writer's digit fitted in a 32x32 bitmap, then its ink pixels counted in
 4x4 blocks, an 8x8 grid. Enlarged back to a canvas such a grid loses what the pen drew: thin strokes break, small
 loops fill in, a flag melts into its stem. A model that never saw this reads such digits 3-6 points worse as a
-solid stroke than as grey ink, depending on how the grid is enlarged (bench/real_handwriting.py). `with_coarse`
+solid stroke than as grey ink, depending on how the grid is enlarged (bench/reader/real_handwriting.py). `with_coarse`
 puts a share of the training digits through the same steps (random ink cut, random grid alignment, solid or
 grey enlargement) and frames them with the app's own `canvas_to_digit`, so that the model learns them as the app
 will show them to it (`--coarse`).

@@ -4,7 +4,7 @@ Each font is one person's handwriting (or, for the "school models", one country'
 digitised by its designer: every Google Fonts "handwriting" family on @fontsource that imitates everyday pen or
 marker writing (not calligraphy), plus the school models (Playwrite, Edu). Fetched from npm's registry on first
 use (OFL-1.1 / Apache-2.0) into a cache folder; nothing is committed, and nothing here runs unless asked
-(`python -m lenet.calibrate --hand-letters`, `python -m lenet.train --hand-digits`, `bench/handwriting_fonts.py`).
+(`python -m lenet.calibrate --hand-letters`, `python -m lenet.train --hand-digits`, `bench/reader/handwriting_fonts.py`).
 
 The hands are split in two, every other one in each group. `CALIBRATION_HANDS` teach: their letters show the "not
 a digit" head what written letters look like, and their digits show the network how 56 more people write a digit

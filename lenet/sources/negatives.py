@@ -37,10 +37,10 @@ SHARE = {"glyph": 2, "written": 4, "doodle": 2}  # the most varied kinds: more o
 # change how it reads digits.
 OUTPUT_KINDS = tuple(k for k in KINDS if k != "written")
 # Doodles get twice the head's share in the output. Measured on the shipped recipe's second stage and kinds no
-# generator draws (bench/_new_kinds.py sets A / B): share 2 refused 76.0 / 74.8%, share 4 76.2 / 76.0%, both 99.5%
+# generator draws (bench/common/new_kinds.py sets A / B): share 2 refused 76.0 / 74.8%, share 4 76.2 / 76.0%, both 99.5%
 # on MNIST; for the head, share 4 gave 76.7 / 71.4% against share 2's 76.2 / 76.0%.
 OUTPUT_SHARE = {**SHARE, "doodle": 4}
-# Fonts (matplotlib's own) used for training; bench/non_digits.py draws its letters with the others.
+# Fonts (matplotlib's own) used for training; bench/reader/non_digits.py draws its letters with the others.
 TRAIN_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Italic.ttf",
                "STIXGeneral.ttf", "cmss10.ttf", "cmtt10.ttf")
 

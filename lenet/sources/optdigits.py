@@ -4,7 +4,7 @@ UCI's "Optical Recognition of Handwritten Digits" (E. Alpaydin, C. Kaynak, 1998;
 https://doi.org/10.24432/C50P49): 43 people filled in NIST forms; each digit was fitted in a 32x32 bitmap and its
 ink pixels counted in 4x4 blocks, an 8x8 grid of counts 0-16. 30 people wrote the training part (3,823 digits,
 bundled here as `samples/optdigits-train.npz`) and a different 13 the test part (1,797 digits: scikit-learn's
-`load_digits`, which `bench/real_handwriting.py` reads and training never does). That is the set's own protocol:
+`load_digits`, which `bench/reader/real_handwriting.py` reads and training never does). That is the set's own protocol:
 train on the 30, measure on the 13 writers never seen.
 
 `with_optdigits` (`python -m lenet.train --optdigits`) adds COPIES renderings of every training grid, each enlarged
@@ -25,11 +25,11 @@ from lenet.reading.preprocess import canvas_to_digit_u8
 
 FILE = SAMPLES_DIR / "optdigits-train.npz"
 # Renderings of each grid, about 7,600 digits in all. Four read the 8x8 benchmark better (pen 98.7 against
-# 98.1%, 3% styles) but left grids or symbols under 90% refused in bench/non_digits.py at the shipped
+# 98.1%, 3% styles) but left grids or symbols under 90% refused in bench/reader/non_digits.py at the shipped
 # calibration, and with the shipped 5% styles MNIST fell to 99.49% (docs/honest-reader.md).
 COPIES = 2
 # Smooth enlargements only. With blocky (nearest-neighbour) copies as a fourth (four copies, --digit-reject 0.012)
-# bench/non_digits.py's drawings were refused less (97.9 against 98.7%; grids, a square cut in four read as a
+# bench/reader/non_digits.py's drawings were refused less (97.9 against 98.7%; grids, a square cut in four read as a
 # blocky 8, 87.5%), for the 8x8 benchmark's own blocky rendering read only a little better (99.05 against 98.89%).
 ENLARGEMENTS = (Image.BICUBIC, Image.BILINEAR, Image.LANCZOS)
 SOLID = 0.6  # the share cut into a solid stroke, as a pen draws; the rest stays grey, as a scan

@@ -11,7 +11,7 @@ The split, fixed here so that nothing that teaches or calibrates ever sees what 
 
 - digits: `TRAIN_SITES` teach; inside them a fifth of the writers (by their hashed id: `is_calibration_writer`)
   are held out for calibration (temperature, thresholds), never taught; `BENCH_SITES` (ced, ibm, tos: 121
-  writers) only ever measure (`bench/real_hands.py`).
+  writers) only ever measure (`bench/reader/real_hands.py`).
 - sketches: `TRAIN_KINDS` (every other kind in alphabetical order) teach, their last 16 sketches each held out
   for calibration; `BENCH_KINDS` (the other 20) only measure.
 

@@ -17,7 +17,7 @@ LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if 
 SYMBOLS = [c for c in "#%&*+=?@^~×÷±∞≠≈πΣΩλμαβδθψφ€£¥¶♥♦♣♠★☺☹✓✗→←↑↓" if c not in DIGIT_LOOKALIKES]
 # Letters written with a pen, not typed: single-stroke Hershey fonts (the Hershey-Fonts package). A typed glyph
 # has thick and thin parts and serifs; a written letter is one even line, and the reader took many of those for
-# digits. bench/non_digits.py writes its letters in the other Hershey faces.
+# digits. bench/reader/non_digits.py writes its letters in the other Hershey faces.
 TRAIN_HERSHEY = ("futural", "scriptc", "timesi")
 WRITTEN_CHARS = "".join(LETTERS) + "#&?@+="
 
@@ -275,7 +275,7 @@ def _doodle(rng):
     """Anything else people draw: 3-6 random parts (lines, arcs, ovals, zigzags, polygons, blobs, waves), some
     mirrored like a face or a tree, some in one stroke without lifting the pen. No list of named shapes holds
     all a visitor may draw, and a reader that has seen only such a list reads the next new shape as a digit
-    (bench/_new_kinds.py counts how often)."""
+    (bench/common/new_kinds.py counts how often)."""
     parts = [_part(rng) for _ in range(rng.integers(3, 7))]  # two parts are too often a 6, a 9 or a 7
     if rng.random() < 0.3:  # symmetric, like most drawn things
         parts += [p * [-1, 1] for p in parts]

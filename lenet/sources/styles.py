@@ -2,7 +2,7 @@
 
 MNIST's writers were American (Census Bureau staff and high-school students). Most of continental Europe
 writes a one with a long up-stroke flag, often with a foot, and a model trained on MNIST alone reads that one
-as a 7 (`bench/writing_styles.py`). `StyleBank` holds a few thousand such ones drawn as pen strokes with
+as a 7 (`bench/reader/writing_styles.py`). `StyleBank` holds a few thousand such ones drawn as pen strokes with
 random flag length and angle, foot, slant, rotation and pen width, framed exactly like a drawing
 (`augment.renormalize`), and serves them freshly distorted, a few in every batch (`--styles`).
 

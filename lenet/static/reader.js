@@ -623,11 +623,11 @@
 
   function markdown(v) {  // verdict.markdown
     if (v.kind === "not a digit") {
-      return `### 🙂 That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
+      return `### <span class="ico ico-no" aria-hidden="true"></span> That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
         `draw one digit, 0–9, filling the box. (Closest digit: **${esc(v.best)}**.)`;
     }
     if (v.kind === "unsure") {
-      return `### 🤔 Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
+      return `### <span class="ico ico-ask" aria-hidden="true"></span> Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
         `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v.best, v.runner_up)}`;
     }
     return `### I read: **${esc(v.best)}**\n${pct(v.probability, 1)} sure · runner-up ${esc(v.runner_up)} ` +
@@ -635,7 +635,7 @@
   }
 
   // ---- lenet/present/draw_view.py ----
-  const EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.";
+  const EMPTY_PROMPT = `### <span class="ico ico-pen" aria-hidden="true"></span> Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.`;
   const PROBABILITY_SCORES = ["reject", "head", "reject+head"];
 
   function confidences(m, r) {  // Reading.confidences (float32 division, as numpy does)
@@ -657,7 +657,7 @@
     const p1 = r.probs[order[0]], p2 = r.probs[order[1]];
     if (unsureReading(r)) {
       const why = r.reject > p1 ? `no digit prototype is close (“none of these”: ${pct(r.reject, 0)})` : `then ${esc(second)} (${pct(p2, 0)})`;
-      return `### 🤔 Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
+      return `### <span class="ico ico-ask" aria-hidden="true"></span> Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
         "Try drawing it again, more clearly.";
     }
     return `### I read: **${esc(first)}**\n${pct(p1, 1)} sure · runner-up ${esc(second)} (${pct(p2, 1)})`;
@@ -681,7 +681,7 @@
         const i = y * size + x, border = pad && (y < pad || x < pad || y >= size - pad || x >= size - pad);
         const g = Math.trunc(f32(Math.min(1, Math.max(0, x01[i])) * 255));
         let rgb = [g, g, g];
-        if (border) rgb = [0, 1, 2].map((c) => Math.trunc(f32(f32(f32(g) * f32(0.6)) + [40, 60, 110][c] * 0.4)));
+        if (border) rgb = [0, 1, 2].map((c) => Math.trunc(f32(f32(f32(g) * f32(0.3)) + [45, 85, 200][c] * 0.7)));
         px.set([rgb[0], rgb[1], rgb[2], 255], 4 * i);
       }
     }
@@ -698,13 +698,13 @@
   function seenHtml(cfg, x01) {  // views.seen_html
     const size = cfg.input_size, pad = (size - 28) >> 1;
     const caption = "Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's " +
-      "pen, centred in 28×28" + (pad ? `; the navy frame is the padding to LeNet-5's ${size}×${size} input.`
+      "pen, centred in 28×28" + (pad ? `; the blue frame is the padding to LeNet-5's ${size}×${size} input.`
         : `; this model reads ${size}×${size} with no padding.`);
     let body;
     if (!x01) body = '<div class="seen-empty">What the network sees appears here</div>';
     else {
       const alt = `What the network sees: your drawing as a ${size}×${size} grey image, white ink on black, scaled ` +
-        "and centred" + (pad ? `, inside a navy ${pad}-pixel frame of padding` : "");
+        "and centred" + (pad ? `, inside a blue ${pad}-pixel frame of padding` : "");
       body = `<img class="px" src="${pngDataUrl(seenPixels(x01, size, pad), size)}" width="${size}" height="${size}" alt="${alt}">`;
     }
     return `<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>${body}` +
@@ -740,7 +740,7 @@
   function quietText(res) {
     if (res.empty) return EMPTY_PROMPT;
     const r = res.reading, order = orderDesc(r.probs), best = res.model.classes[order[0]];
-    return `### ✏️ … **${esc(best)}**?\nReading as you draw: best guess ${esc(best)} (${pct(r.probs[order[0]], 0)}). ` +
+    return `### <span class="ico ico-pen" aria-hidden="true"></span> … **${esc(best)}**?\nReading as you draw: best guess ${esc(best)} (${pct(r.probs[order[0]], 0)}). ` +
       "The verdict comes when you lift the pen.";
   }
 

@@ -8,7 +8,7 @@ machine the run is as fast as ever: priority only matters when something else wa
 Threads: the app reads drawings at 1 torch thread (tiny work: as fast, and it starts no OpenMP workers) and
 gives a run all the cores (`threads`). Kept so, the process never has more OpenMP threads than cores; when it
 has, libgomp cuts the time an idle worker spins before it sleeps from 300,000 to 100 rounds, every parallel
-region then pays a wake-up, and training ran a third slower (bench/train_stream.py).
+region then pays a wake-up, and training ran a third slower (bench/training/train_stream.py).
 """
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def cpu_has_native_bf16() -> bool:
 
 
 def fast_path(device: torch.device, precision: str, model_config) -> FastPath:
-    """The measured fastest way to train on this device (bench/epoch_speed.py): on CPU, channels-last,
+    """The measured fastest way to train on this device (bench/training/epoch_speed.py): on CPU, channels-last,
     plus bfloat16 autocast where it is native. RBF outputs (squared distances to +-1 prototypes,
     summed over 84 units) keep float32: "auto" never trades their precision. "auto" follows LENET_PRECISION
     when it is set (precision_override)."""

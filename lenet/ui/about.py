@@ -19,7 +19,7 @@ SHIPPED_NOTES = {
                          "RBF output), trained on MNIST with the paper's distortions. Its RBF output answers "
                          "“none of these” when no digit's prototype is close, and a small head added on its "
                          "features tells digits from other drawings.",
-    "lenet5-fashion-mnist": "the modern LeNet-5 trained on Fashion-MNIST: 70,000 small photos of ten kinds of "
+    "lenet5-fashion-mnist": "the modern LeNet-5 trained on Fashion-MNIST: 60,000 small photos of ten kinds of "
                             "clothing. It reads clothes, not digits.",
 }
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
-import math
-import os
 import threading
 import time
 import uuid
@@ -23,104 +21,30 @@ import anyio
 import gradio as gr
 
 from lenet.present import selectors, train_view, watch_view
-from lenet.training.background import NICE, in_background
+from lenet.training.background import in_background
 from lenet.net.checkpoint import CheckpointError, write_download
 from lenet.sources.data import DatasetUnavailable, dataset_info
-from lenet.training.device import available_devices
-from lenet.present.icons import OK, STOP, WAIT, WARN
+from lenet.present.icons import STOP, WARN
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.reading.preprocess import CanvasError
-from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue
-from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
+from lenet.training.run_queue import AlreadyQueued
+from lenet.training.config import TrainConfig, recipe
 from lenet.training.stream import train_stream
-from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
+from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
+from lenet.ui.train_queue import (DURATIONS, END, POLL, QUEUE, RUN_TAIL, TELL_EVERY, WAITING, StopSignal, failed,
+                                  leave_queue, next_or_end, queue_status, request_stop, started_note)
+from lenet.ui.train_settings import (DEFAULT_DATASET, DEFAULTS, MAX_EPOCHS, READERS_FIRST, TRAIN_NICE,
+                                     TRAIN_THREADS, Settings, build_settings, whole_number)
 from lenet.present.watch import RunHistory
 
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
-# Class mode (LENET_CLASS_MODE=1, e.g. a Space's variable): a class of visitors on a 2-vCPU machine. The Train tab
-# starts from the bundled MNIST sample (no download; 10 epochs end in about 10 s there), epochs are capped, and a
-# run trains at 1 thread so that the visitors' readings always keep a core. Each setting can still be set alone.
-CLASS_MODE = _flag("LENET_CLASS_MODE")
-TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
-MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"))
-TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
-# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.training.background.ReadersFirst).
-TRAIN_NICE = int(os.environ.get("LENET_TRAIN_NICE", str(NICE)))
-READERS_FIRST = os.environ.get("LENET_READERS_FIRST", "1").strip().lower() not in ("0", "false", "no")
-# full MNIST when it is on disk (else the bundled sample); the sample in class mode
-DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else train_view.default_dataset()
-DEFAULTS = recipe()  # recipes/default.toml
-
-# The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
-# ahead and when its own should start (lenet/training/run_queue.py). Shared by all visitors, as the slots are.
-QUEUE = RunQueue(slots=TRAIN_CONCURRENCY)
-DURATIONS = DurationModel()
-POLL = 0.25  # s between a waiting page's looks at the queue (no thread held meanwhile)
-TELL_EVERY = 1.0  # s between its status updates
 
 # A run lives in the page that started it (closing the page cancels its queue events). The page notes that a
 # run is going; if it reloads before the run ends, the new page says what happened (components/reload_note.js).
 MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now())); } catch (e) {} }"
 UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
-WAITING = (f"### {WAIT} Asking for the training slot…\nRuns take turns: if other runs are going, this says how many are "
-           "ahead of yours and when yours should start.")
-
-
-def _seconds(s: float) -> str:
-    s = max(0, round(s))
-    return f"{s} s" if s < 90 else f"{s // 60} min {s % 60:02d} s"
-
-
-def queue_status(place, slots: int = 1) -> str:
-    """What a waiting visitor reads: how many runs are ahead and when theirs should start."""
-    runs = "1 run" if place.ahead == 1 else f"{place.ahead} runs"
-    when = f"starts in about {_seconds(place.starts_in)}" if place.starts_in >= 1 else "starts any moment now"
-    turns = "one at a time" if slots == 1 else f"{slots} at a time"
-    return (f"### {WAIT} {runs} ahead · {when}\nRuns take turns here ({turns}); the estimate comes from the runs "
-            "ahead of yours and is updated as they go. **Stop** leaves the queue; so does closing this page.")
-
-
-def started_note(waited: float) -> str:
-    after = f" after waiting {_seconds(waited)}" if waited >= 1 else ""
-    return f'<div class="queue-note" id="queue-started">{OK} Your run has started{after}.</div>'
-
-
 @gpu
 def _train_on_device(cfg: TrainConfig):
     yield from train_stream(cfg)  # plain dicts and CPU state dicts only: safe to cross from a GPU worker
-
-
-class StopSignal:
-    """A per-visitor Stop button: the training loop checks it between events and ends the run cleanly. It also
-    keeps why this visitor's last run failed, for the status line once the error toast has gone."""
-
-    def __init__(self):
-        self.requested = False
-        self.failure = ""
-
-    def fail(self, message: str) -> gr.Error:
-        """The reason goes to the status line (after_failure), once: no toast repeating it (visible=False still
-        sends the message to API clients)."""
-        self.failure = message
-        return gr.Error(message, visible=False, print_exception=False)
-
-
-def _failed(signal: StopSignal | None, message: str) -> gr.Error:
-    return signal.fail(message) if signal is not None else gr.Error(message)
-
-
-def _whole(value, name, most: int | None = None) -> int:
-    if value is None or value == "":
-        raise ValueError(f"{name} is empty: enter a whole number")
-    if not math.isfinite(float(value)) or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number (you entered {float(value):g})")
-    if most is not None and not 1 <= int(value) <= most:
-        raise ValueError(f"{name} must be from 1 to {most} here (you entered {int(value):,})")
-    return int(value)
 
 
 def _pick_after_run(final: LoadedModel, current: str | None) -> str:
@@ -129,30 +53,6 @@ def _pick_after_run(final: LoadedModel, current: str | None) -> str:
     if final.run_state != "failed":
         return selectors.YOURS
     return current if current in SHIPPED else DEFAULT_MODEL
-
-
-@dataclass
-class Settings:
-    arch: gr.Dropdown
-    dataset: gr.Dropdown
-    epochs: gr.Slider
-    batch_size: gr.Number
-    lr: gr.Number
-    optimizer: gr.Radio
-    schedule: gr.Dropdown
-    augment: gr.Checkbox
-    val_split: gr.Slider
-    seed: gr.Number
-    device: gr.Dropdown
-    watch_what: gr.Radio
-    watch_class: gr.Dropdown
-    negatives: gr.Checkbox
-    styles: gr.Checkbox
-
-    def inputs(self) -> list:
-        """In the order `TrainTab.run` takes them (the public /train endpoint's order)."""
-        return [self.arch, self.dataset, self.epochs, self.batch_size, self.lr, self.optimizer, self.schedule,
-                self.augment, self.val_split, self.seed, self.device, self.watch_what, self.watch_class]
 
 
 @dataclass
@@ -264,9 +164,9 @@ class TrainTab:
             # drawn under the visitor's next run; kept to mark the snapshot the slider shows
             yield {**charts(), self.previous_curves: view.curves(), self.run_view: view}
         except DatasetUnavailable as e:
-            raise _failed(signal, str(e)) from None
+            raise failed(signal, str(e)) from None
         except ValueError as e:
-            raise _failed(signal, f"Training could not start: {e}") from None
+            raise failed(signal, f"Training could not start: {e}") from None
 
     async def queued_run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed,
                          device, watch_what=train_view.WATCH_DRAWING, watch_class="7", canvas=None,
@@ -283,7 +183,7 @@ class TrainTab:
         try:
             entry = QUEUE.join(visitor, DURATIONS.estimate(settings), label=cfg.arch)
         except AlreadyQueued as e:
-            raise _failed(signal, f"This run was not queued: {e}.") from None
+            raise failed(signal, f"This run was not queued: {e}.") from None
         outcome, gen = {}, None
         try:
             t0 = told = time.monotonic()
@@ -312,14 +212,14 @@ class TrainTab:
                 outcome["done"] = outcome.get("done") or ev["type"] == "done"
 
             gen = self.run(*args, watch_what, watch_class, canvas, previous, negatives, styles, signal, report=report)
-            while (item := await anyio.to_thread.run_sync(_next_or_end, gen)) is not _END:
+            while (item := await anyio.to_thread.run_sync(next_or_end, gen)) is not END:
                 yield item
         finally:
             # However it ended (done, Stop, an error, a cancel, the page gone): the run's thread is told to end and
             # waited for, then the place is given up, so the next run never shares the cores with this one. In a
             # thread of its own: a stopped run finishes its current step or evaluation first, and the server's
             # event loop must not wait for that.
-            threading.Thread(target=_leave, args=(gen, entry, settings, outcome), daemon=True,
+            threading.Thread(target=leave_queue, args=(gen, entry, settings, outcome), daemon=True,
                              name="lenet-leave-queue").start()
 
     def finish(self, mine: LoadedModel | None, history: RunHistory | None, current: str | None = None) -> dict:
@@ -389,7 +289,7 @@ class TrainTab:
             raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
         return {self.page.my_model: lm,
                 self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, lm), value=selectors.YOURS),
-                self.results: f"### Loaded {Path(path).name}\n**{selectors.model_name(lm)}** ({lm.arch}) is now your "
+                self.results: f"### Loaded {html.escape(Path(path).stem)}\n**{selectors.model_name(lm)}** is now your "
                               "model in Draw and Inspect."}
 
     # ---- wiring ----
@@ -422,7 +322,7 @@ class TrainTab:
         run.failure(self.after_failure, self.stop_signal, [self.train_btn, self.stop_btn, self.status, self.queue_box],
                     queue=False, **private).then(None, js=UNMARK_RUN_JS)
         # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
-        self.stop_btn.click(_request_stop, self.stop_signal, None, queue=False, **private)
+        self.stop_btn.click(request_stop, self.stop_signal, None, queue=False, **private)
         self.snap_slider.input(self.show_snapshot, [self.snap_slider, self.run_history, self.run_view],
                                [self.shown_snapshot, self.watch, self.confusion, self.loss_chart, self.error_chart],
                                show_progress="hidden",
@@ -441,93 +341,21 @@ class TrainTab:
         self.upload.upload(self.load_upload, self.upload, [page.my_model, page.model_dd, self.results], **private)
 
 
-RUN_TAIL = 0.5  # s: after its last step event a run still evaluates the test set and ends
-_END = object()
-
-
-def _next_or_end(gen):
-    try:
-        return next(gen)
-    except StopIteration:
-        return _END
-
-
-def _leave(gen, entry, settings: dict, outcome: dict) -> None:
-    try:
-        # A cancel (API client, closed page) can land while a worker thread is inside next(gen): close it as soon
-        # as that step returns (as Gradio closes a sync generator), so its run has ended before the place is free.
-        deadline = time.monotonic() + 120
-        while gen is not None:
-            try:
-                gen.close()
-                break
-            except ValueError as e:
-                if "already executing" not in str(e) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-    finally:
-        held = QUEUE.leave(entry)
-        if outcome.get("done") and held:  # a run that ran to its end teaches the estimates
-            DURATIONS.observe_run(settings, held)
-
-
 def _config(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, negatives,
             styles, signal: StopSignal | None) -> TrainConfig:
     try:
-        return recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs", MAX_EPOCHS),
-                      batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
+        return recipe(arch, dataset=dataset, epochs=whole_number(epochs, "epochs", MAX_EPOCHS),
+                      batch_size=whole_number(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                       schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                      seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
+                      seed=whole_number(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
     except (TypeError, ValueError) as e:
-        raise _failed(signal, f"Please fix the settings: {e}") from None
-
-
-def _request_stop(signal: StopSignal) -> None:
-    signal.requested = True
-
-
-def _settings() -> Settings:
-    d = DEFAULTS
-    arch = gr.Dropdown(selectors.arch_choices(), value=d.arch, label="Architecture", elem_id="arch",
-                       info=selectors.arch_info(d.arch))
-    dataset = gr.Dropdown(train_view.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=train_view.DATASET_INFO,
-                          elem_id="dataset")
-    with gr.Row():
-        epochs = gr.Slider(1, MAX_EPOCHS, value=train_view.suggested_epochs(DEFAULT_DATASET), step=1,
-                           label="Epochs", info=f"1 to {MAX_EPOCHS}", elem_id="epochs")
-        batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0, elem_id="batch-size")
-    with gr.Row():
-        lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
-        optimizer = gr.Radio(list(OPTIMIZERS), value=d.optimizer, label="Optimizer")
-    schedule = gr.Dropdown(list(SCHEDULES), value=d.schedule, label="LR schedule")
-    negatives = gr.Checkbox(value=d.negatives, label="Also learn what is not a digit",
-                            info="Mixes generated scribbles, letters and doodles into training (an 11th output), "
-                                 "so your model can say “that is not a digit”.", elem_id="negatives")
-    with gr.Accordion("More settings", open=False):
-        augment = gr.Checkbox(value=d.augment, label="Augment: random rotation, shift, scale, squeeze and shear "
-                                                     "(the paper's distortions)")
-        val_split = gr.Slider(0, 0.3, value=d.val_split, step=0.05, label="Validation split")
-        styles = gr.Checkbox(value=d.styles, label="Also learn the continental 1",
-                             info="A one with a long flag and a foot, as most of Europe writes it: MNIST's American "
-                                  "writers rarely did, and a model trained on MNIST alone reads it as 7. Draws such "
-                                  "ones, and slashed zeros, into 3% of each batch (about 2 s to draw them first).",
-                             elem_id="styles")
-        seed = gr.Number(value=d.seed, label="Seed", precision=0)
-        device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
-    with gr.Row():
-        watch_what = gr.Radio([train_view.WATCH_DRAWING, train_view.WATCH_TEST], value=train_view.WATCH_TEST,
-                              label="Digit to watch while it trains", elem_id="watch-what",
-                              info="Pinned when you press Train; read again at every update.")
-        watch_class = gr.Dropdown(watch_view.class_names(DEFAULT_DATASET), value=watch_view.class_names(DEFAULT_DATASET)[7],
-                                  label="Class", elem_id="watch-class", min_width=100, scale=0)
-    return Settings(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
-                    watch_what, watch_class, negatives, styles)
+        raise failed(signal, f"Please fix the settings: {e}") from None
 
 
 def build(page: Page) -> TrainTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            settings = _settings()
+            settings = build_settings()
             upload = gr.UploadButton("Load a model you downloaded", file_types=[".safetensors"],
                                      type="filepath", size="sm", elem_id="upload")
         with gr.Column(scale=2, min_width=300):

@@ -1,7 +1,7 @@
 """Bad input through the API and the handlers: every case gets a clear message, the server stays up,
 no code from a file runs, and no good model is lost.
 
-    python bench/bad_inputs.py
+    python -m bench.app.bad_inputs
 """
 import os
 import pickle
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import ROOT, canvas_png, free_port, start_app, wait_for_client
+from bench.common import ROOT, canvas_png, free_port, start_app, wait_for_client
 
 warnings.filterwarnings("ignore")
 TMP = Path(tempfile.mkdtemp())

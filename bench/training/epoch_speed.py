@@ -14,12 +14,14 @@
     times our images/s, against the machine's measured matrix-multiply peak (a 2048x2048 matmul in float32,
     and in bfloat16 where the CPU has it natively; same threads). It says how much of what the cores can
     compute the pipeline uses. The first line names the CPU class (bench.common.machine): every figure belongs to it.
+    Emulating an AVX2-only CPU, cap MKL too (MKL_ENABLE_INSTRUCTIONS=AVX2): MKL runs the matmuls, the peak's
+    included; ONEDNN_MAX_CPU_ISA and ATEN_CPU_CAPABILITY do not reach it.
 
 Command (from the repo root):
-    .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data
-    .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data --quick   # default batch only, 5% baseline
-    LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
-        .venv/bin/python bench/epoch_speed.py --data-dir /work/shared/data --quick   # as an AVX2-only CPU trains
+    .venv/bin/python -m bench.training.epoch_speed --data-dir /work/shared/data
+    .venv/bin/python -m bench.training.epoch_speed --data-dir /work/shared/data --quick   # default batch only, 5% baseline
+    LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+        .venv/bin/python -m bench.training.epoch_speed --data-dir /work/shared/data --quick   # as an AVX2-only CPU trains
 """
 import argparse
 import math
@@ -27,7 +29,7 @@ import os
 import sys
 import time
 
-import common  # noqa: E402  (puts the repository on sys.path)
+from bench import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 

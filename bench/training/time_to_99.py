@@ -11,10 +11,10 @@ the run ends with) is printed too: a recipe only counts when it also ENDS at >= 
 The live feel of the Train tab is checked on the same runs: the longest gap between two step events.
 
 Command (from the repo root; the lead re-measures on a quiet machine with exactly this):
-    .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data                     # seeds 0-9
-    .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data --seeds 0 1 2 --set batch_size=128 lr=3e-3
+    .venv/bin/python -m bench.training.time_to_99 --data-dir /work/shared/data                     # seeds 0-9
+    .venv/bin/python -m bench.training.time_to_99 --data-dir /work/shared/data --seeds 0 1 2 --set batch_size=128 lr=3e-3
     LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
-        .venv/bin/python bench/time_to_99.py --data-dir /work/shared/data   # as an AVX2-only CPU trains
+        .venv/bin/python -m bench.training.time_to_99 --data-dir /work/shared/data   # as an AVX2-only CPU trains
 """
 import argparse
 import ast
@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 
-import common  # noqa: E402  (puts the repository on sys.path)
+from bench import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 

@@ -1,11 +1,11 @@
 """Which canvas-like distortion helps? Each addition measured on the same short run.
 
 Trains `lenet5` on a fixed subset of MNIST's training set for a few epochs per variant (same seed, same
-schedule), then measures: MNIST test accuracy, drawn MNIST test digits (bench/non_digits.py's canvases),
-and real handwriting outside MNIST (bench/real_handwriting.py: scikit-learn's load_digits, 13 writers).
+schedule), then measures: MNIST test accuracy, drawn MNIST test digits (bench/reader/non_digits.py's canvases),
+and real handwriting outside MNIST (bench/reader/real_handwriting.py: scikit-learn's load_digits, 13 writers).
 Short runs rank the additions; the shipped model trains longer (README).
 
-    .venv/bin/python bench/augment_ablation.py --data-dir /work/shared/data [--n 20000 --epochs 3]
+    .venv/bin/python -m bench.training.augment_ablation --data-dir /work/shared/data [--n 20000 --epochs 3]
 """
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import argparse
 import os
 import time
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from non_digits import drawn_digits  # noqa: E402
-from real_handwriting import canvases  # noqa: E402
+from bench.reader.non_digits import drawn_digits  # noqa: E402
+from bench.reader.real_handwriting import canvases  # noqa: E402
 from lenet.sources.data import Split, load_split  # noqa: E402
 from lenet.reading.inference import LoadedModel, read_canvas  # noqa: E402
 from lenet.training.config import TrainConfig

@@ -8,7 +8,7 @@
     arrive, how often the watch panel (pinned digit + kernels) changes, and how long the same run takes.
 Goal: >= 2 UI updates/s, slowdown <= ~10%, snapshots bounded.
 
-    LENET_DATA_DIR=../shared/data python bench/train_stream.py [--epochs 2] [--repeats 3]
+    LENET_DATA_DIR=../shared/data python -m bench.training.train_stream [--epochs 2] [--repeats 3]
 
 Result (2026-11-30 04:14, 2 vCPU, load 0.6-1.4, full MNIST, the 2-epoch default recipe, 3 runs): /train
 5.2-5.6 s vs the CLI 4.9 s (median +6.2%), 6.0 UI updates/s, watch panel 2.0/s, 5 confusion refreshes,
@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from common import free_port, start_app, wait_for_client
+from bench.common import free_port, start_app, wait_for_client
 
 CORES = torch.get_num_threads()  # importing app sets this process to 1 thread; the CLI path gets them all back
 
@@ -54,7 +54,7 @@ def handler_run(settings) -> dict:
     import app
     from lenet.present.train_view import WATCH_TEST
     from lenet.training.config import recipe
-    from lenet.ui.train import StopSignal
+    from lenet.ui.train_queue import StopSignal
 
     d = recipe()  # the same defaults as the CLI path and /train
     gen = app.train_tab.run(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -148,9 +148,11 @@ def machine(precision: str | None = None) -> str:
         pass
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
     aten = os.environ.get("ATEN_CPU_CAPABILITY")
+    mkl = os.environ.get("MKL_ENABLE_INSTRUCTIONS")  # MKL (the matmuls: linear layers, the peak) has its own cap
     isa = f"ATen {torch.backends.cpu.get_cpu_capability()}"
-    if cap or aten:
-        isa += f" (restricted: ATEN_CPU_CAPABILITY={aten or '-'}, ONEDNN_MAX_CPU_ISA={cap or '-'}; emulating a smaller CPU)"
+    if cap or aten or mkl:
+        isa += (f" (restricted: ATEN_CPU_CAPABILITY={aten or '-'}, ONEDNN_MAX_CPU_ISA={cap or '-'}, "
+                f"MKL_ENABLE_INSTRUCTIONS={mkl or '-'}; emulating a smaller CPU)")
     bf16 = "native bf16" if cpu_has_native_bf16() else "no native bf16"
     out = f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, {isa}, {bf16}"
     return out + (f", trained in {precision}" if precision else "")

@@ -9,15 +9,15 @@ TRAIN_HERSHEY are left out; "rowmans", "futuram" and "scripts" are other weights
 training generator, and rasterised by the app's own stroke path (lenet.reading.strokes, as the Draw tab's surface
 sends a drawing): smileys, stars, houses, spirals, grids, scribbles, hearts, arrows, suns, waves, polygons, clouds,
 "+", "x", "#", single dots, speckle noise, and two MNIST test digits side by side. Digits: MNIST test digits drawn on the same canvas
-(bench/_drawing.py: thin / normal / thick pens, off-centre).
+(bench/common/drawing.py: thin / normal / thick pens, off-centre).
 
 Goals (issue 10): >= 90% of each non-digit category gets "not a digit" or "unsure"; <= 2% of drawn digits
 get either; >= 99% accuracy on the drawn digits accepted.
 
-Then 54 kinds no generator draws (bench/_new_kinds.py: a lightning bolt, a moon, a musical note, a balloon, ...),
+Then 54 kinds no generator draws (bench/common/new_kinds.py: a lightning bolt, a moon, a musical note, a balloon, ...),
 reported apart: they show how far the refusal reaches beyond the kinds it was taught.
 
-    .venv/bin/python bench/non_digits.py --data-dir /work/shared/data [--checkpoint C ...] [--per-kind 60]
+    .venv/bin/python -m bench.reader.non_digits --data-dir /work/shared/data [--checkpoint C ...] [--per-kind 60]
     ... --image-size 28     # every canvas read as a 28x28 picture (a thumbnail sent to /read)
 
 Writes bench/figures/non_digits_grid.png (accepted and rejected samples: canvas and verdict) when the first
@@ -31,15 +31,15 @@ import math
 import os
 from pathlib import Path
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
-from _new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # noqa: E402
-from _pen import SIZE, Pen, arc, random_box, in_box  # noqa: E402
+from bench.common.drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
+from bench.common.new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # noqa: E402
+from bench.common.pen import SIZE, Pen, arc, random_box, in_box  # noqa: E402
 from lenet.sources.data import load_split  # noqa: E402
 from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.sources.negatives import _font_dir  # noqa: E402
@@ -256,7 +256,7 @@ def symbol(rng):  # in a held-out font that has the glyph (else DejaVu Sans Obli
 
 
 def two_digits(rng, split):
-    """Two MNIST test digits side by side, each drawn like bench/_drawing.py draws one."""
+    """Two MNIST test digits side by side, each drawn like bench/common/drawing.py draws one."""
     ink = np.zeros((SIZE, SIZE), np.float32)
     for k, left in enumerate((10, SIZE // 2 + 5)):
         i = int(rng.integers(len(split)))
@@ -352,7 +352,7 @@ def main():
     digits = drawn_digits(split, min(args.digits, len(split)), args.seed)
     new_kinds = make_new_set(args.per_kind, args.seed)
     print(f"{len(non_digits)} non-digits in {len(KINDS)} kinds, {len(new_kinds)} more in {len(NEW_KINDS)} kinds no "
-          f"generator draws (bench/_new_kinds.py); {len(digits)} drawn MNIST test digits"
+          f"generator draws (bench/common/new_kinds.py); {len(digits)} drawn MNIST test digits"
           + (f"; every canvas read as a {args.image_size}x{args.image_size} picture" if args.image_size else ""))
     for path in args.checkpoint:
         lm = LoadedModel.from_file(path)

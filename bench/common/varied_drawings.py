@@ -1,5 +1,5 @@
 """Varied drawings as the Draw surface sends them (stroke JSON dicts), for parity checks between the server's
-reader and the page's (lenet/static/reader.js): digits 0-9 (bench/_digit_strokes.py) moved, scaled, squeezed,
+reader and the page's (lenet/static/reader.js): digits 0-9 (bench/common/digit_strokes.py) moved, scaled, squeezed,
 slanted and wobbled, and non-digits (scribbles, spirals, stars, dots, crossing lines, tiny marks, boxes),
 with thin to thick pens, small to large, in the 280-px drawing space. Deterministic for a seed."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from _digit_strokes import DIGITS, SPAN, polyline
+from bench.common.digit_strokes import DIGITS, SPAN, polyline
 
 SIZE = 280
 

@@ -10,7 +10,7 @@ top digit probability among the ten against being right, over every digit.
 Sketches: the 20 TU-Berlin kinds no training or calibration sees (80 each), drawn on the pad with the same pen
 at 45-85% of it; "refused" = the verdict is "not a digit" ("unsure" is counted apart: it is not a digit read).
 
-    .venv/bin/python bench/real_hands.py [--checkpoint checkpoints/lenet5-mnist.safetensors] [--copies 1]
+    .venv/bin/python -m bench.reader.real_hands [--checkpoint checkpoints/lenet5-mnist.safetensors] [--copies 1]
         [--seed 0] [--json out.json] [--part bench|calibration]
 
 Everything is seeded; --copies N draws each digit N times (other sizes, pens, places).
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lenet.sources import real_hands as rh  # noqa: E402
 from lenet.reading.inference import LoadedModel  # noqa: E402

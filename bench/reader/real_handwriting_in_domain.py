@@ -1,6 +1,6 @@
 """How far the 8x8 real-handwriting set's pen rendering is from a reader's reach: readers that HAVE seen the set.
 
-bench/real_handwriting.py reads 1,797 digits by 13 writers that no shipped model ever saw (goal >= 97%). This
+bench/reader/real_handwriting.py reads 1,797 digits by 13 writers that no shipped model ever saw (goal >= 97%). This
 benchmark asks what that figure could be at best: it splits the set into 13 blocks of consecutive samples
 (scikit-learn's file follows the order of the forms, so a block is roughly one writer's share, and writers leak
 only across block edges), lets a reader learn from 12 blocks and reads the 13th, for every block in turn:
@@ -14,14 +14,14 @@ None of these readers is shipped or could be: they learned the benchmark's own w
 writer-independent reading of this rendering can hope for, and show where the gap lies (the rendering or the
 writers). Needs scikit-learn (requirements-dev) and MNIST's training split (--data-dir) for the fine-tuning.
 
-    .venv/bin/python bench/real_handwriting_in_domain.py --data-dir ../shared/data [--renderings pen ink]
+    .venv/bin/python -m bench.reader.real_handwriting_in_domain --data-dir ../shared/data [--renderings pen ink]
 """
 from __future__ import annotations
 
 import argparse
 import copy
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -30,7 +30,7 @@ import torch.nn.functional as F  # noqa: E402
 from lenet.sources.data import load_split, to_model_input  # noqa: E402
 from lenet.reading.inference import LoadedModel  # noqa: E402
 from lenet.reading.preprocess import canvas_to_digit  # noqa: E402
-from real_handwriting import canvases  # noqa: E402
+from bench.reader.real_handwriting import canvases  # noqa: E402
 
 BLOCKS = 13
 

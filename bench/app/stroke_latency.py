@@ -1,7 +1,7 @@
 """Pen-up -> final verdict on the Draw tab, in headless Chromium, with a mouse and with a finger.
 
 `python app.py` runs in its own process (as in production). Chromium draws the digits 0-9
-(bench/_digit_strokes.py) at a person's pace (a pointer event every 16 ms, ~6 px apart) with the mouse on a
+(bench/common/digit_strokes.py) at a person's pace (a pointer event every 16 ms, ~6 px apart) with the mouse on a
 1280x900 page and with touch events (CDP touchStart/Move/End) on a 390x844 phone page. For each digit the
 clock starts at the last stroke's pen-up (the pointerup event, in the page) and stops when the answer to
 the drawing as it was at pen-up is on screen: the surface numbers what it sends, the server echoes the
@@ -16,7 +16,7 @@ and no request should be sent at all. Each condition runs at every emulated netw
 touch: idle, and while another visitor trains on full MNIST through /train (LENET_DATA_DIR must point at it;
 without it the bundled sample is trained instead, which the output says).
 
-    LENET_DATA_DIR=/work/shared/data python bench/stroke_latency.py [--reps 3] [--rtt 0 150 300] [--no-train]
+    LENET_DATA_DIR=/work/shared/data python -m bench.app.stroke_latency [--reps 3] [--rtt 0 150 300] [--no-train]
 
 Goals: issue 14, p50 <= 150 ms and p99 <= 300 ms, idle and while training; issue 30, at a 150 ms round trip
 p50 <= 30 ms and p99 <= 60 ms, 0 requests per stroke.
@@ -28,8 +28,8 @@ import argparse
 import os
 import time
 
-from common import free_port, pct, start_app, start_training_visitor, wait_for_client
-from _digit_strokes import DIGITS, SPAN, polyline
+from bench.common import free_port, pct, start_app, start_training_visitor, wait_for_client
+from bench.common.digit_strokes import DIGITS, SPAN, polyline
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]

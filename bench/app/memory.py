@@ -7,7 +7,7 @@ Then --api-calls /predict calls without a session (as curl sends them): Gradio k
 every session it has seen, up to Blocks.state_session_capacity (10,000 by default), so the growth
 per call times that capacity bounds what API traffic can add.
 
-    LENET_DATA_DIR=../shared/data python bench/memory.py [--runs 10] [--api-calls 2000]
+    LENET_DATA_DIR=../shared/data python -m bench.app.memory [--runs 10] [--api-calls 2000]
 """
 import argparse
 import asyncio
@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ApiClient, canvas_png, free_port, rss_mb, start_app, wait_for_client
+from bench.common import ApiClient, canvas_png, free_port, rss_mb, start_app, wait_for_client
 
 SESSION_CAPACITY = 10_000  # gradio.Blocks default
 

@@ -6,9 +6,9 @@ and the same time grouped into what it is for: convolutions (forward / backward)
 linear layers, the loss, the optimizer, batch assembly (gather, scale, pad, normalise, layout copies) and
 the test evaluations. Shares are what matters; on a shared machine the absolute times are inflated.
 
-    .venv/bin/python bench/profile_epoch.py --data-dir /work/shared/data
+    .venv/bin/python -m bench.training.profile_epoch --data-dir /work/shared/data
     LENET_PRECISION=fp32 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \\
-        .venv/bin/python bench/profile_epoch.py --data-dir /work/shared/data   # as an AVX2-only CPU trains
+        .venv/bin/python -m bench.training.profile_epoch --data-dir /work/shared/data   # as an AVX2-only CPU trains
 """
 import argparse
 import os
@@ -16,7 +16,7 @@ import sys
 import time
 from collections import defaultdict
 
-import common  # noqa: E402  (puts the repository on sys.path)
+from bench import common  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402

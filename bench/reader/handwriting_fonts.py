@@ -1,6 +1,6 @@
 """Digits and letters in the hands of many writers, from handwriting fonts, read through the app's canvas path.
 
-A second source of real handwriting outside MNIST (next to bench/real_handwriting.py's 8x8 optdigits), at full
+A second source of real handwriting outside MNIST (next to bench/reader/real_handwriting.py's 8x8 optdigits), at full
 resolution. Each font (lenet.sources.hand_fonts) is one person's handwriting (or, for the "school" group, one country's
 school handwriting model), digitised by its designer. The fonts come from Google Fonts through npm's @fontsource
 packages (OFL-1.1 / Apache-2.0), fetched on first use into a cache folder (npm's registry is reachable from the
@@ -22,7 +22,7 @@ Letters (the "not a digit" goal, >= 90% refused): the letters lenet.sources.shap
 would not mean as a digit) in the hands lenet.sources.hand_fonts.HELD_OUT_HANDS, which calibration never sees (with
 `lenet.calibrate --hand-letters` the head learns the letters of the other half).
 
-    .venv/bin/python bench/handwriting_fonts.py [--checkpoint C ...] [--figure misread.png]
+    .venv/bin/python -m bench.reader.handwriting_fonts [--checkpoint C ...] [--figure misread.png]
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import argparse
 import collections
 from pathlib import Path
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

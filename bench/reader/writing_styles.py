@@ -6,7 +6,7 @@ pen width, sent through the app's own path (lenet.reading.strokes payload -> ras
 lenet.reading.verdict). The templates are written here, apart from training: `lenet.sources.styles` draws its ones from its
 own random parameters, never from these.
 
-    .venv/bin/python bench/writing_styles.py [--checkpoint C ...] [--reps 40] [--scale 1.0]
+    .venv/bin/python -m bench.reader.writing_styles [--checkpoint C ...] [--reps 40] [--scale 1.0]
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from _digit_strokes import ellipse, payload  # noqa: E402
+from bench.common.digit_strokes import ellipse, payload  # noqa: E402
 from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
 from lenet.reading.strokes import drawing_image  # noqa: E402
 

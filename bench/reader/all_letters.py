@@ -1,27 +1,27 @@
 """Every letter, the digit-shaped ones too: which does the reader refuse, and what does it read the others as?
 
-bench/non_digits.py draws only the letters lenet.sources.shapes.LETTERS: it leaves out those that are digit shapes in
+bench/reader/non_digits.py draws only the letters lenet.sources.shapes.LETTERS: it leaves out those that are digit shapes in
 most hands (lenet.sources.shapes.DIGIT_LOOKALIKES: O o I l S s Z z B b G g q Q D T i j ...), as training does, since a
 person who draws an O may well mean 0. A check elsewhere may draw all 52, so this reads each letter typed in the
 fonts training never uses and written with the pen in the Hershey faces training never uses (the same drawing
-code as bench/non_digits.py), and reports the two groups apart. No goal: it says what a visitor who draws an S
+code as bench/reader/non_digits.py), and reports the two groups apart. No goal: it says what a visitor who draws an S
 will see.
 
-    .venv/bin/python bench/all_letters.py [--checkpoint C ...] [--per-letter 6]
+    .venv/bin/python -m bench.reader.all_letters [--checkpoint C ...] [--per-letter 6]
 """
 from __future__ import annotations
 
 import argparse
 import string
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lenet.reading.inference import LoadedModel  # noqa: E402
 from lenet.sources.shapes import DIGIT_LOOKALIKES  # noqa: E402
-from non_digits import judge_all, letter, written_letter  # noqa: E402
+from bench.reader.non_digits import judge_all, letter, written_letter  # noqa: E402
 
 
 def refusals(lm: LoadedModel, per_letter: int, seed: int) -> dict[str, tuple[float, float, str]]:

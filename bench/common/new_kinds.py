@@ -1,5 +1,5 @@
 """Fifty-four drawn kinds that no negatives generator draws: how far "not a digit" reaches beyond the kinds it
-learned (lenet.sources.negatives) and the kinds bench/non_digits.py draws.
+learned (lenet.sources.negatives) and the kinds bench/reader/non_digits.py draws.
 
 A hidden set of non-digits will hold kinds nobody listed; a reader that refuses only what it was shown will read
 the next new shape as a digit. Set A (16 kinds) was drawn first and looked at while the doodle negatives were
@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from _pen import Pen, arc, random_box, in_box
+from bench.common.pen import Pen, arc, random_box, in_box
 from lenet.sources.shapes import hershey_strokes
 
 

@@ -1,6 +1,6 @@
 """Digits 0-9 as a person draws them: strokes as (dx, dy) offsets from the centre of a 400-px drawing area.
 
-Used by bench/stroke_latency.py and the browser tests to draw with a mouse or a finger (scaled to the
+Used by bench/app/stroke_latency.py and the browser tests to draw with a mouse or a finger (scaled to the
 canvas on screen), and by tests/test_strokes.py through lenet.reading.strokes. Hand-made, one style per digit.
 """
 from __future__ import annotations

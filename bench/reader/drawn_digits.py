@@ -4,7 +4,7 @@ MNIST test digits are re-drawn on a canvas as a person would draw them: black in
 400x400 canvas (--canvas 280 for the app's size), the digit's ink upscaled 4-12x (bilinear, then
 thresholded at 0.5: a pen stroke is solid; then a light 3x3 anti-aliasing blur), placed at a random
 off-centre position, in three stroke conditions made at canvas scale with max_pool2d:
-thin (eroded by 0.4 MNIST pixels' worth), normal, thick (dilated by 0.8). See bench/_drawing.py.
+thin (eroded by 0.4 MNIST pixels' worth), normal, thick (dilated by 0.8). See bench/common/drawing.py.
 
 Each canvas is read by checkpoints/lenet5-mnist.safetensors through
   ours      EXACTLY the app's path: lenet.present.draw_view.draw_view(lm, sketchpad_value(canvas)) -> argmax of the
@@ -16,8 +16,8 @@ our path overall. Everything is seeded (--seed). Example canvases and what the n
 saved to artifacts/drawn_examples.png; misread ones to artifacts/drawn_failures.png.
 
 Command (from the repo root):
-    .venv/bin/python bench/drawn_digits.py --data-dir /work/shared/data     # full test set, 10,000 x 3
-    .venv/bin/python bench/drawn_digits.py --quick                          # 300 digits of the bundled sample
+    .venv/bin/python -m bench.reader.drawn_digits --data-dir /work/shared/data     # full test set, 10,000 x 3
+    .venv/bin/python -m bench.reader.drawn_digits --quick                          # 300 digits of the bundled sample
 Without --data-dir (or LENET_DATA_DIR) the bundled 1,000-digit MNIST test sample is used.
 
 Result (2026-11-22, full MNIST test set, 10,000 x 3 canvases of 400x400, seed 0, code at 0447140):
@@ -34,13 +34,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from _drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
+from bench.common.drawing import STROKES, ink_to_white_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.reading.canvas import sketchpad_value  # noqa: E402
 from lenet.sources.data import Split, load_split  # noqa: E402
 from lenet.evaluate import evaluate  # noqa: E402

@@ -10,7 +10,7 @@ Reports each run's wait (pressing Train -> "Your run has started"), its duration
 queue told it at first ("N runs ahead · starts in about M s"), reading p50/p99 idle and during the class,
 errors, and the app's peak memory (VmHWM: its largest resident set, whenever it happened).
 
-    python bench/class_load.py [--class-mode] [--trainers 6] [--readers 10] [--interval 0.25]
+    python -m bench.app.class_load [--class-mode] [--trainers 6] [--readers 10] [--interval 0.25]
 
 Goal (issue 30): every run finishes, 0 errors, reading p99 <= 3x idle p99, peak memory <= 2 GB.
 Figures: README, "Teaching a class on one Space". On 2026-12-07, 2-core AMD EPYC shared with other work (load
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ApiClient, canvas_png, free_port, ms, pct, start_app, wait_for_client
+from bench.common import ApiClient, canvas_png, free_port, ms, pct, start_app, wait_for_client
 
 
 def peak_mb(pid: int) -> float:

@@ -2,7 +2,7 @@
 
 (a) In-process, CPU: lenet.present.draw_view.draw_view(shipped lenet5-mnist, canvas) on realistic 280x280 RGBA
     canvases (black strokes on a transparent background: what gr.Sketchpad(image_mode="RGBA")
-    hands the handler; MNIST test digits drawn as in bench/_drawing.py), ~500 calls after warm-up:
+    hands the handler; MNIST test digits drawn as in bench/common/drawing.py), ~500 calls after warm-up:
     p50 / p99 (goal p50 <= 5 ms, p99 <= 20 ms). Also the Inspect tab's work for a drawing,
     canvas_to_digit + lenet.present.inspect_view.inspect_view (every map computed and rendered to HTML): goal <= 150 ms.
     Both at torch's default thread count and, for comparison, at 1 thread.
@@ -20,9 +20,9 @@
     <= 2x idle p99).
 
 Command (from the repo root):
-    .venv/bin/python bench/latency.py                                   # (a) + (b)
-    .venv/bin/python bench/latency.py --during-training --data-dir /work/shared/data   # (a) + (b) + (c)
-    .venv/bin/python bench/latency.py --quick --during-training         # smoke run, fewer calls
+    .venv/bin/python -m bench.app.latency                                   # (a) + (b)
+    .venv/bin/python -m bench.app.latency --during-training --data-dir /work/shared/data   # (a) + (b) + (c)
+    .venv/bin/python -m bench.app.latency --quick --during-training         # smoke run, fewer calls
 
 Result (2026-11-22 17:20, 2 vCPU, load average ~0.7, --during-training --data-dir /work/shared/data):
     (a) draw_view p50 2.97 ms / p99 4.48 ms (1 thread: 3.01 / 4.64); inspect p50 10.7 ms / p99 57 ms
@@ -30,7 +30,7 @@ Result (2026-11-22 17:20, 2 vCPU, load average ~0.7, --during-training --data-di
         machine: p50 7.4 / p99 13.5 ms.
     (b) /predict ours p50 112.5 ms / p99 127.2 ms; floor p50 111.0 / p99 120.2; overhead p50 +1.5 ms / p99 +7.0 ms.
         Most of the ~110 ms is gradio_client's own CPU (a new TLS-ready HTTP client per request);
-        bench/load_test.py measures with a plain HTTP client: ours p50 17-20 ms, floor 15-18 ms.
+        bench/app/load_test.py measures with a plain HTTP client: ours p50 17-20 ms, floor 15-18 ms.
     (c) during training (full MNIST): ours p50 121.5 ms / p99 136.3 ms; p99 ratio 1.07x idle (p50 1.08x)
     Under heavy load (other torch jobs) draw_view was p50 51 ms / p99 312 ms with 2 threads but
     12 / 17 ms with 1 thread.
@@ -42,14 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, pct  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT, pct  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from floor_app import build as build_floor  # noqa: E402
-from _drawing import STROKES, ink_to_rgba_canvas, random_geometry, render_ink  # noqa: E402
+from bench.app.floor_app import build as build_floor  # noqa: E402
+from bench.common.drawing import STROKES, ink_to_rgba_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.sources.data import load_split  # noqa: E402
 from lenet.reading.inference import LoadedModel  # noqa: E402
 from lenet.reading.preprocess import canvas_to_digit  # noqa: E402

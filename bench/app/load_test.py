@@ -19,7 +19,7 @@ Back-to-back load saturates the server, and then by Little's law latency = clien
 whatever the app does: with --floor the same phases run against a do-nothing Gradio app
 (Sketchpad -> Label, constant answer) for comparison.
 
-    python bench/load_test.py [--clients 20] [--calls 50] [--interval 1.0] [--floor]
+    python -m bench.app.load_test [--clients 20] [--calls 50] [--interval 1.0] [--floor]
 
 Result (2026-11-22, 2 vCPU, LENET_DATA_DIR set: full-MNIST training streaming throughout):
     idle 1 client           p50 17-20 ms, p99 20-24 ms
@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, start_training_visitor,
+from bench.common import (ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, start_training_visitor,
                     wait_for_client)
 
 async def phase(url, png, clients, calls, interval=0.0):
@@ -83,7 +83,7 @@ def main():
     png = canvas_png(Path(tempfile.mkdtemp()), 3)[0].read_bytes()
     targets = [("app.py", [sys.executable, "app.py"], True)]
     if args.floor:
-        targets.append(("do-nothing app (no training)", [sys.executable, str(ROOT / "bench" / "floor_app.py")], False))
+        targets.append(("do-nothing app (no training)", [sys.executable, "-m", "bench.app.floor_app"], False))
     for name, cmd, train in targets:
         port = free_port()
         print(f"{name}:")

@@ -13,7 +13,7 @@
     60k would cost to ship (images + F6 features, compressed).
 
 Command (from the repo root):
-    .venv/bin/python bench/inspect_latency.py [--n 40] [--browser] [--full-data /work/shared/data]
+    .venv/bin/python -m bench.app.inspect_latency [--n 40] [--browser] [--full-data /work/shared/data]
 
 Result (2026-11-30 ~01:10 UTC, 2 vCPU shared with four other jobs; load average printed with each figure):
     see the README ("Inspect: budgets") for the figures of the last run.
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, canvas_png, pct  # noqa: E402
+from bench.common import ROOT, canvas_png, pct  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

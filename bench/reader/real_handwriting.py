@@ -7,7 +7,7 @@ in 4x4 blocks of the writer's 32x32 bitmap; it is enlarged to a canvas (bicubic)
 is (canvas_to_digit -> model -> lenet.reading.verdict). Never used in training or calibration. Goal (issue 10): >= 97%.
 The shipped default learned the set's other 30 writers (UCI's training part, `--optdigits`, lenet/sources/optdigits.py), as
 the set's makers intended: train on the 30, measure on the 13 never seen. So these are unseen writers of a source
-it knows; bench/handwriting_fonts.py measures hands from a source it never learned.
+it knows; bench/reader/handwriting_fonts.py measures hands from a source it never learned.
 
 The figure depends on how 8x8 blocks are turned back into a stroke, and a check elsewhere may do it differently,
 so the benchmark reads the same digits in ten renderings. The two it has always reported:
@@ -18,14 +18,14 @@ so the benchmark reads the same digits in ten renderings. The two it has always 
 and eight more: other enlargements (bilinear, Lanczos, blocky nearest-neighbour), other cuts (a third and two
 thirds of full ink) and small canvases (48 and 64 pixels).
 
-    .venv/bin/python bench/real_handwriting.py [--checkpoint C ...]      # needs scikit-learn (requirements-dev)
+    .venv/bin/python -m bench.reader.real_handwriting [--checkpoint C ...]      # needs scikit-learn (requirements-dev)
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from common import ROOT  # noqa: E402  (common puts the repository on sys.path)
+from bench.common import ROOT  # noqa: E402  (common puts the repository on sys.path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

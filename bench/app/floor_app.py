@@ -1,5 +1,5 @@
 """The do-nothing baseline for every "floor" measurement: a Sketchpad -> Label app whose /predict returns a
-constant, so what is left is Gradio's own cost (bench/latency.py imports it; bench/load_test.py runs it)."""
+constant, so what is left is Gradio's own cost (bench/app/latency.py imports it; bench/app/load_test.py runs it)."""
 from __future__ import annotations
 
 import gradio as gr

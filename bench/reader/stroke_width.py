@@ -1,11 +1,11 @@
 """Calibrates lenet.reading.preprocess.STROKE_TARGET: MNIST's stroke width at the preprocessing's work scale.
 
-    python bench/stroke_width.py        (uses the bundled MNIST sample; no data needed)
+    python -m bench.reader.stroke_width        (uses the bundled MNIST sample; no data needed)
 """
 
 import numpy as np
 
-import common  # noqa: E402,F401  (puts the repository on sys.path)
+from bench import common  # noqa: E402,F401  (puts the repository on sys.path)
 from lenet.sources.data import load_split  # noqa: E402
 from lenet.reading.preprocess import WORK, _bbox, _resize, stroke_width  # noqa: E402
 

@@ -1,13 +1,13 @@
 """Cold start: `python app.py` to the first answered /predict request (goal <= 8 s here).
 
-    python bench/cold_start.py [--runs 3]
+    python -m bench.app.cold_start [--runs 3]
 """
 import argparse
 import tempfile
 import time
 from pathlib import Path
 
-from common import canvas_png, free_port, start_app, wait_for_client
+from bench.common import canvas_png, free_port, start_app, wait_for_client
 
 
 def main():
