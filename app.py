@@ -37,7 +37,7 @@ demo.queue(default_concurrency_limit=4)
 
 # Everything built so far lives as long as the app. A full garbage collection walks all of it (~320k
 # objects, ~100 ms with every thread stopped); frozen, it is skipped, and those pauses leave the
-# visitors' latency tail (bench/load_test.py).
+# visitors' latency tail (bench/app/load_test.py).
 gc.collect()
 gc.freeze()
 

@@ -2,7 +2,7 @@
 
 This package never imports gradio: the app only wires UI components to these functions.
 """
-from lenet.config import PRESETS, LeNetConfig, preset
-from lenet.model import LeNet
+from lenet.net.config import PRESETS, LeNetConfig, preset
+from lenet.net.model import LeNet
 
 __all__ = ["PRESETS", "LeNetConfig", "LeNet", "preset"]

@@ -12,7 +12,7 @@ digits alone refused 6% of tidy zeros, which look like the circles it learns to 
 learns from the other training digits, never these; generated negatives (a seed training never uses) show how
 many non-digits it catches. With a feature head, `--heads` of them are fitted (seeds 1..N) and averaged into
 one: where a small network starts matters, and the mean of three is steadier than any one. Writes
-`meta["verdict"]` (lenet.verdict.Thresholds + the figures) atomically.
+`meta["verdict"]` (lenet.reading.verdict.Thresholds + the figures) atomically.
 """
 from __future__ import annotations
 
@@ -25,17 +25,18 @@ import sys
 import numpy as np
 import torch
 
-from lenet.augment import canvas_like
-from lenet.coarse import small_picture
-from lenet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from lenet.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
-from lenet.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
-from lenet.model import LeNet
-from lenet.negatives import LETTERS, make_negatives, pairs
-from lenet.optdigits import samples as optdigit_samples
-from lenet.styles import distorted, make_styles
-from lenet.verdict import (HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds, digit_probabilities, judge,
-                           lookalike_logits, reject_scores)
+from lenet.sources.augment import canvas_like
+from lenet.sources.coarse import small_picture
+from lenet.net.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lenet.sources.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
+from lenet.sources.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
+from lenet.net.model import LeNet
+from lenet.sources.negatives import make_negatives, pairs
+from lenet.sources.shapes import LETTERS
+from lenet.sources.optdigits import samples as optdigit_samples
+from lenet.sources.styles import distorted, make_styles
+from lenet.reading.verdict import (HEAD_LAYERS, SCORES, FeatureHead, Thresholds, default_thresholds,
+                                   digit_probabilities, judge, lookalike_logits, reject_scores)
 
 HELD_OUT_SEED = 10_007  # negatives and distortions for calibration: a seed no training run uses by default
 
@@ -51,7 +52,7 @@ def raw_outputs(model: LeNet, images: torch.Tensor, batch_size: int = 1000) -> d
 
 def small_copies(images: torch.Tensor, share: float, seed: int) -> torch.Tensor:
     """Copies of a random `share` of (N, 1, 28, 28) images in [0, 1], as sent in a small picture
-    (lenet.coarse.small_picture)."""
+    (lenet.sources.coarse.small_picture)."""
     rng = np.random.default_rng(seed)
     picked = rng.choice(len(images), size=round(share * len(images)), replace=False)
     u8 = images[picked, 0].mul(255).round().byte().numpy()
@@ -62,7 +63,7 @@ def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: b
              letters: torch.Tensor | None = None, small: float = 0.0, optdigits: bool = False,
              real: tuple[torch.Tensor, torch.Tensor] | None = None) -> FeatureHead:
     """The "head" score's network, fitted on frozen activations: n training digits (half redrawn) against
-    n generated negatives (their own seed) and two-digit pairs. `styles`: the model learned lenet.styles' ones
+    n generated negatives (their own seed) and two-digit pairs. `styles`: the model learned lenet.sources.styles' ones
     too (--styles), so n/10 of those join the digits; without them the head, which learns lines and doodles as
     non-digits, doubted a one with a foot (the benchmark refused 28% of its footed ones; 0-5% with them).
     `optdigits`: the model learned UCI optdigits' 30 writers too (--optdigits), so n/10 of their digits join too.
@@ -94,7 +95,7 @@ def fit_head(model: LeNet, train: Split, n: int = 6000, seed: int = 1, styles: b
 
 
 def hand_letters() -> torch.Tensor:
-    """(N, 28, 28) uint8: the letters of lenet.hand_fonts.CALIBRATION_HANDS (about 1,900), fetched on first use.
+    """(N, 28, 28) uint8: the letters of lenet.sources.hand_fonts.CALIBRATION_HANDS (about 1,900), fetched on first use.
     Generated letters (Hershey faces, typed glyphs) left the head refusing 86% of the letters of the other,
     held-out hands, the most common misses a y read as 4, an f as 1, a u as 4; with these 94% (lenet5-mnist)."""
     return torch.from_numpy(letter_images([font_file(name) for name in CALIBRATION_HANDS], "".join(LETTERS)))
@@ -128,7 +129,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     mean of three refused as much as the best of three (98.3 / 98.2% of the benchmark, 74.6 / 74.0% of kinds no
     generator draws) and fewer digits (1.00 / 1.20%). `letters`: see fit_head; `head_samples`: its n.
     `real_hands`: the head also learns real writers' digits and real sketches (fit_head); the held-out real
-    writers' digits (lenet.real_hands "calibration": a fifth of the training sites' writers, drawn on the pad as the
+    writers' digits (lenet.sources.real_hands "calibration": a fifth of the training sites' writers, drawn on the pad as the
     benchmark draws) join the digits the threshold is set on, and the digit temperature is fitted on them
     (fit_temperature; Thresholds.temperature). With
     20,000 the heads refused more of the benchmark's non-digits (lenet5-mnist 98.5 / 99.2% on two draws against
@@ -148,7 +149,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     classes = [str(i) for i in range(cfg.num_classes)]
     digit_sets, real, temperature, extra = [out_plain, out_redrawn], None, 1.0, {}  # noqa: F841
     if real_hands:
-        from lenet import real_hands as rh
+        from lenet.sources import real_hands as rh
 
         held_real, held_labels = rh.training_digits(HELD_OUT_SEED, 1, "calibration", rh.HEIGHT, rh.PEN)
         out_real = raw_outputs(model, torch.from_numpy(held_real).float().div(255))
@@ -166,7 +167,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     lookalike, letter_scale, letter_bias = None, 1.0, math.log(LETTER_PRIOR / (1 - LETTER_PRIOR))
     if real_hands:
         lookalike = fit_lookalike_head(model, others, real[0])
-        from lenet import lookalikes
+        from lenet.reading import lookalikes
 
         held_letters = raw_outputs(model, torch.from_numpy(lookalikes.images(1000, HELD_OUT_SEED)).float().div(255))
         letter_scale, letter_bias = fit_letter_scaling(lookalike_logits(out_real, lookalike),
@@ -207,10 +208,10 @@ LETTER_PRIOR = 0.2
 
 def fit_lookalike_head(model: LeNet, mnist: Split, real_digits: torch.Tensor, n: int = 2000,
                        seed: int = 1) -> dict:
-    """The lookalike head's weights (lenet.lookalikes): n letters and symbols written like digits (Hershey faces
-    lenet.lookalikes.TRAIN_FACES, plus those characters of half the handwriting fonts when they can be had) against
+    """The lookalike head's weights (lenet.reading.lookalikes): n letters and symbols written like digits (Hershey faces
+    lenet.reading.lookalikes.TRAIN_FACES, plus those characters of half the handwriting fonts when they can be had) against
     n digits, half MNIST's, half real writers' (training sites). Equal numbers: its logit is a likelihood ratio."""
-    from lenet import lookalikes
+    from lenet.reading import lookalikes
 
     letters = torch.from_numpy(lookalikes.images(n, seed))
     try:
@@ -267,7 +268,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def expected_calibration_error(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0,
                                bins: int = 15) -> float:
-    """ECE of the top digit probability (15 equal-width bins), as bench/real_hands.py reports it."""
+    """ECE of the top digit probability (15 equal-width bins), as bench/reader/real_hands.py reports it."""
     p = digit_probabilities(logits, temperature)
     top, right = p.max(1), (p.argmax(1) == labels).astype(float)
     which = np.clip(np.digitize(top, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
@@ -288,13 +289,13 @@ def main(argv=None, extra_meta: dict | None = None) -> int:
     p.add_argument("--head-samples", type=int, default=6000,
                    help="digits, and as many generated non-digits, each feature head learns from")
     p.add_argument("--hand-letters", action="store_true",
-                   help="the head also learns the letters of half the handwriting fonts (lenet.hand_fonts; fetched "
+                   help="the head also learns the letters of half the handwriting fonts (lenet.sources.hand_fonts; fetched "
                         "from npm's registry on first use)")
     p.add_argument("--small-pictures", type=float, default=0.0, metavar="SHARE",
                    help="the head also learns copies of this share of its digits and non-digits as sent in a small "
-                        "picture (28-64 px a side: lenet.coarse.small_picture)")
+                        "picture (28-64 px a side: lenet.sources.coarse.small_picture)")
     p.add_argument("--real-hands", action="store_true",
-                   help="the head also learns real writers' digits and real sketches (bundled; lenet.real_hands); "
+                   help="the head also learns real writers' digits and real sketches (bundled; lenet.sources.real_hands); "
                         "held-out real writers' digits join the threshold's digits, and fit the digit temperature")
     p.add_argument("--out", help="write here instead of updating the checkpoint in place")
     p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")

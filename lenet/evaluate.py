@@ -7,8 +7,8 @@ import sys
 
 import torch
 
-from lenet.data import Split, to_model_input
-from lenet.model import LeNet
+from lenet.sources.data import Split, to_model_input
+from lenet.net.model import LeNet
 
 
 @torch.inference_mode()
@@ -43,8 +43,8 @@ def evaluate(model: LeNet, split: Split, batch_size: int = 1000) -> dict:
 
 
 def main(argv=None) -> int:
-    from lenet.checkpoint import CheckpointError, load_checkpoint
-    from lenet.data import DATASETS, DatasetUnavailable, default_data_dir, load_split
+    from lenet.net.checkpoint import CheckpointError, load_checkpoint
+    from lenet.sources.data import DATASETS, DatasetUnavailable, default_data_dir, load_split
 
     p = argparse.ArgumentParser(prog="python -m lenet.evaluate", description="Evaluate a LeNet checkpoint.")
     p.add_argument("checkpoint")

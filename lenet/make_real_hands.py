@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lenet.data import SAMPLES_DIR
+from lenet.sources.data import SAMPLES_DIR
 
 UNIPEN_FILE = SAMPLES_DIR / "unipen-digits.npz"
 TUBERLIN_FILE = SAMPLES_DIR / "tuberlin-sketches.npz"

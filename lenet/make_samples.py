@@ -9,7 +9,7 @@ import argparse
 import numpy as np
 import torch
 
-from lenet.data import SAMPLES_DIR, load_split
+from lenet.sources.data import SAMPLES_DIR, load_split
 
 SIZES = {"mnist": (4000, 1000), "fashion-mnist": (2000, 500)}  # (train, test): a few hundred KB each
 

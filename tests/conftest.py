@@ -26,8 +26,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="also run the tests marked slow (whole training runs, app processes); CI does")
+
+
 def pytest_collection_modifyitems(config, items):
-    """`browser` tests need Chromium: skip them (with the reason) where it is not installed."""
+    """The inner loop leaves out `slow` tests unless --slow is given or -m names them; `browser` tests need
+    Chromium: skip them (with the reason) where it is not installed."""
+    if not config.getoption("--slow") and "slow" not in (config.getoption("markexpr") or ""):
+        slow = [item for item in items if "slow" in item.keywords]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if "slow" not in item.keywords]
     if Path(CHROMIUM).exists():
         return
     skip = pytest.mark.skip(reason=f"{CHROMIUM} not found (apt-get install chromium)")
@@ -96,7 +107,7 @@ def client(server_url):
 @pytest.fixture(scope="session")
 def shipped_model():
     """The shipped default checkpoint as the app loads it (read-only: shared by every test)."""
-    from lenet.inference import LoadedModel
+    from lenet.reading.inference import LoadedModel
 
     return LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
 
@@ -106,7 +117,7 @@ def shipped_model():
 @pytest.fixture(scope="session")
 def mnist_train_split():
     """The bundled MNIST sample's training split (read-only: shared by every test)."""
-    from lenet.data import load_split
+    from lenet.sources.data import load_split
 
     return load_split("mnist-sample", train=True)
 
@@ -114,7 +125,7 @@ def mnist_train_split():
 @pytest.fixture(scope="session")
 def mnist_test_split():
     """The bundled MNIST sample's test split (read-only: shared by every test)."""
-    from lenet.data import load_split
+    from lenet.sources.data import load_split
 
     return load_split("mnist-sample", train=False)
 
@@ -151,7 +162,7 @@ def canvas_value(path: str | None) -> dict:
     """A Sketchpad value as gradio_client sends it (the documented /predict input)."""
     from gradio_client import handle_file
 
-    from lenet.canvas import sketchpad_value
+    from lenet.reading.canvas import sketchpad_value
 
     return sketchpad_value(None if path is None else handle_file(path))
 

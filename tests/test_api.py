@@ -173,6 +173,7 @@ def test_occlusion_bad_image_is_refused_with_a_readable_error(client, tmp_path):
 
 # ---------- /train ----------
 
+@pytest.mark.slow
 def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, client, digit_png):
     """Every input left at its default (offline: the bundled sample): the run streams curves and the visitor's
     model, another visitor's reading is answered meanwhile and unchanged, and a cancelled job stops streaming."""
@@ -226,6 +227,7 @@ def test_train_streams_with_defaults_then_cancel_ends_the_stream(server_url, cli
 
 
 
+@pytest.mark.slow
 def test_cancel_ends_the_run_on_the_server(server_url, client):
     """Training has one slot (concurrency 1): a new run can only start once a cancelled one really ended."""
     job = client.submit(epochs=30, batch_size=4, api_name="/train")  # 30,000 steps: long on any CPU

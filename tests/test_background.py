@@ -1,4 +1,4 @@
-"""lenet.background.in_background: a generator run in its own lower-priority thread, handed over in batches."""
+"""lenet.training.background.in_background: a generator run in its own lower-priority thread, handed over in batches."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from lenet.background import in_background
+from lenet.training.background import in_background
 
 
 def flatten(batches):
@@ -131,3 +131,69 @@ def test_without_threads_nothing_changes():
     before = torch.get_num_threads()
     seen = flatten(in_background(lambda: iter([torch.get_num_threads()]), nice=0))
     assert torch.get_num_threads() == before and len(seen) == 1
+
+
+def test_a_run_gives_way_to_readings_in_flight_and_others_never_wait(monkeypatch):
+    import time as _time
+
+    from lenet.training.background import READERS_FIRST, ReadersFirst, in_background
+
+    monkeypatch.setattr(READERS_FIRST, "every", 0.0)  # wait at every forward pass (not only once per 20 ms)
+    layer = torch.nn.Linear(4, 4)
+    x = torch.zeros(1, 4)
+
+    def run():
+        for _ in range(3):
+            t = _time.perf_counter()
+            layer(x)  # a forward pass: where a run gives way
+            yield _time.perf_counter() - t
+
+    with READERS_FIRST.reading():  # a reading in flight the whole time
+        t = _time.perf_counter()
+        layer(x)
+        assert _time.perf_counter() - t < 0.02, "a thread that is not a background run waited"
+        waits = [w for batch in in_background(run, nice=0, readers_first=True) for w in batch]
+    assert all(w >= 0.8 * READERS_FIRST.max_pause for w in waits), waits  # each time, up to max_pause
+    free = [w for batch in in_background(run, nice=0, readers_first=True) for w in batch]
+    assert max(free) < 0.02, free  # nothing in flight: no wait
+
+    gate = ReadersFirst(max_pause=5.0)
+    import threading as _threading
+
+    done = []
+
+    def producer():
+        from lenet.training import background
+        background._producer.yields = True
+        t = _time.perf_counter()
+        gate.give_way()
+        done.append(_time.perf_counter() - t)
+
+    with gate.reading():
+        th = _threading.Thread(target=producer)
+        th.start()
+        _time.sleep(0.1)
+    th.join(5)
+    assert done and 0.08 < done[0] < 1.0, done  # it went on as soon as the reading ended, not after 5 s
+
+
+def test_a_run_on_several_threads_drops_to_one_while_readings_come(monkeypatch):
+    from lenet.training.background import READERS_FIRST, in_background
+
+    monkeypatch.setattr(READERS_FIRST, "restore_after", 0.0)
+    layer = torch.nn.Linear(4, 4)
+
+    def run():
+        layer(torch.zeros(1, 4))
+        yield torch.get_num_threads()
+        with READERS_FIRST.reading():
+            layer(torch.zeros(1, 4))
+            yield torch.get_num_threads()
+        time.sleep(0.01)
+        layer(torch.zeros(1, 4))
+        yield torch.get_num_threads()
+
+    callers = torch.get_num_threads()
+    seen = [n for batch in in_background(run, nice=0, threads=2, readers_first=True) for n in batch]
+    assert seen == [2, 1, 2]
+    torch.set_num_threads(callers)

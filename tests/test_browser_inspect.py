@@ -1,5 +1,5 @@
 """Inspect in headless Chromium: pointing at units (mouse and finger), the Fig. 2 map, test images picked by
-class. The numbers the browser shows are checked against the core's own arithmetic (lenet/explain.py)."""
+class. The numbers the browser shows are checked against the core's own arithmetic (lenet/reading/explain.py)."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import SLOW, no_sideways_scroll, open_app
+from helpers import SLOW, no_sideways_scroll, open_app
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def open_inspect(page: Page, url: str, tap: bool = False) -> None:
 
 def shown_reading(app_module):
     """The default model's reading of the digit Inspect opens on (nothing drawn: the first test 7)."""
-    from lenet.inference import read_digit
+    from lenet.reading.inference import read_digit
 
     from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
     from lenet.ui.inspect import first_test_image
@@ -37,8 +37,8 @@ def shown_activations(app_module) -> dict:
 
 
 def expected_unit(app_module, layer: str, m: int, y: int, x: int) -> dict:
-    """What the core computes for that unit (lenet/explain.py)."""
-    from lenet.explain import unit_detail
+    """What the core computes for that unit (lenet/reading/explain.py)."""
+    from lenet.reading.explain import unit_detail
 
     return unit_detail(*shown_reading(app_module), layer, m, y, x)
 

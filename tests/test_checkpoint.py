@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from lenet.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, load_checkpoint_bytes, save_checkpoint
-from lenet.config import PRESETS, preset
-from lenet.model import LeNet
+from lenet.net.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, load_checkpoint_bytes, save_checkpoint
+from lenet.net.config import PRESETS, preset
+from lenet.net.model import LeNet
 
 META = {"arch": "lenet5", "dataset": "mnist", "classes": [str(i) for i in range(10)],
         "metrics": {"test_accuracy": 0.987, "test_loss": 0.04, "test_n": 10000},

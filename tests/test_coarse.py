@@ -1,4 +1,4 @@
-"""Digits as an 8x8 scan or a small picture leaves them (lenet.coarse), and training with them (--coarse), on real
+"""Digits as an 8x8 scan or a small picture leaves them (lenet.sources.coarse), and training with them (--coarse), on real
 MNIST digits."""
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.coarse import SHARE, coarse_digit, small_picture, with_coarse
-from lenet.data import Split
-from lenet.inference import LoadedModel, read_digit
-from lenet.train import TrainConfig, Trainer, build_parser, config_from_args
+from lenet.sources.coarse import SHARE, coarse_digit, small_picture, with_coarse
+from lenet.sources.data import Split
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.training.trainer import build_parser, config_from_args
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer
 from conftest import ROOT
-from test_negatives import assert_framed_like_a_drawing
+from helpers import assert_framed_like_a_drawing
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.config import preset
-from lenet.inference import LoadedModel, output_probabilities
-from lenet.model import LeNet
-from lenet.verdict import Thresholds, judge, markdown, probability_words, thresholds_for
+from lenet.net.config import preset
+from lenet.reading.inference import LoadedModel, output_probabilities
+from lenet.net.model import LeNet
+from lenet.reading.verdict import Thresholds, judge, markdown, probability_words, thresholds_for
 
 REJECT = preset("lenet5", reject_class=True)
 DIGITS = [str(i) for i in range(10)]
@@ -61,7 +61,7 @@ def shipped():
 
 
 def test_a_lookalike_head_discounts_every_stated_digit_probability():
-    from lenet.verdict import FeatureHead
+    from lenet.reading.verdict import FeatureHead
 
     head = FeatureHead(16 * 25 + 120 + 84)
     with torch.no_grad():
@@ -76,9 +76,9 @@ def test_a_lookalike_head_discounts_every_stated_digit_probability():
 
 
 def test_letters_that_look_like_digits_are_never_read_as_a_digit_at_95_percent(shipped):
-    """S B Z O I l ? + g q written on the pad in Hershey faces the calibration never saw (lenet.lookalikes)."""
-    from lenet import lookalikes
-    from lenet.inference import read_canvas, verdict
+    """S B Z O I l ? + g q written on the pad in Hershey faces the calibration never saw (lenet.reading.lookalikes)."""
+    from lenet.reading import lookalikes
+    from lenet.reading.inference import read_canvas, verdict
 
     if shipped.thresholds.lookalike is None:
         pytest.skip("the shipped checkpoint has no lookalike head yet (python -m lenet.calibrate --real-hands); "

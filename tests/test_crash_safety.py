@@ -7,16 +7,17 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
-from lenet.checkpoint import load_checkpoint
+from lenet.net.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 WRITER = textwrap.dedent("""
     import sys, torch
     from lenet import LeNet, preset
-    from lenet.checkpoint import save_checkpoint
+    from lenet.net.checkpoint import save_checkpoint
     path = sys.argv[1]
     models = []
     for seed in (1, 2):
@@ -30,6 +31,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kill_during_writes_never_leaves_a_broken_checkpoint(tmp_path):
     path = tmp_path / "model.safetensors"
     seeds_seen = set()
@@ -56,6 +58,7 @@ def test_kill_during_writes_never_leaves_a_broken_checkpoint(tmp_path):
     assert all(p.name.endswith(".tmp") for p in leftovers), leftovers
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_a_run_trains_ends_the_app_cleanly():
     """`python app.py` stopped with Ctrl-C while a visitor's run is busy in torch in a worker thread exits 0,
     not with an abort ("terminate called without an active exception") from finalising under that thread."""

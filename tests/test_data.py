@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.augment import random_affine
-from lenet.config import PRESETS, preset
-from lenet.data import (DatasetUnavailable, Split, dataset_info, is_available_offline, load_split,
+from lenet.sources.augment import random_affine
+from lenet.net.config import PRESETS, preset
+from lenet.sources.data import (DatasetUnavailable, Split, dataset_info, is_available_offline, load_split,
                         to_model_input)
 from lenet.make_samples import SIZES
 

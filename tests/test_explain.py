@@ -1,4 +1,4 @@
-"""lenet/explain.py: unit arithmetic against the model's own activations, receptive fields against the model,
+"""lenet/reading/explain.py: unit arithmetic against the model's own activations, receptive fields against the model,
 occlusion, saliency, nearest neighbours in F6 space and the PCA map, on real digits of the bundled sample."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.config import preset
-from lenet.explain import (SPATIAL, FeatureIndex, c3_inputs, occlusion, receptive_field, saliency, unit_detail,
+from lenet.net.config import preset
+from lenet.reading.explain import (SPATIAL, FeatureIndex, c3_inputs, occlusion, receptive_field, saliency, unit_detail,
                            unit_payload)
-from lenet.inference import LoadedModel, read_digit
-from lenet.model import C3_TABLE, LeNet
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.net.model import C3_TABLE, LeNet
 
 ARCHS = ["lenet5", "lenet5-1998", "lenet5-classic", "lenet5-bn", "lenet5-28-avg"]
 

@@ -1,4 +1,4 @@
-"""Handwriting fonts (lenet.hand_fonts) and their letters in the "not a digit" head's calibration. No test
+"""Handwriting fonts (lenet.sources.hand_fonts) and their letters in the "not a digit" head's calibration. No test
 fetches a font: matplotlib's own stand in for a hand, and a missing one must fail clearly."""
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import pytest
 import torch
 
 import lenet.calibrate as cal
-import lenet.hand_fonts as hand_fonts
-from lenet.checkpoint import save_checkpoint
-from lenet.config import preset
-from lenet.data import Split
-from lenet.inference import LoadedModel, read_digit
-from lenet.model import LeNet
-from lenet.negatives import _font_dir
-from lenet.train import TrainConfig, Trainer, build_parser, config_from_args, main as train_main
-from lenet.verdict import FeatureHead
+import lenet.sources.hand_fonts as hand_fonts
+from lenet.net.checkpoint import save_checkpoint
+from lenet.net.config import preset
+from lenet.sources.data import Split
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.net.model import LeNet
+from lenet.sources.negatives import _font_dir
+from lenet.training.trainer import build_parser, config_from_args, main as train_main
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer
+from lenet.reading.verdict import FeatureHead
 from conftest import ROOT
 
 
@@ -60,6 +62,7 @@ def test_calibrate_without_the_fonts_says_so(tmp_path, monkeypatch, capsys):
     assert "cannot fetch the font" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_head_learns_hand_letters_as_negatives(monkeypatch):
     """--hand-letters: the letters join every head's negatives, and the calibration says how many.
     --head-samples: how many digits (and generated non-digits) each head learns from."""
@@ -112,6 +115,7 @@ def test_with_hand_digits_adds_drawn_and_coarse_copies(mnist_test_split):
     assert torch.equal(hand_fonts.with_hand_digits(digits, seed=0, font_paths=[font]).images, more.images)
 
 
+@pytest.mark.slow
 def test_training_with_hand_digits_asks_for_the_fonts(tmp_path, monkeypatch, mnist_test_split, capsys):
     monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.config import preset
-from lenet.inference import LoadedModel
-from lenet.model import LeNet
+from lenet.net.config import preset
+from lenet.reading.inference import LoadedModel
+from lenet.net.model import LeNet
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
 from lenet.ui.inspect import feature_index, pick_key
-from lenet.views import MISREAD, MY_DRAWING, TEST_IMAGE, YOURS
+from lenet.present.inspect_view import MISREAD, MY_DRAWING, TEST_IMAGE
+from lenet.present.selectors import YOURS
 
 CLEARED = {"background": None, "layers": [], "composite": None}
 
@@ -28,12 +29,12 @@ def drawn_seven() -> np.ndarray:
     return canvas
 
 
-def show(app_module, source, canvas, pick, seen, key, mine, cache) -> SimpleNamespace:
+def show(app_module, source, canvas, pick, seen, key, mine, cache, chosen=False) -> SimpleNamespace:
     """InspectTab.show as Gradio calls it, its {component: value} answer named by component."""
     tab = app_module.inspect_tab
-    out = tab.show(source, canvas, pick, seen, key, mine, cache)
+    out = tab.show(source, canvas, pick, seen, key, mine, cache, chosen=chosen)
     return SimpleNamespace(source=out[tab.source], head=out[tab.head], layers=out[tab.layers], more=out[tab.more],
-                           cache=out[tab.index_cache], seen=out[tab.pick_seen])
+                           cache=out[tab.index_cache], seen=out[tab.pick_seen], picker=out[tab.pick_class]["value"])
 
 
 def pick_test_image(app_module, choice, pick):
@@ -49,7 +50,8 @@ def visitors_model(seed: int) -> LoadedModel:
 
 def test_nothing_drawn_shows_a_test_digit_not_a_blank_page(app_module):
     out = show(app_module, MY_DRAWING, CLEARED, None, None, DEFAULT_MODEL, None, None)
-    assert out.source == MY_DRAWING and out.seen is None
+    # the controls say what is shown: a test image, of a 7 (issue 31: they said "my drawing" and nothing)
+    assert out.source == TEST_IMAGE and out.picker == "7" and out.seen is None
     assert "nothing drawn yet" in out.head and "Reads" in out.head and "true label" in out.head
     assert out.layers.count('class="unit-map"') == 44 and 'class="nb"' in out.more
     assert out.cache is None, "a shipped model needs no per-visitor cache"
@@ -63,14 +65,28 @@ def test_a_picked_image_from_the_train_tab_is_shown(app_module, mnist_test_split
     # both show the pick.
     for source in (MY_DRAWING, TEST_IMAGE):
         out = show(app_module, source, drawn_seven(), pick, None, DEFAULT_MODEL, None, None)
-        assert out.source == TEST_IMAGE and out.seen == pick_key(pick)
+        assert out.source == TEST_IMAGE and out.seen == pick_key(pick) and out.picker == pick["label"]
         assert "test image #5" in out.head and f"true label <b>{pick['label']}</b>" in out.head
     # once shown, choosing "my drawing" shows the drawing again
     again = show(app_module, MY_DRAWING, drawn_seven(), pick, out.seen, DEFAULT_MODEL, None, None)
-    assert again.source == MY_DRAWING and "your drawing" in again.head
+    assert again.source == MY_DRAWING and "your drawing" in again.head and again.picker is None
     # and "another one" after such a pick still works (there is no index to avoid)
     new = pick_test_image(app_module, "3", pick)
     assert new["label"] == "3"
+
+
+def test_the_first_test_image_gives_way_to_a_drawing_unless_chosen(app_module):
+    """With nothing drawn the radio says "a test image"; once there is a drawing, the tab shows it (nobody chose the
+    test image), but a visitor who sets the radio to "a test image" gets one."""
+    empty = show(app_module, MY_DRAWING, CLEARED, None, None, DEFAULT_MODEL, None, None)
+    drawn = show(app_module, empty.source, drawn_seven(), None, None, DEFAULT_MODEL, None, None)
+    assert drawn.source == MY_DRAWING and "your drawing" in drawn.head
+    chosen = show(app_module, TEST_IMAGE, drawn_seven(), None, None, DEFAULT_MODEL, None, None, chosen=True)
+    assert chosen.source == TEST_IMAGE and "nothing drawn" not in chosen.head and "test image #" in chosen.head
+    # a picked class or "one it misreads" stays selected in the picker while its image is shown
+    new = pick_test_image(app_module, MISREAD, None)
+    out = show(app_module, TEST_IMAGE, CLEARED, new, None, DEFAULT_MODEL, None, None)
+    assert out.picker == MISREAD
 
 
 def test_misread_pick_is_misread_by_the_chosen_model(app_module):

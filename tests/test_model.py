@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lenet.config import PRESETS, LeNetConfig, preset
-from lenet.model import (C3_TABLE, LAYERS, LeNet, RBFOutput, ScaledTanh, SparseConv2d, Subsample,
+from lenet.net.config import PRESETS, LeNetConfig, preset
+from lenet.net.model import (C3_TABLE, LAYERS, LeNet, RBFOutput, ScaledTanh, SparseConv2d, Subsample,
                          c3_connection_matrix)
 
-# The 1998 paper's Table I, written out here independently of lenet.model: which S2 maps each C3 map reads.
+# The 1998 paper's Table I, written out here independently of lenet.net.model: which S2 maps each C3 map reads.
 PAPER_C3_ROWS = [
     {0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4, 5}, {0, 4, 5}, {0, 1, 5},
     {0, 1, 2, 3}, {1, 2, 3, 4}, {2, 3, 4, 5}, {0, 3, 4, 5}, {0, 1, 4, 5}, {0, 1, 2, 5},
@@ -266,7 +266,7 @@ def test_rbf_output_is_the_squared_distance_to_each_prototype():
 
 def test_rbf_loss_with_rbf_reject_is_the_papers_map_criterion():
     """Eq. 9: E = y_D + log(exp(-j) + sum_i exp(-y_i)) for RBF distances y and the constant penalty j."""
-    from lenet.model import MAP_REJECT_PENALTY
+    from lenet.net.model import MAP_REJECT_PENALTY
 
     torch.manual_seed(5)
     j = MAP_REJECT_PENALTY

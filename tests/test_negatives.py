@@ -1,33 +1,16 @@
-"""The non-digit generator (lenet.negatives) and the canvas-like distortions (lenet.augment) it shares."""
+"""The non-digit generator (lenet.sources.negatives) and the canvas-like distortions (lenet.sources.augment) it shares."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from lenet.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
-from lenet.negatives import (DIGIT_LOOKALIKES, KINDS, LETTERS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, SYMBOLS,
-                             TRAIN_HERSHEY, WRITTEN_CHARS, NegativeBank, glyph_bank, hershey_strokes, make_negatives, pairs,
-                             random_strokes, rasterize)
-from lenet.preprocess import canvas_to_digit
-
-
-def _bbox_side(img: np.ndarray, ink: float = 0.1) -> int:
-    rows, cols = np.nonzero(img > ink)
-    return max(np.ptp(rows), np.ptp(cols)) + 1
-
-
-def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
-    ys, xs = np.mgrid[0:img.shape[0], 0:img.shape[1]]
-    return (img * ys).sum() / img.sum(), (img * xs).sum() / img.sum()
-
-
-def assert_framed_like_a_drawing(img: np.ndarray):
-    """Peak ink 1, bounding box filling 20x20 and centre of mass at the centre: what canvas_to_digit makes."""
-    assert img.max() == pytest.approx(1.0, abs=0.01)
-    assert 18 <= _bbox_side(img) <= 22
-    cy, cx = _centre_of_mass(img)
-    assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+from lenet.sources.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
+from lenet.sources.negatives import (KINDS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, NegativeBank, glyph_bank, make_negatives, pairs,
+                             rasterize)
+from lenet.sources.shapes import DIGIT_LOOKALIKES, LETTERS, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS, hershey_strokes, random_strokes
+from lenet.reading.preprocess import canvas_to_digit
+from helpers import assert_framed_like_a_drawing, bbox_side, centre_of_mass
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +106,8 @@ def test_renormalize_frames_like_canvas_to_digit(mnist_test_split):
         torch.from_numpy(img).float()[None, None] / 255, size=(14, 14), mode="bilinear")[0, 0])
     ours = renormalize(torch.from_numpy(small)[None, None])[0, 0].numpy()
     theirs = canvas_to_digit(small, even_strokes=False)
-    assert 19 <= _bbox_side(ours) <= 21
-    cy, cx = _centre_of_mass(ours)
+    assert 19 <= bbox_side(ours) <= 21
+    cy, cx = centre_of_mass(ours)
     assert abs(cy - 14) < 0.6 and abs(cx - 14) < 0.6
     assert np.abs(ours - theirs).mean() < 0.06
 

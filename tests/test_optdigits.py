@@ -1,17 +1,19 @@
-"""The 30 real writers of UCI optdigits' training part (lenet.optdigits), and training with them (--optdigits)."""
+"""The 30 real writers of UCI optdigits' training part (lenet.sources.optdigits), and training with them (--optdigits)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-import lenet.train
-from lenet.data import Split
-from lenet.inference import LoadedModel, read_digit
-from lenet.optdigits import load_grids, render, samples, with_optdigits
-from lenet.train import TrainConfig, Trainer, build_parser, config_from_args
+import lenet.training.trainer
+from lenet.sources.data import Split
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.sources.optdigits import load_grids, render, samples, with_optdigits
+from lenet.training.trainer import build_parser, config_from_args
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer
 from conftest import ROOT
-from test_negatives import assert_framed_like_a_drawing
+from helpers import assert_framed_like_a_drawing
 
 
 def test_the_bundled_grids_are_uci_training_part():
@@ -50,6 +52,7 @@ def test_samples_for_the_feature_head_are_seeded_renderings():
     assert torch.equal(samples(30, seed=1), some) and not torch.equal(samples(30, seed=2), some)
 
 
+@pytest.mark.slow
 def test_with_optdigits_adds_labelled_renderings(mnist_test_split):
     few = Split(mnist_test_split.images[:10], mnist_test_split.labels[:10])
     more = with_optdigits(few, seed=1, copies=1)
@@ -59,9 +62,10 @@ def test_with_optdigits_adds_labelled_renderings(mnist_test_split):
     assert torch.equal(more.labels[10:], torch.from_numpy(labels))
 
 
+@pytest.mark.slow
 def test_training_with_optdigits(monkeypatch, mnist_test_split):
     one_copy = lambda train, seed: with_optdigits(train, seed, copies=1)  # noqa: E731  (the wiring, quickly)
-    monkeypatch.setattr(lenet.train, "with_optdigits", one_copy)
+    monkeypatch.setattr(lenet.training.trainer, "with_optdigits", one_copy)
     own = Split(mnist_test_split.images[:100], mnist_test_split.labels[:100])
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, optdigits=True, seed=0, device="cpu")
     trainer = Trainer(cfg, train=own, test=mnist_test_split)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from lenet.data import load_split, to_model_input
-from lenet.inference import read_canvas, read_digit
-from lenet.preprocess import CanvasError, canvas_to_digit, canvas_to_digit_u8, ink_from_canvas, stroke_width
+from lenet.sources.data import load_split, to_model_input
+from lenet.reading.inference import read_canvas, read_digit
+from lenet.reading.preprocess import CanvasError, canvas_to_digit, canvas_to_digit_u8, ink_from_canvas, stroke_width
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,7 @@ def test_square_ended_straight_stroke_is_read_promptly():
     """
     code = (
         "import json, numpy as np\n"
-        "from lenet.preprocess import canvas_to_digit\n"
+        "from lenet.reading.preprocess import canvas_to_digit\n"
         "a = np.full((280, 280), 255, np.uint8)\n"
         "a[50:230, 131:149] = 0  # a vertical bar 18 px wide, 180 px tall\n"
         "d = canvas_to_digit(a)\n"
@@ -193,7 +193,7 @@ def test_a_stray_dot_far_from_the_digit_changes_little(name):
 
 
 def test_components_join_diagonal_neighbours_and_keep_separate_blobs_apart():
-    from lenet.preprocess import _components
+    from lenet.reading.preprocess import _components
 
     mask = np.zeros((6, 8), bool)
     mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # a diagonal line: one component (8-neighbour)

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from lenet import real_hands as rh
-from lenet.inference import LoadedModel
-from lenet.strokes import SIZE
+from lenet.sources import real_hands as rh
+from lenet.reading.inference import LoadedModel
+from lenet.reading.strokes import SIZE
 
 
 def test_the_bundle_holds_every_digit_with_hashed_writer_ids():
@@ -58,13 +58,13 @@ def shipped():
 
 
 def test_reading_in_batches_is_what_read_says(shipped):
-    from lenet import views
+    from lenet.present import draw_view
 
     rng = np.random.default_rng(1)
     ds = rh.digits_for("calibration")[:12]
     drawings = [rh.pad_drawing(d, rng) for d in ds]
     batch = rh.read_canvases(shipped, [rh.rasterise(dr) for dr in drawings])
     for dr, got in zip(drawings, batch):
-        one = views.read_json(shipped, json.dumps({"size": dr.size, "width": dr.width,
+        one = draw_view.read_json(shipped, json.dumps({"size": dr.size, "width": dr.width,
                                                    "strokes": [s.flatten().tolist() for s in dr.strokes]}))
         assert (got.verdict, got.digit) == (one["verdict"], one["digit"])

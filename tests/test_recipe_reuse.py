@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from lenet import recipes
+from lenet.training import recipes
 
 ROOT = Path(__file__).resolve().parents[1]
 

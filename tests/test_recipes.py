@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from lenet import recipes
-from lenet.checkpoint import load_checkpoint
-from lenet.train import TrainConfig, main, recipe
+from lenet.training import recipes
+from lenet.net.checkpoint import load_checkpoint
+from lenet.training.trainer import main
+from lenet.training.config import TrainConfig, recipe
 
 SHIPPED = sorted((recipes.ROOT / "checkpoints").glob("*.safetensors"))
 
@@ -33,9 +34,9 @@ def test_every_recipe_dry_runs(path, capsys):
 
 def test_a_fine_tuning_stage_starts_from_the_previous_stage_and_calibration_reads_it(tmp_path):
     plan = recipes.resolve(recipes.load(recipes.RECIPES / "lenet5-mnist.toml"), "DATA", tmp_path)
-    base, tuned, calibrated = plan
+    base, tuned, calibrated = plan[0], plan[1], plan[-1]
     assert tuned["config"].init == str(base["out"]) and tuned["config"].data_dir == "DATA"
-    assert calibrated["argv"][:3] == [str(tuned["out"]), "--out", str(calibrated["out"])]
+    assert calibrated["argv"][:3] == [str(plan[-2]["out"]), "--out", str(calibrated["out"])]
     assert "--hand-letters" in calibrated["argv"] and "reject+head" in calibrated["argv"]
 
 

@@ -1,4 +1,4 @@
-"""Writing styles MNIST lacks (lenet.styles): drawn continental ones and slashed zeros, and training with them
+"""Writing styles MNIST lacks (lenet.sources.styles): drawn continental ones and slashed zeros, and training with them
 (--styles)."""
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.inference import LoadedModel, read_digit
-from lenet.styles import STYLES, StyleBank, make_styles, random_style
-from lenet.train import STYLE_SHARE, TrainConfig, Trainer, build_parser, config_from_args
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.sources.styles import STYLES, StyleBank, make_styles, random_style
+from lenet.training.trainer import build_parser, config_from_args
+from lenet.training.config import STYLE_SHARE, TrainConfig
+from lenet.training.trainer import Trainer
 from conftest import ROOT
-from test_negatives import assert_framed_like_a_drawing
+from helpers import assert_framed_like_a_drawing
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-import lenet.train
-from lenet.checkpoint import load_checkpoint, save_checkpoint
-from lenet.data import Split
+import lenet.training.trainer
+import lenet.training.trainer
+from lenet.net.checkpoint import load_checkpoint, save_checkpoint
+from lenet.sources.data import Split
 from lenet.evaluate import evaluate
-from lenet.train import TrainConfig, Trainer, checkpoint_meta
+from lenet.training.config import TrainConfig
+from lenet.training.trainer import Trainer, checkpoint_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_KEYS = {"type", "epoch", "step", "loss", "accuracy", "lr", "images_per_s", "elapsed", "eta"}
@@ -157,7 +159,7 @@ def test_validation_split_reports_val_and_keeps_the_best_epoch(mnist_train_split
 
 def _script_val_losses(monkeypatch, trainer: Trainer, losses: list[float]) -> None:
     """Make the validation loss of epoch k be losses[k-1] (the test split is evaluated for real)."""
-    real = lenet.train.evaluate
+    real = lenet.training.trainer.evaluate
     seen = []
 
     def scripted(model, split, *args, **kwargs):
@@ -167,7 +169,7 @@ def _script_val_losses(monkeypatch, trainer: Trainer, losses: list[float]) -> No
             seen.append(r["loss"])
         return r
 
-    monkeypatch.setattr(lenet.train, "evaluate", scripted)
+    monkeypatch.setattr(lenet.training.trainer, "evaluate", scripted)
 
 
 def test_early_stopping_with_keep_best(monkeypatch, mnist_train_split, mnist_test_split):
@@ -287,8 +289,8 @@ def test_divergence_ends_with_an_error_and_the_last_good_weights(optimizer, mnis
 
 
 def test_weights_that_produce_inf_end_with_a_nan_error(mnist_train_split, mnist_test_split):
-    from lenet.config import preset
-    from lenet.model import LeNet
+    from lenet.net.config import preset
+    from lenet.net.model import LeNet
 
     model = LeNet(preset("lenet5"))
     with torch.no_grad():
@@ -306,8 +308,8 @@ def test_weights_that_produce_inf_end_with_a_nan_error(mnist_train_split, mnist_
 
 def test_nan_error_event_is_valid_json(mnist_train_split, mnist_test_split):
     """The CLI prints every event as a JSON line: a NaN loss must not turn into the non-JSON token NaN."""
-    from lenet.config import preset
-    from lenet.model import LeNet
+    from lenet.net.config import preset
+    from lenet.net.model import LeNet
 
     model = LeNet(preset("lenet5"))
     with torch.no_grad():
@@ -354,6 +356,7 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_command_lines(tmp_path):
     out = tmp_path / "x.safetensors"
     p = _run(["-m", "lenet.train", "--dataset", "mnist-sample", "--epochs", "1", "--json", "--out", str(out)],
@@ -380,6 +383,7 @@ def test_train_and_evaluate_command_lines(tmp_path):
     assert summary["accuracy"] == pytest.approx(lines[-1]["test_accuracy"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_train_command_line_says_what_to_do_without_data(tmp_path):
     p = _run(["-m", "lenet.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--epochs", "1"], tmp_path)
     assert p.returncode == 2
@@ -387,8 +391,8 @@ def test_train_command_line_says_what_to_do_without_data(tmp_path):
 
 
 def test_map_criterion_option_builds_a_model_with_a_none_of_these_class():
-    from lenet.inference import LoadedModel, read_digit
-    from lenet.model import MAP_REJECT_PENALTY
+    from lenet.reading.inference import LoadedModel, read_digit
+    from lenet.net.model import MAP_REJECT_PENALTY
 
     with pytest.raises(ValueError, match="MAP criterion"):
         TrainConfig(arch="lenet5", dataset="mnist-sample", map_criterion=True)
@@ -411,13 +415,13 @@ def test_divergence_is_caught_even_when_the_explosion_is_inside_the_first_window
 
 
 def test_each_architecture_starts_from_its_own_recipe():
-    assert lenet.train.recipe() == TrainConfig()
-    paper = lenet.train.recipe("lenet5-1998")
+    assert lenet.training.config.recipe() == TrainConfig()
+    paper = lenet.training.config.recipe("lenet5-1998")
     assert (paper.lr, paper.betas, paper.label_smoothing) == (2e-3, (0.9, 0.999), 0.0)
-    assert lenet.train.recipe("lenet5-1998", lr=1e-3).lr == 1e-3  # what is given wins
-    parse = lambda *a: lenet.train.config_from_args(lenet.train.build_parser().parse_args(list(a)))  # noqa: E731
+    assert lenet.training.config.recipe("lenet5-1998", lr=1e-3).lr == 1e-3  # what is given wins
+    parse = lambda *a: lenet.training.trainer.config_from_args(lenet.training.trainer.build_parser().parse_args(list(a)))  # noqa: E731
     # the CLI starts from the same defaults
-    assert parse("--arch", "lenet5-1998", "--data-dir", "d") == lenet.train.recipe("lenet5-1998", data_dir="d")
+    assert parse("--arch", "lenet5-1998", "--data-dir", "d") == lenet.training.config.recipe("lenet5-1998", data_dir="d")
     assert parse("--arch", "lenet5-1998", "--label-smoothing", "0.1").label_smoothing == 0.1
     assert parse() == TrainConfig(data_dir=parse().data_dir)
     assert parse("--betas", "0.8", "0.95").betas == (0.8, 0.95)
@@ -454,3 +458,21 @@ def test_init_keeps_the_checkpoints_held_out_digits(start, run, allowed, mnist_t
     else:
         with pytest.raises(ValueError, match="already learned"):
             Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
+
+
+def test_lenet_precision_decides_what_auto_means(monkeypatch):
+    """LENET_PRECISION=fp32 makes "auto" train in float32 on any CPU (the second CI run); an explicit setting wins;
+    RBF outputs stay float32 under a forced bf16 "auto"; a misspelt value is an error, not silently ignored."""
+    from lenet.net.config import preset
+    from lenet.training.device import fast_path
+
+    cpu, modern, rbf = torch.device("cpu"), preset("lenet5"), preset("lenet5-1998")
+    monkeypatch.setenv("LENET_PRECISION", "fp32")
+    assert not fast_path(cpu, "auto", modern).bf16
+    assert fast_path(cpu, "bf16", modern).bf16
+    monkeypatch.setenv("LENET_PRECISION", "bf16")
+    assert fast_path(cpu, "auto", modern).bf16 and not fast_path(cpu, "auto", rbf).bf16
+    assert not fast_path(cpu, "fp32", modern).bf16
+    monkeypatch.setenv("LENET_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="LENET_PRECISION"):
+        fast_path(cpu, "auto", modern)

@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.charts import MAX_POINTS, log_range, thin
-from lenet.checkpoint import load_checkpoint, write_download
-from lenet.config import preset
-from lenet.inference import LoadedModel
-from lenet.model import LeNet
-from lenet.render import confusion_html
-from lenet.train import TrainConfig, train_stream
-from lenet.views import (TrainView, cell_images, confusion_view, finish_view, inspect_pick, kernels_of,
-                         misread_images, paper_lines, pinned_digit, watch_html, WATCH_DRAWING, WATCH_TEST)
-from lenet.watch import MAX_SNAPSHOTS, RunHistory
+from lenet.present.charts import MAX_POINTS, log_range, thin
+from lenet.net.checkpoint import load_checkpoint, write_download
+from lenet.net.config import preset
+from lenet.reading.inference import LoadedModel
+from lenet.net.model import LeNet
+from lenet.present.render import confusion_html
+from lenet.training.config import TrainConfig
+from lenet.training.stream import train_stream
+from lenet.present.train_view import TrainView, finish_view, paper_lines, WATCH_DRAWING, WATCH_TEST
+from lenet.present.watch_view import cell_images, confusion_view, inspect_pick, kernels_of, misread_images, pinned_digit, watch_html
+from lenet.present.watch import MAX_SNAPSHOTS, RunHistory
 
 DIGITS = [str(i) for i in range(10)]
 
@@ -64,7 +65,8 @@ def path_points(d: str) -> list[tuple[float, float]]:
 def test_curves_from_events_with_a_fixed_legend():
     view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, val_split=0.1))
     before = (legend(view.loss_html()), legend(view.error_html()))
-    assert before == (["train", "val", "test"], ["train", "val", "test"])  # every series named before any data
+    # every series named before any data; the train error's raw windows are drawn faint under its running figure
+    assert before == (["train", "val", "test"], ["train", "train, each update", "val", "test"])
     events = _events()
     for ev in events[:3]:  # start + two steps
         view.add(ev)
@@ -83,6 +85,29 @@ def test_curves_from_events_with_a_fixed_legend():
     ys = [y for _, y in train]
     assert ys == sorted(ys)  # the loss falls, so the line goes down the screen (SVG y grows downwards)
     assert view.state == "finished" and "92.00%" in view.status()
+
+
+def test_curves_teach_the_right_lesson():
+    """Train loss is plain cross-entropy (what the test loss measures), not the label-smoothed objective, and the
+    chart says what smoothing does; the train error is a running figure with each window's raw value faint; the
+    status line reports that running figure, not one batch; the snapshot shown is marked on both charts."""
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
+    view.add({**_events()[0], "n_train": 20000})
+    assert view.span == 2000
+    for i, acc in enumerate((0.5, 1.0, 0.9, 1.0), start=1):  # a lucky window reads 0% wrong
+        view.add({"type": "step", "epoch": 1, "step": i, "epoch_progress": i / 4, "loss": 0.55, "cross_entropy": 0.05,
+                  "accuracy": acc, "images": 256, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(i), "eta": 1.0})
+    assert [y for _, y in view.loss["train"]] == [0.05] * 4
+    raw = [y for _, y in view.raw_error]
+    smooth = [y for _, y in view.error["train"]]
+    assert raw[1] == 0 and 0 < smooth[1] < smooth[0] and all(1 < y <= 50 for y in smooth)
+    assert "train accuracy" in view.status() and "last ~2,000 images" in view.status()
+    assert "100.0%" not in view.status()
+    assert "label-smoothed loss (0.1, never below 0.50)" in view.loss_html() and "0.50" in view.loss_html()  # the smoothed loss's floor
+    assert 'class="line train faint"' in view.error_html()
+    for chart in (view.loss_html(1.5), view.error_html(1.5)):
+        assert 'class="marker"' in chart and "epoch 1.5" in chart
+    assert 'class="marker"' not in view.loss_html()
 
 
 def test_both_charts_share_one_x_range_and_a_log_y_axis():
@@ -182,7 +207,7 @@ def test_download_files_keep_their_name_and_old_ones_go(tmp_path):
 def test_importing_the_app_core_makes_no_temporary_folder():
     import subprocess
     import sys
-    code = ("import tempfile, os, lenet.checkpoint as c, lenet.views; "
+    code = ("import tempfile, os, lenet.net.checkpoint as c, lenet.present.train_view; "
             "print(c._downloads)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"
@@ -276,7 +301,7 @@ def test_a_confusion_cell_lists_exactly_its_images(mnist_test_split):
     expected = np.flatnonzero(labels == 3)[::7]
     items, indices, caption = cell_images(h, None, 3, 5)
     assert indices == expected.tolist()[:40] and len(items) == len(indices)
-    assert all(cap.endswith("3 → 5") for _, cap in items)
+    assert all(cap.startswith("3 → 5 · #") for _, cap in items)
     assert f"{len(expected)} test images of a 3 read as 5" in caption
     right, _, caption = cell_images(h, None, 1, 1, limit=5)
     assert len(right) == 5 and "read right" in caption and "first 5" in caption

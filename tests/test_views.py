@@ -13,16 +13,16 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from lenet.config import preset
-from lenet.data import load_split
-from lenet.inference import LoadedModel, read_digit
-from lenet.inference import verdict as judge_reading
-from lenet.model import LeNet
-from lenet.render import colorize, layer_scale, maps_html
-from lenet.canvas import sketchpad_value
-from lenet.explain import FeatureIndex
-from lenet.views import (ANY_CLASS, EMPTY_PROMPT, MISREAD, canvas_image, class_choices, draw_view, feature_maps,
-                         inspect_view, pick_test_image, read_value)
+from lenet.net.config import preset
+from lenet.sources.data import load_split
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import verdict as judge_reading
+from lenet.net.model import LeNet
+from lenet.present.render import colorize, layer_scale, maps_html
+from lenet.reading.canvas import sketchpad_value
+from lenet.reading.explain import FeatureIndex
+from lenet.present.draw_view import EMPTY_PROMPT, canvas_image, draw_view, feature_maps, read_value
+from lenet.present.inspect_view import ANY_CLASS, MISREAD, class_choices, inspect_view, pick_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEARED = sketchpad_value(None)  # a Sketchpad after the trash-can Clear
@@ -116,7 +116,7 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
 
 
 def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_split):
-    from lenet.inference import read_digit
+    from lenet.reading.inference import read_digit
 
     lm = untrained("lenet5-1998")
     r = read_digit(lm, test_split.images[0].numpy().astype(np.float32) / 255)
@@ -276,3 +276,22 @@ def test_a_non_digit_leads_the_probabilities_with_not_a_digit(shipped):
     assert set(probs) == {"not a digit"} | {str(d) for d in range(10)}
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
     assert probs["not a digit"] == pytest.approx(judge_reading(shipped, read_value(shipped, value)).score)
+
+
+def test_every_model_row_says_none_when_no_digit_prototype_is_close(monkeypatch, shipped_model):
+    """Issue 31: the 1998 model's row read "reads 4 · sure 0.04% · top three 4 0.04%, 9 <0.01%" when its "none of
+    these" took the rest: the row says so instead."""
+    import numpy as np
+
+    from lenet.present import inspect_view as views
+    from lenet.reading.inference import Reading
+
+    probs = np.full(10, 0.00001, dtype=np.float32)
+    probs[4] = 0.0004
+    reading = Reading(np.zeros((28, 28)), np.zeros((32, 32)), np.zeros((32, 32)), probs, {},
+                      [str(i) for i in range(10)], reject=float(1 - probs.sum()))
+    monkeypatch.setattr(views, "read_digit", lambda lm, digit: reading)
+    row = views.compare_rows([("LeNet-5 (1998)", shipped_model)], np.zeros((28, 28), np.float32))[0]
+    assert row["read"] == "none" and row["prob"] > 0.99
+    assert row["classes"][int(np.argmax(row["probs"]))] == "none of these"
+    assert "closest 4" in row["note"]

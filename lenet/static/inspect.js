@@ -1,6 +1,6 @@
 // Inspect: point at (hover or tap) any unit of C1, S2, C3, S4 -> the input region it sees is outlined and its
 // value shown; click it -> its arithmetic (patch, kernel, weighted sum, activation). Everything is computed
-// here from the payload the server put in the page (lenet/explain.py: unit_payload, whose Python twin
+// here from the payload the server put in the page (lenet/reading/explain.py: unit_payload, whose Python twin
 // unit_detail is what the tests compare with), so nothing is fetched on hover.
 (() => {
   if (window.__lenetInspect) return;
@@ -43,7 +43,7 @@
     return out;
   };
 
-  // The arithmetic of one unit, as lenet/explain.py:unit_detail computes it.
+  // The arithmetic of one unit, as lenet/reading/explain.py:unit_detail computes it.
   function detail(p, layer, m, y, x) {
     const d = { layer, m, y, x, value: at(p.maps[layer], m, y, x) };
     const f = ACT[p.activation];

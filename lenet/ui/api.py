@@ -9,11 +9,11 @@ import numpy as np
 import gradio as gr
 from PIL import Image
 
-from lenet import views
-from lenet.canvas import pick_part
-from lenet.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
-from lenet.inference import Reading, read_canvas
-from lenet.preprocess import MAX_SIDE
+from lenet.present import draw_view
+from lenet.reading.canvas import pick_part
+from lenet.reading.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
+from lenet.reading.inference import Reading, read_canvas
+from lenet.reading.preprocess import MAX_SIDE
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index, unreadable_as_gr_error
 
 QUIET = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read", preprocess=False)
@@ -66,12 +66,12 @@ def read_verdict(payload):
     "reason"}."""
     image = api_canvas(payload)
     with unreadable_as_gr_error():
-        return views.read_json(SHIPPED[DEFAULT_MODEL], image)
+        return draw_view.read_json(SHIPPED[DEFAULT_MODEL], image)
 
 
 def feature_maps(payload):
     with unreadable_as_gr_error():
-        return views.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
+        return draw_view.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
 
 
 def neighbours(payload):

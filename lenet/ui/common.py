@@ -17,20 +17,23 @@ except ImportError:
 import gradio as gr
 import torch
 
-from lenet import views
-from lenet.explain import FeatureIndex
-from lenet.inference import LoadedModel, load_shipped
-from lenet.preprocess import CanvasError
+from lenet.present import selectors
+from lenet.training.background import READERS_FIRST
+from lenet.reading.explain import FeatureIndex
+from lenet.reading.inference import LoadedModel, load_shipped
+from lenet.reading.preprocess import CanvasError
 
 # Readings run at 1 torch thread: tiny work, as fast, and no OpenMP workers to spin or to wake; a training run
-# takes every core in its own thread (lenet.background explains why that matters).
+# takes every core in its own thread (lenet.training.background explains why that matters).
 CORES = torch.get_num_threads()
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "lenet" / "static"
-SHIPPED = load_shipped(ROOT / "checkpoints")  # read-only, shared by every visitor
-DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in SHIPPED else next(iter(SHIPPED))
+_LOADED = load_shipped(ROOT / "checkpoints")
+DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in _LOADED else next(iter(_LOADED))
+# read-only, shared by every visitor; the default first, so it leads the model selector and every list of models
+SHIPPED = {DEFAULT_MODEL: _LOADED[DEFAULT_MODEL], **{k: v for k, v in _LOADED.items() if k != DEFAULT_MODEL}}
 gpu = spaces.GPU(duration=300) if spaces is not None else (lambda fn: fn)
 
 
@@ -51,26 +54,29 @@ class Page:
 
     @staticmethod
     def model(key, mine) -> LoadedModel:
-        return views.resolve_model(key, SHIPPED, mine, DEFAULT_MODEL)
+        return selectors.resolve_model(key, SHIPPED, mine, DEFAULT_MODEL)
 
 
 def build_header() -> Page:
     """The title and the model selector above the tabs, and the per-visitor states every tab shares."""
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_id="header"):
         with gr.Column(scale=2, min_width=300):  # min widths let the row wrap on a phone
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")
-        model_dd = gr.Dropdown(choices=views.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                               info=views.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
+        model_dd = gr.Dropdown(choices=selectors.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
+                               info=selectors.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
                                elem_id="model-select", scale=1, min_width=260)
     return Page(model_dd=model_dd, my_model=gr.State(None), inspect_pick=gr.State(None))
 
 
 @contextmanager
 def unreadable_as_gr_error():
-    """A canvas the core cannot read -> a clear message in the UI (and to API clients), no traceback."""
+    """Around a visitor's reading (Draw, Inspect, the API): a canvas the core cannot read -> a clear message in the
+    UI (and to API clients), no traceback. The reading also counts as in flight meanwhile: a training run gives
+    way to it (lenet.training.background.ReadersFirst)."""
     try:
-        yield
+        with READERS_FIRST.reading():
+            yield
     except (CanvasError, ValueError) as e:
         raise gr.Error(f"Could not read that image: {e}") from None
 

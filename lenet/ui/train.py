@@ -1,43 +1,92 @@
 """The Train tab: settings, a live run (curves, the watched digit, C1's kernels, the confusion matrix), Stop,
 the run's snapshots afterwards, and the visitor's model to download.
 
-The walk of one run: Train -> `reset_stop` (unqueued) -> `run` (queued, one slot) pulls the trainer's events from
-a background thread (lenet.background) and yields {component: value} updates -> `finish` computes nothing the
+The walk of one run: Train -> `reset_stop` (unqueued) -> `queued_run` waits its turn in the training queue
+(lenet.training.run_queue; the page is told the runs ahead and when its own starts) -> `run` pulls the trainer's events from
+a background thread (lenet.training.background) and yields {component: value} updates -> `finish` computes nothing the
 done event already measured except the bundled test images' drill-down, and selects the new model.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import math
 import os
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import gradio as gr
 
-from lenet import views
-from lenet.background import in_background
-from lenet.checkpoint import CheckpointError, write_download
-from lenet.data import DatasetUnavailable, dataset_info
-from lenet.device import available_devices
-from lenet.inference import LoadedModel, read_digit
-from lenet.preprocess import CanvasError
-from lenet.train import OPTIMIZERS, SCHEDULES, TrainConfig, recipe, train_stream
+from lenet.present import selectors, train_view, watch_view
+from lenet.training.background import NICE, in_background
+from lenet.net.checkpoint import CheckpointError, write_download
+from lenet.sources.data import DatasetUnavailable, dataset_info
+from lenet.training.device import available_devices
+from lenet.present.icons import OK, STOP, WAIT, WARN
+from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.preprocess import CanvasError
+from lenet.training.run_queue import AlreadyQueued, DurationModel, RunQueue
+from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
+from lenet.training.stream import train_stream
 from lenet.ui.common import CORES, DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
-from lenet.watch import RunHistory
+from lenet.present.watch import RunHistory
 
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+# Class mode (LENET_CLASS_MODE=1, e.g. a Space's variable): a class of visitors on a 2-vCPU machine. The Train tab
+# starts from the bundled MNIST sample (no download; 10 epochs end in about 10 s there), epochs are capped, and a
+# run trains at 1 thread so that the visitors' readings always keep a core. Each setting can still be set alone.
+CLASS_MODE = _flag("LENET_CLASS_MODE")
 TRAIN_CONCURRENCY = int(os.environ.get("LENET_TRAIN_CONCURRENCY", "1"))
-MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "30"))
-DEFAULT_DATASET = views.default_dataset()  # full MNIST when it is on disk, else the bundled sample
+MAX_EPOCHS = int(os.environ.get("LENET_MAX_EPOCHS", "10" if CLASS_MODE else "30"))
+TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or (1 if CLASS_MODE else CORES)
+# A run trains at a lower priority (nice) and gives way to readings in flight (lenet.training.background.ReadersFirst).
+TRAIN_NICE = int(os.environ.get("LENET_TRAIN_NICE", str(NICE)))
+READERS_FIRST = os.environ.get("LENET_READERS_FIRST", "1").strip().lower() not in ("0", "false", "no")
+# full MNIST when it is on disk (else the bundled sample); the sample in class mode
+DEFAULT_DATASET = "mnist-sample" if CLASS_MODE else train_view.default_dataset()
 DEFAULTS = recipe()  # recipes/default.toml
+
+# The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
+# ahead and when its own should start (lenet/training/run_queue.py). Shared by all visitors, as the slots are.
+QUEUE = RunQueue(slots=TRAIN_CONCURRENCY)
+DURATIONS = DurationModel()
+POLL = 0.25  # s between a waiting page's looks at the queue (no thread held meanwhile)
+TELL_EVERY = 1.0  # s between its status updates
 
 # A run lives in the page that started it (closing the page cancels its queue events). The page notes that a
 # run is going; if it reloads before the run ends, the new page says what happened (components/reload_note.js).
 MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now())); } catch (e) {} }"
 UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
-WAITING = ("### ⏳ Waiting for the training slot…\nRuns take turns: if another visitor's run is going, yours starts "
-           "when it ends. Your place in the queue shows below.")
+WAITING = (f"### {WAIT} Asking for the training slot…\nRuns take turns: if other runs are going, this says how many are "
+           "ahead of yours and when yours should start.")
+
+
+def _seconds(s: float) -> str:
+    s = max(0, round(s))
+    return f"{s} s" if s < 90 else f"{s // 60} min {s % 60:02d} s"
+
+
+def queue_status(place, slots: int = 1) -> str:
+    """What a waiting visitor reads: how many runs are ahead and when theirs should start."""
+    runs = "1 run" if place.ahead == 1 else f"{place.ahead} runs"
+    when = f"starts in about {_seconds(place.starts_in)}" if place.starts_in >= 1 else "starts any moment now"
+    turns = "one at a time" if slots == 1 else f"{slots} at a time"
+    return (f"### {WAIT} {runs} ahead · {when}\nRuns take turns here ({turns}); the estimate comes from the runs "
+            "ahead of yours and is updated as they go. **Stop** leaves the queue; so does closing this page.")
+
+
+def started_note(waited: float) -> str:
+    after = f" after waiting {_seconds(waited)}" if waited >= 1 else ""
+    return f'<div class="queue-note" id="queue-started">{OK} Your run has started{after}.</div>'
 
 
 @gpu
@@ -54,17 +103,23 @@ class StopSignal:
         self.failure = ""
 
     def fail(self, message: str) -> gr.Error:
+        """The reason goes to the status line (after_failure), once: no toast repeating it (visible=False still
+        sends the message to API clients)."""
         self.failure = message
-        return gr.Error(message)
+        return gr.Error(message, visible=False, print_exception=False)
 
 
 def _failed(signal: StopSignal | None, message: str) -> gr.Error:
     return signal.fail(message) if signal is not None else gr.Error(message)
 
 
-def _whole(value, name) -> int:
-    if value is None or not math.isfinite(float(value)) or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number, got {value}")
+def _whole(value, name, most: int | None = None) -> int:
+    if value is None or value == "":
+        raise ValueError(f"{name} is empty: enter a whole number")
+    if not math.isfinite(float(value)) or float(value) != int(value):
+        raise ValueError(f"{name} must be a whole number (you entered {float(value):g})")
+    if most is not None and not 1 <= int(value) <= most:
+        raise ValueError(f"{name} must be from 1 to {most} here (you entered {int(value):,})")
     return int(value)
 
 
@@ -72,7 +127,7 @@ def _pick_after_run(final: LoadedModel, current: str | None) -> str:
     """The model Draw and Inspect use after a run: the new one, unless it learned nothing (then it is listed
     but not selected, and what was in use stays: a shipped model; "yours" would now be the failed run)."""
     if final.run_state != "failed":
-        return views.YOURS
+        return selectors.YOURS
     return current if current in SHIPPED else DEFAULT_MODEL
 
 
@@ -120,10 +175,11 @@ class TrainTab:
     drill_caption: gr.Markdown
     drill_gallery: gr.Gallery
     stop_signal: gr.State  # Gradio deep-copies this per visitor on first use
-    run_history: gr.State  # this visitor's last run: bounded snapshots (lenet/watch.py)
+    run_history: gr.State  # this visitor's last run: bounded snapshots (lenet/present/watch.py)
     previous_curves: gr.State  # this visitor's previous run's curves, drawn dashed for comparison
     shown_snapshot: gr.State  # the snapshot the slider shows; None = the latest
     drill_indices: gr.State  # test-set indices of the images in the drill-down gallery
+    run_view: gr.State  # this visitor's last run's curves (a TrainView), redrawn with the slider's epoch marked
 
     # ---- a run ----
 
@@ -133,7 +189,7 @@ class TrainTab:
         signal.requested = False
         signal.failure = ""
         return {self.train_btn: gr.update(interactive=False), self.stop_btn: gr.update(interactive=True),
-                self.reload_note: "", self.status: WAITING}
+                self.reload_note: "", self.status: WAITING, self.queue_box: ""}
 
     def end_of_run(self) -> dict:
         return {self.train_btn: gr.update(interactive=True), self.stop_btn: gr.update(interactive=False)}
@@ -143,25 +199,21 @@ class TrainTab:
         clears Gradio's "Error" badge, otherwise left on it after the toast closes)."""
         why = html.escape(signal.failure or "see the message in the corner")
         return {**self.end_of_run(), self.queue_box: "",
-                self.status: f"### ⚠️ The run did not complete\n{why}\n\nFix it and press **Train** again."}
+                self.status: f"### {WARN} The run did not complete\n{why}\n\nFix it and press **Train** again."}
 
     def run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
-            watch_what=views.WATCH_DRAWING, watch_class="7", canvas=None, previous: views.Curves | None = None,
-            negatives=False, styles=False, signal: StopSignal | None = None):
-        """The training generator: one {component: value} update per batch of trainer events."""
-        try:
-            cfg = recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs"),
-                         batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
-                         schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                         seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
-        except (TypeError, ValueError) as e:
-            raise _failed(signal, f"Please fix the settings: {e}") from None
+            watch_what=train_view.WATCH_DRAWING, watch_class="7", canvas=None, previous: train_view.Curves | None = None,
+            negatives=False, styles=False, signal: StopSignal | None = None, report=None):
+        """The training generator: one {component: value} update per batch of trainer events. `report`, if given,
+        sees every trainer event (the queue hears the run's own time left from it)."""
+        cfg = _config(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
+                      negatives, styles, signal)
         if signal is not None and signal.requested:  # Stop pressed while this run waited in the queue
-            yield {self.status: "### ⏹️ Stopped before it started\nPress **Train** to start a run."}
+            yield {self.status: f"### {STOP} Stopped before it started\nPress **Train** to start a run."}
             return
-        view = views.TrainView(cfg, previous=previous if isinstance(previous, views.Curves) else None)
+        view = train_view.TrainView(cfg, previous=previous if isinstance(previous, train_view.Curves) else None)
         try:
-            pinned = views.pinned_digit(watch_what, canvas, str(watch_class), cfg.dataset)
+            pinned = watch_view.pinned_digit(watch_what, canvas, str(watch_class), cfg.dataset)
         except (CanvasError, ValueError):
             pinned = None
         history = RunHistory(cfg.dataset, list(dataset_info(cfg.dataset).classes), pinned)
@@ -171,7 +223,7 @@ class TrainTab:
                     self.error_chart: view.error_html()}
 
         # "Loading data…" before the first batch; the previous run's snapshots and drill-down are cleared.
-        yield {**charts(), self.watch: views.watch_html(history), self.confusion: views.confusion_view(history),
+        yield {**charts(), self.watch: watch_view.watch_html(history), self.confusion: watch_view.confusion_view(history),
                self.snap_slider: gr.update(visible=False, value=0), self.shown_snapshot: None,
                self.run_history: history, self.drill_gallery: gr.update(value=None, visible=False),
                self.drill_caption: "", self.drill_indices: [], self.results: "",
@@ -179,18 +231,19 @@ class TrainTab:
         added = False
         try:
             # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
-            stream = in_background(lambda: _train_on_device(cfg), threads=CORES)
+            stream = in_background(lambda: _train_on_device(cfg), threads=TRAIN_THREADS, nice=TRAIN_NICE,
+                                   readers_first=READERS_FIRST)
             for batch in stream:
                 if signal is not None and signal.requested:  # Stop: end cleanly, keeping the last yielded model
                     stream.close()
                     view.stopped()
-                    yield {**charts(), self.previous_curves: view.curves()}
+                    yield {**charts(), self.previous_curves: view.curves(), self.run_view: view}
                     return
                 weights, evaluated = None, False
                 for ev, w in batch:
                     view.add(ev)
-                    if ev["type"] == "error":
-                        gr.Warning(ev["message"])
+                    if report is not None:
+                        report(ev)
                     if ev["type"] == "eval" and "confusion" in ev:
                         history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"],
                                          ev["confusion"], ev["predictions"].numpy())
@@ -200,54 +253,115 @@ class TrainTab:
                 if weights is not None:  # a model update: the pinned digit is read again, the kernels redrawn
                     model = view.model(weights)
                     probs = read_digit(model, pinned.image).probs if pinned is not None else None
-                    history.add(view.epoch, view.last.get("step", 0), views.kernels_of(model), probs)
-                    out |= {self.page.my_model: model, self.watch: views.watch_html(history)}
+                    history.add(view.epoch, view.last.get("step", 0), watch_view.kernels_of(model), probs)
+                    out |= {self.page.my_model: model, self.watch: watch_view.watch_html(history)}
                     if not added:  # "your model" appears as soon as there is one
                         added = True
-                        out[self.page.model_dd] = gr.update(choices=views.model_choices(SHIPPED, model))
+                        out[self.page.model_dd] = gr.update(choices=selectors.model_choices(SHIPPED, model))
                 if evaluated:
-                    out[self.confusion] = views.confusion_view(history)
+                    out[self.confusion] = watch_view.confusion_view(history)
                 yield out
-            yield {**charts(), self.previous_curves: view.curves()}  # drawn under the visitor's next run
+            # drawn under the visitor's next run; kept to mark the snapshot the slider shows
+            yield {**charts(), self.previous_curves: view.curves(), self.run_view: view}
         except DatasetUnavailable as e:
             raise _failed(signal, str(e)) from None
         except ValueError as e:
             raise _failed(signal, f"Training could not start: {e}") from None
 
+    async def queued_run(self, arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed,
+                         device, watch_what=train_view.WATCH_DRAWING, watch_class="7", canvas=None,
+                         previous: train_view.Curves | None = None, negatives=False, styles=False,
+                         signal: StopSignal | None = None, request: gr.Request = None):
+        """Train, taking turns (the /train endpoint). The run joins the queue, one place per visitor; while it
+        waits, the page is told every second how many runs are ahead and when it should start, and Stop (or
+        closing the page) leaves the queue; once it holds a slot, the page says so and `run` streams as ever.
+        Async: a waiting page holds no worker thread. The run itself is iterated in one, as Gradio would."""
+        args = (arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device)
+        cfg = _config(*args, negatives, styles, signal)  # bad settings are refused before queueing
+        settings = dataclasses.asdict(cfg)
+        visitor = getattr(request, "session_hash", None) or uuid.uuid4().hex  # no session: a place of its own
+        try:
+            entry = QUEUE.join(visitor, DURATIONS.estimate(settings), label=cfg.arch)
+        except AlreadyQueued as e:
+            raise _failed(signal, f"This run was not queued: {e}.") from None
+        outcome, gen = {}, None
+        try:
+            t0 = told = time.monotonic()
+            first = True
+            while not QUEUE.has_slot(entry):
+                if signal is not None and signal.requested:  # Stop while queued: leave the queue
+                    yield {self.status: f"### {STOP} Stopped before it started\nYou left the queue. Press **Train** to "
+                                        "queue again.", self.queue_box: ""}
+                    return
+                if first or time.monotonic() - told >= TELL_EVERY:
+                    first, told = False, time.monotonic()
+                    QUEUE.revise(entry, DURATIONS.estimate(settings))  # at the pace measured so far
+                    yield {self.status: queue_status(QUEUE.place(entry), QUEUE.slots), self.queue_box: ""}
+                await asyncio.sleep(POLL)
+            yield {self.queue_box: started_note(time.monotonic() - t0)}
+
+            def report(ev: dict) -> None:  # in the run's thread: the queue hears the run's own time left
+                if ev["type"] == "start":
+                    outcome["steps"] = ev["total_steps"]
+                if ev["type"] == "step":
+                    DURATIONS.observe_rate(cfg.arch, ev["images_per_s"])
+                    QUEUE.report(entry, ev["eta"] + RUN_TAIL, ev["step"] / max(outcome.get("steps", 0), 1),
+                                 DURATIONS.estimate(settings))
+                else:
+                    QUEUE.report(entry)
+                outcome["done"] = outcome.get("done") or ev["type"] == "done"
+
+            gen = self.run(*args, watch_what, watch_class, canvas, previous, negatives, styles, signal, report=report)
+            while (item := await anyio.to_thread.run_sync(_next_or_end, gen)) is not _END:
+                yield item
+        finally:
+            # However it ended (done, Stop, an error, a cancel, the page gone): the run's thread is told to end and
+            # waited for, then the place is given up, so the next run never shares the cores with this one. In a
+            # thread of its own: a stopped run finishes its current step or evaluation first, and the server's
+            # event loop must not wait for that.
+            threading.Thread(target=_leave, args=(gen, entry, settings, outcome), daemon=True,
+                             name="lenet-leave-queue").start()
+
     def finish(self, mine: LoadedModel | None, history: RunHistory | None, current: str | None = None) -> dict:
         """After a run ends or is stopped: test figures, the final snapshot, mistakes, download; select the model."""
         if mine is None or mine.source != "trained" or mine.finalized:
-            return {}
+            return {self.results: gr.update()}  # nothing to finish (e.g. stopped while queued): nothing changes
         try:
-            md, final, r = views.finish_view(mine)
+            md, final, r = train_view.finish_view(mine)
         except DatasetUnavailable as e:
             raise gr.Error(str(e)) from None
         history = history if history is not None else RunHistory(final.dataset, final.classes)
         last = history.snapshots[-1] if history.snapshots else None
         history.add_eval(last.epoch if last else 0, r["accuracy"], r["confusion"], r["predictions"])
         pinned = history.pinned
-        history.add(last.epoch if last else 0, last.step if last else 0, views.kernels_of(final),
+        history.add(last.epoch if last else 0, last.step if last else 0, watch_view.kernels_of(final),
                     read_digit(final, pinned.image).probs if pinned is not None else None, final=True)
-        path = write_download(final.model, final.meta, views.download_name(final))
-        items, indices, caption = views.misread_images(history)
+        path = write_download(final.model, final.meta, train_view.download_name(final))
+        items, indices, caption = watch_view.misread_images(history)
         n = len(history)
         return {self.results: md, self.page.my_model: final, self.run_history: history, self.shown_snapshot: None,
-                self.page.model_dd: gr.update(choices=views.model_choices(SHIPPED, final),
+                self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, final),
                                               value=_pick_after_run(final, current)),
-                self.watch: views.watch_html(history), self.confusion: views.confusion_view(history),
-                self.snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(n - 1, 1), value=n - 1),
+                self.watch: watch_view.watch_html(history), self.confusion: watch_view.confusion_view(history),
+                self.snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(history.snapshots[-1].epoch, 0.01),
+                                            value=history.snapshots[-1].epoch),
                 self.drill_gallery: gr.update(value=items, visible=bool(items)), self.drill_indices: indices,
                 self.drill_caption: caption, self.download: gr.update(value=str(path), visible=True)}
 
     # ---- afterwards ----
 
-    def show_snapshot(self, index, history: RunHistory | None) -> dict:
-        """The snapshot slider: the pinned digit's reading, the kernels and the confusion matrix at that moment."""
+    def show_snapshot(self, epoch, history: RunHistory | None, view: train_view.TrainView | None = None) -> dict:
+        """The snapshot slider (in epochs): the pinned digit's reading, the kernels and the confusion matrix at the
+        snapshot nearest that moment (the latest of equals: the final model at the end), marked on the curves."""
         if history is None or not len(history):
             return {}
-        index = int(index)
-        return {self.shown_snapshot: index, self.watch: views.watch_html(history, index),
-                self.confusion: views.confusion_view(history, index)}
+        index = watch_view.snapshot_at(history, float(epoch))
+        out = {self.shown_snapshot: index, self.watch: watch_view.watch_html(history, index),
+               self.confusion: watch_view.confusion_view(history, index)}
+        if isinstance(view, train_view.TrainView):
+            at = history.snapshots[index].epoch
+            out |= {self.loss_chart: view.loss_html(marker=at), self.error_chart: view.error_html(marker=at)}
+        return out
 
     def show_cell(self, history: RunHistory | None, index, evt: gr.EventData) -> dict:
         """A click on a confusion-matrix cell: list those test images (each opens in Inspect)."""
@@ -255,15 +369,15 @@ class TrainTab:
         if history is None or not len(history) or not cell:
             return {}
         true, read = (int(v) for v in str(cell).split(","))
-        items, indices, caption = views.cell_images(history, index, true, read)
+        items, indices, caption = watch_view.cell_images(history, index, true, read)
         return {self.drill_gallery: gr.update(value=items, visible=True, selected_index=None),
                 self.drill_indices: indices, self.drill_caption: caption,
-                self.confusion: views.confusion_view(history, index, selected=(true, read))}
+                self.confusion: watch_view.confusion_view(history, index, selected=(true, read))}
 
     def open_in_inspect(self, history: RunHistory | None, indices: list, evt: gr.SelectData) -> dict:
         if history is None or evt is None or not indices or evt.index is None or evt.index >= len(indices):
             return {}
-        return {self.page.inspect_pick: views.inspect_pick(history, indices[evt.index]),
+        return {self.page.inspect_pick: watch_view.inspect_pick(history, indices[evt.index]),
                 self.page.tabs: gr.Tabs(selected="inspect")}
 
     def load_upload(self, path) -> dict:
@@ -274,8 +388,8 @@ class TrainTab:
         except CheckpointError as e:
             raise gr.Error(f"That file was not loaded: {e}. Your current model is unchanged.") from None
         return {self.page.my_model: lm,
-                self.page.model_dd: gr.update(choices=views.model_choices(SHIPPED, lm), value=views.YOURS),
-                self.results: f"### Loaded {Path(path).name}\n**{views.model_name(lm)}** ({lm.arch}) is now your "
+                self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, lm), value=selectors.YOURS),
+                self.results: f"### Loaded {html.escape(Path(path).stem)}\n**{selectors.model_name(lm)}** is now your "
                               "model in Draw and Inspect."}
 
     # ---- wiring ----
@@ -283,18 +397,22 @@ class TrainTab:
     def outputs(self) -> list:
         return [self.status, self.loss_chart, self.error_chart, self.watch, self.confusion, self.page.my_model,
                 self.page.model_dd, self.run_history, self.previous_curves, self.snap_slider, self.shown_snapshot,
-                self.drill_gallery, self.drill_caption, self.drill_indices, self.results, self.download]
+                self.drill_gallery, self.drill_caption, self.drill_indices, self.results, self.download, self.run_view,
+                self.queue_box]
 
     def wire(self, pad: gr.HTML) -> None:
         s, page = self.settings, self.page
         private = dict(api_visibility="private")
         self.train_btn.click(None, js=MARK_RUN_JS)
         run = self.train_btn.click(self.reset_stop, self.stop_signal,
-                                   [self.train_btn, self.stop_btn, self.status, self.reload_note], queue=False,
+                                   [self.train_btn, self.stop_btn, self.status, self.reload_note, self.queue_box],
+                                   queue=False,
                                    **private).then(
-            self.run, s.inputs() + [pad, self.previous_curves, s.negatives, s.styles, self.stop_signal],
-            self.outputs(), api_name="train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="train",
-            show_progress="full", show_progress_on=[self.queue_box])
+            self.queued_run, s.inputs() + [pad, self.previous_curves, s.negatives, s.styles, self.stop_signal],
+            self.outputs(), api_name="train", concurrency_limit=None, concurrency_id="train",
+            # the queue is ours (QUEUE): a waiting page is told its place in the status. Gradio's own tracker (a
+            # timer) stays in the queue box, where a failure's "Error" badge is redrawn away (after_failure).
+            show_progress="minimal", show_progress_on=[self.queue_box])
         # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
         finished = run.then(self.finish, [page.my_model, self.run_history, page.model_dd], self.outputs(),
                             show_progress="hidden", **private)
@@ -305,21 +423,63 @@ class TrainTab:
                     queue=False, **private).then(None, js=UNMARK_RUN_JS)
         # A cooperative Stop (not Gradio's cancel): the run ends at its next event, its curves stay, finish() runs.
         self.stop_btn.click(_request_stop, self.stop_signal, None, queue=False, **private)
-        self.snap_slider.input(self.show_snapshot, [self.snap_slider, self.run_history],
-                               [self.shown_snapshot, self.watch, self.confusion], show_progress="hidden",
+        self.snap_slider.input(self.show_snapshot, [self.snap_slider, self.run_history, self.run_view],
+                               [self.shown_snapshot, self.watch, self.confusion, self.loss_chart, self.error_chart],
+                               show_progress="hidden",
                                trigger_mode="always_last", **private)
         self.confusion.click(self.show_cell, [self.run_history, self.shown_snapshot],
                              [self.drill_gallery, self.drill_indices, self.drill_caption, self.confusion],
                              show_progress="hidden", **private)
         self.drill_gallery.select(self.open_in_inspect, [self.run_history, self.drill_indices],
                                   [page.inspect_pick, page.tabs], **private)
-        s.dataset.change(views.suggested_epochs, s.dataset, s.epochs, **private)
-        s.dataset.change(lambda ds: gr.update(choices=views.class_names(ds), value=views.class_names(ds)[7]),
+        s.dataset.change(train_view.suggested_epochs, s.dataset, s.epochs, **private)
+        s.dataset.change(lambda ds: gr.update(choices=watch_view.class_names(ds), value=watch_view.class_names(ds)[7]),
                          s.dataset, s.watch_class, queue=False, **private)
         # each architecture starts from its own learning rate (recipes/default.toml)
-        s.arch.change(lambda a: {s.arch: gr.update(info=views.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
+        s.arch.change(lambda a: {s.arch: gr.update(info=selectors.arch_info(a)), s.lr: recipe(a).lr}, s.arch,
                       [s.arch, s.lr], **private)
         self.upload.upload(self.load_upload, self.upload, [page.my_model, page.model_dd, self.results], **private)
+
+
+RUN_TAIL = 0.5  # s: after its last step event a run still evaluates the test set and ends
+_END = object()
+
+
+def _next_or_end(gen):
+    try:
+        return next(gen)
+    except StopIteration:
+        return _END
+
+
+def _leave(gen, entry, settings: dict, outcome: dict) -> None:
+    try:
+        # A cancel (API client, closed page) can land while a worker thread is inside next(gen): close it as soon
+        # as that step returns (as Gradio closes a sync generator), so its run has ended before the place is free.
+        deadline = time.monotonic() + 120
+        while gen is not None:
+            try:
+                gen.close()
+                break
+            except ValueError as e:
+                if "already executing" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        held = QUEUE.leave(entry)
+        if outcome.get("done") and held:  # a run that ran to its end teaches the estimates
+            DURATIONS.observe_run(settings, held)
+
+
+def _config(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device, negatives,
+            styles, signal: StopSignal | None) -> TrainConfig:
+    try:
+        return recipe(arch, dataset=dataset, epochs=_whole(epochs, "epochs", MAX_EPOCHS),
+                      batch_size=_whole(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
+                      schedule=schedule, augment=bool(augment), val_split=float(val_split),
+                      seed=_whole(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
+    except (TypeError, ValueError) as e:
+        raise _failed(signal, f"Please fix the settings: {e}") from None
 
 
 def _request_stop(signal: StopSignal) -> None:
@@ -328,13 +488,13 @@ def _request_stop(signal: StopSignal) -> None:
 
 def _settings() -> Settings:
     d = DEFAULTS
-    arch = gr.Dropdown(views.arch_choices(), value=d.arch, label="Architecture", elem_id="arch",
-                       info=views.arch_info(d.arch))
-    dataset = gr.Dropdown(views.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=views.DATASET_INFO,
+    arch = gr.Dropdown(selectors.arch_choices(), value=d.arch, label="Architecture", elem_id="arch",
+                       info=selectors.arch_info(d.arch))
+    dataset = gr.Dropdown(train_view.dataset_choices(), value=DEFAULT_DATASET, label="Dataset", info=train_view.DATASET_INFO,
                           elem_id="dataset")
     with gr.Row():
-        epochs = gr.Slider(1, MAX_EPOCHS, value=views.suggested_epochs(DEFAULT_DATASET), step=1, label="Epochs",
-                           elem_id="epochs")
+        epochs = gr.Slider(1, MAX_EPOCHS, value=train_view.suggested_epochs(DEFAULT_DATASET), step=1,
+                           label="Epochs", info=f"1 to {MAX_EPOCHS}", elem_id="epochs")
         batch_size = gr.Number(value=d.batch_size, label="Batch size", precision=0, elem_id="batch-size")
     with gr.Row():
         lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
@@ -355,10 +515,10 @@ def _settings() -> Settings:
         seed = gr.Number(value=d.seed, label="Seed", precision=0)
         device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
     with gr.Row():
-        watch_what = gr.Radio([views.WATCH_DRAWING, views.WATCH_TEST], value=views.WATCH_TEST,
+        watch_what = gr.Radio([train_view.WATCH_DRAWING, train_view.WATCH_TEST], value=train_view.WATCH_TEST,
                               label="Digit to watch while it trains", elem_id="watch-what",
                               info="Pinned when you press Train; read again at every update.")
-        watch_class = gr.Dropdown(views.class_names(DEFAULT_DATASET), value=views.class_names(DEFAULT_DATASET)[7],
+        watch_class = gr.Dropdown(watch_view.class_names(DEFAULT_DATASET), value=watch_view.class_names(DEFAULT_DATASET)[7],
                                   label="Class", elem_id="watch-class", min_width=100, scale=0)
     return Settings(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment, val_split, seed, device,
                     watch_what, watch_class, negatives, styles)
@@ -368,34 +528,36 @@ def build(page: Page) -> TrainTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             settings = _settings()
-            with gr.Row():
-                train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
-            upload = gr.UploadButton("Load a checkpoint (.safetensors)", file_types=[".safetensors"],
+            upload = gr.UploadButton("Load a model you downloaded", file_types=[".safetensors"],
                                      type="filepath", size="sm", elem_id="upload")
         with gr.Column(scale=2, min_width=300):
-            status = gr.Markdown(f"Pick settings and press **Train**. On full MNIST the defaults pass 99.0% test "
-                                 f"accuracy within {DEFAULTS.epochs} epochs (every one of the 30 seeds we measured) "
-                                 "and end at 98.98–99.34%. A run belongs to this page: reloading or closing it stops "
-                                 "the run.", elem_id="train-status")
+            # Train and Stop above the run they control: on a laptop the settings column runs below the fold.
+            with gr.Row(elem_id="run-buttons"):
+                train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn", interactive=False)
+            status = gr.Markdown(f"Pick settings and press **Train**. On full MNIST the default settings reach about "
+                                 f"99% test accuracy in {DEFAULTS.epochs} epochs. A run belongs to this page: "
+                                 "reloading or closing the page stops it.", elem_id="train-status")
             reload_note = gr.Markdown("", elem_id="reload-note")
-            # Gradio's queue text ("queue: 2/2 | 3.1/24.0s") is drawn over the event's progress target; this box
-            # is tall enough to show it, so a visitor waiting behind another's run sees it.
+            # "Your run has started" (after how long a wait) once the queue gives the run its slot.
             queue_box = gr.HTML("", elem_id="train-queue", min_height=44, padding=False)
-            empty_run = views.TrainView(dataclasses.replace(DEFAULTS, dataset=DEFAULT_DATASET,
-                                                            epochs=views.suggested_epochs(DEFAULT_DATASET)))
-            loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False)
-            error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False)
+            empty_run = train_view.TrainView(dataclasses.replace(DEFAULTS, dataset=DEFAULT_DATASET,
+                                                            epochs=train_view.suggested_epochs(DEFAULT_DATASET)))
+            # The curves side by side and "Watch it learn" under them: at 1280x900 both are in view during a run.
+            with gr.Row(equal_height=False, elem_id="curves"):
+                loss_chart = gr.HTML(empty_run.loss_html(), elem_id="loss-plot", padding=False, min_width=300)
+                error_chart = gr.HTML(empty_run.error_html(), elem_id="error-plot", padding=False, min_width=300)
+            gr.Markdown("#### Watch it learn", elem_id="watch-title")
+            watch = gr.HTML(watch_view.watch_html(None), elem_id="watch", padding=False)
+            snap_slider = gr.Slider(0, 1, value=0, step=0.01, visible=False, elem_id="snap-slider",
+                                    label="Scrub through the run (epochs): the reading, kernels and confusion "
+                                          "matrix at that moment, marked on the curves")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
-            gr.Markdown("#### Watch it learn", elem_id="watch-title")
-            watch = gr.HTML(views.watch_html(None), elem_id="watch", padding=False)
-            snap_slider = gr.Slider(0, 1, value=0, step=1, visible=False, elem_id="snap-slider",
-                                    label="Scrub through the run: snapshot (kernels, reading, confusion)")
             results = gr.Markdown(elem_id="train-results")
-            download = gr.DownloadButton("Download your model (.safetensors)", visible=False, elem_id="download")
+            download = gr.DownloadButton("Download your model", visible=False, elem_id="download")
         with gr.Column(min_width=300):
-            confusion = gr.HTML(views.confusion_view(None), elem_id="confusion", padding=False,
+            confusion = gr.HTML(watch_view.confusion_view(None), elem_id="confusion", padding=False,
                                 js_on_load=static_text("components/confusion_click.js"))
             drill_caption = gr.Markdown("", elem_id="drill-caption")
             drill_gallery = gr.Gallery(label="Test images (true → read); click one to open it in Inspect",
@@ -404,4 +566,4 @@ def build(page: Page) -> TrainTab:
     return TrainTab(page, settings, train_btn, stop_btn, upload, status, reload_note, queue_box, loss_chart,
                     error_chart, watch, snap_slider, results, download, confusion, drill_caption, drill_gallery,
                     stop_signal=gr.State(StopSignal()), run_history=gr.State(None), previous_curves=gr.State(None),
-                    shown_snapshot=gr.State(None), drill_indices=gr.State([]))
+                    shown_snapshot=gr.State(None), drill_indices=gr.State([]), run_view=gr.State(None))

@@ -1,10 +1,14 @@
-// The Draw tab's drawing surface: the body of a gr.HTML js_on_load (it is given `element` and `props`).
-// Mouse, pen and finger through Pointer Events; strokes are kept as points in a SIZE x SIZE space and sent
-// to Python as a small JSON text (lenet/strokes.py draws them back for the model) by setting props.value,
-// which fires the component's .change event. Sent while the pen moves (at most every EVERY_MS) and at once
-// on pen-up; every send carries a sequence number that Python echoes into #read-seq, so the surface knows
-// when the reading on screen is of an older drawing (CSS dims it until the newest answer arrives).
-const SIZE = 280, WIDTH = 22, EVERY_MS = 60, MIN_STEP = 1.5;
+// The Draw tab's drawing surface: the body of a gr.HTML js_on_load (it is given `element`, `props`, `trigger`).
+// Mouse, pen and finger through Pointer Events; strokes are kept as points in a SIZE x SIZE space and put in
+// props.value as a small JSON text (lenet/reading/strokes.py's format), which fires the component's .change event:
+// a browser-only event (lenet/ui/draw.py) that calls LenetPad.read below, which reads the drawing in the page
+// with lenet/static/reader.js and the selected model's payload -- no request. While the pen is down the value
+// says so ("down": true) and the verdict is a quiet best guess; the full verdict comes at pen-up.
+// If the reader cannot run here, the surface says so (a small note) and fires its "input" event on every
+// change instead: the server reads the strokes, as it did before (lenet/reading/strokes.py draws them back).
+// Every value carries a sequence number that the reading echoes into #read-seq, so the surface knows when the
+// reading on screen is of an older drawing (CSS dims it until the newest answer arrives).
+const SIZE = 280, WIDTH = 22, EVERY_MS = 30, SERVER_EVERY_MS = 60, MIN_STEP = 1.5;
 const canvas = element.querySelector("canvas");
 const ctx = canvas.getContext("2d");
 const undoBtn = element.querySelector(".pad-undo");
@@ -14,6 +18,40 @@ let strokes = [];      // finished and current strokes: flat [x0, y0, x1, y1, ..
 let current = null;    // the stroke under the pen
 let pointer = null;    // the pointer drawing it (a second finger is ignored)
 let seq = 0, lastSent = 0, timer = null;
+const reader = window.LenetReader;
+// The page reads when its reader loaded and this browser has what it needs; else the server does.
+let onServer = !(reader && reader.version === 1 && typeof Math.fround === "function" && typeof Float32Array === "function"
+                 && typeof Map === "function" && typeof atob === "function");
+const note = element.querySelector(".pad-server-note");
+
+function serverMode(why) {
+  if (!onServer) console.warn("LeNet-5 Studio: reading on the server:", why);
+  onServer = true;
+  if (note) note.hidden = false;
+}
+if (onServer) serverMode("the in-page reader is not available in this browser");
+
+window.LenetPad = {
+  // The browser-only event's body: [verdict, probabilities, what the network sees, sequence number]
+  read(value, payload) {
+    if (onServer) throw new Error("reading on the server");
+    if (!payload || !payload.key) throw new Error("no model for the page's reader");
+    const res = reader.read(value, payload);
+    const out = reader.outputsOf(res);
+    let down = false;
+    try { down = !!JSON.parse(value || "{}").down; } catch (e) { /* not a drawing: the reader said so already */ }
+    const quiet = down && !res.empty;
+    if (quiet) out[0] = reader.quietText(res);
+    root.classList.toggle("pad-quiet", quiet);
+    Object.assign(window.LenetPad, { payload, last: value, lastOutputs: out });  // for tests and benchmarks
+    return out;
+  },
+  fallback(error) {  // the page could not read this drawing: the server reads it, and every one after it
+    serverMode(error && error.message ? error.message : String(error));
+    root.classList.remove("pad-quiet");
+    trigger("input");
+  },
+};
 
 try {  // the surface is re-mounted when Gradio re-renders it: keep what was drawn
   const saved = JSON.parse(props.value || "{}");
@@ -66,11 +104,12 @@ function send() {
   seq += 1;
   root.dataset.seq = seq;
   pending();
-  props.value = JSON.stringify({ seq, size: SIZE, width: WIDTH, strokes });  // fires .change -> Python
+  const down = current !== null;
+  props.value = JSON.stringify({ seq, size: SIZE, width: WIDTH, strokes, down });  // fires .change -> LenetPad.read
 }
 
 function sendSoon() {  // throttled while the pen moves
-  const wait = EVERY_MS - (performance.now() - lastSent);
+  const wait = (onServer ? SERVER_EVERY_MS : EVERY_MS) - (performance.now() - lastSent);
   if (wait <= 0) send();
   else if (!timer) timer = setTimeout(send, wait);
 }

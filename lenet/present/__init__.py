@@ -1,0 +1,1 @@
+"""What each tab shows, as plain values (Markdown, HTML, SVG, numpy images): no UI framework."""
