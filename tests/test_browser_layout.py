@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from helpers import (SEVEN, SLOW, clear_button, draw_with_finger, draw_with_mouse, expect_current, open_app,
-                          wait_for_curve)
+                     wait_for_curve)
 
 # Not a digit: its verdict explains why in a few lines, and the answer must still fit.
 GRID = [[(-120, y), (120, y)] for y in (-70, 0, 70)] + [[(x, -120), (x, 120)] for x in (-70, 0, 70)]
@@ -68,6 +68,8 @@ def answer_is_in_view(page: Page, url: str, draw, strokes=SEVEN, verdict=re.comp
     in_viewport(page, top, f"the top probability ({top['text']})")
     in_viewport(page, page.locator("#seen img").bounding_box(), "what the network sees")
     in_viewport(page, page.locator("#pad canvas").bounding_box(), "the drawing")
+    clipped = page.evaluate("() => { const e = document.querySelector('#verdict'); return e.scrollHeight - e.clientHeight; }")
+    assert clipped <= 1, f"the verdict is cut off by {clipped} px"
 
 
 def test_phone_the_answer_is_in_view_while_drawing(chromium, server_url, screenshots):

@@ -476,3 +476,16 @@ def test_lenet_precision_decides_what_auto_means(monkeypatch):
     monkeypatch.setenv("LENET_PRECISION", "fp16")
     with pytest.raises(ValueError, match="LENET_PRECISION"):
         fast_path(cpu, "auto", modern)
+
+
+def test_step_events_carry_the_plain_cross_entropy_the_test_loss_is_comparable_with(full_run):
+    """The optimised loss has label smoothing (its floor is ~0.5 at 0.1 over ten classes); the Train tab plots the
+    plain cross-entropy instead, as the test loss is measured, with the images each window counted."""
+    trainer, events = full_run
+    steps = [e for e in events if e["type"] == "step"]
+    assert all(e["images"] > 0 and math.isfinite(e["cross_entropy"]) for e in steps)
+    last = steps[-1]
+    if trainer.cfg.label_smoothing > 0:
+        assert last["cross_entropy"] < last["loss"] - 0.1, last
+    else:
+        assert last["cross_entropy"] == last["loss"]
