@@ -7,7 +7,7 @@ import pytest
 
 from lenet.training import recipes
 from lenet.net.checkpoint import load_checkpoint
-from lenet.training.trainer import main
+from lenet.train import main
 from lenet.training.config import TrainConfig, recipe
 
 SHIPPED = sorted((recipes.ROOT / "checkpoints").glob("*.safetensors"))

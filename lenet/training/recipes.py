@@ -172,7 +172,7 @@ def replay_main(args) -> int:
     from lenet import calibrate
     from lenet.sources.data import DatasetUnavailable
     from lenet.sources.hand_fonts import FontUnavailable
-    from lenet.training.trainer import run_and_save
+    from lenet.train import run_and_save
     from lenet.training.trainer import Trainer
 
     try:
