@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_reusing_the_shipped_network_runs_only_the_stages_after_it(tmp_path):
-    recipe = recipes.load(ROOT / "recipes" / "lenet5-mnist.toml")
+    recipe = recipes.load(ROOT / "recipes" / "lenet5-mnist-real-hands.toml")
     plan = recipes.resolve(recipe, None, tmp_path)
     shipped = str(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
     kept = recipes.reuse(plan, {"styles-and-writers": shipped})
@@ -20,7 +20,7 @@ def test_reusing_the_shipped_network_runs_only_the_stages_after_it(tmp_path):
 
 
 def test_reuse_names_a_stage_and_a_file(tmp_path):
-    plan = recipes.resolve(recipes.load(ROOT / "recipes" / "lenet5-mnist.toml"), None, tmp_path)
+    plan = recipes.resolve(recipes.load(ROOT / "recipes" / "lenet5-mnist-real-hands.toml"), None, tmp_path)
     with pytest.raises(recipes.RecipeError):
         recipes.reuse(plan, {"no-such-stage": __file__})
     with pytest.raises(recipes.RecipeError):

@@ -586,11 +586,16 @@
   }
   function pct(x, digits) { return fixed(x * 100, digits) + "%"; }
   function fmt0(x) { return fixed(x, 0); }
+  function probabilityWords(p) {  // verdict.probability_words: never "100%"
+    if (p > 0.999) return "over 99.9%";
+    if (p < 0.001) return "under 0.1%";
+    return pct(p, 1);
+  }
 
   function notDigitReason(th, score) {
     if (["reject", "head", "reject+head"].includes(th.score)) {
       return "it looks more like the scribbles, letters and doodles this model learned to tell apart from " +
-        `digits (${pct(score, 0)} sure) than like any digit it was trained on`;
+        `digits (its not-a-digit score: ${pct(score, 0)}) than like any digit it was trained on`;
     }
     if (th.score === "rbf_distance") {
       return `its F6 code is far from every digit's prototype (distance ${fmt0(score)}; the digits it was ` +
@@ -630,8 +635,9 @@
       return `### <span class="ico ico-ask" aria-hidden="true"></span> Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
         `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v.best, v.runner_up)}`;
     }
-    return `### I read: **${esc(v.best)}**\n${pct(v.probability, 1)} sure · runner-up ${esc(v.runner_up)} ` +
-      `(${pct(v.runner_up_probability, 1)})`;
+    const maybe = (v.letter || 0) >= 0.05 ? ` · it may also be a letter or symbol (${pct(v.letter, 0)})` : "";
+    return `### I read: **${esc(v.best)}**\nProbability ${probabilityWords(v.probability)} · runner-up ` +
+      `${esc(v.runner_up)} (${probabilityWords(v.runner_up_probability)})${maybe}`;
   }
 
   // ---- lenet/present/draw_view.py ----
@@ -660,7 +666,8 @@
       return `### <span class="ico ico-ask" aria-hidden="true"></span> Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
         "Try drawing it again, more clearly.";
     }
-    return `### I read: **${esc(first)}**\n${pct(p1, 1)} sure · runner-up ${esc(second)} (${pct(p2, 1)})`;
+    return `### I read: **${esc(first)}**\nProbability ${probabilityWords(p1)} · runner-up ${esc(second)} ` +
+      `(${probabilityWords(p2)})`;
   }
 
   function labelEntries(m, r, judged) {  // views.label_value, as [label, confidence] pairs in dict order
