@@ -176,7 +176,7 @@ class Read:
     best: str
     probability: float  # as stated: (1 - letter) x its probability among the ten
     score: float
-    letter: float = 0.0  # P(a letter written like a digit), lenet.verdict.letter_probability
+    letter: float = 0.0  # P(a letter written like a digit), lenet.reading.verdict.letter_probability
 
 
 def frame_canvases(canvases) -> tuple[np.ndarray, np.ndarray]:
