@@ -59,6 +59,7 @@ def digits_report(lm, part: str, copies: int, seed: int) -> dict:
     verdict = np.array([r.verdict for r in reads])
     best = np.array([int(r.best) if r.best else -1 for r in reads])
     prob = np.array([r.probability for r in reads])
+    among_ten = prob / np.maximum(1 - np.array([r.letter for r in reads]), 1e-9)
     right = (verdict == "digit") & (best == labels)
     site = np.array([w.split("/")[0] for w in writers])
     writers = np.array(writers)
@@ -76,7 +77,9 @@ def digits_report(lm, part: str, copies: int, seed: int) -> dict:
     refused = collections.Counter(int(l) for l, v in zip(labels, verdict) if v == "not a digit")
     per_digit = {int(k): float(right[labels == k].mean()) for k in range(10)}
     return {"part": part, "copies": copies, "seed": seed, "overall": rates(np.ones(len(labels), bool)),
-            "ece": ece(prob, (best == labels).astype(float)), "per_site": per_site, "per_digit": per_digit,
+            "ece": ece(prob, (best == labels).astype(float)),
+            "ece_among_ten": ece(among_ten, (best == labels).astype(float)),
+            "mean_letter": float(np.mean([r.letter for r in reads])), "per_site": per_site, "per_digit": per_digit,
             "writers": len(set(writers)), "writers_measured": len(per_writer),
             "writers_below_95": sum(v["right"] < 0.95 for v in per_writer.values()),
             "worst_writers": worst[:10], "misreads": misreads.most_common(10),
@@ -114,7 +117,8 @@ def main(argv=None):
     o = d["overall"]
     print(f"{args.checkpoint}  ({args.part}, {time.time() - t0:.0f} s)")
     print(f"DIGITS {o['n']} by {d['writers']} writers: right and accepted {o['right']:.2%}, misread {o['misread']:.2%}, "
-          f"unsure {o['unsure']:.2%}, not a digit {o['not_digit']:.2%};  ECE {d['ece']:.2%}")
+          f"unsure {o['unsure']:.2%}, not a digit {o['not_digit']:.2%};  ECE {d['ece']:.2%} as stated, {d['ece_among_ten']:.2%} among the ten "
+          f"(mean P(letter) {d['mean_letter']:.2%})")
     print("  per site: " + ", ".join(f"{k} {v['right']:.2%} (n {v['n']})" for k, v in d["per_site"].items()))
     print("  per digit: " + ", ".join(f"{k} {v:.1%}" for k, v in d["per_digit"].items()))
     print(f"  writers with >= {MIN_WRITER} digits: {d['writers_measured']}, below 95%: {d['writers_below_95']}; worst:")

@@ -5,7 +5,7 @@ draws an O may well mean 0, and refusing it would refuse zeros. But a reader tha
 an O claims a certainty it does not have. So a second small head (lenet.reading.verdict.FeatureHead, on the frozen
 model's S4/C5/F6 activations) learns these letters against digits (real writers' and MNIST's), half and half: its
 output is a likelihood ratio, "how much more like one of these letters than like a digit this shape is". The
-verdict turns it into P(a letter | the shape) with a prior (`Thresholds.letter_prior`: how often a visitor draws a
+verdict turns it into P(a letter | the shape), scaled on held-out real digits as if one in five digit-like drawings were a
 letter rather than a digit) and states each digit's probability as (1 - P(letter)) x its probability among the
 ten. An O drawn like a 0 then reads "0, probability ~90%": it is a 0 or an O. Whether the verdict is a digit,
 unsure or not a digit does not change.

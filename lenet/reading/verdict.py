@@ -48,12 +48,15 @@ class Thresholds:
     # --real-hands) so that "97%" is right about 97% of the time. 1.0 (no change) for checkpoints without one. The
     # "not a digit" score is not tempered: its threshold is calibrated on its own.
     temperature: float = 1.0
-    # A second head (FeatureHead weights, lenet.reading.lookalikes) whose logit says how much more a shape looks like a
-    # letter or symbol people write like a digit (S B Z O I l ? + g q ...) than like a digit; with `letter_prior`
-    # (how often such a letter is drawn rather than a digit) it gives P(letter), and every stated digit probability
-    # is (1 - P(letter)) x its probability among the ten (Verdict.probability). None: P(letter) = 0.
+    # A second head (FeatureHead weights, lenet.reading.lookalikes) whose logit l says how much more a shape looks like a
+    # letter or symbol people write like a digit (S B Z O I l ? + g q ...) than like a digit. P(letter) =
+    # sigmoid(letter_scale * l + letter_bias), the two fitted (lenet.calibrate.fit_letter_scaling) on held-out real
+    # writers' digits and letters written like digits, weighted as if one drawing in five that looks like a digit
+    # were such a letter; every stated digit probability is (1 - P(letter)) x its probability among the ten
+    # (Verdict.probability). None: P(letter) = 0.
     lookalike: dict | None = None
-    letter_prior: float = 0.1
+    letter_scale: float = 1.0
+    letter_bias: float = -2.1972  # log(0.1 / 0.9): a prior of one in ten with the head's own scale
 
     def __post_init__(self):
         if self.score not in SCORES:
@@ -62,8 +65,10 @@ class Thresholds:
             v = getattr(self, name)
             if not (v is None and name == "not_digit") and (type(v) not in (int, float) or not math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
-        if type(self.letter_prior) not in (int, float) or not 0 <= self.letter_prior < 1:
-            raise ValueError(f"letter_prior must be in [0, 1), got {self.letter_prior!r}")
+        for name in ("letter_scale", "letter_bias"):
+            v = getattr(self, name)
+            if type(v) not in (int, float) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
         if self.lookalike is not None and not isinstance(self.lookalike, dict):
             raise ValueError("lookalike must be a FeatureHead's weights (a dict) or None")
         if type(self.temperature) not in (int, float) or not (math.isfinite(self.temperature) and self.temperature > 0):
@@ -245,13 +250,17 @@ class Verdict:
 def letter_probability(acts: dict, th: Thresholds) -> np.ndarray:
     """P(a digit-like letter or symbol | the shape) for a batch of activations ({"s4", "c5", "f6"} with a batch
     dimension): the lookalike head's logit (a log likelihood ratio: it learned as many letters as digits) plus the
-    prior's log odds, through a sigmoid. Zeros without a lookalike head."""
+    fitted bias (Thresholds.letter_scale, letter_bias), through a sigmoid. Zeros without a lookalike head."""
     n = len(np.asarray(acts["output"]))
-    if th.lookalike is None or th.letter_prior <= 0:
+    if th.lookalike is None:
         return np.zeros(n)
+    return 1 / (1 + np.exp(-(th.letter_scale * lookalike_logits(acts, th.lookalike) + th.letter_bias)))
+
+
+def lookalike_logits(acts: dict, head: dict) -> np.ndarray:
+    """The lookalike head's raw logits for a batch of activations."""
     with torch.inference_mode():
-        logit = _head(th.lookalike)(FeatureHead.features(acts)).double().numpy()
-    return 1 / (1 + np.exp(-(logit + math.log(th.letter_prior / (1 - th.letter_prior)))))
+        return _head(head)(FeatureHead.features(acts)).double().numpy()
 
 
 def judge(acts, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verdict:

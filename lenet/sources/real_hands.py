@@ -174,8 +174,9 @@ class Read:
     verdict: str  # "digit" | "unsure" | "not a digit"
     digit: str | None
     best: str
-    probability: float
+    probability: float  # as stated: (1 - letter) x its probability among the ten
     score: float
+    letter: float = 0.0  # P(a letter written like a digit), lenet.reading.verdict.letter_probability
 
 
 def frame_canvases(canvases) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +204,7 @@ def read_digits(lm, digits: np.ndarray, batch: int = 512) -> list[Read]:
         acts = {k: v.numpy() for k, v in acts.items()}
         for j in range(len(acts["output"])):
             v = judge({k: a[j] for k, a in acts.items()}, cfg, lm.classes, th)
-            out.append(Read(v.kind, v.digit, v.best, v.probability, v.score))
+            out.append(Read(v.kind, v.digit, v.best, v.probability, v.score, v.letter))
     return out
 
 
