@@ -394,12 +394,15 @@
     const t = {};
     for (const [name, spec] of Object.entries(payload.tensors)) t[name] = { shape: spec.shape, data: b64floats(spec.data) };
     const th = payload.thresholds;
-    let head = null;
-    if (th.head) {
-      head = { n: th.head.n_in, hidden: th.head.hidden, t: {} };
-      for (const [name, data] of Object.entries(th.head.tensors)) head.t[name] = b64floats(data);
-    }
-    m = { cfg: payload.config, t, th, head, classes: payload.classes, readsDigits: payload.reads_digits, key: payload.key };
+    const decodeHead = (d) => {
+      if (!d) return null;
+      const h = { n: d.n_in, hidden: d.hidden, t: {} };
+      for (const [name, data] of Object.entries(d.tensors)) h.t[name] = b64floats(data);
+      return h;
+    };
+    const head = decodeHead(th.head), lookalike = decodeHead(th.lookalike);
+    m = { cfg: payload.config, t, th, head, lookalike, classes: payload.classes, readsDigits: payload.reads_digits,
+      key: payload.key };
     if (decoded.size > 8) decoded.delete(decoded.keys().next().value);
     decoded.set(payload.key, m);
     return m;
@@ -501,7 +504,22 @@
     return e.map((x) => x / s);
   }
 
-  // inference.read_digit: the probabilities (torch.softmax over model.scores), reject share, activations
+  // Thresholds.temperature: 1.0 for checkpoints without one (as Thresholds' default)
+  function temperature(th) { return th.temperature === undefined || th.temperature === null ? 1.0 : th.temperature; }
+
+  // inference.output_probabilities: with "not a digit" last, its probability p is the plain softmax's over every
+  // score; the classes share 1 - p as softmax(class logits / temperature) does. Temperature 1: the plain softmax.
+  function outputProbabilities(scores, k, temp) {
+    const probs = softmax(scores);
+    if (temp === 1.0) return probs;
+    const digits = softmax(scores.slice(0, k).map((v) => v / temp));
+    if (probs.length === k) return digits;
+    let rest = 0;
+    for (let i = k; i < probs.length; i++) rest += probs[i];
+    return digits.map((v) => v * (1 - rest)).concat(probs.slice(k));
+  }
+
+  // inference.read_digit: the probabilities (output_probabilities over model.scores), reject share, activations
   function readDigit(m, digit) {
     const cfg = m.cfg, S = cfg.input_size, pad = (S - 28) >> 1;
     const x01 = new Float32Array(S * S);
@@ -512,13 +530,13 @@
     const k = cfg.num_classes, out = Array.from(acts.output);
     let scores = cfg.output === "rbf" ? out.map((v) => -v) : out;  // model.scores: logits, "not a digit" last
     if (!cfg.reject_class && cfg.rbf_reject !== null && cfg.rbf_reject !== undefined) scores = scores.concat([-cfg.rbf_reject]);
-    const all = softmax(scores).map(f32);
+    const all = outputProbabilities(scores, k, temperature(m.th)).map(f32);
     return { x01, acts, probs: all.slice(0, k), reject: all.length > k ? all[k] : 0.0 };
   }
 
   // ---- lenet/reading/verdict.py ----
-  function headScore(m, acts) {
-    const h = m.head, feats = [...acts.s4, ...acts.c5, ...acts.f6];
+  function headLogit(h, acts) {  // FeatureHead.forward, float32
+    const feats = [...acts.s4, ...acts.c5, ...acts.f6];
     const mean = h.t["mean"], std = h.t["std"], w1 = h.t["net.0.weight"], b1 = h.t["net.0.bias"];
     const w2 = h.t["net.2.weight"], b2 = h.t["net.2.bias"];
     const z = new Float32Array(feats.length);
@@ -530,7 +548,17 @@
       acc = f32(acc);
       if (acc > 0) logit += acc * w2[j];
     }
-    return f32(1 / (1 + Math.exp(-f32(logit))));
+    return f32(logit);
+  }
+
+  function headScore(m, acts) { return f32(1 / (1 + Math.exp(-headLogit(m.head, acts)))); }
+
+  // verdict.letter_probability: P(a letter or symbol written like a digit), 0 without a lookalike head
+  function letterProbability(m, acts) {
+    if (!m.lookalike) return 0.0;
+    const th = m.th, scale = th.letter_scale === undefined ? 1.0 : th.letter_scale;
+    const bias = th.letter_bias === undefined ? -2.1972 : th.letter_bias;
+    return 1 / (1 + Math.exp(-(scale * headLogit(m.lookalike, acts) + bias)));
   }
 
   function rejectScore(m, acts, kind) {
@@ -560,17 +588,28 @@
     const cfg = m.cfg, th = m.th, k = cfg.num_classes, classes = m.classes;
     const out = Array.from(acts.output);
     const logits = (cfg.output === "rbf" ? out.map((v) => -v) : out).slice(0, k);
-    const p = softmax(logits), order = orderDesc(p);
+    const temp = temperature(th), p = softmax(logits.map((v) => v / temp)), order = orderDesc(p);
     const first = classes[order[0]], second = classes[order[1]], p1 = p[order[0]], p2 = p[order[1]];
     const score = rejectScore(m, acts, th.score);
-    const v = { best: first, probability: p1, runner_up: second, runner_up_probability: p2, score };
+    const letter = letterProbability(m, acts);
+    const s1 = p1 * (1 - letter), s2 = p2 * (1 - letter);  // stated: it may be a letter written like a digit
+    const v = { best: first, probability: s1, runner_up: second, runner_up_probability: s2, score, letter };
     if (th.not_digit !== null && th.not_digit !== undefined && score > th.not_digit) {
       return { ...v, kind: "not a digit", digit: null, reason: notDigitReason(th, score) };
     }
     if (p1 < th.unsure_top || p1 - p2 < th.unsure_margin) {
-      return { ...v, kind: "unsure", digit: null, reason: `two digits compete: ${first} (${pct(p1, 0)}) or ${second} (${pct(p2, 0)})` };
+      return { ...v, kind: "unsure", digit: null, reason: `two digits compete: ${first} (${pct(s1, 0)}) or ${second} (${pct(s2, 0)})` };
     }
-    return { ...v, kind: "digit", digit: first, reason: `${first} (${pct(p1, 1)}); runner-up ${second} (${pct(p2, 1)})` };
+    const maybe = letter >= 0.05 ? `; it may also be a letter or symbol (${pct(letter, 0)})` : "";
+    return { ...v, kind: "digit", digit: first,
+      reason: `${first} (${probabilityWords(s1)}); runner-up ${second} (${probabilityWords(s2)})${maybe}` };
+  }
+
+  // verdict.probability_words: never "100%", "over 99.9%" at the top
+  function probabilityWords(p) {
+    if (p > 0.999) return "over 99.9%";
+    if (p < 0.001) return "under 0.1%";
+    return pct(p, 1);
   }
 
   // Python's format(x, ".Nf") (exact decimal value, ties to even) and ".N%"
@@ -590,7 +629,7 @@
   function notDigitReason(th, score) {
     if (["reject", "head", "reject+head"].includes(th.score)) {
       return "it looks more like the scribbles, letters and doodles this model learned to tell apart from " +
-        `digits (${pct(score, 0)} sure) than like any digit it was trained on`;
+        `digits (its not-a-digit score: ${pct(score, 0)}) than like any digit it was trained on`;
     }
     if (th.score === "rbf_distance") {
       return `its F6 code is far from every digit's prototype (distance ${fmt0(score)}; the digits it was ` +
@@ -619,23 +658,28 @@
     return hint ? `Draw it again so they differ: ${hint}.` : "Draw it again, one clear digit filling the box.";
   }
 
+  // lenet/present/icons.py: empty spans that layout.css draws (colour emoji need a font many machines lack)
+  const icon = (name) => `<span class="ico ico-${name}" aria-hidden="true"></span>`;
+  const PEN = icon("pen"), ASK = icon("ask"), NO = icon("no");
+
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
   function markdown(v) {  // verdict.markdown
     if (v.kind === "not a digit") {
-      return `### 🙂 That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
+      return `### ${NO} That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
         `draw one digit, 0–9, filling the box. (Closest digit: **${esc(v.best)}**.)`;
     }
     if (v.kind === "unsure") {
-      return `### 🤔 Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
+      return `### ${ASK} Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
         `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v.best, v.runner_up)}`;
     }
-    return `### I read: **${esc(v.best)}**\n${pct(v.probability, 1)} sure · runner-up ${esc(v.runner_up)} ` +
-      `(${pct(v.runner_up_probability, 1)})`;
+    const maybe = v.letter >= 0.05 ? ` · it may also be a letter or symbol (${pct(v.letter, 0)})` : "";
+    return `### I read: **${esc(v.best)}**\nProbability ${probabilityWords(v.probability)} · runner-up ` +
+      `${esc(v.runner_up)} (${probabilityWords(v.runner_up_probability)})${maybe}`;
   }
 
   // ---- lenet/present/draw_view.py ----
-  const EMPTY_PROMPT = "### ✏️ Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.";
+  const EMPTY_PROMPT = `### ${PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.`;
   const PROBABILITY_SCORES = ["reject", "head", "reject+head"];
 
   function confidences(m, r) {  // Reading.confidences (float32 division, as numpy does)
@@ -657,10 +701,11 @@
     const p1 = r.probs[order[0]], p2 = r.probs[order[1]];
     if (unsureReading(r)) {
       const why = r.reject > p1 ? `no digit prototype is close (“none of these”: ${pct(r.reject, 0)})` : `then ${esc(second)} (${pct(p2, 0)})`;
-      return `### 🤔 Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
+      return `### ${ASK} Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
         "Try drawing it again, more clearly.";
     }
-    return `### I read: **${esc(first)}**\n${pct(p1, 1)} sure · runner-up ${esc(second)} (${pct(p2, 1)})`;
+    return `### I read: **${esc(first)}**\nProbability ${probabilityWords(p1)} · runner-up ${esc(second)} ` +
+      `(${probabilityWords(p2)})`;
   }
 
   function labelEntries(m, r, judged) {  // views.label_value, as [label, confidence] pairs in dict order
@@ -681,7 +726,7 @@
         const i = y * size + x, border = pad && (y < pad || x < pad || y >= size - pad || x >= size - pad);
         const g = Math.trunc(f32(Math.min(1, Math.max(0, x01[i])) * 255));
         let rgb = [g, g, g];
-        if (border) rgb = [0, 1, 2].map((c) => Math.trunc(f32(f32(f32(g) * f32(0.6)) + [40, 60, 110][c] * 0.4)));
+        if (border) rgb = [0, 1, 2].map((c) => Math.trunc(f32(f32(f32(g) * f32(0.3)) + [45, 85, 200][c] * 0.7)));
         px.set([rgb[0], rgb[1], rgb[2], 255], 4 * i);
       }
     }
@@ -698,13 +743,13 @@
   function seenHtml(cfg, x01) {  // views.seen_html
     const size = cfg.input_size, pad = (size - 28) >> 1;
     const caption = "Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's " +
-      "pen, centred in 28×28" + (pad ? `; the navy frame is the padding to LeNet-5's ${size}×${size} input.`
+      "pen, centred in 28×28" + (pad ? `; the blue frame is the padding to LeNet-5's ${size}×${size} input.`
         : `; this model reads ${size}×${size} with no padding.`);
     let body;
     if (!x01) body = '<div class="seen-empty">What the network sees appears here</div>';
     else {
       const alt = `What the network sees: your drawing as a ${size}×${size} grey image, white ink on black, scaled ` +
-        "and centred" + (pad ? `, inside a navy ${pad}-pixel frame of padding` : "");
+        "and centred" + (pad ? `, inside a blue ${pad}-pixel frame of padding` : "");
       body = `<img class="px" src="${pngDataUrl(seenPixels(x01, size, pad), size)}" width="${size}" height="${size}" alt="${alt}">`;
     }
     return `<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>${body}` +
@@ -740,13 +785,13 @@
   function quietText(res) {
     if (res.empty) return EMPTY_PROMPT;
     const r = res.reading, order = orderDesc(r.probs), best = res.model.classes[order[0]];
-    return `### ✏️ … **${esc(best)}**?\nReading as you draw: best guess ${esc(best)} (${pct(r.probs[order[0]], 0)}). ` +
+    return `### ${PEN} … **${esc(best)}**?\nReading as you draw: best guess ${esc(best)} (${pct(r.probs[order[0]], 0)}). ` +
       "The verdict comes when you lift the pen.";
   }
 
   return {
     version: 1, SIZE, BRUSH, parse, penWidth, rasterise, canvasToDigit, resize, load, forward, readDigit, judge,
-    markdown, verdictText, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, outputsOf, quietText, pct, fixed,
+    markdown, verdictText, probabilityWords, outputProbabilities, letterProbability, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, outputsOf, quietText, pct, fixed,
     roundHalfEven, EMPTY_PROMPT,
   };
 });
