@@ -509,14 +509,25 @@
 
   // inference.output_probabilities: with "not a digit" last, its probability p is the plain softmax's over every
   // score; the classes share 1 - p as softmax(class logits / temperature) does. Temperature 1: the plain softmax.
+  // With a temperature the share is taken in float32 as torch does: a "not a digit" probability that rounds to 1
+  // leaves the classes exactly 0 on the server, and so here.
   function outputProbabilities(scores, k, temp) {
-    const probs = softmax(scores);
-    if (temp === 1.0) return probs;
-    const digits = softmax(scores.slice(0, k).map((v) => v / temp));
+    if (temp === 1.0) return softmax(scores);
+    const probs = softmax32(scores), digits = softmax32(scores.slice(0, k).map((v) => f32(f32(v) / f32(temp))));
     if (probs.length === k) return digits;
     let rest = 0;
-    for (let i = k; i < probs.length; i++) rest += probs[i];
-    return digits.map((v) => v * (1 - rest)).concat(probs.slice(k));
+    for (let i = k; i < probs.length; i++) rest = f32(rest + probs[i]);
+    const share = f32(1 - rest);
+    return digits.map((v) => f32(v * share)).concat(probs.slice(k));
+  }
+
+  function softmax32(v) {  // torch.softmax on float32: exp(x - max), their float32 sum, each divided by it
+    let m = -Infinity;
+    for (const x of v) m = Math.max(m, f32(x));
+    const e = v.map((x) => f32(Math.exp(f32(f32(x) - m))));
+    let s = 0;
+    for (const x of e) s = f32(s + x);
+    return e.map((x) => f32(x / s));
   }
 
   // inference.read_digit: the probabilities (output_probabilities over model.scores), reject share, activations
