@@ -56,6 +56,7 @@ def test_the_payload_holds_config_thresholds_and_every_tensor(shipped):
         assert p["version"] == 1 and len(p["key"]) == 16
         assert p["config"] == lm.model.config.to_dict() and p["classes"] == lm.classes
         assert p["thresholds"] == lm.thresholds.to_dict()
+        assert {"temperature", "lookalike", "letter_scale", "letter_bias"} <= set(p["thresholds"])
         assert p["reads_digits"] == (key != "lenet5-fashion-mnist")
         for name, t in model_tensors(lm).items():
             assert np.array_equal(_floats(p["tensors"][name]), t.numpy()), (key, name)

@@ -4,7 +4,9 @@
 //   lenet/reading/strokes.py     rasterise            the pen swept along the strokes (float64, same order of operations)
 //   lenet/reading/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
 //   lenet/net/model.py       forward              every preset the config allows (weights from lenet/reading/webread.py)
-//   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds
+//   lenet/reading/inference.py   readDigit            output_probabilities: digit logits / Thresholds.temperature
+//   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds;
+//                                                     P(letter) from the lookalike head scales the stated probability
 //   lenet/present/draw_view.py   outputs              the verdict text, the Probabilities value, "what the network sees"
 //
 // Parity with the server (tests/test_browser_webread.py) rests on doing every step that ends in a yes/no the
