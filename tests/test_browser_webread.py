@@ -196,6 +196,40 @@ def test_an_uploaded_model_is_read_in_the_page(page, server_url, tmp_path):
     assert compare(mine, [core_reading(lm, d) for d in drawings]) <= TOLERANCE
 
 
+def test_an_uploaded_calibrated_checkpoint_is_read_in_the_page_as_the_server_reads_it(page, server_url, tmp_path):
+    """A checkpoint calibrated on real hands (lenet.calibrate --real-hands writes a temperature, a lookalike head
+    with letter_scale and letter_bias, and the wider "unsure"; here the shipped default's network with such a
+    verdict, tests/test_webread.calibrated): uploaded, its payload carries them and the page reads as the core."""
+    from test_webread import calibrated
+
+    from lenet.net.checkpoint import save_checkpoint
+    from lenet.reading.inference import LoadedModel
+    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+
+    drawings = [d for _, d in varied_drawings(60, seed=13)]
+    tuned = calibrated(SHIPPED[DEFAULT_MODEL], drawings)
+    path = save_checkpoint(tmp_path / "calibrated.safetensors", tuned.model, tuned.meta)
+    lm = LoadedModel.from_file(path, source="uploaded")
+    assert lm.thresholds == tuned.thresholds
+    open_app(page, server_url)
+    draw_with_mouse(page, SEVEN)
+    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read|Not sure"), timeout=SLOW)
+    key = page_payload(page)["key"]
+    page.get_by_role("tab", name="Train").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#upload").click()
+    chooser.value.set_files(str(path))
+    payload = page_payload(page, key)
+    assert payload["thresholds"] == lm.thresholds.to_dict() and payload["thresholds"]["temperature"] != 1.0
+    mine = page.evaluate(READ_ALL, {"drawings": drawings, "payload": payload})
+    core = [core_reading(lm, d) for d in drawings]
+    worst = compare(mine, core)
+    assert worst <= TOLERANCE, worst
+    texts = [r["text"] for r in mine if not r["empty"]]
+    assert any("may also be a letter or symbol" in t for t in texts), texts
+    print("calibrated upload: max |page - server|", worst)
+
+
 def test_without_its_reader_the_page_says_so_and_the_server_reads(page, server_url):
     # An old browser, or a script that failed: window.LenetReader never appears.
     page.add_init_script("Object.defineProperty(window, 'LenetReader', {get() { return undefined; }, set(v) {}, "

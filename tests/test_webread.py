@@ -3,6 +3,7 @@ page's reader (lenet/static/reader.js) run in Node against the core for every pr
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import shutil
 import subprocess
@@ -55,6 +56,7 @@ def test_the_payload_holds_config_thresholds_and_every_tensor(shipped):
         assert p["version"] == 1 and len(p["key"]) == 16
         assert p["config"] == lm.model.config.to_dict() and p["classes"] == lm.classes
         assert p["thresholds"] == lm.thresholds.to_dict()
+        assert {"temperature", "lookalike", "letter_scale", "letter_bias"} <= set(p["thresholds"])
         assert p["reads_digits"] == (key != "lenet5-fashion-mnist")
         for name, t in model_tensors(lm).items():
             assert np.array_equal(_floats(p["tensors"][name]), t.numpy()), (key, name)
@@ -166,3 +168,56 @@ def test_the_page_reader_matches_the_core_for_every_preset(shipped):
     for name, lm in models:
         some = drawings if name in shipped else drawings[:8]
         assert_same_reading(lm, some, node_read(some, export_payload(lm)))
+
+
+def calibrated(lm: LoadedModel, drawings: list[dict], temperature: float = 1.7, seed: int = 0, letter_scale: float = 2.5,
+               letter_bias: float = -1.5, unsure_top: float = 0.6, unsure_margin: float = 0.3) -> LoadedModel:
+    """A copy of a model whose checkpoint says what `python -m lenet.calibrate --real-hands` writes: a temperature,
+    a lookalike head (here random weights standardised on these drawings' own S4, C5, F6, so its P(letter) is
+    spread from a few per cent to most), its Platt scaling and the wider "unsure" (the network is the same)."""
+    from lenet.present import draw_view
+    from lenet.reading.verdict import FeatureHead
+
+    acts = [draw_view.read_value(lm, json.dumps(d)) for d in drawings]
+    feats = FeatureHead.features({k: np.stack([r.activations[k] for r in acts if r is not None])
+                                  for k in ("s4", "c5", "f6")})
+    torch.manual_seed(seed)
+    head = FeatureHead(feats.shape[1], 16)
+    # a real head standardises on thousands of drawings; on these 40 some units never move (std ~1e-6 would
+    # magnify the page's ~1e-6 float32 differences a million times), so a floor
+    head.mean, head.std = feats.mean(0), feats.std(0).clamp_min(1e-2)
+    th = replace(lm.thresholds, temperature=temperature, lookalike=head.to_dict(), letter_scale=letter_scale,
+                 letter_bias=letter_bias, unsure_top=unsure_top, unsure_margin=unsure_margin)
+    return LoadedModel(model=copy.deepcopy(lm.model), meta={**lm.meta, "verdict": th.to_dict()}, source="uploaded")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_page_reader_follows_a_calibrated_checkpoint(shipped):
+    """A checkpoint calibrated on real hands (temperature, lookalike head with letter_scale and letter_bias, the
+    wider "unsure"): the page states the same tempered probabilities, the same P(letter)-scaled digit probability,
+    the same verdicts and words as the core, for every kind of reject score and output the verdict handles."""
+    from lenet.present import draw_view
+
+    drawings = [d for _, d in varied_drawings(40, seed=5)]
+    models = [("lenet5-mnist", calibrated(shipped["lenet5-mnist"], drawings, temperature=3.0)),  # some "unsure"
+              ("lenet5-1998-mnist", calibrated(shipped["lenet5-1998-mnist"], drawings))]
+    models += [("reject class", calibrated(_random_model("lenet5", 7, reject_class=True), drawings, temperature=0.6)),
+               ("rbf map", calibrated(_random_model("lenet5-1998", 8, rbf_reject=10.0), drawings, temperature=2.5)),
+               ("energy", calibrated(_random_model("lenet5", 9), drawings, temperature=0.8, letter_bias=-3.0))]
+    kinds, texts = set(), []
+    for name, lm in models:
+        payload = export_payload(lm)
+        assert payload["thresholds"]["temperature"] == lm.thresholds.temperature != 1.0
+        assert payload["thresholds"]["lookalike"] == lm.thresholds.lookalike is not None
+        page = node_read(drawings, payload)
+        assert_same_reading(lm, drawings, page)
+        kinds |= {r["kind"] for r in page if not r.get("empty")}
+        if name == "lenet5-mnist":
+            assert {r["kind"] for r in page if not r.get("empty")} == {"digit", "unsure", "not a digit"}
+        texts += [r["text"] for r in page if not r.get("empty")]
+        if name in shipped:  # random networks seldom read a digit
+            verdicts = [draw_view.read_json(lm, json.dumps(d)) for d in drawings]
+            assert any(v["verdict"] == "digit" and "letter or symbol" in v["reason"] for v in verdicts), name
+    assert kinds == {"digit", "unsure", "not a digit"}, kinds
+    assert any("may also be a letter or symbol" in t for t in texts)
+    assert any(t.startswith("### I read") and "letter or symbol" not in t for t in texts)

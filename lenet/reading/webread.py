@@ -6,7 +6,11 @@
 
 Tensors are the model's own, with three changes that keep the page's code small: BatchNorm (eval mode) is folded
 into the convolution or full connection before it, the paper's sparse C3 is given as its dense kernel (zeros
-where the table has no link), and the RBF prototypes are included as "output.prototypes". Nothing here needs
+where the table has no link), and the RBF prototypes are included as "output.prototypes". "thresholds" is the
+checkpoint's whole verdict (lenet.reading.verdict.Thresholds, every field): the reject score and its threshold,
+"unsure", the "not a digit" head's weights, the temperature the digit logits are divided by, and the lookalike
+head with letter_scale and letter_bias (P(letter) scales every stated digit probability); the page reads a field
+a payload lacks as Thresholds' default. Nothing here needs
 a UI framework; the payload is made once per model (cached while the model lives) and sent to the page once per
 model change.
 """

@@ -4,7 +4,9 @@
 //   lenet/reading/strokes.py     rasterise            the pen swept along the strokes (float64, same order of operations)
 //   lenet/reading/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
 //   lenet/net/model.py       forward              every preset the config allows (weights from lenet/reading/webread.py)
-//   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds
+//   lenet/reading/inference.py   readDigit            output_probabilities: digit logits / Thresholds.temperature
+//   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds;
+//                                                     P(letter) from the lookalike head scales the stated probability
 //   lenet/present/draw_view.py   outputs              the verdict text, the Probabilities value, "what the network sees"
 //
 // Parity with the server (tests/test_browser_webread.py) rests on doing every step that ends in a yes/no the
@@ -394,12 +396,15 @@
     const t = {};
     for (const [name, spec] of Object.entries(payload.tensors)) t[name] = { shape: spec.shape, data: b64floats(spec.data) };
     const th = payload.thresholds;
-    let head = null;
-    if (th.head) {
-      head = { n: th.head.n_in, hidden: th.head.hidden, t: {} };
-      for (const [name, data] of Object.entries(th.head.tensors)) head.t[name] = b64floats(data);
-    }
-    m = { cfg: payload.config, t, th, head, classes: payload.classes, readsDigits: payload.reads_digits, key: payload.key };
+    const decodeHead = (d) => {
+      if (!d) return null;
+      const h = { n: d.n_in, hidden: d.hidden, t: {} };
+      for (const [name, data] of Object.entries(d.tensors)) h.t[name] = b64floats(data);
+      return h;
+    };
+    const head = decodeHead(th.head), lookalike = decodeHead(th.lookalike);
+    m = { cfg: payload.config, t, th, head, lookalike, classes: payload.classes, readsDigits: payload.reads_digits,
+      key: payload.key };
     if (decoded.size > 8) decoded.delete(decoded.keys().next().value);
     decoded.set(payload.key, m);
     return m;
@@ -501,7 +506,33 @@
     return e.map((x) => x / s);
   }
 
-  // inference.read_digit: the probabilities (torch.softmax over model.scores), reject share, activations
+  // Thresholds.temperature: 1.0 for checkpoints without one (as Thresholds' default)
+  function temperature(th) { return th.temperature === undefined || th.temperature === null ? 1.0 : th.temperature; }
+
+  // inference.output_probabilities: with "not a digit" last, its probability p is the plain softmax's over every
+  // score; the classes share 1 - p as softmax(class logits / temperature) does. Temperature 1: the plain softmax.
+  // With a temperature the share is taken in float32 as torch does: a "not a digit" probability that rounds to 1
+  // leaves the classes exactly 0 on the server, and so here.
+  function outputProbabilities(scores, k, temp) {
+    if (temp === 1.0) return softmax(scores);
+    const probs = softmax32(scores), digits = softmax32(scores.slice(0, k).map((v) => f32(f32(v) / f32(temp))));
+    if (probs.length === k) return digits;
+    let rest = 0;
+    for (let i = k; i < probs.length; i++) rest = f32(rest + probs[i]);
+    const share = f32(1 - rest);
+    return digits.map((v) => f32(v * share)).concat(probs.slice(k));
+  }
+
+  function softmax32(v) {  // torch.softmax on float32: exp(x - max), their float32 sum, each divided by it
+    let m = -Infinity;
+    for (const x of v) m = Math.max(m, f32(x));
+    const e = v.map((x) => f32(Math.exp(f32(f32(x) - m))));
+    let s = 0;
+    for (const x of e) s = f32(s + x);
+    return e.map((x) => f32(x / s));
+  }
+
+  // inference.read_digit: the probabilities (output_probabilities over model.scores), reject share, activations
   function readDigit(m, digit) {
     const cfg = m.cfg, S = cfg.input_size, pad = (S - 28) >> 1;
     const x01 = new Float32Array(S * S);
@@ -512,13 +543,13 @@
     const k = cfg.num_classes, out = Array.from(acts.output);
     let scores = cfg.output === "rbf" ? out.map((v) => -v) : out;  // model.scores: logits, "not a digit" last
     if (!cfg.reject_class && cfg.rbf_reject !== null && cfg.rbf_reject !== undefined) scores = scores.concat([-cfg.rbf_reject]);
-    const all = softmax(scores).map(f32);
+    const all = outputProbabilities(scores, k, temperature(m.th)).map(f32);
     return { x01, acts, probs: all.slice(0, k), reject: all.length > k ? all[k] : 0.0 };
   }
 
   // ---- lenet/reading/verdict.py ----
-  function headScore(m, acts) {
-    const h = m.head, feats = [...acts.s4, ...acts.c5, ...acts.f6];
+  function headLogit(h, acts) {  // FeatureHead.forward, float32
+    const feats = [...acts.s4, ...acts.c5, ...acts.f6];
     const mean = h.t["mean"], std = h.t["std"], w1 = h.t["net.0.weight"], b1 = h.t["net.0.bias"];
     const w2 = h.t["net.2.weight"], b2 = h.t["net.2.bias"];
     const z = new Float32Array(feats.length);
@@ -530,7 +561,17 @@
       acc = f32(acc);
       if (acc > 0) logit += acc * w2[j];
     }
-    return f32(1 / (1 + Math.exp(-f32(logit))));
+    return f32(logit);
+  }
+
+  function headScore(m, acts) { return f32(1 / (1 + Math.exp(-headLogit(m.head, acts)))); }
+
+  // verdict.letter_probability: P(a letter or symbol written like a digit), 0 without a lookalike head
+  function letterProbability(m, acts) {
+    if (!m.lookalike) return 0.0;
+    const th = m.th, scale = th.letter_scale === undefined ? 1.0 : th.letter_scale;
+    const bias = th.letter_bias === undefined ? -2.1972 : th.letter_bias;
+    return 1 / (1 + Math.exp(-(scale * headLogit(m.lookalike, acts) + bias)));
   }
 
   function rejectScore(m, acts, kind) {
@@ -560,17 +601,28 @@
     const cfg = m.cfg, th = m.th, k = cfg.num_classes, classes = m.classes;
     const out = Array.from(acts.output);
     const logits = (cfg.output === "rbf" ? out.map((v) => -v) : out).slice(0, k);
-    const p = softmax(logits), order = orderDesc(p);
+    const temp = temperature(th), p = softmax(logits.map((v) => v / temp)), order = orderDesc(p);
     const first = classes[order[0]], second = classes[order[1]], p1 = p[order[0]], p2 = p[order[1]];
     const score = rejectScore(m, acts, th.score);
-    const v = { best: first, probability: p1, runner_up: second, runner_up_probability: p2, score };
+    const letter = letterProbability(m, acts);
+    const s1 = p1 * (1 - letter), s2 = p2 * (1 - letter);  // stated: it may be a letter written like a digit
+    const v = { best: first, probability: s1, runner_up: second, runner_up_probability: s2, score, letter };
     if (th.not_digit !== null && th.not_digit !== undefined && score > th.not_digit) {
       return { ...v, kind: "not a digit", digit: null, reason: notDigitReason(th, score) };
     }
     if (p1 < th.unsure_top || p1 - p2 < th.unsure_margin) {
-      return { ...v, kind: "unsure", digit: null, reason: `two digits compete: ${first} (${pct(p1, 0)}) or ${second} (${pct(p2, 0)})` };
+      return { ...v, kind: "unsure", digit: null, reason: `two digits compete: ${first} (${pct(s1, 0)}) or ${second} (${pct(s2, 0)})` };
     }
-    return { ...v, kind: "digit", digit: first, reason: `${first} (${pct(p1, 1)}); runner-up ${second} (${pct(p2, 1)})` };
+    const maybe = letter >= 0.05 ? `; it may also be a letter or symbol (${pct(letter, 0)})` : "";
+    return { ...v, kind: "digit", digit: first,
+      reason: `${first} (${probabilityWords(s1)}); runner-up ${second} (${probabilityWords(s2)})${maybe}` };
+  }
+
+  // verdict.probability_words: never "100%", "over 99.9%" at the top
+  function probabilityWords(p) {
+    if (p > 0.999) return "over 99.9%";
+    if (p < 0.001) return "under 0.1%";
+    return pct(p, 1);
   }
 
   // Python's format(x, ".Nf") (exact decimal value, ties to even) and ".N%"
@@ -624,15 +676,19 @@
     return hint ? `Draw it again so they differ: ${hint}.` : "Draw it again, one clear digit filling the box.";
   }
 
+  // lenet/present/icons.py: empty spans that layout.css draws (colour emoji need a font many machines lack)
+  const icon = (name) => `<span class="ico ico-${name}" aria-hidden="true"></span>`;
+  const PEN = icon("pen"), ASK = icon("ask"), NO = icon("no");
+
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
   function markdown(v) {  // verdict.markdown
     if (v.kind === "not a digit") {
-      return `### <span class="ico ico-no" aria-hidden="true"></span> That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
+      return `### ${NO} That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
         `draw one digit, 0–9, filling the box. (Closest digit: **${esc(v.best)}**.)`;
     }
     if (v.kind === "unsure") {
-      return `### <span class="ico ico-ask" aria-hidden="true"></span> Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
+      return `### ${ASK} Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
         `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v.best, v.runner_up)}`;
     }
     const maybe = (v.letter || 0) >= 0.05 ? ` · it may also be a letter or symbol (${pct(v.letter, 0)})` : "";
@@ -641,7 +697,7 @@
   }
 
   // ---- lenet/present/draw_view.py ----
-  const EMPTY_PROMPT = `### <span class="ico ico-pen" aria-hidden="true"></span> Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.`;
+  const EMPTY_PROMPT = `### ${PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.`;
   const PROBABILITY_SCORES = ["reject", "head", "reject+head"];
 
   function confidences(m, r) {  // Reading.confidences (float32 division, as numpy does)
@@ -663,7 +719,7 @@
     const p1 = r.probs[order[0]], p2 = r.probs[order[1]];
     if (unsureReading(r)) {
       const why = r.reject > p1 ? `no digit prototype is close (“none of these”: ${pct(r.reject, 0)})` : `then ${esc(second)} (${pct(p2, 0)})`;
-      return `### <span class="ico ico-ask" aria-hidden="true"></span> Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
+      return `### ${ASK} Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
         "Try drawing it again, more clearly.";
     }
     return `### I read: **${esc(first)}**\nProbability ${probabilityWords(p1)} · runner-up ${esc(second)} ` +
@@ -747,13 +803,13 @@
   function quietText(res) {
     if (res.empty) return EMPTY_PROMPT;
     const r = res.reading, order = orderDesc(r.probs), best = res.model.classes[order[0]];
-    return `### <span class="ico ico-pen" aria-hidden="true"></span> … **${esc(best)}**?\nReading as you draw: best guess ${esc(best)} (${pct(r.probs[order[0]], 0)}). ` +
+    return `### ${PEN} … **${esc(best)}**?\nReading as you draw: best guess ${esc(best)} (${pct(r.probs[order[0]], 0)}). ` +
       "The verdict comes when you lift the pen.";
   }
 
   return {
     version: 1, SIZE, BRUSH, parse, penWidth, rasterise, canvasToDigit, resize, load, forward, readDigit, judge,
-    markdown, verdictText, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, outputsOf, quietText, pct, fixed,
+    markdown, verdictText, probabilityWords, outputProbabilities, letterProbability, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, outputsOf, quietText, pct, fixed,
     roundHalfEven, EMPTY_PROMPT,
   };
 });
