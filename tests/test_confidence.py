@@ -80,10 +80,6 @@ def test_letters_that_look_like_digits_are_never_read_as_a_digit_at_95_percent(s
     from lenet.reading import lookalikes
     from lenet.reading.inference import read_canvas, verdict
 
-    if shipped.thresholds.lookalike is None:
-        pytest.skip("the shipped checkpoint has no lookalike head yet (python -m lenet.calibrate --real-hands); "
-                    "docs/real-hands.md has what a calibrated one does")
-
     rng = np.random.default_rng(0)
     overclaimed = []
     for face, char, strokes in lookalikes.glyph_strokes(lookalikes.TEST_FACES, "SBZOIl?+gq"):
@@ -92,4 +88,7 @@ def test_letters_that_look_like_digits_are_never_read_as_a_digit_at_95_percent(s
             v = verdict(shipped, read_canvas(shipped, canvas))
             if v.kind == "digit" and v.probability >= 0.95:
                 overclaimed.append((face, char, v.digit, round(v.probability, 3)))
+    if overclaimed and shipped.thresholds.lookalike is None:  # measured, and kept visible as a known failure
+        pytest.xfail(f"issue 29, open: the shipped checkpoint has no lookalike head yet (python -m lenet.calibrate "
+                     f"--real-hands; docs/real-hands.md): {len(overclaimed)} overclaimed, e.g. {overclaimed[:3]}")
     assert not overclaimed, overclaimed
