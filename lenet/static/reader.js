@@ -618,13 +618,6 @@
       reason: `${first} (${probabilityWords(s1)}); runner-up ${second} (${probabilityWords(s2)})${maybe}` };
   }
 
-  // verdict.probability_words: never "100%", "over 99.9%" at the top
-  function probabilityWords(p) {
-    if (p > 0.999) return "over 99.9%";
-    if (p < 0.001) return "under 0.1%";
-    return pct(p, 1);
-  }
-
   // Python's format(x, ".Nf") (exact decimal value, ties to even) and ".N%"
   function fixed(x, digits) {
     const s = x.toFixed(Math.min(100, digits + 60));  // exact enough to see a tie
@@ -638,7 +631,7 @@
   }
   function pct(x, digits) { return fixed(x * 100, digits) + "%"; }
   function fmt0(x) { return fixed(x, 0); }
-  function probabilityWords(p) {  // verdict.probability_words: never "100%"
+  function probabilityWords(p) {  // verdict.probability_words: never "100%", "over 99.9%" at the top
     if (p > 0.999) return "over 99.9%";
     if (p < 0.001) return "under 0.1%";
     return pct(p, 1);
