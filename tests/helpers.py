@@ -2,10 +2,14 @@
 reading) and checking that a picture is framed as MNIST frames a digit. Fixtures live in conftest.py."""
 from __future__ import annotations
 
+import copy
+import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from playwright.sync_api import Page, expect
 
 SLOW = 60_000  # ms: a prediction or a tab's first render on a busy 2-core machine
@@ -130,3 +134,27 @@ def assert_framed_like_a_drawing(img: np.ndarray):
     assert 18 <= bbox_side(img) <= 22
     cy, cx = centre_of_mass(img)
     assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
+
+
+# ---------- models ----------
+
+def calibrated(lm, drawings: list[dict], temperature: float = 1.7, seed: int = 0, letter_scale: float = 2.5,
+               letter_bias: float = -1.5, unsure_top: float = 0.6, unsure_margin: float = 0.3):
+    """A copy of a model whose checkpoint says what `python -m lenet.calibrate --real-hands` writes: a temperature,
+    a lookalike head (here random weights standardised on these drawings' own S4, C5, F6, so its P(letter) is
+    spread from a few per cent to most), its Platt scaling and the wider "unsure" (the network is the same)."""
+    from lenet.present import draw_view
+    from lenet.reading.inference import LoadedModel
+    from lenet.reading.verdict import FeatureHead
+
+    acts = [draw_view.read_value(lm, json.dumps(d)) for d in drawings]
+    feats = FeatureHead.features({k: np.stack([r.activations[k] for r in acts if r is not None])
+                                  for k in ("s4", "c5", "f6")})
+    torch.manual_seed(seed)
+    head = FeatureHead(feats.shape[1], 16)
+    # a real head standardises on thousands of drawings; on these 40 some units never move (std ~1e-6 would
+    # magnify the page's ~1e-6 float32 differences a million times), so a floor
+    head.mean, head.std = feats.mean(0), feats.std(0).clamp_min(1e-2)
+    th = replace(lm.thresholds, temperature=temperature, lookalike=head.to_dict(), letter_scale=letter_scale,
+                 letter_bias=letter_bias, unsure_top=unsure_top, unsure_margin=unsure_margin)
+    return LoadedModel(model=copy.deepcopy(lm.model), meta={**lm.meta, "verdict": th.to_dict()}, source="uploaded")

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from conftest import ROOT
-from helpers import FOUR, ONE, SEVEN, SLOW, draw_with_finger, draw_with_mouse, open_app, pick_model
+from helpers import FOUR, ONE, SEVEN, SLOW, calibrated, draw_with_finger, draw_with_mouse, open_app, pick_model
 
 sys.path.insert(0, str(ROOT / "bench"))
 from bench.common.varied_drawings import varied_drawings  # noqa: E402
@@ -167,6 +166,19 @@ def test_a_finger_on_a_phone_makes_no_request_either(phone_context, server_url):
     assert posts[before:] == []
 
 
+def upload_in_the_page(page, server_url: str, path) -> dict:
+    """Draw a 7, then load the checkpoint at `path` on the Train tab: the payload the page then reads with."""
+    open_app(page, server_url)
+    draw_with_mouse(page, SEVEN)
+    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read|Not sure"), timeout=SLOW)
+    key = page_payload(page)["key"]
+    page.get_by_role("tab", name="Train").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#upload").click()
+    chooser.value.set_files(str(path))
+    return page_payload(page, key)
+
+
 def test_an_uploaded_model_is_read_in_the_page(page, server_url, tmp_path):
     """A visitor's own model (here an improved LeNet with BatchNorm, uploaded) goes to the page once and reads
     there, as the core reads it."""
@@ -181,15 +193,7 @@ def test_an_uploaded_model_is_read_in_the_page(page, server_url, tmp_path):
     net = LeNet(preset("lenet5-bn")).eval()
     path = save_checkpoint(tmp_path / "mine.safetensors", net, {"arch": "lenet5-bn", "dataset": "mnist"})
     lm = LoadedModel.from_file(path, source="uploaded")
-    open_app(page, server_url)
-    draw_with_mouse(page, SEVEN)
-    expect(page.locator("#verdict")).to_contain_text("I read", timeout=SLOW)
-    key = page_payload(page)["key"]
-    page.get_by_role("tab", name="Train").click()
-    with page.expect_file_chooser() as chooser:
-        page.locator("#upload").click()
-    chooser.value.set_files(str(path))
-    payload = page_payload(page, key)
+    payload = upload_in_the_page(page, server_url, path)
     assert payload["config"]["batch_norm"] is True
     drawings = [d for _, d in varied_drawings(40, seed=5)]
     mine = page.evaluate(READ_ALL, {"drawings": drawings, "payload": payload})
@@ -200,8 +204,6 @@ def test_an_uploaded_calibrated_checkpoint_is_read_in_the_page_as_the_server_rea
     """A checkpoint calibrated on real hands (lenet.calibrate --real-hands writes a temperature, a lookalike head
     with letter_scale and letter_bias, and the wider "unsure"; here the shipped default's network with such a
     verdict, tests/test_webread.calibrated): uploaded, its payload carries them and the page reads as the core."""
-    from test_webread import calibrated
-
     from lenet.net.checkpoint import save_checkpoint
     from lenet.reading.inference import LoadedModel
     from lenet.ui.common import DEFAULT_MODEL, SHIPPED
@@ -211,15 +213,7 @@ def test_an_uploaded_calibrated_checkpoint_is_read_in_the_page_as_the_server_rea
     path = save_checkpoint(tmp_path / "calibrated.safetensors", tuned.model, tuned.meta)
     lm = LoadedModel.from_file(path, source="uploaded")
     assert lm.thresholds == tuned.thresholds
-    open_app(page, server_url)
-    draw_with_mouse(page, SEVEN)
-    expect(page.locator("#verdict")).to_contain_text(re.compile(r"I read|Not sure"), timeout=SLOW)
-    key = page_payload(page)["key"]
-    page.get_by_role("tab", name="Train").click()
-    with page.expect_file_chooser() as chooser:
-        page.locator("#upload").click()
-    chooser.value.set_files(str(path))
-    payload = page_payload(page, key)
+    payload = upload_in_the_page(page, server_url, path)
     assert payload["thresholds"] == lm.thresholds.to_dict() and payload["thresholds"]["temperature"] != 1.0
     mine = page.evaluate(READ_ALL, {"drawings": drawings, "payload": payload})
     core = [core_reading(lm, d) for d in drawings]

@@ -3,7 +3,6 @@ page's reader (lenet/static/reader.js) run in Node against the core for every pr
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from lenet.reading.inference import LoadedModel, load_shipped
 from lenet.net.model import LeNet
 from lenet.reading.preprocess import _aa_taps, _resize
 from lenet.reading.webread import export_payload, model_tensors, payload_bytes
+from helpers import calibrated
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -168,27 +168,6 @@ def test_the_page_reader_matches_the_core_for_every_preset(shipped):
     for name, lm in models:
         some = drawings if name in shipped else drawings[:8]
         assert_same_reading(lm, some, node_read(some, export_payload(lm)))
-
-
-def calibrated(lm: LoadedModel, drawings: list[dict], temperature: float = 1.7, seed: int = 0, letter_scale: float = 2.5,
-               letter_bias: float = -1.5, unsure_top: float = 0.6, unsure_margin: float = 0.3) -> LoadedModel:
-    """A copy of a model whose checkpoint says what `python -m lenet.calibrate --real-hands` writes: a temperature,
-    a lookalike head (here random weights standardised on these drawings' own S4, C5, F6, so its P(letter) is
-    spread from a few per cent to most), its Platt scaling and the wider "unsure" (the network is the same)."""
-    from lenet.present import draw_view
-    from lenet.reading.verdict import FeatureHead
-
-    acts = [draw_view.read_value(lm, json.dumps(d)) for d in drawings]
-    feats = FeatureHead.features({k: np.stack([r.activations[k] for r in acts if r is not None])
-                                  for k in ("s4", "c5", "f6")})
-    torch.manual_seed(seed)
-    head = FeatureHead(feats.shape[1], 16)
-    # a real head standardises on thousands of drawings; on these 40 some units never move (std ~1e-6 would
-    # magnify the page's ~1e-6 float32 differences a million times), so a floor
-    head.mean, head.std = feats.mean(0), feats.std(0).clamp_min(1e-2)
-    th = replace(lm.thresholds, temperature=temperature, lookalike=head.to_dict(), letter_scale=letter_scale,
-                 letter_bias=letter_bias, unsure_top=unsure_top, unsure_margin=unsure_margin)
-    return LoadedModel(model=copy.deepcopy(lm.model), meta={**lm.meta, "verdict": th.to_dict()}, source="uploaded")
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
