@@ -31,15 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ApiClient, canvas_png, free_port, ms, pct, start_app, wait_for_client
-
-
-def peak_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from bench.common import ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, wait_for_client
 
 
 class Trainer:
@@ -180,7 +172,7 @@ def main():
                   f"{np.mean(np.asarray(errs) <= 0.5):.0%} within ±50% (n={len(errs)})")
         run_errors = [t for t in trainers if t.error or "Done" not in t.final]
         ratio = pct(loaded, 99)[0] / pct(idle, 99)[0]
-        peak = peak_mb(proc.pid)
+        peak = rss_mb(proc.pid, "VmHWM")
         print(f"  all {len(trainers)} runs in {wall:.0f} s; runs that did not finish: {len(run_errors)}; "
               f"reading errors {len(idle_err) + len(loaded_err)}; p99 {ratio:.1f}x idle p99; peak RSS {peak:.0f} MB")
         ok = not run_errors and not idle_err and not loaded_err and ratio <= 3 and peak <= 2048

@@ -63,10 +63,11 @@ def wait_for_client(url: str, timeout: float = 120.0):
             time.sleep(0.1)
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory in MB now (VmRSS), or its peak so far (field="VmHWM")."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
