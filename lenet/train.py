@@ -3,7 +3,7 @@
     python -m lenet.train --dataset mnist --out my.safetensors
     python -m lenet.train --recipe recipes/lenet5-fashion-mnist.toml [--dry-run]
 
-One JSON event per line with --json (the events of lenet.training.trainer), a progress bar otherwise.
+One JSON event per line with --json (lenet.training.events, as to_json() gives them), a progress bar otherwise.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from lenet.sources.hand_fonts import CALIBRATION_HANDS, FontUnavailable
 from lenet.sources.optdigits import COPIES as OPTDIGITS_COPIES
 from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
 from lenet.training.device import PRECISIONS
-from lenet.training.trainer import Trainer, checkpoint_meta
+from lenet.training.events import Done, EpochEnd, Failed, Step
+from lenet.training.trainer import Trainer
 
 def build_parser() -> argparse.ArgumentParser:
     d = recipe()
@@ -118,27 +119,27 @@ def run_and_save(trainer: Trainer, out: str | None, command: str, json_events: b
     failed = False
     for ev in trainer.run():
         if json_events:
-            print(json.dumps(ev), flush=True)
-        elif ev["type"] == "step":
-            bar.update(ev["step"] - bar.n)
-            bar.set_postfix(epoch=ev["epoch"], loss=f"{ev['loss']:.4f}", acc=f"{ev['accuracy']:.3f}",
-                            img_s=f"{ev['images_per_s']:.0f}")
-        elif ev["type"] == "epoch":
-            extra = f"  val {ev['val_accuracy']:.2%}" if "val_accuracy" in ev else ""
-            bar.write(f"epoch {ev['epoch']}: train loss {ev['train_loss']:.4f} acc {ev['train_accuracy']:.2%}"
-                      f"{extra}  test {ev['test_accuracy']:.2%}  ({ev['elapsed']:.1f}s)")
-        elif ev["type"] in ("done", "error"):
+            print(json.dumps(ev.to_json()), flush=True)
+        elif isinstance(ev, Step):
+            bar.update(ev.step - bar.n)
+            bar.set_postfix(epoch=ev.epoch, loss=f"{ev.loss:.4f}", acc=f"{ev.accuracy:.3f}",
+                            img_s=f"{ev.images_per_s:.0f}")
+        elif isinstance(ev, EpochEnd):
+            extra = f"  val {ev.val_accuracy:.2%}" if ev.val_accuracy is not None else ""
+            bar.write(f"epoch {ev.epoch}: train loss {ev.train_loss:.4f} acc {ev.train_accuracy:.2%}"
+                      f"{extra}  test {ev.test_accuracy:.2%}  ({ev.elapsed:.1f}s)")
+        elif isinstance(ev, (Done, Failed)):
             if bar:
                 bar.close()
-            failed = ev["type"] == "error" or ev.get("failed", False)
-            msg = ev.get("message") or ev.get("failure") or (
-                f"done ({ev['reason']}): test accuracy {ev['test_accuracy']:.2%}, "
-                f"error {1 - ev['test_accuracy']:.2%}, {ev['elapsed']:.1f}s")
+            failed = isinstance(ev, Failed) or ev.failed
+            msg = ev.message if isinstance(ev, Failed) else ev.failure or (
+                f"done ({ev.reason}): test accuracy {ev.test_accuracy:.2%}, "
+                f"error {1 - ev.test_accuracy:.2%}, {ev.elapsed:.1f}s")
             if failed and out:
                 msg += f" Not saved to {out}."
             print(msg, file=sys.stderr if failed else sys.stdout)
     if out and not failed:
-        path = save_checkpoint(out, trainer.model.cpu(), {**checkpoint_meta(trainer, command), **(extra_meta or {})})
+        path = save_checkpoint(out, trainer.model.cpu(), {**trainer.meta(command), **(extra_meta or {})})
         if not json_events:
             print(f"saved {path}")
     return not failed

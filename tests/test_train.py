@@ -18,7 +18,8 @@ from lenet.net.checkpoint import load_checkpoint, save_checkpoint
 from lenet.sources.data import Split
 from lenet.evaluate import evaluate
 from lenet.training.config import TrainConfig
-from lenet.training.trainer import Trainer, checkpoint_meta
+from lenet.training.events import Event
+from lenet.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_KEYS = {"type", "epoch", "step", "loss", "accuracy", "lr", "images_per_s", "elapsed", "eta"}
@@ -54,79 +55,79 @@ def full_run(mnist_train_split, mnist_test_split):
 def test_event_stream_contract(full_run):
     trainer, events = full_run
     cfg = trainer.cfg
-    types = [e["type"] for e in events]
+    types = [e.type for e in events]
     assert types[0] == "start"
     assert types[-1] == "done"
     assert types.count("start") == 1 and types.count("done") == 1 and "error" not in types
 
     start = events[0]
-    assert start["n_train"] == 4000 and start["n_val"] == 0 and start["n_test"] == 1000
-    assert start["steps_per_epoch"] == math.ceil(4000 / cfg.batch_size)
-    assert start["total_steps"] == cfg.epochs * start["steps_per_epoch"]
-    assert start["parameters"] == 61_706
-    assert start["classes"] == [str(i) for i in range(10)]
+    assert start.n_train == 4000 and start.n_val == 0 and start.n_test == 1000
+    assert start.steps_per_epoch == math.ceil(4000 / cfg.batch_size)
+    assert start.total_steps == cfg.epochs * start.steps_per_epoch
+    assert start.parameters == 61_706
+    assert start.classes == [str(i) for i in range(10)]
 
     for e in events:
-        assert "type" in e and "elapsed" in e
-        json.dumps(e, allow_nan=False)  # plain, finite values only: the CLI prints them, the UI streams them
-    elapsed = [e["elapsed"] for e in events]
+        assert isinstance(e, Event) and e.elapsed >= 0
+        json.dumps(e.to_json(), allow_nan=False)  # plain, finite values only: the CLI prints them, the UI streams them
+    elapsed = [e.elapsed for e in events]
     assert elapsed == sorted(elapsed)
 
-    steps = [e for e in events if e["type"] == "step"]
+    steps = [e for e in events if e.type == "step"]
     assert len(steps) >= cfg.epochs  # at least the last step of every epoch is reported
     for e in steps:
-        assert STEP_KEYS <= set(e), STEP_KEYS - set(e)
-        assert 1 <= e["epoch"] <= cfg.epochs
-        assert math.isfinite(e["loss"]) and e["loss"] >= 0
-        assert 0 <= e["accuracy"] <= 1
-        assert 0 < e["lr"] <= cfg.lr * (1 + 1e-9)
-        assert e["images_per_s"] > 0 and e["eta"] >= 0
-    numbers = [e["step"] for e in steps]
+        assert STEP_KEYS <= set(e.to_json()), STEP_KEYS - set(e.to_json())
+        assert 1 <= e.epoch <= cfg.epochs
+        assert math.isfinite(e.loss) and e.loss >= 0
+        assert 0 <= e.accuracy <= 1
+        assert 0 < e.lr <= cfg.lr * (1 + 1e-9)
+        assert e.images_per_s > 0 and e.eta >= 0
+    numbers = [e.step for e in steps]
     assert all(b > a for a, b in zip(numbers, numbers[1:]))
-    assert numbers[-1] == start["total_steps"]
+    assert numbers[-1] == start.total_steps
 
     # Per epoch: step events, then one test eval, then the epoch summary; the last epoch also has
     # final_evals - 1 test evals inside it, each right after a step event at the same point.
     assert cfg.final_evals > 1  # the default: what the app runs
     for epoch in range(1, cfg.epochs + 1):
-        in_epoch = [e for e in events if e.get("epoch") == epoch and e["type"] in ("step", "eval", "epoch")]
-        kinds = [e["type"] for e in in_epoch]
+        in_epoch = [e for e in events if e.epoch == epoch and e.type in ("step", "eval", "epoch")]
+        kinds = [e.type for e in in_epoch]
         assert kinds[-2:] == ["eval", "epoch"], kinds[-3:]
-        inside = [(i, e) for i, e in enumerate(in_epoch[:-2]) if e["type"] == "eval"]
+        inside = [(i, e) for i, e in enumerate(in_epoch[:-2]) if e.type == "eval"]
         assert len(inside) == (cfg.final_evals - 1 if epoch == cfg.epochs else 0)
         for i, e in inside:
-            assert e["split"] == "test" and 0 < e["epoch_progress"] < 1
-            assert in_epoch[i - 1]["type"] == "step"
-            assert in_epoch[i - 1]["epoch_progress"] == pytest.approx(e["epoch_progress"])
-        progress = [e["epoch_progress"] for _, e in inside]
+            assert e.split == "test" and 0 < e.epoch_progress < 1
+            assert in_epoch[i - 1].type == "step"
+            assert in_epoch[i - 1].epoch_progress == pytest.approx(e.epoch_progress)
+        progress = [e.epoch_progress for _, e in inside]
         assert progress == sorted(progress)
         assert set(kinds[:-2]) <= {"step", "eval"}
-        assert in_epoch[-2]["split"] == "test"
-        assert in_epoch[-3]["epoch_progress"] == pytest.approx(1.0)
+        assert in_epoch[-2].split == "test"
+        assert in_epoch[-3].epoch_progress == pytest.approx(1.0)
         summary = in_epoch[-1]
-        assert {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"} <= set(summary)
-        assert summary["test_accuracy"] == in_epoch[-2]["accuracy"]
-        assert "val_loss" not in summary  # no validation split here
-    assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, cfg.epochs + 1))
+        assert {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"} <= set(summary.to_json())
+        assert summary.test_accuracy == in_epoch[-2].accuracy
+        assert summary.val_loss is None  # no validation split here
+    assert [e.epoch for e in events if e.type == "epoch"] == list(range(1, cfg.epochs + 1))
     done = events[-1]
-    assert done["reason"] == "finished" and done["epoch"] == cfg.epochs
+    assert done.reason == "finished" and done.epoch == cfg.epochs
     assert len(trainer.history) == cfg.epochs
 
 
 def test_lenet5_reaches_95_percent_on_the_sample(full_run, mnist_test_split):
     trainer, events = full_run
     done = events[-1]
-    assert done["test_accuracy"] >= 0.95, done
+    assert done.test_accuracy >= 0.95, done
     # The reported figure is the model's real accuracy on the held-out test part.
     r = evaluate(trainer.model, mnist_test_split)
     assert r["n"] == 1000
-    assert r["accuracy"] == pytest.approx(done["test_accuracy"], abs=1e-6)
-    assert r["loss"] == pytest.approx(done["test_loss"], rel=1e-5)
+    assert r["accuracy"] == pytest.approx(done.test_accuracy, abs=1e-6)
+    assert r["loss"] == pytest.approx(done.test_loss, rel=1e-5)
     assert not trainer.model.training  # ready for inference
-    epochs = [e for e in events if e["type"] == "epoch"]
-    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
-    meta = checkpoint_meta(trainer, "test")
-    assert meta["metrics"]["test_accuracy"] == done["test_accuracy"]
+    epochs = [e for e in events if e.type == "epoch"]
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    meta = trainer.meta("test")
+    assert meta["metrics"]["test_accuracy"] == done.test_accuracy
     assert meta["epochs"] == len(epochs)
 
 
@@ -138,19 +139,19 @@ def test_validation_split_reports_val_and_keeps_the_best_epoch(mnist_train_split
     at_epoch, events = {}, []
     for e in trainer.run():
         events.append(e)
-        if e["type"] == "epoch":
-            at_epoch[e["epoch"]] = weights(trainer.model)
-    assert events[0]["n_val"] == 200 and events[0]["n_train"] == 600
-    evals = [(e["epoch"], e["split"]) for e in events if e["type"] == "eval"]
+        if e.type == "epoch":
+            at_epoch[e.epoch] = weights(trainer.model)
+    assert events[0].n_val == 200 and events[0].n_train == 600
+    evals = [(e.epoch, e.split) for e in events if e.type == "eval"]
     assert evals == [(ep, s) for ep in (1, 2, 3) for s in ("val", "test")]
-    summaries = [e for e in events if e["type"] == "epoch"]
-    assert all({"val_loss", "val_accuracy", "test_loss"} <= set(s) for s in summaries)
-    val_losses = [s["val_loss"] for s in summaries]
+    summaries = [e for e in events if e.type == "epoch"]
+    assert all(s.val_loss is not None and s.val_accuracy is not None for s in summaries)
+    val_losses = [s.val_loss for s in summaries]
     best = 1 + val_losses.index(min(val_losses))
     done = events[-1]
-    assert done["best_epoch"] == best
+    assert done.best_epoch == best
     assert same_weights(weights(trainer.model), at_epoch[best])
-    assert done["test_accuracy"] == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
+    assert done.test_accuracy == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
     # The validation images are held out of training: train + val are the 800 images, without overlap.
     train_imgs = {bytes(im.numpy()) for im in trainer.train.images}
     val_imgs = {bytes(im.numpy()) for im in trainer.val.images}
@@ -180,15 +181,15 @@ def test_early_stopping_with_keep_best(monkeypatch, mnist_train_split, mnist_tes
     at_epoch, events = {}, []
     for e in trainer.run():
         events.append(e)
-        if e["type"] == "epoch":
-            at_epoch[e["epoch"]] = weights(trainer.model)
-    assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2, 3, 4]  # 2 epochs without improvement
+        if e.type == "epoch":
+            at_epoch[e.epoch] = weights(trainer.model)
+    assert [e.epoch for e in events if e.type == "epoch"] == [1, 2, 3, 4]  # 2 epochs without improvement
     done = events[-1]
-    assert done["type"] == "done" and done["reason"] == "early_stopping"
-    assert done["epoch"] == 4 and done["best_epoch"] == 2
+    assert done.type == "done" and done.reason == "early-stopped"
+    assert done.epoch == 4 and done.best_epoch == 2
     assert same_weights(weights(trainer.model), at_epoch[2])
     assert not same_weights(at_epoch[2], at_epoch[4])
-    assert done["test_accuracy"] == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
+    assert done.test_accuracy == pytest.approx(evaluate(trainer.model, trainer.test)["accuracy"], abs=1e-6)
 
 
 def test_early_stopping_without_keep_best_ends_with_the_last_weights(monkeypatch, mnist_train_split, mnist_test_split):
@@ -198,10 +199,10 @@ def test_early_stopping_without_keep_best_ends_with_the_last_weights(monkeypatch
     _script_val_losses(monkeypatch, trainer, [1.0, 0.5, 0.6, 0.7, 0.8, 0.9])
     last = None
     for e in trainer.run():
-        if e["type"] == "epoch":
+        if e.type == "epoch":
             last = weights(trainer.model)
         done = e
-    assert done["reason"] == "early_stopping" and done["epoch"] == 4
+    assert done.reason == "early-stopped" and done.epoch == 4
     assert same_weights(weights(trainer.model), last)
 
 
@@ -213,14 +214,14 @@ def test_plateau_schedule_halves_the_lr_after_patience(monkeypatch, mnist_train_
     events = list(trainer.run())
     lrs = {}
     for e in events:
-        if e["type"] == "step":
-            lrs.setdefault(e["epoch"], set()).add(e["lr"])
+        if e.type == "step":
+            lrs.setdefault(e.epoch, set()).add(e.lr)
     # ReduceLROnPlateau(factor 0.5, patience 3): 4 epochs without improvement (2..5) -> halved from epoch 6.
     for epoch in range(1, 6):
         assert all(lr == pytest.approx(1e-3) for lr in lrs[epoch]), (epoch, lrs[epoch])
     assert all(lr == pytest.approx(5e-4) for lr in lrs[6]), lrs[6]
     done = events[-1]
-    assert done["reason"] == "finished" and done["best_epoch"] == 1
+    assert done.reason == "finished" and done.best_epoch == 1
 
 
 # ---------- repeatability, Stop, divergence ----------
@@ -230,7 +231,7 @@ def test_seeded_runs_are_repeatable(mnist_train_split, mnist_test_split):
         cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=3e-3, augment=True, seed=seed,
                           device="cpu", log_interval=0.0)
         trainer = Trainer(cfg, train=subset(mnist_train_split, 384), test=subset(mnist_test_split, 100))
-        losses = [e["loss"] for e in trainer.run() if e["type"] == "step"]
+        losses = [e.loss for e in trainer.run() if e.type == "step"]
         return weights(trainer.model), losses
 
     a, loss_a = run(7)
@@ -248,7 +249,7 @@ def test_closing_the_generator_leaves_a_usable_model(mnist_train_split, mnist_te
     gen = trainer.run()
     at_stop = None
     for e in gen:
-        if e["type"] == "step" and e["epoch"] == 2:
+        if e.type == "step" and e.epoch == 2:
             at_stop = weights(trainer.model)
             break
     gen.close()  # what Gradio's Stop does: GeneratorExit at the current yield
@@ -260,7 +261,7 @@ def test_closing_the_generator_leaves_a_usable_model(mnist_train_split, mnist_te
     r = evaluate(model, mnist_test_split)
     assert r["accuracy"] > 0.5  # chance is 0.1
     # and it can be saved and loaded like any finished model
-    path = save_checkpoint(tmp_path / "stopped.safetensors", model, checkpoint_meta(trainer))
+    path = save_checkpoint(tmp_path / "stopped.safetensors", model, trainer.meta())
     loaded, _ = load_checkpoint(path)
     assert evaluate(loaded, mnist_test_split)["accuracy"] == pytest.approx(r["accuracy"], abs=1e-6)
 
@@ -274,14 +275,14 @@ def test_divergence_ends_with_an_error_and_the_last_good_weights(optimizer, mnis
     events = []
     for e in trainer.run():
         events.append(e)
-        if e["type"] == "step":
+        if e.type == "step":
             last_good = weights(trainer.model)
     err = events[-1]
-    assert err["type"] == "error", [e["type"] for e in events]
-    assert err["reason"] in ("nan", "diverged")
-    assert "learning rate" in err["message"]
-    assert "done" not in [e["type"] for e in events]
-    json.dumps({k: v for k, v in err.items() if k != "loss"}, allow_nan=False)
+    assert err.type == "error", [e.type for e in events]
+    assert err.reason in ("nan", "diverged")
+    assert "learning rate" in err.message
+    assert "done" not in [e.type for e in events]
+    json.dumps({k: v for k, v in err.to_json().items() if k != "loss"}, allow_nan=False)
     assert all_finite(trainer.model)
     assert same_weights(weights(trainer.model), last_good)
     r = evaluate(trainer.model, trainer.test)
@@ -300,8 +301,8 @@ def test_weights_that_produce_inf_end_with_a_nan_error(mnist_train_split, mnist_
                       device="cpu", log_interval=0.0)
     trainer = Trainer(cfg, model=model, train=subset(mnist_train_split, 256), test=subset(mnist_test_split, 64))
     events = list(trainer.run())
-    assert events[-1]["type"] == "error" and events[-1]["reason"] == "nan"
-    assert not [e for e in events if e["type"] == "step"]
+    assert events[-1].type == "error" and events[-1].reason == "nan"
+    assert not [e for e in events if e.type == "step"]
     assert same_weights(weights(trainer.model), before)
     assert all_finite(trainer.model)
 
@@ -318,8 +319,8 @@ def test_nan_error_event_is_valid_json(mnist_train_split, mnist_test_split):
                       device="cpu", log_interval=0.0)
     trainer = Trainer(cfg, model=model, train=subset(mnist_train_split, 128), test=subset(mnist_test_split, 64))
     error = list(trainer.run())[-1]
-    assert error["type"] == "error" and error["reason"] == "nan"
-    json.dumps(error, allow_nan=False)  # strict JSON (RFC 8259) has no NaN / Infinity
+    assert error.type == "error" and error.reason == "nan"
+    json.dumps(error.to_json(), allow_nan=False)  # strict JSON (RFC 8259) has no NaN / Infinity
 
 
 # ---------- settings ----------
@@ -398,7 +399,7 @@ def test_map_criterion_option_builds_a_model_with_a_none_of_these_class():
         TrainConfig(arch="lenet5", dataset="mnist-sample", map_criterion=True)
     trainer = Trainer(TrainConfig(arch="lenet5-1998", dataset="mnist-sample", epochs=1, map_criterion=True))
     events = list(trainer.run())
-    assert events[-1]["type"] == "done"
+    assert events[-1].type == "done"
     assert trainer.model.config.rbf_reject == MAP_REJECT_PENALTY
     reading = read_digit(LoadedModel.from_model(trainer.model, {}), np.zeros((28, 28), np.float32))
     assert 0.0 <= reading.reject <= 1.0 and reading.probs.sum() + reading.reject == pytest.approx(1.0, abs=1e-5)
@@ -410,7 +411,7 @@ def test_divergence_is_caught_even_when_the_explosion_is_inside_the_first_window
                       schedule="constant", log_interval=1e9)  # one window per epoch
     trainer = Trainer(cfg)
     events = list(trainer.run())
-    assert events[-1]["type"] == "error" and events[-1]["reason"] in ("nan", "diverged"), events[-1]
+    assert events[-1].type == "error" and events[-1].reason in ("nan", "diverged"), events[-1]
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
 
@@ -431,7 +432,7 @@ def test_each_architecture_starts_from_its_own_recipe():
 
 def test_init_starts_from_the_checkpoint_weights(full_run, mnist_train_split, mnist_test_split, tmp_path):
     trainer, _ = full_run
-    path = save_checkpoint(tmp_path / "start.safetensors", trainer.model, checkpoint_meta(trainer))
+    path = save_checkpoint(tmp_path / "start.safetensors", trainer.model, trainer.meta())
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, seed=3, device="cpu", init=str(path))
     fresh = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, seed=3, device="cpu")
     assert same_weights(weights(Trainer(cfg, train=mnist_train_split, test=mnist_test_split).model),
@@ -451,7 +452,7 @@ def test_init_keeps_the_checkpoints_held_out_digits(start, run, allowed, mnist_t
                                                     tmp_path):
     base = Trainer(TrainConfig(dataset="mnist-sample", epochs=1, val_split=start[0], seed=start[1], device="cpu"),
                    train=mnist_train_split, test=mnist_test_split)
-    path = save_checkpoint(tmp_path / "base.safetensors", base.model, checkpoint_meta(base))
+    path = save_checkpoint(tmp_path / "base.safetensors", base.model, base.meta())
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, val_split=run[0], seed=run[1], device="cpu", init=str(path))
     if allowed:
         Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
@@ -482,10 +483,10 @@ def test_step_events_carry_the_plain_cross_entropy_the_test_loss_is_comparable_w
     """The optimised loss has label smoothing (its floor is ~0.5 at 0.1 over ten classes); the Train tab plots the
     plain cross-entropy instead, as the test loss is measured, with the images each window counted."""
     trainer, events = full_run
-    steps = [e for e in events if e["type"] == "step"]
-    assert all(e["images"] > 0 and math.isfinite(e["cross_entropy"]) for e in steps)
+    steps = [e for e in events if e.type == "step"]
+    assert all(e.images > 0 and math.isfinite(e.cross_entropy) for e in steps)
     last = steps[-1]
     if trainer.cfg.label_smoothing > 0:
-        assert last["cross_entropy"] < last["loss"] - 0.1, last
+        assert last.cross_entropy < last.loss - 0.1, last
     else:
-        assert last["cross_entropy"] == last["loss"]
+        assert last.cross_entropy == last.loss

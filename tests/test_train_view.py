@@ -16,6 +16,8 @@ from lenet.reading.inference import LoadedModel
 from lenet.net.model import LeNet
 from lenet.present.render import confusion_html
 from lenet.training.config import TrainConfig
+from lenet.evaluate import evaluate
+from lenet.training.events import Done, EpochEnd, Eval, Failed, Start, Step
 from lenet.training.stream import train_stream
 from lenet.present.train_view import TrainView, finish_view, paper_lines, WATCH_DRAWING, WATCH_TEST
 from lenet.present.watch_view import cell_images, confusion_view, inspect_pick, kernels_of, misread_images, pinned_digit, watch_html
@@ -24,26 +26,32 @@ from lenet.present.watch import MAX_SNAPSHOTS, RunHistory
 DIGITS = [str(i) for i in range(10)]
 
 
-def _events(epochs: int = 2, val: bool = True) -> list[dict]:
-    ev = [{"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "device": "cpu", "n_train": 1000,
-           "n_val": 100 if val else 0, "n_test": 500, "steps_per_epoch": 4, "total_steps": 4 * epochs,
-           "parameters": 61706, "classes": DIGITS}]
+def _step(epoch: int, step: int, progress: float, loss: float, accuracy: float, **more) -> Step:
+    return Step(**{"epoch": epoch, "step": step, "epoch_progress": progress, "loss": loss, "cross_entropy": loss,
+                   "accuracy": accuracy, "images": 256, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(step),
+                   "eta": 1.0, **more})
+
+
+def _events(epochs: int = 2, val: bool = True, n_train: int = 1000) -> list:
+    ev = [Start(elapsed=0.0, epoch=0, step=0, settings={}, device="cpu", precision="fp32", n_train=n_train,
+                n_val=100 if val else 0, n_test=500, steps_per_epoch=4, total_steps=4 * epochs, parameters=61706,
+                classes=DIGITS)]
     step = 0
     for e in range(1, epochs + 1):
         for k in (2, 4):
             step += 2
-            ev.append({"type": "step", "epoch": e, "step": step, "epoch_progress": k / 4, "loss": 2.0 / step,
-                       "accuracy": 0.1 * step, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(step),
-                       "eta": 1.0})
+            ev.append(_step(e, step, k / 4, 2.0 / step, 0.1 * step))
         if val:
-            ev.append({"type": "eval", "split": "val", "epoch": e, "step": step, "elapsed": float(step),
-                       "loss": 0.5 / e, "accuracy": 0.8 + 0.05 * e})
-        ev.append({"type": "eval", "split": "test", "epoch": e, "step": step, "elapsed": float(step),
-                   "loss": 0.4 / e, "accuracy": 0.82 + 0.05 * e})
-        ev.append({"type": "epoch", "epoch": e, "step": step, "train_loss": 1.0, "train_accuracy": 0.5, "lr": 1e-3,
-                   "test_loss": 0.4 / e, "test_accuracy": 0.82 + 0.05 * e, "elapsed": float(step)})
-    ev.append({"type": "done", "reason": "finished", "epoch": epochs, "step": step, "elapsed": float(step),
-               "best_epoch": epochs, "test_loss": 0.4 / epochs, "test_accuracy": 0.82 + 0.05 * epochs})
+            ev.append(Eval(split="val", epoch=e, step=step, elapsed=float(step), epoch_progress=1.0,
+                           loss=0.5 / e, accuracy=0.8 + 0.05 * e))
+        ev.append(Eval(split="test", epoch=e, step=step, elapsed=float(step), epoch_progress=1.0,
+                       loss=0.4 / e, accuracy=0.82 + 0.05 * e))
+        ev.append(EpochEnd(epoch=e, step=step, train_loss=1.0, train_accuracy=0.5, lr=1e-3, test_loss=0.4 / e,
+                           test_accuracy=0.82 + 0.05 * e, elapsed=float(step)))
+    final = {"n": 500, "loss": 0.4 / epochs, "accuracy": 0.82 + 0.05 * epochs, "misclassified": []}
+    ev.append(Done(reason="finished", epoch=epochs, step=step, elapsed=float(step), best_epoch=epochs,
+                   test_loss=final["loss"], test_accuracy=final["accuracy"], test_n=500, failed=False, failure=None,
+                   evaluation=final))
     return ev
 
 
@@ -92,11 +100,10 @@ def test_curves_teach_the_right_lesson():
     chart says what smoothing does; the train error is a running figure with each window's raw value faint; the
     status line reports that running figure, not one batch; the snapshot shown is marked on both charts."""
     view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
-    view.add({**_events()[0], "n_train": 20000})
+    view.add(_events(n_train=20000)[0])
     assert view.span == 2000
     for i, acc in enumerate((0.5, 1.0, 0.9, 1.0), start=1):  # a lucky window reads 0% wrong
-        view.add({"type": "step", "epoch": 1, "step": i, "epoch_progress": i / 4, "loss": 0.55, "cross_entropy": 0.05,
-                  "accuracy": acc, "images": 256, "lr": 1e-3, "images_per_s": 500.0, "elapsed": float(i), "eta": 1.0})
+        view.add(_step(1, i, i / 4, 0.55, acc, cross_entropy=0.05))
     assert [y for _, y in view.loss["train"]] == [0.05] * 4
     raw = [y for _, y in view.raw_error]
     smooth = [y for _, y in view.error["train"]]
@@ -159,8 +166,8 @@ def test_train_view_reports_divergence():
     view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2))
     for ev in _events()[:3]:
         view.add(ev)
-    view.add({"type": "error", "reason": "nan", "epoch": 1, "step": 5, "elapsed": 1.0, "loss": float("nan"),
-              "message": "Training produced a NaN/infinite loss at step 5"})
+    view.add(Failed(reason="nan", epoch=1, step=5, elapsed=1.0, loss=None,
+                    message="Training produced a NaN/infinite loss at step 5"))
     assert view.state == "diverged"
     assert "diverged" in view.status() and "step 5" in view.status()
     drawn = paths(view.loss_html())["train"]  # the curve up to the divergence stays on screen, without the NaN
@@ -169,7 +176,7 @@ def test_train_view_reports_divergence():
 
 # ---------- the visitor's model ----------
 
-def test_train_view_model_is_a_usable_copy_with_its_run_state_outside_meta(shipped_model):
+def test_train_view_model_is_a_usable_copy_with_its_run_state_outside_meta(shipped_model, mnist_test_split):
     # The shipped model's architecture (with its "not a digit" output if it has one), so its weights fit.
     negatives = bool(shipped_model.model.config.reject_class)
     view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, negatives=negatives))
@@ -185,9 +192,10 @@ def test_train_view_model_is_a_usable_copy_with_its_run_state_outside_meta(shipp
         weights["c1.0.weight"].zero_()  # later changes to the weights never reach the copy
     assert lm.model.c1[0].weight.abs().sum() > 0
 
-    md, final, r = finish_view(lm)  # a run that ended while "training": it was stopped
+    r = evaluate(lm.model, mnist_test_split)
+    md, final = finish_view(lm, r)  # a run that ended while "training": it was stopped
     assert final.run_state == "stopped" and final.finalized and "Stopped" in md
-    assert final.test_accuracy == pytest.approx(r["accuracy"]) and r["n"] == 1000
+    assert final.test_accuracy == pytest.approx(r["accuracy"]) and f"{r['accuracy']:.2%}" in md
     assert lm.run_state == "training" and not lm.finalized  # the original is unchanged (frozen dataclass)
 
 
@@ -277,7 +285,7 @@ def test_the_latest_evaluation_shows_before_its_snapshot(mnist_test_split):
     h.add_eval(2.0, 0.99, np.eye(10, dtype=int) * 100, np.zeros(1000, np.uint8))
     assert "epoch 2: 99.00%" in confusion_view(h)  # latest, though no snapshot holds it yet
     assert "epoch 1:" in confusion_view(h, len(h) - 1)  # the snapshot itself still shows its own moment
-    assert cell_images(h, None, 0, 0)[2].startswith("**")
+    assert cell_images(h, mnist_test_split, None, 0, 0)[2].startswith("**")
 
 
 def test_confusion_table_is_accessible_clickable_and_not_a_white_block(mnist_test_split):
@@ -299,15 +307,15 @@ def test_a_confusion_cell_lists_exactly_its_images(mnist_test_split):
     h = _history_of_a_sample_run(mnist_test_split)
     labels = mnist_test_split.labels.numpy()
     expected = np.flatnonzero(labels == 3)[::7]
-    items, indices, caption = cell_images(h, None, 3, 5)
+    items, indices, caption = cell_images(h, mnist_test_split, None, 3, 5)
     assert indices == expected.tolist()[:40] and len(items) == len(indices)
     assert all(cap.startswith("3 → 5 · #") for _, cap in items)
     assert f"{len(expected)} test images of a 3 read as 5" in caption
-    right, _, caption = cell_images(h, None, 1, 1, limit=5)
+    right, _, caption = cell_images(h, mnist_test_split, None, 1, 1, limit=5)
     assert len(right) == 5 and "read right" in caption and "first 5" in caption
-    _, wrong, _ = misread_images(h)
+    _, wrong, _ = misread_images(h, mnist_test_split)
     assert wrong == expected.tolist()[:30]
-    pick = inspect_pick(h, indices[0])
+    pick = inspect_pick(h, mnist_test_split, indices[0])
     assert pick["label"] == "3" and pick["image"].shape == (28, 28) and pick["image"].dtype == np.float32
     assert np.array_equal(pick["image"], mnist_test_split.images[indices[0]].numpy() / np.float32(255))
 
@@ -317,17 +325,20 @@ def test_a_confusion_cell_lists_exactly_its_images(mnist_test_split):
 def test_train_stream_attaches_weights_and_test_readings():
     cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=1, batch_size=256)
     events = list(train_stream(cfg, weights_every=0.0))
-    kinds = [ev["type"] for ev, _ in events]
+    kinds = [ev.type for ev, _ in events]
     assert kinds[0] == "start" and kinds[-1] == "done"
     for ev, w in events:
-        if ev["type"] in ("epoch", "done", "step"):
+        if ev.type in ("epoch", "done", "step"):
             assert w is not None and all(t.device.type == "cpu" for t in w.values())
-    test_evals = [ev for ev, _ in events if ev["type"] == "eval" and ev["split"] == "test"]
+    test_evals = [ev for ev, _ in events if isinstance(ev, Eval) and ev.split == "test"]
     assert len(test_evals) == cfg.final_evals  # the last (here the only) epoch's evenly spaced evaluations
     for ev in test_evals:  # each carries its own readings, consistent with its accuracy
-        assert ev["predictions"].dtype == torch.uint8 and len(ev["predictions"]) == 1000
-        conf = np.array(ev["confusion"])
-        assert conf.sum() == 1000 and np.trace(conf) / 1000 == pytest.approx(ev["accuracy"], abs=1e-6)
-        assert np.bincount(ev["predictions"].numpy(), minlength=10).tolist() == conf.sum(0).tolist()
+        assert ev.predictions.dtype == torch.uint8 and len(ev.predictions) == 1000
+        conf = np.array(ev.confusion)
+        assert conf.sum() == 1000 and np.trace(conf) / 1000 == pytest.approx(ev.accuracy, abs=1e-6)
+        assert np.bincount(ev.predictions.numpy(), minlength=10).tolist() == conf.sum(0).tolist()
+    done = events[-1][0]  # the final evaluation rides on the done event: the app never measures it again
+    assert done.evaluation["accuracy"] == done.test_accuracy == test_evals[-1].accuracy
+    assert done.evaluation["confusion"] == test_evals[-1].confusion
     lm = LoadedModel.from_weights(cfg.model_config(), events[-1][1], {"arch": "lenet5"})
     assert kernels_of(lm).shape == (6, 5, 5)

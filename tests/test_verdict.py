@@ -199,11 +199,11 @@ def test_a_run_that_learns_nothing_reports_failure(mnist_train_split, mnist_test
     for ev in events:
         view.add(ev)
     done = events[-1]
-    assert done["type"] == "done" and done["failed"] is True and done["test_accuracy"] < 0.2
-    assert "learned nothing" in done["failure"]
+    assert done.type == "done" and done.failed is True and done.test_accuracy < 0.2
+    assert "learned nothing" in done.failure
     assert view.state == "failed" and "failed" in view.status() and "keep the model" in view.status()
     lm = view.model(to_cpu_weights(trainer.model))
-    md, final, _ = train_view.finish_view(lm)
+    md, final = train_view.finish_view(lm, done.evaluation)
     assert final.run_state == "failed" and "failed" in md and "keep the model" in md
 
 

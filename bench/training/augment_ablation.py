@@ -23,7 +23,7 @@ from bench.reader.real_handwriting import canvases  # noqa: E402
 from lenet.sources.data import Split, load_split  # noqa: E402
 from lenet.reading.inference import LoadedModel, read_canvas  # noqa: E402
 from lenet.training.config import TrainConfig
-from lenet.training.trainer import Trainer, checkpoint_meta  # noqa: E402
+from lenet.training.trainer import Trainer  # noqa: E402
 
 VARIANTS = {
     "none": {},
@@ -66,7 +66,7 @@ def main():
         trainer = Trainer(cfg, train=sub, test=test)
         for ev in trainer.run():
             pass
-        lm = LoadedModel.from_model(trainer.model.cpu(), checkpoint_meta(trainer))
+        lm = LoadedModel.from_model(trainer.model.cpu(), trainer.meta())
         mnist = trainer.final["accuracy"]
         d = read_accuracy(lm, [c for _, _, c in drawn], [y for y, _, _ in drawn])
         r = read_accuracy(lm, real, real_y)

@@ -80,16 +80,16 @@ def time_ours(data_dir: str, batch_size: int, seed: int) -> dict:
     load = time.perf_counter() - t
     first_step = last_step = test_eval = epoch = None
     for ev in trainer.run():
-        if ev["type"] == "step" and ev["epoch"] == 1:
-            first_step = first_step if first_step is not None else ev["elapsed"]
-            last_step = ev["elapsed"]
-        elif ev["type"] == "eval" and ev["split"] == "test" and ev["epoch"] == 1:
+        if ev.type == "step" and ev.epoch == 1:
+            first_step = first_step if first_step is not None else ev.elapsed
+            last_step = ev.elapsed
+        elif ev.type == "eval" and ev.split == "test" and ev.epoch == 1:
             test_eval = ev
-        elif ev["type"] == "epoch" and ev["epoch"] == 1:
+        elif ev.type == "epoch" and ev.epoch == 1:
             epoch = ev
     return {"batch_size": batch_size, "load": load, "train": last_step, "first_step": first_step,
-            "eval": test_eval["elapsed"] - last_step, "epoch_event": epoch["elapsed"],
-            "test_accuracy": test_eval["accuracy"], "train_loss": epoch["train_loss"], "n": len(trainer.train),
+            "eval": test_eval.elapsed - last_step, "epoch_event": epoch.elapsed,
+            "test_accuracy": test_eval.accuracy, "train_loss": epoch.train_loss, "n": len(trainer.train),
             "device": str(trainer.device), "precision": trainer.fast.name, "model": trainer.model.cpu()}
 
 

@@ -44,16 +44,16 @@ def run(data_dir: str, overrides: dict, seed: int, splits) -> dict:
                       train=splits[0], test=splits[1])
     hit, evals, last_step, max_gap = None, [], 0.0, 0.0
     for ev in trainer.run():
-        if ev["type"] == "step":
-            max_gap, last_step = max(max_gap, ev["elapsed"] - last_step), ev["elapsed"]
-        elif ev["type"] == "eval" and ev["split"] == "test":
+        if ev.type == "step":
+            max_gap, last_step = max(max_gap, ev.elapsed - last_step), ev.elapsed
+        elif ev.type == "eval" and ev.split == "test":
             evals.append(ev)
-            if hit is None and ev["accuracy"] >= TARGET:
+            if hit is None and ev.accuracy >= TARGET:
                 hit = ev
-        elif ev["type"] == "done":
+        elif ev.type == "done":
             done = ev
-        elif ev["type"] == "error":
-            raise SystemExit(f"seed {seed}: {ev['message']}")
+        elif ev.type == "error":
+            raise SystemExit(f"seed {seed}: {ev.message}")
     return {"seed": seed, "hit": hit, "evals": evals, "done": done, "max_gap": max_gap,
             "precision": trainer.fast.name}
 
@@ -90,13 +90,13 @@ def main():
         r = run(args.data_dir, overrides, seed, splits)
         rows.append(r)
         h = r["hit"]
-        at = f"{h['epoch'] - 1 + h['epoch_progress']:.2f}" if h else "-"
-        when = f"{h['elapsed']:.2f} s" if h else "not reached"
+        at = f"{h.epochs_done:.2f}" if h else "-"
+        when = f"{h.elapsed:.2f} s" if h else "not reached"
         print(f"{seed:>4} {when:>12} {at:>9} "
-              f"{r['done']['test_accuracy']:>10.2%} {max(e['accuracy'] for e in r['evals']):>9.2%} "
-              f"{r['done']['elapsed']:>6.2f} {r['max_gap']:>11.2f} s", flush=True)
-    hits = [r["hit"]["elapsed"] for r in rows if r["hit"]]
-    finals = [r["done"]["test_accuracy"] for r in rows]
+              f"{r['done'].test_accuracy:>10.2%} {max(e.accuracy for e in r['evals']):>9.2%} "
+              f"{r['done'].elapsed:>6.2f} {r['max_gap']:>11.2f} s", flush=True)
+    hits = [r["hit"].elapsed for r in rows if r["hit"]]
+    finals = [r["done"].test_accuracy for r in rows]
     ended = sum(f >= TARGET for f in finals)
     print(f"\nprecision: {rows[0]['precision']}; load average after: {load()}")
     print(f"reached {TARGET:.1%}: {len(hits)}/{len(rows)} seeds; ended at >= {TARGET:.1%}: {ended}/{len(rows)}")

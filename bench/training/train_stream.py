@@ -63,10 +63,10 @@ def handler_run(settings) -> dict:
     n, n_watch, history, t0 = 0, 0, None, None
     for out in gen:
         n += 1
-        if t0 is None and "Training ·" in str(out.get(app.status, "")):
+        if t0 is None and "Training ·" in str(out.get(app.train_tab.status, "")):
             t0 = time.perf_counter()
-        n_watch += app.watch in out
-        history = out.get(app.run_history, history)
+        n_watch += app.train_tab.watch in out
+        history = out.get(app.train_tab.run_history, history)
     return {"updates": n, "watch_updates": n_watch, "span": time.perf_counter() - t0, "history": history}
 
 

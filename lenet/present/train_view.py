@@ -3,19 +3,18 @@ results."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import html
 import math
 from dataclasses import dataclass, field
 
 
-from lenet.sources.data import DATASETS, dataset_info, is_available_offline, load_split
-from lenet.evaluate import evaluate
+from lenet.sources.data import DATASETS, dataset_info, is_available_offline
 from lenet.present.icons import FAIL, OK, STOP, WAIT, WARN
 from lenet.reading.inference import LoadedModel
 from lenet.present.charts import Series, line_chart, log_range
 from lenet.training.config import TrainConfig
-from lenet.training.trainer import run_outcome
+from lenet.training.events import Done, Eval, Event, Failed, Start, Step
+from lenet.training.trainer import checkpoint_meta, run_outcome
 
 
 def default_dataset() -> str:
@@ -89,8 +88,10 @@ class TrainView:
     error: dict = field(default_factory=lambda: {"train": [], "val": [], "test": []})
     state: str = "starting"
     test_accuracy: float | None = None
-    last: dict = field(default_factory=dict)
-    start: dict = field(default_factory=dict)
+    start: Start | None = None
+    last: Step | None = None  # the latest step event
+    done: Done | None = None  # the run's end: its final test evaluation, which finish_view shows
+    failure: Failed | None = None
     raw_error: list = field(default_factory=list)  # train error % of each window of batches (drawn faint)
     smooth_error: float | None = None
     span: int = 2000  # images the running train error averages over (smoothing_span)
@@ -101,37 +102,35 @@ class TrainView:
         n = 4000 if self.cfg.dataset in DATASETS and dataset_info(self.cfg.dataset).sample else 60000
         self.span = smoothing_span(int(n * (1 - self.cfg.val_split)))
 
-    def add(self, ev: dict) -> None:
-        kind = ev["type"]
-        if kind == "start":
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, Start):
             self.start = ev
             self.state = "training"
-            self.span = smoothing_span(ev.get("n_train", 0))
-        elif kind == "step":
-            x = ev["epoch"] - 1 + ev["epoch_progress"]
+            self.span = smoothing_span(ev.n_train)
+        elif isinstance(ev, Step):
+            x = ev.epochs_done
             # the loss the test loss is comparable with: plain cross-entropy (the optimised one has label smoothing)
-            self.loss["train"].append((x, ev.get("cross_entropy", ev["loss"])))
+            self.loss["train"].append((x, ev.cross_entropy))
             # each window of batches is noisy (and 0% wrong on a lucky one): a running figure over the last
             # `span` images is the train error, the windows themselves are drawn faint under it
-            error = 100 * (1 - ev["accuracy"])
+            error = 100 * (1 - ev.accuracy)
             self.raw_error.append((x, error))
-            k = 1 - math.exp(-ev.get("images", self.span) / self.span)
+            k = 1 - math.exp(-ev.images / self.span)
             self.smooth_error = error if self.smooth_error is None else self.smooth_error + k * (error - self.smooth_error)
             self.error["train"].append((x, self.smooth_error))
             self.last = ev
-        elif kind == "eval":  # the end of an epoch, or a point inside the last one (epoch_progress < 1)
-            x = ev["epoch"] - 1 + ev.get("epoch_progress", 1.0)
-            self.loss[ev["split"]].append((x, ev["loss"]))
-            self.error[ev["split"]].append((x, 100 * (1 - ev["accuracy"])))
-            if ev["split"] == "test":
-                self.test_accuracy = ev["accuracy"]
-        elif kind == "done":
-            self.state = "failed" if ev.get("failed") else "finished" if ev["reason"] == "finished" else "early-stopped"
-            self.test_accuracy = ev["test_accuracy"]
-            self.last = {**self.last, "failure": ev.get("failure")}
-        elif kind == "error":
+        elif isinstance(ev, Eval):  # the end of an epoch, or a point inside the last one (epoch_progress < 1)
+            self.loss[ev.split].append((ev.epochs_done, ev.loss))
+            self.error[ev.split].append((ev.epochs_done, 100 * (1 - ev.accuracy)))
+            if ev.split == "test":
+                self.test_accuracy = ev.accuracy
+        elif isinstance(ev, Done):
+            self.state = "failed" if ev.failed else ev.reason
+            self.test_accuracy = ev.test_accuracy
+            self.done = ev
+        elif isinstance(ev, Failed):
             self.state = "diverged"
-            self.last = ev
+            self.failure = ev
 
     def stopped(self) -> None:
         self.state = "stopped"
@@ -139,8 +138,7 @@ class TrainView:
     @property
     def epoch(self) -> float:
         """Fractional epochs done, for snapshots."""
-        ev = self.last
-        return ev["epoch"] - 1 + ev["epoch_progress"] if ev.get("type") == "step" else float(ev.get("epoch", 0))
+        return self.last.epochs_done if self.last is not None else 0.0
 
     def curves(self) -> Curves:
         return Curves(run_label(self.cfg), self.cfg.epochs, self.loss, self.error)
@@ -189,37 +187,35 @@ class TrainView:
     def status(self) -> str:
         s, ev = self.start, self.last
         if self.state == "diverged":
-            return f"### {WARN} Stopped: the run diverged\n{html.escape(ev.get('message', ''))}"
-        if not s:
+            return f"### {WARN} Stopped: the run diverged\n{html.escape(self.failure.message)}"
+        if s is None:
             return f"### {WAIT} Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
-        total = self.cfg.epochs * s["steps_per_epoch"]
-        step = ev.get("step", 0)
-        bar = _progress_bar(step / total if total else 0)
-        where = f"on {html.escape(s['device'])} · {s['n_train']:,} training images · {s['parameters']:,} parameters"
+        step = ev.step if ev is not None else 0
+        bar = _progress_bar(step / s.total_steps if s.total_steps else 0)
+        where = f"on {html.escape(s.device)} · {s.n_train:,} training images · {s.parameters:,} parameters"
         if self.state == "failed":
-            return (f"### {FAIL} This run failed: it learned nothing\n{bar}\n{html.escape(ev.get('failure') or '')} "
+            return (f"### {FAIL} This run failed: it learned nothing\n{bar}\n{html.escape(self.done.failure or '')} "
                     "Draw and Inspect keep the model they had; pick “your model” in the Model menu to try it anyway.")
         if self.state in ("finished", "early-stopped"):
             how = "Done" if self.state == "finished" else "Done, stopped early (it had stopped improving)"
             return (f"### {OK} {how} · test accuracy {self.test_accuracy:.2%}\n{bar}\n"
                     f"{where}. Your model is now selected in Draw and Inspect.")
         if self.state == "stopped":
-            at = f" in epoch {ev['epoch']}, step {step}" if ev else " before the first step"
+            at = f" in epoch {ev.epoch}, step {step}" if ev is not None else " before the first step"
             return f"### {STOP} Stopped{at}\n{bar}\nKept what was learned so far: its test results appear below."
-        if not ev:
+        if ev is None:
             return f"### Training started\n{bar}\n{where}"
         test = f" · test accuracy {self.test_accuracy:.2%}" if self.test_accuracy is not None else ""
         train = (f"train accuracy {1 - self.smooth_error / 100:.1%} (last ~{self.span:,} images)"
-                 if self.smooth_error is not None else f"train accuracy {ev['accuracy']:.1%}")
-        return (f"### Training · epoch {ev['epoch']}/{self.cfg.epochs} · step {step}/{total}\n{bar}\n"
-                f"{train}{test} · {ev['images_per_s']:,.0f} images/s · "
-                f"{ev['elapsed']:.0f} s elapsed · about {ev['eta']:.0f} s left\n\n{where}")
+                 if self.smooth_error is not None else f"train accuracy {ev.accuracy:.1%}")
+        return (f"### Training · epoch {ev.epoch}/{self.cfg.epochs} · step {step}/{s.total_steps}\n{bar}\n"
+                f"{train}{test} · {ev.images_per_s:,.0f} images/s · "
+                f"{ev.elapsed:.0f} s elapsed · about {ev.eta:.0f} s left\n\n{where}")
 
     def model(self, weights: dict) -> LoadedModel:
-        info = dataset_info(self.cfg.dataset)
-        meta = {"arch": self.cfg.arch, "dataset": self.cfg.dataset, "classes": list(info.classes),
-                "settings": dataclasses.asdict(self.cfg),
-                "metrics": {"test_accuracy": self.test_accuracy}, "epochs_done": self.last.get("epoch", 0)}
+        """This visitor's model with `weights` (the run's latest), recording the run as a checkpoint would."""
+        final = {"accuracy": self.test_accuracy} if self.done is None else self.done.evaluation
+        meta = checkpoint_meta(self.cfg, dataset_info(self.cfg.dataset).classes, final=final)
         lm = LoadedModel.from_weights(self.cfg.model_config(), weights, meta, source="trained")
         return dataclasses.replace(lm, run_state=self.state)
 
@@ -229,10 +225,10 @@ def _progress_bar(frac: float) -> str:
     return f'<div class="progress"><div style="width:{frac * 100:.1f}%"></div></div>'
 
 
-def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, LoadedModel, dict]:
-    """After a run (finished or stopped): the results text, the final model (finalized), its test evaluation."""
-    split = test_split(lm.dataset, data_dir)
-    r = evaluate(lm.model, split)
+def finish_view(lm: LoadedModel, evaluation: dict) -> tuple[str, LoadedModel]:
+    """After a run (finished or stopped): the results text and the final model (finalized), given the final
+    model's test evaluation (the done event's, or lenet.evaluate's for a stopped run)."""
+    r = evaluation
     meta = {**lm.meta, "metrics": {"test_accuracy": r["accuracy"], "test_loss": r["loss"], "test_n": r["n"]}}
     run_state = "stopped" if lm.run_state == "training" else lm.run_state
     outcome = run_outcome(r["accuracy"], len(lm.classes))
@@ -249,14 +245,7 @@ def finish_view(lm: LoadedModel, data_dir: str | None = None) -> tuple[str, Load
                "model” in the Model menu if you want to try it anyway.")
     md = (f"### {how}\nTest accuracy **{r['accuracy']:.2%}** on {r['n']:,} {title} test images "
           f"({len(r['misclassified'])} misread). {use}")
-    final = dataclasses.replace(lm, meta=meta, run_state=run_state, finalized=True)
-    return md, final, r
-
-
-@functools.lru_cache(maxsize=2)
-def test_split(dataset: str, data_dir: str | None = None):
-    """A dataset's test split, cached for the drill-down (read-only; full MNIST's is 7.8 MB)."""
-    return load_split(dataset, train=False, data_dir=data_dir)
+    return md, dataclasses.replace(lm, meta=meta, run_state=run_state, finalized=True)
 
 
 def download_name(lm: LoadedModel) -> str:

@@ -6,12 +6,12 @@ import html
 
 import numpy as np
 
-from lenet.sources.data import dataset_info, load_split
+from lenet.sources.data import Split, dataset_info, load_split
 from lenet.reading.inference import LoadedModel
 from lenet.reading.preprocess import canvas_to_digit
 from lenet.present.render import confusion_html, gray, maps_html, percent, png_data_url, prob_bars_html, upscale
 from lenet.present.draw_view import canvas_image
-from lenet.present.train_view import WATCH_DRAWING, test_split
+from lenet.present.train_view import WATCH_DRAWING
 from lenet.present.watch import EvalSnapshot, Pinned, RunHistory
 
 
@@ -105,13 +105,12 @@ def gallery_caption(index: int, true: str, read: str) -> str:
     return f"{true} → {read} · #{index}"
 
 
-def cell_images(history: RunHistory, index: int | None, true: int, read: int, limit: int = 40,
-                data_dir: str | None = None) -> tuple[list, list[int], str]:
+def cell_images(history: RunHistory, split: Split, index: int | None, true: int, read: int,
+                limit: int = 40) -> tuple[list, list[int], str]:
     """The test images of one confusion cell at a snapshot: (gallery items, their indices, a caption)."""
     ev, _ = _evaluation_at(history, index)
     if ev is None or ev.predictions is None:
         return [], [], "No per-image readings were kept for this evaluation."
-    split = test_split(history.dataset, data_dir)
     labels = split.labels.numpy()
     hits = np.flatnonzero((labels == true) & (ev.predictions[:len(labels)] == read))
     classes = history.classes
@@ -125,12 +124,11 @@ def cell_images(history: RunHistory, index: int | None, true: int, read: int, li
     return items, [int(i) for i in shown], f"**{what}**{more}.{tip}"
 
 
-def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = None) -> tuple[list, list, str]:
+def misread_images(history: RunHistory, split: Split, limit: int = 30) -> tuple[list, list, str]:
     """Every misread test image of the final evaluation (the first `limit`), as cell_images gives one cell."""
     ev, _ = _evaluation_at(history, None)
     if ev is None or ev.predictions is None:
         return [], [], ""
-    split = test_split(history.dataset, data_dir)
     labels = split.labels.numpy()
     wrong = np.flatnonzero(ev.predictions[:len(labels)] != labels)
     classes = history.classes
@@ -141,9 +139,8 @@ def misread_images(history: RunHistory, limit: int = 30, data_dir: str | None = 
             "matrix to list one kind of mistake; click an image to open it in Inspect.")
 
 
-def inspect_pick(history: RunHistory, test_index: int, data_dir: str | None = None) -> dict:
-    """What Inspect needs to open one test image: {"image", "label", "title"}."""
-    split = test_split(history.dataset, data_dir)
+def inspect_pick(history: RunHistory, split: Split, test_index: int) -> dict:
+    """What Inspect needs to open one test image of `split` (the run's test split): {"image", "label", "title"}."""
     label = history.classes[int(split.labels[test_index])]
     return {"image": split.images[test_index].numpy().astype(np.float32) / 255, "label": label,
             "title": f"test image #{test_index} of the {dataset_info(history.dataset).title} (from your run)"}

@@ -7,6 +7,7 @@ Nothing is downloaded at import time.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,3 +154,9 @@ def to_input01(images: torch.Tensor, cfg: LeNetConfig) -> torch.Tensor:
 def normalise(x01: torch.Tensor, cfg: LeNetConfig) -> torch.Tensor:
     """Pixels in [0, 1] -> the model's input scale (the one place it is done)."""
     return (x01 - cfg.mean) / cfg.std
+
+
+@functools.lru_cache(maxsize=2)
+def cached_test_split(dataset: str, data_dir: str | None = None) -> Split:
+    """A dataset's test split, kept for the Train tab's drill-down (read-only; full MNIST's is 7.8 MB)."""
+    return load_split(dataset, train=False, data_dir=data_dir)

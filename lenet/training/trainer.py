@@ -1,13 +1,5 @@
-"""Training as ONE generator of plain event dicts, consumed by the CLI (below) and by the app.
-
-Events (every one has "type", "elapsed" in seconds since start, and "epoch"/"step" where known):
-  start  settings, device, sizes, steps per epoch
-  step   running train loss / accuracy since the last step event (over `images`; `cross_entropy` is the loss
-         without label smoothing, as the test loss is measured), lr, images/s, ETA   (>= every 0.25 s)
-  eval   per epoch, for "val" (if a validation split is set) and "test": loss, accuracy
-  epoch  the epoch's summary
-  done   reason: finished | early_stopping, with the final test figures
-  error  reason: nan | diverged, message; the last good weights are restored first
+"""Training as ONE generator of typed events (lenet.training.events), consumed by the CLI, the app and the
+benchmarks.
 
 The model lives on `Trainer.model`: closing the generator at any yield (a Stop) leaves it
 consistent and usable, because weights only change between yields.
@@ -33,6 +25,7 @@ from lenet.sources.optdigits import with_optdigits
 from lenet.sources.styles import StyleBank
 from lenet.training.config import CANVAS_SHARE, NEGATIVE_SHARE, TrainConfig
 from lenet.training.device import fast_path, pick_device
+from lenet.training.events import Done, EpochEnd, Eval, Event, Failed, Start, Step
 
 # The paper's per-pass learning rates (5e-4 x2, 2e-4 x3, 1e-4 x3, 5e-5 x4, then 1e-5), relative to the first.
 PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
@@ -123,8 +116,12 @@ class Trainer:
             from lenet.sources.real_hands import add_sketches
             add_sketches(self.negatives, cfg.seed)
         self.styles = StyleBank(seed=cfg.seed, device=self.device) if cfg.styles else None
-        self.history: list[dict] = []  # epoch events
+        self.history: list[EpochEnd] = []
         self.final: dict | None = None  # the last test evaluation
+
+    def meta(self, command: str | None = None) -> dict:
+        """The checkpoint metadata of the model as it is now (lenet.training.trainer.checkpoint_meta)."""
+        return checkpoint_meta(self.cfg, self.classes, self.history, self.final, command)
 
     def _optimizer(self):
         params = self.model.parameters()
@@ -184,7 +181,7 @@ class Trainer:
 
     # ---- the stages of run(); each yields its events, and weights change only between yields ----
 
-    def run(self) -> Iterator[dict]:
+    def run(self) -> Iterator[Event]:
         opt = self._optimizer()
         sched, when = self._scheduler(opt)
         t0 = time.perf_counter()
@@ -198,18 +195,18 @@ class Trainer:
                     return
                 yield from self._evaluate_epoch(r, summary)
                 if self._stop_early(r):
-                    r.reason = "early_stopping"
+                    r.reason = "early-stopped"
                     break
             yield self._finish(r)
         finally:
             self.fast.restore(self.model)  # plain memory layout again, however the run ended
 
-    def _start_event(self) -> dict:
-        return {"type": "start", "elapsed": 0.0, "epoch": 0, "step": 0, "settings": dataclasses.asdict(self.cfg),
-                "device": str(self.device), "precision": self.fast.name, "n_train": len(self.train),
-                "n_val": len(self.val or ()), "n_test": len(self.test), "steps_per_epoch": self.steps_per_epoch,
-                "total_steps": self.cfg.epochs * self.steps_per_epoch,
-                "parameters": self.model.num_parameters(), "classes": list(self.classes)}
+    def _start_event(self) -> Start:
+        return Start(elapsed=0.0, epoch=0, step=0, settings=dataclasses.asdict(self.cfg), device=str(self.device),
+                     precision=self.fast.name, n_train=len(self.train), n_val=len(self.val or ()),
+                     n_test=len(self.test), steps_per_epoch=self.steps_per_epoch,
+                     total_steps=self.cfg.epochs * self.steps_per_epoch, parameters=self.model.num_parameters(),
+                     classes=list(self.classes))
 
     def _train_step(self, r: _Run, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One optimiser step on the digits `idx` (and any negatives): (loss, scores, targets), on the device."""
@@ -228,7 +225,7 @@ class Trainer:
             r.first_loss = loss.item()
         return loss, scores, y
 
-    def _train_epoch(self, r: _Run) -> Iterator[dict]:
+    def _train_epoch(self, r: _Run) -> Iterator[Event]:
         """Step events (at most every `log_interval` s and at the end) and test evaluations at the
         epoch's test points; returns the partial epoch summary, or sets r.failed after an error event."""
         c, model = self.cfg, self.model
@@ -251,55 +248,57 @@ class Trainer:
                 continue
             # A step event: the only place the loss is read out, so the only sync with the device.
             event = self._step_event(r, win, i)
-            if event["type"] == "error":
+            if isinstance(event, Failed):
                 r.failed = True
                 yield event
                 return None
             r.shown = time.perf_counter()
-            ep_loss += event["loss"] * win.n
-            ep_correct += event["accuracy"] * win.n
+            ep_loss += event.loss * win.n
+            ep_correct += event.accuracy * win.n
             yield event
             win = _Window(zero(), zero(), since=time.perf_counter())
             if i in tests and i < self.steps_per_epoch:  # the end-of-epoch test is _evaluate_epoch's
                 yield self._eval_event(r, "test", self.test, progress=i / self.steps_per_epoch)
-        return {"type": "epoch", "epoch": r.epoch, "step": r.step, "train_loss": ep_loss / len(self.train),
-                "train_accuracy": ep_correct / len(self.train), "lr": r.opt.param_groups[0]["lr"]}
+        return {"train_loss": ep_loss / len(self.train), "train_accuracy": ep_correct / len(self.train),
+                "lr": r.opt.param_groups[0]["lr"]}
 
-    def _step_event(self, r: _Run, win: _Window, i: int) -> dict:
+    def _step_event(self, r: _Run, win: _Window, i: int) -> Step | Failed:
         """The window's step event, or an error event after restoring the last good weights."""
         now = time.perf_counter()
         mean_loss, acc = win.loss.item() / win.n, win.correct.item() / win.n
         if not math.isfinite(mean_loss) or mean_loss > 50 * max(r.first_loss, 1.0):
             self.model.load_state_dict(r.good)
             kind = "nan" if not math.isfinite(mean_loss) else "diverged"
-            return {"type": "error", "reason": kind, "epoch": r.epoch, "step": r.step, "elapsed": r.elapsed(),
-                    "loss": mean_loss if math.isfinite(mean_loss) else None,  # NaN is not JSON
-                    "message": f"Training {'produced a NaN/infinite loss' if kind == 'nan' else 'diverged'}"
-                               f" at step {r.step} (loss {mean_loss:.3g}); the learning rate "
-                               f"{self.cfg.lr:g} is probably too high. The last good weights were kept."}
+            return Failed(reason=kind, epoch=r.epoch, step=r.step, elapsed=r.elapsed(),
+                          loss=mean_loss if math.isfinite(mean_loss) else None,
+                          message=f"Training {'produced a NaN/infinite loss' if kind == 'nan' else 'diverged'}"
+                                  f" at step {r.step} (loss {mean_loss:.3g}); the learning rate "
+                                  f"{self.cfg.lr:g} is probably too high. The last good weights were kept.")
         r.good = self._snapshot()
         done_frac = r.step / (self.cfg.epochs * self.steps_per_epoch)
-        return {"type": "step", "epoch": r.epoch, "step": r.step, "epoch_progress": i / self.steps_per_epoch,
-                "loss": mean_loss, "accuracy": acc, "lr": r.opt.param_groups[0]["lr"], "images": win.n,
-                "cross_entropy": win.ce.item() / win.n if win.ce is not None else mean_loss,
-                "images_per_s": win.n / max(now - win.since, 1e-9), "elapsed": r.elapsed(),
-                "eta": r.elapsed() * (1 - done_frac) / done_frac}
+        return Step(epoch=r.epoch, step=r.step, epoch_progress=i / self.steps_per_epoch, loss=mean_loss,
+                    accuracy=acc, lr=r.opt.param_groups[0]["lr"], images=win.n,
+                    cross_entropy=win.ce.item() / win.n if win.ce is not None else mean_loss,
+                    images_per_s=win.n / max(now - win.since, 1e-9), elapsed=r.elapsed(),
+                    eta=r.elapsed() * (1 - done_frac) / done_frac)
 
-    def _eval_event(self, r: _Run, split: str, data: Split, progress: float = 1.0) -> dict:
+    def _eval_event(self, r: _Run, split: str, data: Split, progress: float = 1.0) -> Eval:
         result = evaluate(self.model, data)
-        if split == "test":
+        per_image = {}
+        if split == "test":  # how each test image is read, for the app's confusion matrix and drill-down
             self.final = result
-        return {"type": "eval", "split": split, "epoch": r.epoch, "epoch_progress": progress, "step": r.step,
-                "elapsed": r.elapsed(), "loss": result["loss"], "accuracy": result["accuracy"]}
+            per_image = {"confusion": result["confusion"],
+                         "predictions": torch.tensor(result["predictions"], dtype=torch.uint8)}
+        return Eval(split=split, epoch=r.epoch, epoch_progress=progress, step=r.step, elapsed=r.elapsed(),
+                    loss=result["loss"], accuracy=result["accuracy"], **per_image)
 
-    def _evaluate_epoch(self, r: _Run, summary: dict) -> Iterator[dict]:
+    def _evaluate_epoch(self, r: _Run, summary: dict) -> Iterator[Event]:
         """Validation and test evaluation, the per-epoch schedules, the best epoch; then the summary event."""
         if self.val is not None:
             v = self._eval_event(r, "val", self.val)
-            summary.update(val_loss=v["loss"], val_accuracy=v["accuracy"])
+            summary.update(val_loss=v.loss, val_accuracy=v.accuracy)
             yield v
         t = self._eval_event(r, "test", self.test)
-        summary.update(test_loss=t["loss"], test_accuracy=t["accuracy"])
         yield t
         monitored = summary.get("val_loss", summary["train_loss"])
         if r.sched_when == "epoch":
@@ -311,15 +310,16 @@ class Trainer:
             r.best_weights = self._snapshot() if self.val is not None else None
         else:
             r.stale += 1
-        summary["elapsed"] = r.elapsed()
-        self.history.append(summary)
-        yield summary
+        end = EpochEnd(epoch=r.epoch, step=r.step, elapsed=r.elapsed(), test_loss=t.loss, test_accuracy=t.accuracy,
+                       **summary)
+        self.history.append(end)
+        yield end
 
     def _stop_early(self, r: _Run) -> bool:
         c = self.cfg
         return bool(c.early_stopping) and r.stale >= c.early_stopping and r.epoch < c.epochs
 
-    def _finish(self, r: _Run) -> dict:
+    def _finish(self, r: _Run) -> Done:
         """Back to the best epoch's weights when a validation split chose one; the done event."""
         best_epoch = r.epoch
         if self.cfg.keep_best and r.best_weights is not None and r.best_epoch != r.epoch:
@@ -327,9 +327,9 @@ class Trainer:
             best_epoch = r.best_epoch
             self.final = evaluate(self.model, self.test)
         self.model.eval()
-        return {"type": "done", "reason": r.reason, "epoch": r.epoch, "step": r.step, "elapsed": r.elapsed(),
-                "best_epoch": best_epoch, "test_loss": self.final["loss"], "test_accuracy": self.final["accuracy"],
-                **run_outcome(self.final["accuracy"], len(self.classes))}
+        return Done(reason=r.reason, epoch=r.epoch, step=r.step, elapsed=r.elapsed(), best_epoch=best_epoch,
+                    test_loss=self.final["loss"], test_accuracy=self.final["accuracy"], test_n=self.final["n"],
+                    evaluation=self.final, **run_outcome(self.final["accuracy"], len(self.classes)))
 
 
 def start_from(model: LeNet, path: str) -> dict:
@@ -380,11 +380,13 @@ def run_outcome(accuracy: float, n_classes: int) -> dict:
 
 
 
-def checkpoint_meta(trainer: Trainer, command: str | None = None) -> dict:
-    """What a checkpoint should record about the run that made it."""
-    final = trainer.final or {}
-    return {"arch": trainer.cfg.arch, "dataset": trainer.cfg.dataset, "classes": list(trainer.classes),
-            "settings": dataclasses.asdict(trainer.cfg), "command": command,
-            "epochs": len(trainer.history), "history": trainer.history,
+def checkpoint_meta(cfg: TrainConfig, classes, history=(), final: dict | None = None,
+                    command: str | None = None) -> dict:
+    """What a model records about the run that made it: the one place this is built, for the CLI's checkpoints,
+    the app's "your model" (its weights at every update) and its download."""
+    final = final or {}
+    return {"arch": cfg.arch, "dataset": cfg.dataset, "classes": list(classes),
+            "settings": dataclasses.asdict(cfg), "command": command,
+            "epochs": len(history), "history": [e.to_json() for e in history],
             "metrics": {"test_accuracy": final.get("accuracy"), "test_loss": final.get("loss"),
                         "test_n": final.get("n")}}

@@ -23,12 +23,14 @@ import gradio as gr
 from lenet.present import selectors, train_view, watch_view
 from lenet.training.background import in_background
 from lenet.net.checkpoint import CheckpointError, write_download
-from lenet.sources.data import DatasetUnavailable, dataset_info
+from lenet.evaluate import evaluate
+from lenet.sources.data import DatasetUnavailable, cached_test_split, dataset_info
 from lenet.present.icons import STOP, WARN
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.reading.preprocess import CanvasError
 from lenet.training.run_queue import AlreadyQueued
 from lenet.training.config import TrainConfig, recipe
+from lenet.training.events import Done, Eval, Event, Start, Step
 from lenet.training.stream import train_stream
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
 from lenet.ui.train_queue import (DURATIONS, END, POLL, QUEUE, RUN_TAIL, TELL_EVERY, WAITING, StopSignal, failed,
@@ -44,7 +46,7 @@ MARK_RUN_JS = "() => { try { localStorage.setItem('lenet5-run', String(Date.now(
 UNMARK_RUN_JS = "() => { try { localStorage.removeItem('lenet5-run'); } catch (e) {} }"
 @gpu
 def _train_on_device(cfg: TrainConfig):
-    yield from train_stream(cfg)  # plain dicts and CPU state dicts only: safe to cross from a GPU worker
+    yield from train_stream(cfg)  # events and CPU state dicts only: safe to cross from a GPU worker
 
 
 def _pick_after_run(final: LoadedModel, current: str | None) -> str:
@@ -127,7 +129,7 @@ class TrainTab:
                self.snap_slider: gr.update(visible=False, value=0), self.shown_snapshot: None,
                self.run_history: history, self.drill_gallery: gr.update(value=None, visible=False),
                self.drill_caption: "", self.drill_indices: [], self.results: "",
-               self.download: gr.update(visible=False)}
+               self.download: gr.update(visible=False), self.run_view: None}  # None: no stale done event
         added = False
         try:
             # In its own low-priority thread: visitors' readings go first, and training never waits for the UI.
@@ -144,16 +146,15 @@ class TrainTab:
                     view.add(ev)
                     if report is not None:
                         report(ev)
-                    if ev["type"] == "eval" and "confusion" in ev:
-                        history.add_eval(ev["epoch"] - 1 + ev.get("epoch_progress", 1.0), ev["accuracy"],
-                                         ev["confusion"], ev["predictions"].numpy())
+                    if isinstance(ev, Eval) and ev.confusion is not None:
+                        history.add_eval(ev.epochs_done, ev.accuracy, ev.confusion, ev.predictions.numpy())
                         evaluated = True
                     weights = w if w is not None else weights
                 out = charts()
                 if weights is not None:  # a model update: the pinned digit is read again, the kernels redrawn
                     model = view.model(weights)
                     probs = read_digit(model, pinned.image).probs if pinned is not None else None
-                    history.add(view.epoch, view.last.get("step", 0), watch_view.kernels_of(model), probs)
+                    history.add(view.epoch, view.last.step if view.last else 0, watch_view.kernels_of(model), probs)
                     out |= {self.page.my_model: model, self.watch: watch_view.watch_html(history)}
                     if not added:  # "your model" appears as soon as there is one
                         added = True
@@ -200,16 +201,16 @@ class TrainTab:
                 await asyncio.sleep(POLL)
             yield {self.queue_box: started_note(time.monotonic() - t0)}
 
-            def report(ev: dict) -> None:  # in the run's thread: the queue hears the run's own time left
-                if ev["type"] == "start":
-                    outcome["steps"] = ev["total_steps"]
-                if ev["type"] == "step":
-                    DURATIONS.observe_rate(cfg.arch, ev["images_per_s"])
-                    QUEUE.report(entry, ev["eta"] + RUN_TAIL, ev["step"] / max(outcome.get("steps", 0), 1),
+            def report(ev: Event) -> None:  # in the run's thread: the queue hears the run's own time left
+                if isinstance(ev, Start):
+                    outcome["steps"] = ev.total_steps
+                if isinstance(ev, Step):
+                    DURATIONS.observe_rate(cfg.arch, ev.images_per_s)
+                    QUEUE.report(entry, ev.eta + RUN_TAIL, ev.step / max(outcome.get("steps", 0), 1),
                                  DURATIONS.estimate(settings))
                 else:
                     QUEUE.report(entry)
-                outcome["done"] = outcome.get("done") or ev["type"] == "done"
+                outcome["done"] = outcome.get("done") or isinstance(ev, Done)
 
             gen = self.run(*args, watch_what, watch_class, canvas, previous, negatives, styles, signal, report=report)
             while (item := await anyio.to_thread.run_sync(next_or_end, gen)) is not END:
@@ -222,14 +223,19 @@ class TrainTab:
             threading.Thread(target=leave_queue, args=(gen, entry, settings, outcome), daemon=True,
                              name="lenet-leave-queue").start()
 
-    def finish(self, mine: LoadedModel | None, history: RunHistory | None, current: str | None = None) -> dict:
+    def finish(self, mine: LoadedModel | None, history: RunHistory | None, current: str | None = None,
+               view: train_view.TrainView | None = None) -> dict:
         """After a run ends or is stopped: test figures, the final snapshot, mistakes, download; select the model."""
         if mine is None or mine.source != "trained" or mine.finalized:
             return {self.results: gr.update()}  # nothing to finish (e.g. stopped while queued): nothing changes
         try:
-            md, final, r = train_view.finish_view(mine)
+            split = cached_test_split(mine.dataset)
+            # a run that ended has measured its final model; one stopped (or diverged) is measured here
+            done = view.done if isinstance(view, train_view.TrainView) else None
+            r = done.evaluation if done is not None else evaluate(mine.model, split)
         except DatasetUnavailable as e:
             raise gr.Error(str(e)) from None
+        md, final = train_view.finish_view(mine, r)
         history = history if history is not None else RunHistory(final.dataset, final.classes)
         last = history.snapshots[-1] if history.snapshots else None
         history.add_eval(last.epoch if last else 0, r["accuracy"], r["confusion"], r["predictions"])
@@ -237,7 +243,7 @@ class TrainTab:
         history.add(last.epoch if last else 0, last.step if last else 0, watch_view.kernels_of(final),
                     read_digit(final, pinned.image).probs if pinned is not None else None, final=True)
         path = write_download(final.model, final.meta, train_view.download_name(final))
-        items, indices, caption = watch_view.misread_images(history)
+        items, indices, caption = watch_view.misread_images(history, split)
         n = len(history)
         return {self.results: md, self.page.my_model: final, self.run_history: history, self.shown_snapshot: None,
                 self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, final),
@@ -269,7 +275,8 @@ class TrainTab:
         if history is None or not len(history) or not cell:
             return {}
         true, read = (int(v) for v in str(cell).split(","))
-        items, indices, caption = watch_view.cell_images(history, index, true, read)
+        items, indices, caption = watch_view.cell_images(history, cached_test_split(history.dataset), index, true,
+                                                          read)
         return {self.drill_gallery: gr.update(value=items, visible=True, selected_index=None),
                 self.drill_indices: indices, self.drill_caption: caption,
                 self.confusion: watch_view.confusion_view(history, index, selected=(true, read))}
@@ -277,7 +284,8 @@ class TrainTab:
     def open_in_inspect(self, history: RunHistory | None, indices: list, evt: gr.SelectData) -> dict:
         if history is None or evt is None or not indices or evt.index is None or evt.index >= len(indices):
             return {}
-        return {self.page.inspect_pick: watch_view.inspect_pick(history, indices[evt.index]),
+        return {self.page.inspect_pick: watch_view.inspect_pick(history, cached_test_split(history.dataset),
+                                                                         indices[evt.index]),
                 self.page.tabs: gr.Tabs(selected="inspect")}
 
     def load_upload(self, path) -> dict:
@@ -314,8 +322,8 @@ class TrainTab:
             # timer) stays in the queue box, where a failure's "Error" badge is redrawn away (after_failure).
             show_progress="minimal", show_progress_on=[self.queue_box])
         # `.then` runs only after success in Gradio 6.31: a failed run has its own follow-up.
-        finished = run.then(self.finish, [page.my_model, self.run_history, page.model_dd], self.outputs(),
-                            show_progress="hidden", **private)
+        finished = run.then(self.finish, [page.my_model, self.run_history, page.model_dd, self.run_view],
+                            self.outputs(), show_progress="hidden", **private)
         for done in (finished.then, finished.failure):
             done(self.end_of_run, None, [self.train_btn, self.stop_btn], queue=False, **private).then(
                 None, js=UNMARK_RUN_JS)
