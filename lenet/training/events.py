@@ -49,9 +49,18 @@ class Start(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Step(Event):
+class _InEpoch(Event):
+    epoch_progress: float  # the share of this epoch's steps done (1.0 at its end)
+
+    @property
+    def epochs_done(self) -> float:
+        """Where the event falls on a curve's x axis (epochs)."""
+        return self.epoch - 1 + self.epoch_progress
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step(_InEpoch):
     type: ClassVar[str] = "step"
-    epoch_progress: float  # the share of this epoch's steps done
     loss: float  # the optimised loss (with label smoothing, if any)
     cross_entropy: float  # without label smoothing: comparable with the test loss
     accuracy: float
@@ -60,24 +69,15 @@ class Step(Event):
     images_per_s: float
     eta: float  # seconds left, at this window's pace
 
-    @property
-    def epochs_done(self) -> float:
-        return self.epoch - 1 + self.epoch_progress
-
 
 @dataclass(frozen=True, kw_only=True)
-class Eval(Event):
+class Eval(_InEpoch):  # at an epoch's end, or at one of the points inside the last epoch
     type: ClassVar[str] = "eval"
     split: str  # "val" or "test"
-    epoch_progress: float  # 1.0 at an epoch's end; less for the points inside the last epoch
     loss: float
     accuracy: float
     confusion: list | None = field(default=None, metadata=_BULKY)  # test: rows true, columns predicted
     predictions: object = field(default=None, metadata=_BULKY)  # test: a uint8 tensor, one class per image
-
-    @property
-    def epochs_done(self) -> float:
-        return self.epoch - 1 + self.epoch_progress
 
 
 @dataclass(frozen=True, kw_only=True)
