@@ -16,6 +16,8 @@ with a threshold that `python -m lenet.calibrate` stores in the checkpoint, cali
                 shipped lenet5-1998 says "not a digit" without retraining
 
 "Unsure" looks only at the digits: the top one below `unsure_top`, or the runner-up within `unsure_margin`.
+Models of other classes (Fashion-MNIST) get the same rule with their own classes and never say "not a digit"
+(lenet.reading.inference.LoadedModel.thresholds).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from lenet.net.config import LeNetConfig
 from lenet.present.icons import ASK, NO
 
 VERDICTS = ("digit", "unsure", "not a digit")
+DIGITS = tuple("0123456789")  # the classes of a model that reads digits (any other classes are items)
 SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head", "reject+head")
 HEAD_LAYERS = ("s4", "c5", "f6")  # what the feature head reads
 
@@ -188,13 +191,16 @@ def _decoded_head(n_in: int, hidden: int, tensors: tuple) -> FeatureHead:
     return FeatureHead.from_dict({"n_in": n_in, "hidden": hidden, "tensors": dict(tensors)})
 
 
-def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None) -> np.ndarray:
+def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None,
+                  reject: np.ndarray | None = None) -> np.ndarray:
     """Reject scores (higher = less like a digit) for a batch: `acts` holds the model's activations with a batch
-    dimension ({"output": (N, 10 or 11), and "s4", "c5", "f6" for the head}), or just the output array."""
+    dimension ({"output": (N, 10 or 11), and "s4", "c5", "f6" for the head}), or just the output array.
+    `reject`: the "not a digit" probabilities when output_probabilities already gave them (not computed again)."""
     if not isinstance(acts, dict):
         acts = {"output": acts}
     if kind == "reject+head":
-        return np.maximum(reject_scores(acts, config, "reject"), reject_scores(acts, config, "head", head))
+        return np.maximum(reject_scores(acts, config, "reject", reject=reject),
+                          reject_scores(acts, config, "head", head))
     if kind == "head":
         if head is None:
             raise ValueError("the 'head' score needs the head's weights")
@@ -210,11 +216,7 @@ def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None
     if kind == "reject":
         if not config.can_reject:
             raise ValueError("this model has no 'not a digit' output: train it with negatives")
-        if config.reject_class:
-            full = logits
-        else:  # the MAP criterion's constant "none of these" class
-            full = np.concatenate([logits, np.full((len(logits), 1), -config.rbf_reject)], 1)
-        return _softmax(full)[:, k]
+        return _reject_probability(logits, config) if reject is None else np.asarray(reject, np.float64)
     digits = logits[:, :k]
     if kind == "energy":
         m = digits.max(1, keepdims=True)
@@ -222,6 +224,27 @@ def reject_scores(acts, config: LeNetConfig, kind: str, head: dict | None = None
     if kind == "max_softmax":
         return 1 - _softmax(digits).max(1)
     raise ValueError(f"unknown score {kind!r}")
+
+
+def output_probabilities(output, config: LeNetConfig, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's output-layer values (N, 10 or 11) -> (each class's probability among the classes (N, k):
+    softmax(class logits / temperature); the probability of the model's own "not a digit" output (N,): the
+    untempered softmax's over every output, as its threshold was calibrated, zeros without one). The one place
+    a reading's probabilities come from: lenet.reading.inference.read, judge, Inspect's occlusion."""
+    out = np.asarray(output, np.float64)
+    logits = -out if config.output == "rbf" else out
+    return digit_probabilities(logits[:, :config.num_classes], temperature), _reject_probability(logits, config)
+
+
+def _reject_probability(logits: np.ndarray, config: LeNetConfig) -> np.ndarray:
+    """P("not a digit") over every output: the 11th unit, or the MAP criterion's constant "none of these" class."""
+    if config.reject_class:
+        full = logits
+    elif config.rbf_reject is not None:
+        full = np.concatenate([logits, np.full((len(logits), 1), -config.rbf_reject)], 1)
+    else:
+        return np.zeros(len(logits))
+    return _softmax(full)[:, config.num_classes]
 
 
 def digit_probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -245,6 +268,7 @@ class Verdict:
     score: float  # the reject score
     reason: str  # plain words for a learner
     letter: float = 0.0  # P(a letter or symbol written like a digit), from Thresholds.lookalike; 0 without one
+    noun: str = "digit"  # what the model reads: "digit", or "item" for other classes (Fashion-MNIST)
 
 
 def letter_probability(acts: dict, th: Thresholds) -> np.ndarray:
@@ -264,29 +288,39 @@ def lookalike_logits(acts: dict, head: dict) -> np.ndarray:
 
 
 def judge(acts, config: LeNetConfig, classes: list[str], th: Thresholds) -> Verdict:
-    """The verdict for ONE reading: its activations without a batch dimension (a dict with "output", and
-    "s4", "c5", "f6" for the head score), or just its raw output-layer values (10 or 11 numbers)."""
+    """The verdict for ONE reading from its activations alone (batch tools: lenet.calibrate, real hands): its
+    activations without a batch dimension (a dict with "output", and "s4", "c5", "f6" for the head score), or
+    just its raw output-layer values (10 or 11 numbers). A lenet.reading.inference.Reading carries its own."""
     if not isinstance(acts, dict):
         acts = {"output": acts}
-    out = np.asarray(acts["output"], dtype=np.float64).reshape(1, -1)
-    k = config.num_classes
-    logits = (-out if config.output == "rbf" else out)[:, :k]
-    p = digit_probabilities(logits, th.temperature)[0]
-    order = np.argsort(p)[::-1]
+    probs, reject = output_probabilities(np.asarray(acts["output"]).reshape(1, -1), config, th.temperature)
+    return decide(acts, probs[0], float(reject[0]), config, classes, th)
+
+
+def decide(acts: dict, probs: np.ndarray, reject: float, config: LeNetConfig, classes: list[str],
+           th: Thresholds) -> Verdict:
+    """THE rule, for every model and every tab: "not a digit" when the reject score passes `th.not_digit`,
+    else "unsure" when the top class's probability (among the classes: `probs`) is below `th.unsure_top` or the
+    runner-up's within `th.unsure_margin`, else the top class. `reject`: the model's own "not a digit"
+    probability (output_probabilities), `acts` the reading's activations (no batch dimension)."""
+    order = np.argsort(probs)[::-1]
     first, second = classes[order[0]], classes[order[1]]
-    p1, p2 = float(p[order[0]]), float(p[order[1]])
+    p1, p2 = float(probs[order[0]]), float(probs[order[1]])
+    out = np.asarray(acts["output"], dtype=np.float64).reshape(1, -1)
     batch = {k: np.asarray(v)[None] for k, v in acts.items() if k in HEAD_LAYERS} | {"output": out}
-    score = float(reject_scores(batch, config, th.score, th.head)[0])
+    score = float(reject_scores(batch, config, th.score, th.head, reject=np.array([reject]))[0])
     letter = float(letter_probability(batch, th)[0])
     s1, s2 = p1 * (1 - letter), p2 * (1 - letter)  # stated: it may be a letter written like a digit
+    noun = "digit" if tuple(classes) == DIGITS else "item"
     if th.not_digit is not None and score > th.not_digit:
-        return Verdict("not a digit", None, first, s1, second, s2, score, _not_digit_reason(th, score), letter)
+        return Verdict("not a digit", None, first, s1, second, s2, score, _not_digit_reason(th, score), letter, noun)
     if p1 < th.unsure_top or p1 - p2 < th.unsure_margin:
-        reason = f"two digits compete: {first} ({s1:.0%}) or {second} ({s2:.0%})"
-        return Verdict("unsure", None, first, s1, second, s2, score, reason, letter)
+        reason = f"two {noun}s compete: {first} ({s1:.0%}) or {second} ({s2:.0%})"
+        return Verdict("unsure", None, first, s1, second, s2, score, reason, letter, noun)
     maybe = f"; it may also be a letter or symbol ({letter:.0%})" if letter >= 0.05 else ""
     return Verdict("digit", first, first, s1, second, s2, score,
-                   f"{first} ({probability_words(s1)}); runner-up {second} ({probability_words(s2)}){maybe}", letter)
+                   f"{first} ({probability_words(s1)}); runner-up {second} ({probability_words(s2)}){maybe}", letter,
+                   noun)
 
 
 def _not_digit_reason(th: Thresholds, score: float) -> str:
@@ -317,22 +351,36 @@ TELL_APART = {
 }
 
 
-def unsure_advice(best: str, runner_up: str) -> str:
-    hint = TELL_APART.get(frozenset(best + runner_up))
-    return f"Draw it again so they differ: {hint}." if hint else "Draw it again, one clear digit filling the box."
+def unsure_advice(v: Verdict) -> str:
+    hint = TELL_APART.get(frozenset(v.best + v.runner_up)) if v.noun == "digit" else None
+    return f"Draw it again so they differ: {hint}." if hint else f"Draw it again, one clear {v.noun} filling the box."
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def title(v: Verdict, bold=lambda t: f"**{t}**") -> str:
+    """The verdict in one line, as Draw's heading and Inspect's headline say it; `bold` marks the answer
+    (Markdown's ** by default, Inspect's own HTML)."""
+    if v.kind == "not a digit":
+        return f"{NO} That doesn't look like a digit"
+    if v.kind == "unsure":
+        return f"{ASK} Not sure — {bold(_escape(v.best))} or {_escape(v.runner_up)}?"
+    return f"I read: {bold(_escape(v.best))}"
 
 
 def markdown(v: Verdict) -> str:
     """The Draw tab's verdict text."""
-    e = lambda t: html.escape(t, quote=False)  # noqa: E731
+    e = _escape
     if v.kind == "not a digit":
-        return (f"### {NO} That doesn't look like a digit\n{e(v.reason[:1].upper() + v.reason[1:])}. If you meant a digit, "
+        return (f"### {title(v)}\n{e(v.reason[:1].upper() + v.reason[1:])}. If you meant a digit, "
                 f"draw one digit, 0–9, filling the box. (Closest digit: **{e(v.best)}**.)")
     if v.kind == "unsure":
-        return (f"### {ASK} Not sure — **{e(v.best)}** or {e(v.runner_up)}?\n{e(v.best)} ({v.probability:.0%}) and "
-                f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. {unsure_advice(v.best, v.runner_up)}")
+        return (f"### {title(v)}\n{e(v.best)} ({v.probability:.0%}) and "
+                f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. {unsure_advice(v)}")
     maybe = f" · it may also be a letter or symbol ({v.letter:.0%})" if v.letter >= 0.05 else ""
-    return (f"### I read: **{e(v.best)}**\nProbability {probability_words(v.probability)} · runner-up "
+    return (f"### {title(v)}\nProbability {probability_words(v.probability)} · runner-up "
             f"{e(v.runner_up)} ({probability_words(v.runner_up_probability)}){maybe}")
 
 
