@@ -143,11 +143,10 @@ def calibrated(lm, drawings: list[dict], temperature: float = 1.7, seed: int = 0
     """A copy of a model whose checkpoint says what `python -m lenet.calibrate --real-hands` writes: a temperature,
     a lookalike head (here random weights standardised on these drawings' own S4, C5, F6, so its P(letter) is
     spread from a few per cent to most), its Platt scaling and the wider "unsure" (the network is the same)."""
-    from lenet.present import draw_view
-    from lenet.reading.inference import LoadedModel
+    from lenet.reading.inference import LoadedModel, read
     from lenet.reading.verdict import FeatureHead
 
-    acts = [draw_view.read_value(lm, json.dumps(d)) for d in drawings]
+    acts = [read(lm, json.dumps(d)) for d in drawings]
     feats = FeatureHead.features({k: np.stack([r.activations[k] for r in acts if r is not None])
                                   for k in ("s4", "c5", "f6")})
     torch.manual_seed(seed)
@@ -158,3 +157,4 @@ def calibrated(lm, drawings: list[dict], temperature: float = 1.7, seed: int = 0
     th = replace(lm.thresholds, temperature=temperature, lookalike=head.to_dict(), letter_scale=letter_scale,
                  letter_bias=letter_bias, unsure_top=unsure_top, unsure_margin=unsure_margin)
     return LoadedModel(model=copy.deepcopy(lm.model), meta={**lm.meta, "verdict": th.to_dict()}, source="uploaded")
+

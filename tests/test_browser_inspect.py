@@ -22,14 +22,14 @@ def open_inspect(page: Page, url: str, tap: bool = False) -> None:
 
 def shown_reading(app_module):
     """The default model's reading of the digit Inspect opens on (nothing drawn: the first test 7)."""
-    from lenet.reading.inference import read_digit
+    from lenet.reading.inference import read
 
     from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
     from lenet.ui.inspect import first_test_image
 
     lm = SHIPPED[DEFAULT_MODEL]
     shown = first_test_image(shipped_index(DEFAULT_MODEL))
-    return lm, read_digit(lm, shown["image"])
+    return lm, read(lm, shown["image"])
 
 
 def shown_activations(app_module) -> dict:
@@ -70,7 +70,7 @@ def test_inspect_opens_on_a_test_digit_and_explains_any_unit(page, server_url, a
     open_inspect(page, server_url)
     head = page.locator("#inspect-head")
     expect(head).to_contain_text(re.compile(r"nothing drawn yet.*test image #\d+"), timeout=SLOW)
-    expect(head).to_contain_text(re.compile(r"Reads\s*7"))
+    expect(head).to_contain_text(re.compile(r"I read:\s*7"))
     # hover a C1 unit: its 5x5 field is outlined on the input, its value shown
     layer, m, y, x = point_at(page, "c1", 3, 0.5, 0.4, click=False)
     box = page.locator("#inspect-head .rf-box")
@@ -130,7 +130,7 @@ def test_inspect_shows_a_test_image_of_the_class_asked_for(page, server_url, scr
     page.locator("#inspect-pick").get_by_text("one it misreads").click()
     expect(head).to_contain_text(re.compile(r"read as \d"), timeout=SLOW)
     label = re.search(r"true label\s*(\d)", head.inner_text()).group(1)
-    read = re.search(r"Reads\s*(\d)", head.inner_text()).group(1)
+    read = head.locator(".inspect-verdict").get_attribute("data-best")  # what it read, whatever the verdict
     assert label != read, "a misread test image is read as another class"
     more = page.locator("#inspect-more")
     expect(more.locator(".nb")).to_have_count(8)
@@ -142,7 +142,7 @@ def test_inspect_shows_a_test_image_of_the_class_asked_for(page, server_url, scr
 def test_phone_tap_a_unit_shows_its_arithmetic(phone_context, server_url, app_module, screenshots):
     page = phone_context.new_page()
     open_inspect(page, server_url, tap=True)
-    expect(page.locator("#inspect-head")).to_contain_text(re.compile(r"Reads\s*\d"), timeout=SLOW)
+    expect(page.locator("#inspect-head .inspect-verdict")).to_be_visible(timeout=SLOW)
     panel = page.locator(".unit-panel")
     expect(panel).to_be_hidden()  # on a phone the panel is a sheet that a tap opens
     c1 = shown_activations(app_module)["c1"][0]

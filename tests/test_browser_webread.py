@@ -30,8 +30,8 @@ READ_ALL = """
 ({drawings, payload}) => drawings.map((d) => {
   const R = window.LenetReader, res = R.read(d, payload);
   if (res.empty) return {empty: true};
-  return {empty: false, text: R.verdictText(res.model, res.reading, res.judged),
-          kind: res.judged ? res.judged.kind : null, entries: R.labelEntries(res.model, res.reading, res.judged)};
+  return {empty: false, text: R.markdown(res.reading.verdict), kind: res.reading.verdict.kind,
+          entries: R.labelEntries(res.model, res.reading)};
 })
 """
 
@@ -39,13 +39,14 @@ READ_ALL = """
 def core_reading(lm, drawing: dict) -> dict:
     """What the server shows for these strokes (lenet.present.draw_view.draw_view without the picture) and /read's verdict."""
     from lenet.present import draw_view
+    from lenet.reading.inference import read
+    from lenet.reading.verdict import markdown
 
-    reading = draw_view.read_value(lm, json.dumps(drawing))
+    reading = read(lm, json.dumps(drawing))
     if reading is None:
         return {"empty": True}
-    judged = draw_view.judge_reading(lm, reading) if draw_view.reads_digits(lm) else None
-    return {"empty": False, "text": draw_view.verdict(reading, judged), "kind": judged.kind if judged else None,
-            "label": draw_view.label_value(lm, reading, judged), "confidences": reading.confidences()}
+    return {"empty": False, "text": markdown(reading.verdict), "kind": reading.verdict.kind,
+            "label": draw_view.label_value(lm, reading), "confidences": reading.confidences()}
 
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")

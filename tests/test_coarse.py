@@ -8,7 +8,7 @@ import torch
 
 from lenet.sources.coarse import SHARE, coarse_digit, small_picture, with_coarse
 from lenet.sources.data import Split
-from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
@@ -40,8 +40,8 @@ def test_coarse_copies_lose_detail_but_keep_their_digit(digits, coarse):
     the originals: the labels are right and the detail is really lost."""
     lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")
     labels = digits.labels.numpy()
-    original = np.mean([read_digit(lm, d).top for d in digits.images.float().div(255).numpy()] == labels)
-    reads = np.mean([read_digit(lm, d).top for d in (coarse / 255).astype(np.float32)] == labels)
+    original = np.mean([read(lm, d).top for d in digits.images.float().div(255).numpy()] == labels)
+    reads = np.mean([read(lm, d).top for d in (coarse / 255).astype(np.float32)] == labels)
     assert 0.8 < reads < original
 
 
@@ -57,7 +57,7 @@ def test_small_pictures_are_framed_like_drawings_blurred_and_seeded(digits):
     solid = lambda imgs: ((imgs > 200).sum((1, 2)) / np.maximum((imgs > 25).sum((1, 2)), 1)).mean()
     assert solid(small) < solid(digits.images.numpy())  # fewer pixels at full ink: edges blur
     lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
-    reads = np.array([read_digit(lm, d).top for d in (small / 255).astype(np.float32)])
+    reads = np.array([read(lm, d).top for d in (small / 255).astype(np.float32)])
     assert np.mean(reads == digits.labels.numpy()) > 0.95
     blank = np.zeros((28, 28), np.uint8)
     assert small_picture(blank, rng) is blank
@@ -70,7 +70,7 @@ def test_with_coarse_adds_labelled_copies(digits):
     assert torch.equal(more.images[:300], digits.images) and torch.equal(more.labels[:300], digits.labels)
     # each copy carries the label of the digit it was made from
     lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-mnist.safetensors")
-    reads = np.array([read_digit(lm, d).top for d in more.images[300:].float().div(255).numpy()])
+    reads = np.array([read(lm, d).top for d in more.images[300:].float().div(255).numpy()])
     assert np.mean(reads == more.labels[300:].numpy()) > 0.9
     assert torch.equal(with_coarse(digits, seed=1).images, more.images)
     assert with_coarse(Split(digits.images[:1], digits.labels[:1]), seed=0, share=0.1).images.shape[0] == 1

@@ -10,7 +10,7 @@ import torch
 from lenet.net.config import preset
 from lenet.reading.explain import (SPATIAL, FeatureIndex, c3_inputs, occlusion, receptive_field, saliency, unit_detail,
                            unit_payload)
-from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.net.model import C3_TABLE, LeNet
 
 ARCHS = ["lenet5", "lenet5-1998", "lenet5-classic", "lenet5-bn", "lenet5-28-avg"]
@@ -54,7 +54,7 @@ def units(reading, layer, n=12, seed=0):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_unit_detail_recomputes_every_layers_value(arch, mnist_test_split):
     lm = untrained(arch)
-    reading = read_digit(lm, digit(mnist_test_split, 4))
+    reading = read(lm, digit(mnist_test_split, 4))
     for layer in SPATIAL:
         for m, y, x in units(reading, layer):
             d = unit_detail(lm, reading, layer, m, y, x)
@@ -63,7 +63,7 @@ def test_unit_detail_recomputes_every_layers_value(arch, mnist_test_split):
 
 
 def test_c1_detail_is_the_input_patch_times_the_kernel(shipped, mnist_test_split):
-    reading = read_digit(shipped, digit(mnist_test_split, 0))
+    reading = read(shipped, digit(mnist_test_split, 0))
     d = unit_detail(shipped, reading, "c1", 2, 11, 9)
     (part,) = d["inputs"]
     np.testing.assert_array_equal(part["patch"], reading.model_input[11:16, 9:14])
@@ -74,7 +74,7 @@ def test_c1_detail_is_the_input_patch_times_the_kernel(shipped, mnist_test_split
 
 def test_c3_detail_reads_the_papers_table():
     lm = untrained("lenet5-1998")
-    reading = read_digit(lm, np.zeros((28, 28), np.float32))
+    reading = read(lm, np.zeros((28, 28), np.float32))
     assert [p["map"] for p in unit_detail(lm, reading, "c3", 0, 0, 0)["inputs"]] == [0, 1, 2]
     assert [p["map"] for p in unit_detail(lm, reading, "c3", 9, 3, 3)["inputs"]] == [0, 3, 4, 5]
     assert [p["map"] for p in unit_detail(lm, reading, "c3", 15, 1, 2)["inputs"]] == [0, 1, 2, 3, 4, 5]
@@ -83,7 +83,7 @@ def test_c3_detail_reads_the_papers_table():
 
 
 def test_unit_detail_refuses_other_layers(shipped, mnist_test_split):
-    reading = read_digit(shipped, digit(mnist_test_split, 0))
+    reading = read(shipped, digit(mnist_test_split, 0))
     with pytest.raises(ValueError, match="c5"):
         unit_detail(shipped, reading, "c5", 0, 0, 0)
 
@@ -95,7 +95,7 @@ def decode(packed: dict) -> np.ndarray:
 @pytest.mark.parametrize("arch", ["lenet5", "lenet5-1998", "lenet5-bn"])
 def test_payload_carries_what_the_browser_needs(arch, mnist_test_split):
     lm = untrained(arch)
-    reading = read_digit(lm, digit(mnist_test_split, 2))
+    reading = read(lm, digit(mnist_test_split, 2))
     p = unit_payload(lm, reading)
     for layer in SPATIAL:
         np.testing.assert_array_equal(decode(p["maps"][layer]), reading.activations[layer])
@@ -116,11 +116,11 @@ def test_receptive_fields_are_what_the_model_reads(arch):
     cfg = lm.model.config
     rng = np.random.default_rng(1)
     base = rng.random((28, 28)).astype(np.float32)
-    a0 = read_digit(lm, base).activations
+    a0 = read(lm, base).activations
     py, px = 13, 9  # a digit pixel; in input coordinates it moves by the padding
     poked = base.copy()
     poked[py, px] += 1.0
-    a1 = read_digit(lm, poked).activations
+    a1 = read(lm, poked).activations
     iy, ix = py + cfg.pad, px + cfg.pad
     for layer in SPATIAL:
         c, h, w = a0[layer].shape
@@ -138,7 +138,7 @@ def test_receptive_fields_are_what_the_model_reads(arch):
 
 def test_occlusion_of_a_real_digit(shipped, mnist_test_split):
     d = digit(mnist_test_split, 0)
-    reading = read_digit(shipped, d)
+    reading = read(shipped, d)
     occ = occlusion(shipped, reading)
     assert occ.shape == (14, 14) and occ.dtype == np.float32
     assert np.all(occ <= reading.probs[reading.top] + 1e-6)  # a drop can be at most the whole probability
@@ -155,13 +155,13 @@ def test_occlusion_finds_the_part_that_matters(shipped, mnist_test_split):
     """Over ten real digits, the largest drop is where the patch covers ink (never in empty space)."""
     for i in range(10):
         d = digit(mnist_test_split, i)
-        occ = occlusion(shipped, read_digit(shipped, d), fill=0.0)
+        occ = occlusion(shipped, read(shipped, d), fill=0.0)
         y, x = np.unravel_index(occ.argmax(), occ.shape)
         assert d[max(2 * y - 2, 0):2 * y + 4, max(2 * x - 2, 0):2 * x + 4].max() > 0.3, f"digit {i}"
 
 
 def test_saliency_is_repeatable_and_scaled(shipped, mnist_test_split):
-    reading = read_digit(shipped, digit(mnist_test_split, 1))
+    reading = read(shipped, digit(mnist_test_split, 1))
     s1, s2 = saliency(shipped, reading), saliency(shipped, reading)
     assert s1.shape == (32, 32) and s1.max() == pytest.approx(1.0) and s1.min() >= 0
     np.testing.assert_array_equal(s1, s2)
@@ -174,7 +174,7 @@ def test_saliency_is_repeatable_and_scaled(shipped, mnist_test_split):
 
 def test_a_training_image_is_its_own_nearest_neighbour(shipped, index):
     for i in (0, 17, 1234):
-        reading = read_digit(shipped, index.train.images[i].numpy().astype(np.float32) / 255)
+        reading = read(shipped, index.train.images[i].numpy().astype(np.float32) / 255)
         near = index.neighbours(reading.activations["f6"], k=5)
         assert near[0]["index"] == i and near[0]["distance"] == pytest.approx(0.0, abs=1e-2)
         assert near[0]["label"] == str(int(index.train.labels[i]))
@@ -184,7 +184,7 @@ def test_a_training_image_is_its_own_nearest_neighbour(shipped, index):
 def test_neighbours_of_test_digits_share_their_class(shipped, index, mnist_test_split):
     agree = 0
     for i in range(20):
-        reading = read_digit(shipped, digit(mnist_test_split, i))
+        reading = read(shipped, digit(mnist_test_split, i))
         near = index.neighbours(reading.activations["f6"])
         assert len(near) == 8
         labels = [n["label"] for n in near]

@@ -13,7 +13,7 @@ import lenet.sources.hand_fonts as hand_fonts
 from lenet.net.checkpoint import save_checkpoint
 from lenet.net.config import preset
 from lenet.sources.data import Split
-from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.net.model import LeNet
 from lenet.sources.negatives import _font_dir
 from lenet.train import build_parser, config_from_args, main as train_main
@@ -96,7 +96,7 @@ def test_digits_from_a_font_are_framed_like_drawings_and_labelled():
         assert np.ptp(rows) < 21 and np.ptp(cols) < 21 and max(np.ptp(rows), np.ptp(cols)) >= 18
     # the paper's model, which never saw a font, reads a plain font's digits as labelled: the labels are right
     lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")
-    assert np.mean([read_digit(lm, d).top for d in (x[:10] / 255).astype(np.float32)] == y[:10]) >= 0.8
+    assert np.mean([read(lm, d).top for d in (x[:10] / 255).astype(np.float32)] == y[:10]) >= 0.8
 
 
 def test_with_hand_digits_adds_drawn_and_coarse_copies(mnist_test_split):

@@ -52,7 +52,7 @@ def test_nothing_drawn_shows_a_test_digit_not_a_blank_page(app_module):
     out = show(app_module, MY_DRAWING, CLEARED, None, None, DEFAULT_MODEL, None, None)
     # the controls say what is shown: a test image, of a 7 (issue 31: they said "my drawing" and nothing)
     assert out.source == TEST_IMAGE and out.picker == "7" and out.seen is None
-    assert "nothing drawn yet" in out.head and "Reads" in out.head and "true label" in out.head
+    assert "nothing drawn yet" in out.head and "I read: <b" in out.head and "true label" in out.head
     assert out.layers.count('class="unit-map"') == 44 and 'class="nb"' in out.more
     assert out.cache is None, "a shipped model needs no per-visitor cache"
 

@@ -7,7 +7,7 @@ import torch
 
 import lenet.training.trainer
 from lenet.sources.data import Split
-from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.sources.optdigits import load_grids, render, samples, with_optdigits
 from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
@@ -41,7 +41,7 @@ def test_renderings_are_framed_like_drawings_seeded_and_keep_their_digit():
     assert np.array_equal(render(grids[0], np.random.default_rng(0)), digits[0])
     # the paper's model, which never saw them, reads most as labelled: the labels are right
     lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")
-    reads = np.array([read_digit(lm, d).top for d in (digits / 255).astype(np.float32)])
+    reads = np.array([read(lm, d).top for d in (digits / 255).astype(np.float32)])
     assert np.mean(reads == labels[:200]) > 0.85
     assert render(np.zeros((8, 8), np.uint8), rng) is None
 

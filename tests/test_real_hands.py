@@ -59,12 +59,14 @@ def shipped():
 
 def test_reading_in_batches_is_what_read_says(shipped):
     from lenet.present import draw_view
+    from lenet.reading.inference import read
 
     rng = np.random.default_rng(1)
     ds = rh.digits_for("calibration")[:12]
     drawings = [rh.pad_drawing(d, rng) for d in ds]
     batch = rh.read_canvases(shipped, [rh.rasterise(dr) for dr in drawings])
     for dr, got in zip(drawings, batch):
-        one = draw_view.read_json(shipped, json.dumps({"size": dr.size, "width": dr.width,
-                                                   "strokes": [s.flatten().tolist() for s in dr.strokes]}))
+        strokes = json.dumps({"size": dr.size, "width": dr.width,
+                              "strokes": [s.flatten().tolist() for s in dr.strokes]})
+        one = draw_view.read_json(shipped, read(shipped, strokes))
         assert (got.verdict, got.digit) == (one["verdict"], one["digit"])

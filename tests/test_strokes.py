@@ -9,7 +9,7 @@ import pytest
 
 from bench.common.digit_strokes import DIGITS, payload
 from lenet.reading.canvas import canvas_image, pick_part, sketchpad_value
-from lenet.reading.inference import LoadedModel, read_canvas
+from lenet.reading.inference import LoadedModel, read
 from lenet.reading.preprocess import CanvasError
 from lenet.reading.strokes import BRUSH, SIZE, parse, pen_width, rasterise, sequence
 from lenet.present.draw_view import draw_view
@@ -75,15 +75,15 @@ def test_hand_drawn_digits_are_read_through_the_stroke_path(shipped):
     """Each digit of bench/common/digit_strokes.py, as pad.js sends it, goes through the same preprocessing as the
     Sketchpad's RGBA composite did, and is read right."""
     for digit, strokes in DIGITS.items():
-        reading = read_canvas(shipped, canvas_image(json.dumps(payload(strokes))))
+        reading = read(shipped, json.dumps(payload(strokes)))
         assert reading is not None and reading.classes[reading.top] == digit, digit
 
 
 def test_the_stroke_path_is_the_sketchpad_path(shipped):
     """The rasterised strokes, sent as a Sketchpad composite, read exactly the same."""
     img = canvas_image(json.dumps(payload(DIGITS["4"])))
-    a = read_canvas(shipped, img)
-    b = read_canvas(shipped, canvas_image(sketchpad_value(img)))
+    a = read(shipped, img)
+    b = read(shipped, canvas_image(sketchpad_value(img)))
     assert np.array_equal(a.probs, b.probs)
 
 

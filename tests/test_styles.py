@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.sources.styles import STYLES, StyleBank, make_styles, random_style
 from lenet.train import build_parser, config_from_args
 from lenet.training.config import STYLE_SHARE, TrainConfig
@@ -51,7 +51,7 @@ def test_every_style_draws_a_stem_and_more(name):
 def test_a_model_that_never_saw_them_reads_them_as_labelled(styles):
     """The labels are right: the paper's model (trained on MNIST only, never on these) reads most as labelled."""
     lm = LoadedModel.from_file(ROOT / "checkpoints" / "lenet5-1998-mnist.safetensors")
-    reads = np.array([read_digit(lm, img).top for img in styles[0].float().div(255).numpy()])
+    reads = np.array([read(lm, img).top for img in styles[0].float().div(255).numpy()])
     assert np.mean(reads == styles[1].numpy()) > 0.8
     assert np.mean(reads[styles[1].numpy() == 0] == 0) > 0.8  # the slashed zeros too
 

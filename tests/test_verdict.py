@@ -11,7 +11,7 @@ from lenet.calibrate import calibrate, held_out_digits
 from lenet.calibrate import main as calibrate_main
 from lenet.net.checkpoint import load_checkpoint, save_checkpoint
 from lenet.net.config import preset
-from lenet.reading.inference import LoadedModel, read_digit, verdict
+from lenet.reading.inference import LoadedModel, read
 from lenet.net.model import LeNet
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer, run_outcome
@@ -105,8 +105,8 @@ def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mni
         pass
     lm = LoadedModel.from_model(trainer.model.cpu(), {"dataset": "mnist-sample"})
     negs, _ = make_negatives(200, seed=99, kinds=OUTPUT_KINDS)  # kinds it learned, new samples
-    p_neg = [read_digit(lm, n.numpy() / 255).reject for n in negs]
-    p_dig = [read_digit(lm, d.numpy() / 255).reject for d in mnist_test_split.images[:200]]
+    p_neg = [read(lm, n.numpy() / 255).reject for n in negs]
+    p_dig = [read(lm, d.numpy() / 255).reject for d in mnist_test_split.images[:200]]
     assert np.median(p_neg) > 0.5 > np.median(p_dig)
     assert trainer.final["accuracy"] > 0.8
     rbf = TrainConfig(arch="lenet5-1998", dataset="mnist-sample", negatives=True).model_config()
@@ -177,8 +177,8 @@ def test_the_head_learns_the_styles_and_writers_its_model_learned_as_digits(monk
 
 def test_a_verdict_for_a_real_reading(mnist_test_split):
     lm = LoadedModel(LeNet(REJECT).eval(), {"dataset": "mnist-sample", "verdict": Thresholds("reject", 2.0).to_dict()})
-    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
-    assert verdict(lm, r).kind in ("digit", "unsure")  # a threshold above 1 never says "not a digit"
+    r = read(lm, mnist_test_split.images[0].numpy() / 255)
+    assert r.verdict.kind in ("digit", "unsure")  # a threshold above 1 never says "not a digit"
     assert sum(r.confidences().values()) == pytest.approx(1.0, abs=1e-5)
 
 
@@ -253,7 +253,7 @@ def test_head_score_judges_from_the_models_own_activations(mnist_test_split):
 
     model = LeNet(RBF).eval()
     lm = LoadedModel(model, {"dataset": "mnist-sample"})
-    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    r = read(lm, mnist_test_split.images[0].numpy() / 255)
     n_in = FeatureHead.features({k: v[None] for k, v in r.activations.items()}).shape[1]
     head = FeatureHead(n_in, hidden=4)
     with torch.no_grad():  # a head that always says "not a digit" with certainty
@@ -274,7 +274,7 @@ def test_reject_plus_head_takes_the_larger_score(mnist_test_split):
     with torch.no_grad():  # an 11th output that never says "not a digit"
         model.output.bias[10] = -50.0
     lm = LoadedModel(model, {"dataset": "mnist-sample"})
-    r = read_digit(lm, mnist_test_split.images[0].numpy() / 255)
+    r = read(lm, mnist_test_split.images[0].numpy() / 255)
     n_in = FeatureHead.features({k: v[None] for k, v in r.activations.items()}).shape[1]
     head = FeatureHead(n_in, hidden=4)
     for bias, kind in ((50.0, "not a digit"), (-50.0, None)):

@@ -15,13 +15,13 @@ from PIL import Image, ImageDraw
 
 from lenet.net.config import preset
 from lenet.sources.data import load_split
-from lenet.reading.inference import LoadedModel, read_digit
-from lenet.reading.inference import verdict as judge_reading
+from lenet.reading.inference import LoadedModel, read
 from lenet.net.model import LeNet
 from lenet.present.render import colorize, layer_scale, maps_html
 from lenet.reading.canvas import sketchpad_value
 from lenet.reading.explain import FeatureIndex
-from lenet.present.draw_view import EMPTY_PROMPT, canvas_image, draw_view, feature_maps, read_value
+from lenet.reading.canvas import canvas_image
+from lenet.present.draw_view import EMPTY_PROMPT, draw_view, feature_maps
 from lenet.present.inspect_view import ANY_CLASS, MISREAD, class_choices, inspect_view, pick_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,23 +115,22 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
     assert correct >= 4
 
 
-def test_rbf_reading_splits_probability_between_digits_and_none_of_these(test_split):
-    from lenet.reading.inference import read_digit
-
-    lm = untrained("lenet5-1998")
-    r = read_digit(lm, test_split.images[0].numpy().astype(np.float32) / 255)
-    assert r.probs.shape == (10,) and 0 <= r.reject <= 1
-    assert r.probs.sum() + r.reject == pytest.approx(1.0, abs=1e-5)
-    modern = read_digit(untrained("lenet5"), test_split.images[0].numpy().astype(np.float32) / 255)
-    assert modern.reject == 0.0 and modern.probs.sum() == pytest.approx(1.0, abs=1e-5)
+def test_a_reading_gives_the_classes_among_themselves_and_none_of_these_beside_them(test_split):
+    torch.manual_seed(0)
+    lm = LoadedModel.from_model(LeNet(preset("lenet5-1998", rbf_reject=84.0)), {"arch": "lenet5-1998"})
+    r = read(lm, test_split.images[0].numpy().astype(np.float32) / 255)
+    assert r.probs.shape == (10,) and 0.01 < r.reject < 0.99  # the MAP's "none of these", beside the ten
+    assert r.probs.sum() == pytest.approx(1.0, abs=1e-9)  # the ten among themselves
+    modern = read(untrained("lenet5"), test_split.images[0].numpy().astype(np.float32) / 255)
+    assert modern.reject == 0.0 and modern.probs.sum() == pytest.approx(1.0, abs=1e-9)
 
 
 def test_feature_maps_api_shapes(shipped, test_split):
-    out = feature_maps(shipped, sketchpad_value(canvas_of(test_split.images[0].numpy())))
+    out = feature_maps(shipped, read(shipped, sketchpad_value(canvas_of(test_split.images[0].numpy()))))
     assert out["empty"] is False
     assert out["c1_shape"] == [6, 28, 28] and out["c3_shape"] == [16, 10, 10]
     assert np.array(out["c1"]).shape == (6, 28, 28) and np.array(out["c3"]).shape == (16, 10, 10)
-    assert feature_maps(shipped, CLEARED)["empty"] is True
+    assert feature_maps(shipped, read(shipped, CLEARED))["empty"] is True
 
 
 # ---------- Inspect ----------
@@ -141,7 +140,7 @@ def test_feature_maps_api_shapes(shipped, test_split):
 def test_inspect_view_shows_every_c1_and_c3_map(arch, n_c1, n_c3, test_split):
     lm = untrained(arch)
     digit = test_split.images[1].numpy().astype(np.float32) / 255
-    head, layers, more = inspect_view(lm, digit, true_label=str(int(test_split.labels[1])))
+    head, layers, more = inspect_view(lm, read(lm, digit), true_label=str(int(test_split.labels[1])))
     assert tiles(layers, "c1") == n_c1
     assert tiles(layers, "c3") == n_c3
     assert tiles(layers, "s2") == n_c1 and tiles(layers, "s4") == n_c3
@@ -167,7 +166,7 @@ def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_spl
     index = FeatureIndex.build(shipped)
     digit = test_split.images[0].numpy().astype(np.float32) / 255
     truth = str(int(test_split.labels[0]))
-    head, layers, more = inspect_view(shipped, digit, truth, title="test image #0", index=index,
+    head, layers, more = inspect_view(shipped, read(shipped, digit), truth, title="test image #0", index=index,
                                       others=[("a", shipped), ("b", untrained("lenet5"))])
     # Fig. 2: eight blocks, each opening a section that exists on the page
     targets = re.findall(r'class="fig2-block" href="#([\w-]+)"', head)
@@ -188,11 +187,11 @@ def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_spl
 
 def test_rbf_models_show_distances_on_their_own_scale(test_split):
     lm = untrained("lenet5-1998")
-    head, _, _ = inspect_view(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    head, _, _ = inspect_view(lm, read(lm, test_split.images[3].numpy().astype(np.float32) / 255))
     assert head.count('class="pbar-row dist') == 10 and "own axis" in head
     widths = [float(w) for w in re.findall(r'pbar-row dist[^"]*"><span class="pbar-lab">[^<]*</span><span class="pbar">'
                                             r'<span style="width:([\d.]+)%', head)]
-    reading = read_digit(lm, test_split.images[3].numpy().astype(np.float32) / 255)
+    reading = read(lm, test_split.images[3].numpy().astype(np.float32) / 255)
     dist = reading.activations["output"]
     assert widths[int(dist.argmax())] == 100.0 and widths[int(dist.argmin())] > 0  # the axis starts below the nearest
     assert sorted(widths) == [widths[i] for i in np.argsort(dist)], "a longer bar is a larger distance"
@@ -263,35 +262,33 @@ def test_maps_html_tiles_are_the_colourised_maps():
     assert tuple(decode_png(srcs[0])[1, 2]) == (178, 24, 43)
 
 
-def test_a_non_digit_leads_the_probabilities_with_not_a_digit(shipped):
+def grid_drawing() -> np.ndarray:
+    """A grid, as people draw to test a reader: black on white, as the Sketchpad sends it."""
     img = Image.new("L", (280, 280), 255)
     d = ImageDraw.Draw(img)
-    for v in (70, 140, 210):  # a grid, as people draw to test a reader
+    for v in (70, 140, 210):
         d.line([(30, v), (250, v)], fill=0, width=14)
         d.line([(v, 30), (v, 250)], fill=0, width=14)
-    value = sketchpad_value(np.array(img))
+    return np.array(img)
+
+
+def test_a_non_digit_leads_the_probabilities_with_not_a_digit(shipped):
+    value = sketchpad_value(grid_drawing())
     md, probs, _ = draw_view(shipped, value)
     assert "doesn't look like a digit" in md
     assert max(probs, key=probs.get) == "not a digit"  # what the panel headlines, so not a big digit
     assert set(probs) == {"not a digit"} | {str(d) for d in range(10)}
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
-    assert probs["not a digit"] == pytest.approx(judge_reading(shipped, read_value(shipped, value)).score)
+    assert probs["not a digit"] == pytest.approx(read(shipped, value).verdict.score)
 
 
-def test_every_model_row_says_none_when_no_digit_prototype_is_close(monkeypatch, shipped_model):
-    """Issue 31: the 1998 model's row read "reads 4 · sure 0.04% · top three 4 0.04%, 9 <0.01%" when its "none of
-    these" took the rest: the row says so instead."""
-    import numpy as np
+def test_every_model_row_says_not_a_digit_in_its_verdicts_words(shipped_model):
+    """Issue 31: the 1998 model's row read "reads 4 · sure 0.04%" when its "none of these" took the rest. Each row
+    now says its model's verdict, as Draw would (one term: "not a digit"), with the closest class beside it."""
+    from lenet.present.inspect_view import compare_rows
 
-    from lenet.present import inspect_view as views
-    from lenet.reading.inference import Reading
-
-    probs = np.full(10, 0.00001, dtype=np.float32)
-    probs[4] = 0.0004
-    reading = Reading(np.zeros((28, 28)), np.zeros((32, 32)), np.zeros((32, 32)), probs, {},
-                      [str(i) for i in range(10)], reject=float(1 - probs.sum()))
-    monkeypatch.setattr(views, "read_digit", lambda lm, digit: reading)
-    row = views.compare_rows([("LeNet-5 (1998)", shipped_model)], np.zeros((28, 28), np.float32))[0]
-    assert row["read"] == "none" and row["prob"] > 0.99
-    assert row["classes"][int(np.argmax(row["probs"]))] == "none of these"
-    assert "closest 4" in row["note"]
+    reading = read(shipped_model, grid_drawing())
+    assert reading.verdict.kind == "not a digit"
+    row = compare_rows([("LeNet-5", shipped_model)], reading.digit)[0]
+    assert row["read"] == "not a digit" and row["note"] == f"closest {reading.verdict.best}"
+    assert row["classes"][int(np.argmax(row["probs"]))] == "not a digit"

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lenet.net.config import PRESETS
-from lenet.reading.inference import LoadedModel, load_shipped
+from lenet.reading.inference import LoadedModel, load_shipped, read
 from lenet.net.model import LeNet
 from lenet.reading.preprocess import _aa_taps, _resize
 from lenet.reading.webread import export_payload, model_tensors, payload_bytes
@@ -122,8 +122,8 @@ const data = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const out = data.drawings.map((d) => {
   const res = R.read(d, data.payload);
   if (res.empty) return {empty: true};
-  return {empty: false, text: R.verdictText(res.model, res.reading, res.judged),
-          kind: res.judged ? res.judged.kind : null, entries: R.labelEntries(res.model, res.reading, res.judged)};
+  return {empty: false, text: R.markdown(res.reading.verdict), kind: res.reading.verdict.kind,
+          entries: R.labelEntries(res.model, res.reading)};
 });
 process.stdout.write(JSON.stringify(out));
 """
@@ -141,16 +141,16 @@ def assert_same_reading(lm: LoadedModel, drawings: list[dict], page: list[dict],
 
     worst = 0.0
     for d, mine in zip(drawings, page):
+        reading = read(lm, json.dumps(d))
         text, label, _ = draw_view.draw_view(lm, json.dumps(d))
-        assert mine["empty"] == (label is None), d
-        if label is None:
+        assert mine["empty"] == (reading is None) == (label is None), d
+        if reading is None:
             continue
         assert mine["text"] == text, (d, mine["text"], text)
+        assert mine["kind"] == reading.verdict.kind == draw_view.read_json(lm, reading)["verdict"]
         got = dict(mine["entries"])
         assert set(got) == set(label)
         worst = max(worst, max(abs(got[c] - p) for c, p in label.items()))
-        if draw_view.reads_digits(lm):
-            assert mine["kind"] == draw_view.read_json(lm, json.dumps(d))["verdict"]
     assert worst <= tol, worst
     return worst
 
@@ -195,8 +195,9 @@ def test_the_page_reader_follows_a_calibrated_checkpoint(shipped):
             assert {r["kind"] for r in page if not r.get("empty")} == {"digit", "unsure", "not a digit"}
         texts += [r["text"] for r in page if not r.get("empty")]
         if name in shipped:  # random networks seldom read a digit
-            verdicts = [draw_view.read_json(lm, json.dumps(d)) for d in drawings]
+            verdicts = [draw_view.read_json(lm, read(lm, json.dumps(d))) for d in drawings]
             assert any(v["verdict"] == "digit" and "letter or symbol" in v["reason"] for v in verdicts), name
     assert kinds == {"digit", "unsure", "not a digit"}, kinds
     assert any("may also be a letter or symbol" in t for t in texts)
     assert any(t.startswith("### I read") and "letter or symbol" not in t for t in texts)
+

@@ -2,7 +2,7 @@
 
 (a) In-process, CPU, every shipped model, on real MNIST test digits of the bundled sample drawn as 280x280
     canvases (black on white, as bench/common.canvas_png): the parts (read, SmoothGrad saliency, occlusion,
-    F6 neighbours, the unit payload) and the whole of Inspect for a new input — canvas_to_digit +
+    F6 neighbours, the unit payload) and the whole of Inspect for a new input — read +
     lenet.present.inspect_view.inspect_view with the model's F6 index and every shipped model compared (goal <= 150 ms);
     neighbours = read + search (goal <= 50 ms). Also the one-off FeatureIndex.build per model (first use).
 (b) --browser: the app launched in-process, headless Chromium hovering and clicking C1/S2/C3/S4 units; the
@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lenet.reading.explain import FeatureIndex, occlusion, saliency, unit_payload  # noqa: E402
-from lenet.reading.inference import load_shipped, read_digit  # noqa: E402
+from lenet.reading.inference import load_shipped, read  # noqa: E402
 from lenet.reading.preprocess import canvas_to_digit  # noqa: E402
 from lenet.present.inspect_view import inspect_view  # noqa: E402
 
@@ -71,15 +71,15 @@ def in_process(n: int) -> None:
         build = time.perf_counter() - t
         print(f"{name}: F6 index of the {index.dataset} ({len(index.train)} + {len(index.test)} images) built in "
               f"{build * 1000:.0f} ms (once per model)")
-        readings = [read_digit(lm, d) for d in digits]
-        print(line("read (forward, all activations)", timed(lambda d: read_digit(lm, d), digits)))
+        readings = [read(lm, d) for d in digits]
+        print(line("read (forward, all activations)", timed(lambda d: read(lm, d), digits)))
         print(line("saliency (SmoothGrad, 16 copies)", timed(lambda r: saliency(lm, r), readings)))
         print(line("occlusion (196 placements)", timed(lambda r: occlusion(lm, r), readings)))
         print(line("neighbours (read + search)",
-                   timed(lambda d: index.neighbours(read_digit(lm, d).activations["f6"]), digits)))
+                   timed(lambda d: index.neighbours(read(lm, d).activations["f6"]), digits)))
         print(line("unit payload", timed(lambda r: unit_payload(lm, r), readings)))
         print(line("ALL of Inspect for a new input",
-                   timed(lambda c: inspect_view(lm, canvas_to_digit(c), index=index, others=others), canvases)))
+                   timed(lambda c: inspect_view(lm, read(lm, c), index=index, others=others), canvases)))
         print(f"  ({load()})")
 
 

@@ -4,7 +4,8 @@
     canvases (black strokes on a transparent background: what gr.Sketchpad(image_mode="RGBA")
     hands the handler; MNIST test digits drawn as in bench/common/drawing.py), ~500 calls after warm-up:
     p50 / p99 (goal p50 <= 5 ms, p99 <= 20 ms). Also the Inspect tab's work for a drawing,
-    canvas_to_digit + lenet.present.inspect_view.inspect_view (every map computed and rendered to HTML): goal <= 150 ms.
+    lenet.reading.inference.read + lenet.present.inspect_view.inspect_view (every map computed and rendered to
+    HTML): goal <= 150 ms.
     Both at torch's default thread count and, for comparison, at 1 thread.
 (b) Through a running server: app.demo (the module /work/main/app.py) launched with
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True), called ~200 times
@@ -51,8 +52,7 @@ from PIL import Image  # noqa: E402
 from bench.app.floor_app import build as build_floor  # noqa: E402
 from bench.common.drawing import STROKES, ink_to_rgba_canvas, random_geometry, render_ink  # noqa: E402
 from lenet.sources.data import load_split  # noqa: E402
-from lenet.reading.inference import LoadedModel  # noqa: E402
-from lenet.reading.preprocess import canvas_to_digit  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 from lenet.present.draw_view import draw_view
 from lenet.present.inspect_view import inspect_view  # noqa: E402
 
@@ -91,7 +91,7 @@ def in_process(lm, cvs, n, n_inspect):
     for threads in (torch.get_num_threads(), 1):
         torch.set_num_threads(threads)
         ts = time_calls(lambda v: draw_view(lm, v), values, n, warmup=20)
-        ti = time_calls(lambda v: inspect_view(lm, canvas_to_digit(v["composite"])), values, n_inspect, warmup=3)
+        ti = time_calls(lambda v: inspect_view(lm, read(lm, v)), values, n_inspect, warmup=3)
         res[threads] = (ts, ti)
     return res
 

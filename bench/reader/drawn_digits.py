@@ -9,8 +9,8 @@ thin (eroded by 0.4 MNIST pixels' worth), normal, thick (dilated by 0.8). See be
 Each canvas is read by checkpoints/lenet5-mnist.safetensors through
   ours      EXACTLY the app's path: lenet.present.draw_view.draw_view(lm, sketchpad_value(canvas)) -> argmax of the
             returned probabilities
-  no-even   ours without stroke evening: canvas_to_digit(canvas, even_strokes=False) + read_digit
-  naive     what many demos do: invert + resize the whole canvas (naive_canvas_to_digit) + read_digit
+  no-even   ours without stroke evening: canvas_to_digit(canvas, even_strokes=False) + read
+  naive     what many demos do: invert + resize the whole canvas (naive_canvas_to_digit) + read
 and the plain MNIST test accuracy of the same model is printed for reference. Goal: >= 98.5% through
 our path overall. Everything is seeded (--seed). Example canvases and what the network sees are
 saved to artifacts/drawn_examples.png; misread ones to artifacts/drawn_failures.png.
@@ -44,7 +44,7 @@ from bench.common.drawing import STROKES, ink_to_white_canvas, random_geometry, 
 from lenet.reading.canvas import sketchpad_value  # noqa: E402
 from lenet.sources.data import Split, load_split  # noqa: E402
 from lenet.evaluate import evaluate  # noqa: E402
-from lenet.reading.inference import LoadedModel, read_digit  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 from lenet.reading.preprocess import FIELD, INK_MIN, _resize, canvas_to_digit, ink_from_canvas, stroke_width  # noqa: E402
 from lenet.present.draw_view import draw_view  # noqa: E402
 
@@ -73,7 +73,7 @@ def read_all(lm, canvas):
                        ("naive", naive_canvas_to_digit)):
         t = time.perf_counter()
         d = prep(canvas)
-        preds[name] = -1 if d is None else read_digit(lm, d).top
+        preds[name] = -1 if d is None else read(lm, d).top
         times[name] = time.perf_counter() - t
     return preds, times
 

@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 from lenet.sources.coarse import grid_canvas  # noqa: E402
 from lenet.sources.hand_fonts import (CACHE, CALIBRATION_HANDS, GROUPS, HAND, HELD_OUT_HANDS, SCHOOL,  # noqa: E402
                               FontUnavailable, font_file, glyph_canvases)
-from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 from lenet.sources.shapes import LETTERS  # noqa: E402
 from lenet.reading.preprocess import _bbox, ink_from_canvas  # noqa: E402
 
@@ -80,8 +80,8 @@ def report_low_res(lm: LoadedModel, items) -> None:
     cells = []
     for n in LOW_RES:
         for name, enlarge, cut in LOW_RENDERINGS:
-            reads = [read_canvas(lm, low_res_canvas(c, n, enlarge, cut)) for _, c in held]
-            right = np.mean([r is not None and int(verdict(lm, r).best) == label for (label, _), r in zip(held, reads)])
+            reads = [read(lm, low_res_canvas(c, n, enlarge, cut)) for _, c in held]
+            right = np.mean([r is not None and int(r.verdict.best) == label for (label, _), r in zip(held, reads)])
             cells.append(f"{n}x{n} {name} {right:.1%}")
     print("  held out, at low resolution: " + ", ".join(cells))
 
@@ -92,18 +92,18 @@ def save_figure(items, reads, path: Path, tile: int = 96):
     rows = max(1, -(-len(items) // cols))
     grid = Image.new("L", (cols * tile, rows * (tile + 24)), 255)
     draw = ImageDraw.Draw(grid)
-    for k, ((_, name, label, c), read) in enumerate(zip(items, reads)):
+    for k, ((_, name, label, c), read_as) in enumerate(zip(items, reads)):
         r, q = divmod(k, cols)
         x, y = q * tile, r * (tile + 24)
         grid.paste(Image.fromarray(c).resize((tile - 16, tile - 16)), (x + 8, y))
-        draw.text((x + 4, y + tile - 14), f"{label} read as {read}", fill=0)
+        draw.text((x + 4, y + tile - 14), f"{label} read as {read_as}", fill=0)
         draw.text((x + 4, y + tile - 2), name[:16], fill=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
 
 
 def report_letters(lm: LoadedModel, letters) -> None:
-    kinds = [verdict(lm, read_canvas(lm, c)) for *_, c in letters]
+    kinds = [read(lm, c).verdict for *_, c in letters]
     refused = np.array([v.kind != "digit" for v in kinds])
     print(f"  letters of {len(HELD_OUT_HANDS)} held-out hands: {refused.mean():.1%} of {len(letters)} refused "
           f"(goal >= {GOAL_LETTERS:.0%}: {'met' if refused.mean() >= GOAL_LETTERS else 'NOT met'}); "
@@ -128,7 +128,7 @@ def main():
           "on a canvas")
     for n, path in enumerate(args.checkpoint):
         lm = LoadedModel.from_file(path)
-        verdicts = [verdict(lm, read_canvas(lm, c)) for *_, c in items]
+        verdicts = [read(lm, c).verdict for *_, c in items]
         reads = np.array([int(v.best) for v in verdicts])
         labels = np.array([label for _, _, label, _ in items])
         ok = reads == labels

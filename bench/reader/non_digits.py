@@ -41,7 +41,7 @@ from bench.common.drawing import STROKES, ink_to_white_canvas, random_geometry, 
 from bench.common.new_kinds import NEW_KINDS, SET_A, SET_B, SET_C, SET_D, make_new_set  # noqa: E402
 from bench.common.pen import SIZE, Pen, arc, random_box, in_box  # noqa: E402
 from lenet.sources.data import load_split  # noqa: E402
-from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 from lenet.sources.negatives import _font_dir  # noqa: E402
 from lenet.sources.shapes import DIGIT_LOOKALIKES, LETTERS, hershey_strokes  # noqa: E402
 
@@ -300,8 +300,8 @@ def judge_all(lm, canvases, image_size=None):
     for c in canvases:
         if image_size:  # the canvas averaged down to a small picture, as one sent to /read at that size
             c = np.asarray(Image.fromarray(c).resize((image_size, image_size), Image.BOX))
-        r = read_canvas(lm, c)
-        kinds.append(("not a digit", None) if r is None else (lambda v: (v.kind, v.best))(verdict(lm, r)))
+        r = read(lm, c)
+        kinds.append(("not a digit", None) if r is None else (r.verdict.kind, r.verdict.best))
     return kinds
 
 

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lenet.sources.coarse import grid_canvas  # noqa: E402
-from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 
 GOAL = 0.97
 
@@ -60,8 +60,8 @@ def canvases(rendering: str = "pen") -> tuple[list[np.ndarray], np.ndarray]:
 def evaluate(lm: LoadedModel, cs, labels) -> dict:
     kinds, reads = [], []
     for c in cs:
-        r = read_canvas(lm, c)
-        v = verdict(lm, r)
+        r = read(lm, c)
+        v = r.verdict
         kinds.append(v.kind)
         reads.append(int(v.best))
     kinds, reads = np.array(kinds), np.array(reads)

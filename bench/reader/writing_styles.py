@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common.digit_strokes import ellipse, payload  # noqa: E402
-from lenet.reading.inference import LoadedModel, read_canvas, verdict  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 from lenet.reading.strokes import drawing_image  # noqa: E402
 
 
@@ -68,9 +68,9 @@ def evaluate(lm: LoadedModel, reps: int = 40, seed: int = 0, scale: float = 1.0)
     for name, (label, strokes) in STYLES.items():
         reads, rejected = Counter(), 0
         for canvas in drawings(strokes, reps, rng, scale):
-            r = read_canvas(lm, canvas)
+            r = read(lm, canvas)
             reads[r.classes[r.top]] += 1
-            rejected += verdict(lm, r).kind != "digit"
+            rejected += r.verdict.kind != "digit"
         out[name] = {"right": reads[label] / reps, "rejected": rejected / reps, "reads": reads.most_common(3)}
     return out
 

@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from bench.reader.non_digits import drawn_digits  # noqa: E402
 from bench.reader.real_handwriting import canvases  # noqa: E402
 from lenet.sources.data import Split, load_split  # noqa: E402
-from lenet.reading.inference import LoadedModel, read_canvas  # noqa: E402
+from lenet.reading.inference import LoadedModel, read  # noqa: E402
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer  # noqa: E402
 
@@ -38,7 +38,7 @@ VARIANTS = {
 
 
 def read_accuracy(lm, cs, labels) -> float:
-    return float(np.mean([(r := read_canvas(lm, c)) is not None and r.top == y for c, y in zip(cs, labels)]))
+    return float(np.mean([(r := read(lm, c)) is not None and r.top == y for c, y in zip(cs, labels)]))
 
 
 def main():

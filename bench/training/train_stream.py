@@ -74,7 +74,7 @@ def render_cost(history, repeats: int = 50) -> dict:
     """ms to build each live view once, with full-size data: the UI thread's work per update."""
     import torch
 
-    from lenet.reading.inference import LoadedModel, read_digit
+    from lenet.reading.inference import LoadedModel, read
     from lenet.net.model import LeNet
     from lenet.net.config import preset
     from lenet.training.config import TrainConfig
@@ -87,7 +87,7 @@ def render_cost(history, repeats: int = 50) -> dict:
     lm = LoadedModel.from_model(LeNet(preset("lenet5")), {"arch": "lenet5", "dataset": "mnist"})
     weights = {k: v.clone() for k, v in lm.model.state_dict().items()}
     jobs = {"curves": lambda: (view.loss_html(), view.error_html()),
-            "model + reading + kernels": lambda: (read_digit(view.model(weights), history.pinned.image),
+            "model + reading + kernels": lambda: (read(view.model(weights), history.pinned.image),
                                                   watch_view.kernels_of(lm)),
             "watch panel": lambda: watch_view.watch_html(history),
             "confusion table": lambda: watch_view.confusion_view(history)}

@@ -5,52 +5,19 @@ import html
 
 import numpy as np
 
-from lenet.reading import canvas
 from lenet.sources.data import DATASETS
-from lenet.present.icons import ASK, PEN, SHIRT
-from lenet.reading.inference import LoadedModel, Reading, read_canvas
-from lenet.reading.inference import verdict as judge_reading
-from lenet.reading.verdict import Verdict
+from lenet.present.icons import PEN, SHIRT
+from lenet.reading.inference import LoadedModel, Reading, read
 from lenet.reading.verdict import markdown as verdict_markdown
-from lenet.reading.verdict import probability_words
 from lenet.present.render import network_view, png_data_url
 
 
 EMPTY_PROMPT = f"### {PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was."
 
 
-canvas_image = canvas.canvas_image  # the Draw surface's value (strokes) or a Sketchpad dict -> image or None
-
-
-def reads_digits(lm: LoadedModel) -> bool:
-    return tuple(lm.classes) == DATASETS["mnist"].classes
-
-
-def verdict(reading: Reading, judged: Verdict | None) -> str:
-    """The verdict text: digit / unsure / not a digit (`judged`, lenet.reading.verdict) when the model reads digits,
-    else its top classes."""
-    if judged is not None:
-        return verdict_markdown(judged)
-    order = np.argsort(reading.probs)[::-1]
-    first, second = reading.classes[order[0]], reading.classes[order[1]]
-    p1, p2 = reading.probs[order[0]], reading.probs[order[1]]
-    if reading.unsure:
-        why = (f"no digit prototype is close (“none of these”: {reading.reject:.0%})" if reading.reject > p1
-               else f"then {html.escape(second)} ({p2:.0%})")
-        return (f"### {ASK} Not sure — is that a digit?\nBest guess **{html.escape(first)}** ({p1:.0%}), {why}. "
-                "Try drawing it again, more clearly.")
-    return (f"### I read: **{html.escape(first)}**\nProbability {probability_words(p1)} · runner-up "
-            f"{html.escape(second)} ({probability_words(p2)})")
-
-
-def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
-    cfg = lm.model.config
-    return network_view(reading.input01, cfg.pad, factor=8)
-
-
 def draw_notice(lm: LoadedModel) -> str:
     """A warning above the verdict when the selected model was not trained on digits (or "" when it was)."""
-    if reads_digits(lm):
+    if lm.reads_digits:
         return ""
     title = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     names = ", ".join(html.escape(c) for c in lm.classes[:4])
@@ -80,48 +47,45 @@ def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
             f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
-def read_value(lm: LoadedModel, value) -> Reading | None:
-    """A canvas value (Draw strokes, a Sketchpad dict or an image array) read by a model; None when it holds no ink."""
-    image = canvas_image(value)
-    return None if image is None else read_canvas(lm, image)
+def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
+    cfg = lm.model.config
+    return network_view(reading.input01, cfg.pad, factor=8)
 
 
-def draw_view(lm: LoadedModel, value) -> tuple[str, dict | None, np.ndarray | None]:
-    """(verdict markdown, label value {class: probability} or None, what the network sees or None)."""
-    reading = read_value(lm, value)
+def draw_view(lm: LoadedModel, drawing) -> tuple[str, dict | None, np.ndarray | None]:
+    """(verdict markdown, label value {class: probability} or None, what the network sees or None) for anything
+    lenet.reading.inference.read takes."""
+    reading = read(lm, drawing)
     if reading is None:
         return EMPTY_PROMPT, None, None
-    judged = judge_reading(lm, reading) if reads_digits(lm) else None  # once: the text and the panel share it
-    return verdict(reading, judged), label_value(lm, reading, judged), seen_image(lm, reading)
+    return verdict_markdown(reading.verdict), label_value(lm, reading), seen_image(lm, reading)
 
 
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"
 
 
-def label_value(lm: LoadedModel, reading: Reading, judged: Verdict | None) -> dict[str, float]:
-    """The Probabilities panel. When the verdict is "not a digit" (and its score is a probability), that leads:
-    the panel headlines its top entry, and a big "0" under "That doesn't look like a digit" contradicted it.
-    The digits then share what is left, in their usual proportions."""
-    confidences = reading.confidences()
-    if judged is None or judged.kind != "not a digit" or lm.thresholds.score not in PROBABILITY_SCORES:
+def label_value(lm: LoadedModel, reading: Reading) -> dict[str, float]:
+    """The Probabilities panel (Draw's, and Inspect's bars). When the verdict is "not a digit" (and its score is a
+    probability), that leads: the panel headlines its top entry, and a big "0" under "That doesn't look like a
+    digit" contradicted it. The digits then share what is left, in their usual proportions."""
+    v, confidences = reading.verdict, reading.confidences()
+    if v.kind != "not a digit" or lm.thresholds.score not in PROBABILITY_SCORES:
         return confidences
-    return {"not a digit": judged.score} | {c: (1 - judged.score) * p for c, p in confidences.items()}
+    return {"not a digit": v.score} | {c: (1 - v.score) * p for c, p in confidences.items()}
 
 
-def read_json(lm: LoadedModel, value) -> dict:
+def read_json(lm: LoadedModel, reading: Reading | None) -> dict:
     """The public /read answer: {"verdict", "digit", "confidences", "model", "reason"}."""
-    reading = read_value(lm, value)
     if reading is None:
         return {"verdict": "not a digit", "digit": None, "confidences": {}, "model": lm.label,
                 "reason": "the canvas is empty: draw a digit"}
-    v = judge_reading(lm, reading)
+    v = reading.verdict
     return {"verdict": v.kind, "digit": v.digit, "confidences": reading.confidences(), "model": lm.label,
             "reason": v.reason}
 
 
-def feature_maps(lm: LoadedModel, value) -> dict:
-    """C1 and C3 maps for a canvas value, as nested lists (for the /feature_maps API)."""
-    reading = read_value(lm, value)
+def feature_maps(lm: LoadedModel, reading: Reading | None) -> dict:
+    """C1 and C3 maps of a reading, as nested lists (for the /feature_maps API)."""
     if reading is None:
         return {"empty": True, "model": lm.label}
     a = reading.activations

@@ -7,7 +7,9 @@ import numpy as np
 
 from lenet.sources.data import DATASETS
 from lenet.reading.explain import OCCLUSION_PATCH, FeatureIndex, occlusion, saliency, unit_payload
-from lenet.reading.inference import LoadedModel, Reading, read_digit
+from lenet.reading.inference import LoadedModel, Reading, read
+from lenet.reading.verdict import title as verdict_title
+from lenet.present.draw_view import label_value
 from lenet.net.model import c3_connection_matrix
 from lenet.present.render import bars_html, connection_table_html, maps_html, prob_bars_html
 from lenet.present.render_inspect import (compare_html, distance_bars_html, f6_map_svg, figure2_html, input_figure,
@@ -55,50 +57,57 @@ def pick_test_image(index: FeatureIndex, choice: str | None, rng: np.random.Gene
 
 
 def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> list[dict]:
-    """The same 28x28 input read by each model."""
+    """The same 28x28 input read by each model: its verdict, and its probabilities as Draw shows them."""
     rows = []
     for name, lm in models:
-        r = read_digit(lm, digit)
-        title = DATASETS.get(lm.dataset, DATASETS["mnist"]).title
-        note = "" if lm.dataset.startswith("mnist") else f"knows only {title}"
-        read, prob = r.classes[r.top], float(r.probs[r.top])
-        probs, classes = r.probs, list(r.classes)
-        if r.reject > prob:  # e.g. the 1998 model's "none of these": no digit prototype is close
-            probs, classes = np.append(r.probs, r.reject), classes + ["none of these"]
-            note = f"no digit is close: closest {read}"
-            read, prob = "none", float(r.reject)
-        rows.append({"name": name, "read": read, "prob": prob, "probs": probs,
-                     "classes": classes, "note": "unsure" if r.unsure and not note else note})
+        r = read(lm, digit)
+        v, panel = r.verdict, label_value(lm, r)
+        notes = [] if v.kind == "digit" else [f"closest {v.best}"]
+        if not lm.reads_digits:
+            notes.append(f"knows only {DATASETS.get(lm.dataset, DATASETS['mnist']).title}")
+        rows.append({"name": name, "read": v.digit if v.kind == "digit" else v.kind, "prob": v.probability,
+                     "probs": np.array(list(panel.values())), "classes": list(panel), "note": "; ".join(notes)})
     return rows
 
 
-def inspect_view(lm: LoadedModel, digit: np.ndarray | None, true_label: str | None = None, *,
+def big(text: str) -> str:
+    return f'<b class="big">{text}</b>'
+
+
+def headline_html(reading: Reading, true_label: str | None) -> str:
+    """The verdict, in Draw's words (lenet.reading.verdict.title), and why."""
+    v = reading.verdict
+    truth = f" · true label <b>{html.escape(true_label)}</b>" if true_label is not None else ""
+    return (f'<p class="inspect-verdict" data-verdict="{v.kind}" data-best="{html.escape(v.best)}">'
+            f"{verdict_title(v, bold=big)}{truth}</p>"
+            f'<p class="fmap-note">{html.escape(v.reason[:1].upper() + v.reason[1:])}.</p>')
+
+
+def inspect_view(lm: LoadedModel, reading: Reading | None, true_label: str | None = None, *,
                  title: str = "", index: FeatureIndex | None = None,
                  others: list[tuple[str, LoadedModel]] = ()) -> tuple[str, str, str]:
     """(head HTML: Fig. 2, input, reading, saliency, occlusion; layers HTML: every map with its unit panel,
     kernels, C3 table, C5/F6; more HTML: nearest training digits, the F6 map, other models' readings)."""
-    if digit is None:
+    if reading is None:
         note = '<p class="fmap-note">Draw a digit in the <b>Draw</b> tab, or pick a test image above.</p>'
         return note, "", ""
-    reading = read_digit(lm, digit)
     cfg = lm.model.config
     a = reading.activations
     top = reading.classes[reading.top]
-    truth = f" · true label <b>{html.escape(true_label)}</b>" if true_label is not None else ""
     rbf = cfg.output == "rbf"
-    outputs = prob_bars_html(reading.probs, reading.classes, reading.top)
+    panel = label_value(lm, reading)  # the same probabilities as Draw's panel
+    values = list(panel.values())
+    outputs = prob_bars_html(values, list(panel), int(np.argmax(values)))
     if rbf:
         outputs += distance_bars_html(a["output"], reading.classes, reading.top)
-    reject = f" · “none of these” {reading.reject:.0%}" if reading.reject >= 0.005 else ""
     head = (
         figure2_html(cfg, {k: v.shape for k, v in a.items()})
         + '<div class="inspect-head" id="sec-input">'
         + input_figure(reading.input01, cfg.pad, f"Input {cfg.input_size}×{cfg.input_size}"
                        + (f" · {html.escape(title)}" if title else ""))
-        + f'<div class="inspect-out"><p>Reads <b class="big">{html.escape(top)}</b> '
-          f"({reading.probs[reading.top]:.1%}){truth}{reject}</p>{outputs}</div>"
+        + f'<div class="inspect-out">{headline_html(reading, true_label)}{outputs}</div>'
         + why_html(reading.input01, cfg.pad, saliency(lm, reading), occlusion(lm, reading), top,
-                   OCCLUSION_PATCH, noun="digit" if lm.dataset.startswith("mnist") else "item")
+                   OCCLUSION_PATCH, noun=reading.verdict.noun)
         + "</div>")
     sections = [
         maps_html("c1", a["c1"], f"C1 · {a['c1'].shape[0]} feature maps {a['c1'].shape[1]}×{a['c1'].shape[2]} — "

@@ -7,10 +7,8 @@ import html
 import numpy as np
 
 from lenet.sources.data import Split, dataset_info, load_split
-from lenet.reading.inference import LoadedModel
-from lenet.reading.preprocess import canvas_to_digit
+from lenet.reading.inference import LoadedModel, frame
 from lenet.present.render import confusion_html, gray, maps_html, percent, png_data_url, prob_bars_html, upscale
-from lenet.present.draw_view import canvas_image
 from lenet.present.train_view import WATCH_DRAWING
 from lenet.present.watch import EvalSnapshot, Pinned, RunHistory
 
@@ -19,8 +17,7 @@ def pinned_digit(choice: str, canvas, test_class: str, dataset: str) -> Pinned |
     """The digit the Train tab reads at every model update: the visitor's drawing, or the first test image
     of a class from the run's own test set (the bundled sample's, so it is there at once)."""
     if choice == WATCH_DRAWING:
-        image = canvas_image(canvas)
-        digit = None if image is None else canvas_to_digit(image)
+        digit = frame(canvas)  # as read() frames it
         return None if digit is None else Pinned(digit, "your drawing")
     info = dataset_info(dataset)
     sample = load_split(dataset if info.sample else f"{dataset}-sample", train=False)

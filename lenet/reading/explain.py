@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from lenet.sources.data import DATASETS, Split, load_split, normalise, to_input01
-from lenet.reading.inference import LoadedModel, Reading, output_probabilities
+from lenet.reading.inference import LoadedModel, Reading
+from lenet.reading.verdict import output_probabilities
 from lenet.net.model import C3_TABLE, SparseConv2d
 
 OCCLUSION_PATCH = 6  # pixels: about a stroke's width and a half on a 28x28 digit
@@ -61,8 +62,8 @@ def occlusion(lm: LoadedModel, reading: Reading, patch: int = OCCLUSION_PATCH, s
         digits[k, max(i, 0):i + patch, max(j, 0):j + patch] = fill
     cfg = lm.model.config
     with torch.inference_mode():
-        output = lm.model.activations(normalise(to_input01(digits, cfg), cfg))["output"]
-        probs = output_probabilities(lm.model, output, lm.thresholds.temperature)[:, target].numpy()
+        output = lm.model.activations(normalise(to_input01(digits, cfg), cfg))["output"].numpy()
+    probs = output_probabilities(output, cfg, lm.thresholds.temperature)[0][:, target]
     return (reading.probs[target] - probs).reshape(n, n).astype(np.float32)
 
 

@@ -1,11 +1,13 @@
-"""Reading a canvas with a model: prediction, confidence, every named activation.
+"""Reading a drawing with a model: `read` turns a drawing into one `Reading` -- the digit the network sees, every
+named activation, the probabilities (computed once) and the verdict (one rule: lenet.reading.verdict.decide).
+Draw, Inspect, /predict, /read and the Train tab's pinned digit all read through it.
 
 A `LoadedModel` wraps a CPU model in eval mode with what the UI needs to name it. Models are never
 changed here, so one instance can be shared read-only by every visitor.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +17,9 @@ from lenet.net.checkpoint import load_checkpoint
 from lenet.net.config import LeNetConfig
 from lenet.sources.data import DATASETS, normalise, to_input01
 from lenet.net.model import LeNet
+from lenet.reading.canvas import canvas_image
 from lenet.reading.preprocess import canvas_to_digit
-from lenet.reading.verdict import Thresholds, Verdict, judge, thresholds_for
-
-UNSURE_TOP = 0.5  # below this top probability the reading is "unsure"
-UNSURE_MARGIN = 0.2  # ... or when the runner-up is this close
+from lenet.reading.verdict import DIGITS, Thresholds, Verdict, decide, output_probabilities, thresholds_for
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,16 @@ class LoadedModel:
         return f"{self.arch} · {title}{acc}"
 
     @property
+    def reads_digits(self) -> bool:
+        return tuple(self.classes) == DIGITS
+
+    @property
     def thresholds(self) -> Thresholds:
-        """When this model says "unsure" or "not a digit" (calibrated ones from the checkpoint, if any)."""
-        return thresholds_for(self.model.config, self.meta)
+        """When this model says "unsure" or "not a digit" (calibrated ones from the checkpoint, if any). A model
+        of other classes (Fashion-MNIST) only ever says "unsure": even its MAP "none of these" learned no
+        drawings that are not digits."""
+        th = thresholds_for(self.model.config, self.meta)
+        return th if self.reads_digits else replace(th, not_digit=None)
 
     @classmethod
     def from_file(cls, path, source: str = "shipped") -> "LoadedModel":
@@ -95,69 +102,52 @@ def load_shipped(folder: str | Path) -> dict[str, LoadedModel]:
     return {p.stem: LoadedModel.from_file(p) for p in sorted(Path(folder).glob("*.safetensors"))}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reading:
-    digit: np.ndarray  # (28, 28) in [0, 1]: the preprocessed drawing
+    """One drawing read by one model: everything every tab shows of it, computed once."""
+    digit: np.ndarray  # (28, 28) in [0, 1]: the drawing framed the way MNIST's digits were
     input01: np.ndarray  # (S, S) in [0, 1]: the digit padded to the model's input size (for display)
     model_input: np.ndarray  # (S, S) normalised, what the network sees
-    probs: np.ndarray  # (num_classes,)
     activations: dict[str, np.ndarray]  # every named layer for this one input (batch dim dropped)
     classes: list[str]
-    reject: float = 0.0  # probability of "not a digit" / "none of these" (models that learned one)
+    probs: np.ndarray  # (num_classes,) each class's probability among the classes (they sum to 1)
+    reject: float  # the probability of the model's own "not a digit" output (0 for a model without one)
+    verdict: Verdict  # digit / unsure / not a digit, by the model's thresholds
 
     @property
     def top(self) -> int:
         return int(self.probs.argmax())
 
-    @property
-    def unsure(self) -> bool:
-        p = np.sort(self.probs)[::-1]
-        return bool(p[0] < UNSURE_TOP or p[0] - p[1] < UNSURE_MARGIN or self.reject > p[0])
-
     def confidences(self) -> dict[str, float]:
         """Each class's probability *if* it is one of them (summing to 1): "not a digit" is the verdict's job."""
-        p = self.probs / max(float(self.probs.sum()), 1e-12)
-        return {c: float(q) for c, q in zip(self.classes, p)}
+        return {c: float(q) for c, q in zip(self.classes, self.probs)}
 
 
-def output_probabilities(model: LeNet, output: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """The output layer's values (B, ...) -> probabilities (B, classes [+ "none of these"]): the one place a
-    reading's probabilities come from (read_digit, and Inspect's occlusion).
-
-    With a "not a digit" class (last), its probability p is the plain softmax's over every class (what the
-    verdict's threshold was calibrated on); the classes share 1 - p as softmax(class logits / temperature) does
-    (the checkpoint's calibrated temperature, lenet.reading.verdict.Thresholds.temperature). With temperature 1 this is
-    exactly the softmax over every class."""
-    scores = model.scores(output)
-    probs = torch.softmax(scores, 1)  # with "not a digit" last when the model has one
-    k = model.config.num_classes
-    if temperature == 1.0:
-        return probs
-    digits = torch.softmax(scores[:, :k] / temperature, 1)
-    if probs.shape[1] == k:
-        return digits
-    rest = probs[:, k:]
-    return torch.cat([digits * (1 - rest.sum(1, keepdim=True)), rest], 1)
-
-
-def read_digit(lm: LoadedModel, digit: np.ndarray) -> Reading:
-    x01 = to_input01(torch.from_numpy(digit)[None], lm.model.config)  # (1, 1, S, S) in [0, 1]
-    x = normalise(x01, lm.model.config)
+def read(lm: LoadedModel, drawing) -> Reading | None:
+    """THE reading path. `drawing`: what a canvas holds (lenet.reading.canvas.canvas_image: the Draw surface's
+    strokes as JSON, a Sketchpad-style dict, an image array), or a digit already framed like MNIST's:
+    a (28, 28) float array in [0, 1], ink bright (a test image, the Train tab's pinned digit). None when there
+    is no ink. Raises preprocess.CanvasError for unusable images."""
+    digit = drawing if _is_framed_digit(drawing) else frame(drawing)
+    if digit is None:
+        return None
+    cfg = lm.model.config
+    x01 = to_input01(torch.from_numpy(digit)[None], cfg)  # (1, 1, S, S) in [0, 1]
+    x = normalise(x01, cfg)
     with torch.inference_mode():
-        acts = lm.model.activations(x)
-        probs = output_probabilities(lm.model, acts["output"], lm.thresholds.temperature)[0].numpy()
-    k = lm.model.config.num_classes
-    reject = float(probs[k]) if len(probs) > k else 0.0  # RBF models: the paper's "rubbish" class
-    return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), probs=probs[:k],
-                   activations={k: v[0].numpy() for k, v in acts.items()}, classes=lm.classes, reject=reject)
+        acts = {k: v[0].numpy() for k, v in lm.model.activations(x).items()}
+    th = lm.thresholds
+    probs, reject = output_probabilities(acts["output"][None], cfg, th.temperature)
+    return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), activations=acts,
+                   classes=lm.classes, probs=probs[0], reject=float(reject[0]),
+                   verdict=decide(acts, probs[0], float(reject[0]), cfg, lm.classes, th))
 
 
-def verdict(lm: LoadedModel, reading: Reading) -> Verdict:
-    """Digit, unsure or not a digit, with the model's own (calibrated) thresholds."""
-    return judge(reading.activations, lm.model.config, reading.classes, lm.thresholds)
+def _is_framed_digit(drawing) -> bool:
+    return isinstance(drawing, np.ndarray) and drawing.shape == (28, 28) and drawing.dtype.kind == "f"
 
 
-def read_canvas(lm: LoadedModel, image) -> Reading | None:
-    """None when the canvas holds no ink. Raises preprocess.CanvasError for unusable images."""
-    digit = canvas_to_digit(image)
-    return None if digit is None else read_digit(lm, digit)
+def frame(drawing) -> np.ndarray | None:
+    """What a canvas holds, framed the way MNIST's digits were: (28, 28) float32 in [0, 1], or None without ink."""
+    image = canvas_image(drawing)
+    return None if image is None else canvas_to_digit(image)

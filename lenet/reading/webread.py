@@ -28,7 +28,6 @@ from torch import nn
 
 from lenet.reading.inference import LoadedModel
 from lenet.net.model import SparseConv2d
-from lenet.present.draw_view import reads_digits
 
 VERSION = 1
 _CACHE: "weakref.WeakKeyDictionary[nn.Module, tuple[str, dict]]" = weakref.WeakKeyDictionary()
@@ -68,7 +67,7 @@ def model_tensors(lm: LoadedModel) -> dict[str, torch.Tensor]:
 
 
 def _signature(lm: LoadedModel) -> str:
-    return json.dumps([lm.thresholds.to_dict(), lm.classes, reads_digits(lm)], sort_keys=True)
+    return json.dumps([lm.thresholds.to_dict(), lm.classes, lm.reads_digits], sort_keys=True)
 
 
 def export_payload(lm: LoadedModel) -> dict:
@@ -79,7 +78,7 @@ def export_payload(lm: LoadedModel) -> dict:
         if hit is not None and hit[0] == sig:
             return hit[1]
     body = {"version": VERSION, "config": lm.model.config.to_dict(), "classes": list(lm.classes),
-            "reads_digits": reads_digits(lm), "thresholds": lm.thresholds.to_dict(),
+            "reads_digits": lm.reads_digits, "thresholds": lm.thresholds.to_dict(),
             "tensors": {k: {"shape": list(v.shape), "data": _b64(v)} for k, v in model_tensors(lm).items()}}
     key = hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     payload = {"key": key, **body}

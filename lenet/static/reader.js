@@ -4,8 +4,9 @@
 //   lenet/reading/strokes.py     rasterise            the pen swept along the strokes (float64, same order of operations)
 //   lenet/reading/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
 //   lenet/net/model.py       forward              every preset the config allows (weights from lenet/reading/webread.py)
-//   lenet/reading/inference.py   readDigit            output_probabilities: digit logits / Thresholds.temperature
-//   lenet/reading/verdict.py     judge                digit / unsure / not a digit, with the checkpoint's thresholds;
+//   lenet/reading/inference.py   readDigit            read: the probabilities, computed once (output_probabilities:
+//                                                     class logits / Thresholds.temperature), and the verdict
+//   lenet/reading/verdict.py     decide               digit / unsure / not a digit, with the checkpoint's thresholds;
 //                                                     P(letter) from the lookalike head scales the stated probability
 //   lenet/present/draw_view.py   outputs              the verdict text, the Probabilities value, "what the network sees"
 //
@@ -509,30 +510,23 @@
   // Thresholds.temperature: 1.0 for checkpoints without one (as Thresholds' default)
   function temperature(th) { return th.temperature === undefined || th.temperature === null ? 1.0 : th.temperature; }
 
-  // inference.output_probabilities: with "not a digit" last, its probability p is the plain softmax's over every
-  // score; the classes share 1 - p as softmax(class logits / temperature) does. Temperature 1: the plain softmax.
-  // With a temperature the share is taken in float32 as torch does: a "not a digit" probability that rounds to 1
-  // leaves the classes exactly 0 on the server, and so here.
-  function outputProbabilities(scores, k, temp) {
-    if (temp === 1.0) return softmax(scores);
-    const probs = softmax32(scores), digits = softmax32(scores.slice(0, k).map((v) => f32(f32(v) / f32(temp))));
-    if (probs.length === k) return digits;
-    let rest = 0;
-    for (let i = k; i < probs.length; i++) rest = f32(rest + probs[i]);
-    const share = f32(1 - rest);
-    return digits.map((v) => f32(v * share)).concat(probs.slice(k));
+  // verdict.output_probabilities: each class's probability among the classes (softmax of the class logits /
+  // temperature) and the model's own "not a digit" probability (the untempered softmax's over every output)
+  function outputProbabilities(cfg, th, output) {
+    const k = cfg.num_classes, out = Array.from(output);
+    const logits = cfg.output === "rbf" ? out.map((v) => -v) : out, temp = temperature(th);
+    return { probs: softmax(logits.slice(0, k).map((v) => v / temp)), reject: rejectProbability(cfg, logits) };
   }
 
-  function softmax32(v) {  // torch.softmax on float32: exp(x - max), their float32 sum, each divided by it
-    let m = -Infinity;
-    for (const x of v) m = Math.max(m, f32(x));
-    const e = v.map((x) => f32(Math.exp(f32(f32(x) - m))));
-    let s = 0;
-    for (const x of e) s = f32(s + x);
-    return e.map((x) => f32(x / s));
+  function rejectProbability(cfg, logits) {  // verdict._reject_probability
+    if (cfg.reject_class) return softmax(logits)[cfg.num_classes];
+    if (cfg.rbf_reject !== null && cfg.rbf_reject !== undefined) {
+      return softmax(logits.concat([-cfg.rbf_reject]))[cfg.num_classes];
+    }
+    return 0.0;
   }
 
-  // inference.read_digit: the probabilities (output_probabilities over model.scores), reject share, activations
+  // inference.read (from the framed digit on): activations, the probabilities once, and the verdict
   function readDigit(m, digit) {
     const cfg = m.cfg, S = cfg.input_size, pad = (S - 28) >> 1;
     const x01 = new Float32Array(S * S);
@@ -540,11 +534,8 @@
     const mean = f32(cfg.mean), std = f32(cfg.std), input = new Float32Array(S * S);
     for (let i = 0; i < S * S; i++) input[i] = f32(f32(x01[i] - mean) / std);
     const acts = forward(m, input);
-    const k = cfg.num_classes, out = Array.from(acts.output);
-    let scores = cfg.output === "rbf" ? out.map((v) => -v) : out;  // model.scores: logits, "not a digit" last
-    if (!cfg.reject_class && cfg.rbf_reject !== null && cfg.rbf_reject !== undefined) scores = scores.concat([-cfg.rbf_reject]);
-    const all = outputProbabilities(scores, k, temperature(m.th)).map(f32);
-    return { x01, acts, probs: all.slice(0, k), reject: all.length > k ? all[k] : 0.0 };
+    const { probs, reject } = outputProbabilities(cfg, m.th, acts.output);
+    return { x01, acts, probs, reject, verdict: decide(m, acts, probs, reject) };
   }
 
   // ---- lenet/reading/verdict.py ----
@@ -574,17 +565,13 @@
     return 1 / (1 + Math.exp(-(scale * headLogit(m.lookalike, acts) + bias)));
   }
 
-  function rejectScore(m, acts, kind) {
+  function rejectScore(m, acts, kind, reject) {  // verdict.reject_scores, given the reading's "not a digit" probability
     const cfg = m.cfg, k = cfg.num_classes, out = Array.from(acts.output);
-    if (kind === "reject+head") return Math.max(rejectScore(m, acts, "reject"), rejectScore(m, acts, "head"));
+    if (kind === "reject+head") return Math.max(reject, rejectScore(m, acts, "head", reject));
     if (kind === "head") return headScore(m, acts);
     if (kind === "rbf_distance") return Math.min(...out.slice(0, k));
-    const logits = cfg.output === "rbf" ? out.map((v) => -v) : out;
-    if (kind === "reject") {
-      const full = cfg.reject_class ? logits : logits.concat([-cfg.rbf_reject]);
-      return softmax(full)[k];
-    }
-    const digits = logits.slice(0, k);
+    if (kind === "reject") return reject;
+    const digits = (cfg.output === "rbf" ? out.map((v) => -v) : out).slice(0, k);
     if (kind === "energy") {
       const mx = Math.max(...digits);
       let s = 0;
@@ -597,21 +584,22 @@
 
   function orderDesc(p) { return p.map((v, i) => i).sort((a, b) => p[b] - p[a] || b - a); }
 
-  function judge(m, acts) {
-    const cfg = m.cfg, th = m.th, k = cfg.num_classes, classes = m.classes;
-    const out = Array.from(acts.output);
-    const logits = (cfg.output === "rbf" ? out.map((v) => -v) : out).slice(0, k);
-    const temp = temperature(th), p = softmax(logits.map((v) => v / temp)), order = orderDesc(p);
+  // verdict.decide: THE rule, for every model (a model of other classes never says "not a digit": its payload's
+  // thresholds have no not_digit)
+  function decide(m, acts, p, reject) {
+    const th = m.th, classes = m.classes, order = orderDesc(p);
     const first = classes[order[0]], second = classes[order[1]], p1 = p[order[0]], p2 = p[order[1]];
-    const score = rejectScore(m, acts, th.score);
+    const score = rejectScore(m, acts, th.score, reject);
     const letter = letterProbability(m, acts);
     const s1 = p1 * (1 - letter), s2 = p2 * (1 - letter);  // stated: it may be a letter written like a digit
-    const v = { best: first, probability: s1, runner_up: second, runner_up_probability: s2, score, letter };
+    const noun = m.readsDigits ? "digit" : "item";
+    const v = { best: first, probability: s1, runner_up: second, runner_up_probability: s2, score, letter, noun };
     if (th.not_digit !== null && th.not_digit !== undefined && score > th.not_digit) {
       return { ...v, kind: "not a digit", digit: null, reason: notDigitReason(th, score) };
     }
     if (p1 < th.unsure_top || p1 - p2 < th.unsure_margin) {
-      return { ...v, kind: "unsure", digit: null, reason: `two digits compete: ${first} (${pct(s1, 0)}) or ${second} (${pct(s2, 0)})` };
+      const reason = `two ${noun}s compete: ${first} (${pct(s1, 0)}) or ${second} (${pct(s2, 0)})`;
+      return { ...v, kind: "unsure", digit: null, reason };
     }
     const maybe = letter >= 0.05 ? `; it may also be a letter or symbol (${pct(letter, 0)})` : "";
     return { ...v, kind: "digit", digit: first,
@@ -664,9 +652,9 @@
     "69": "a 6 has its loop at the bottom, a 9 at the top",
     "47": "a 4 has a crossing bar low down, a 7 a bar at the top",
   };
-  function unsureAdvice(best, runnerUp) {
-    const hint = TELL_APART[[best, runnerUp].sort().join("")];
-    return hint ? `Draw it again so they differ: ${hint}.` : "Draw it again, one clear digit filling the box.";
+  function unsureAdvice(v) {
+    const hint = v.noun === "digit" ? TELL_APART[[v.best, v.runner_up].sort().join("")] : undefined;
+    return hint ? `Draw it again so they differ: ${hint}.` : `Draw it again, one clear ${v.noun} filling the box.`;
   }
 
   // lenet/present/icons.py: empty spans that layout.css draws (colour emoji need a font many machines lack)
@@ -675,17 +663,23 @@
 
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+  function title(v) {  // verdict.title
+    if (v.kind === "not a digit") return `${NO} That doesn't look like a digit`;
+    if (v.kind === "unsure") return `${ASK} Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?`;
+    return `I read: **${esc(v.best)}**`;
+  }
+
   function markdown(v) {  // verdict.markdown
     if (v.kind === "not a digit") {
-      return `### ${NO} That doesn't look like a digit\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
+      return `### ${title(v)}\n${esc(v.reason[0].toUpperCase() + v.reason.slice(1))}. If you meant a digit, ` +
         `draw one digit, 0–9, filling the box. (Closest digit: **${esc(v.best)}**.)`;
     }
     if (v.kind === "unsure") {
-      return `### ${ASK} Not sure — **${esc(v.best)}** or ${esc(v.runner_up)}?\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
-        `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v.best, v.runner_up)}`;
+      return `### ${title(v)}\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
+        `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v)}`;
     }
     const maybe = (v.letter || 0) >= 0.05 ? ` · it may also be a letter or symbol (${pct(v.letter, 0)})` : "";
-    return `### I read: **${esc(v.best)}**\nProbability ${probabilityWords(v.probability)} · runner-up ` +
+    return `### ${title(v)}\nProbability ${probabilityWords(v.probability)} · runner-up ` +
       `${esc(v.runner_up)} (${probabilityWords(v.runner_up_probability)})${maybe}`;
   }
 
@@ -693,36 +687,14 @@
   const EMPTY_PROMPT = `### ${PEN} Draw a digit\nBig, anywhere in the box: it is scaled and centred the way MNIST was.`;
   const PROBABILITY_SCORES = ["reject", "head", "reject+head"];
 
-  function confidences(m, r) {  // Reading.confidences (float32 division, as numpy does)
-    let s = 0;
-    for (const p of r.probs) s = f32(s + p);
-    const total = Math.max(s, 1e-12), out = [];
-    m.classes.forEach((c, i) => out.push([c, f32(r.probs[i] / total)]));
-    return out;
+  function confidences(m, r) {  // Reading.confidences: each class's probability among the classes
+    return m.classes.map((c, i) => [c, r.probs[i]]);
   }
 
-  function unsureReading(r) {  // Reading.unsure
-    const p = [...r.probs].sort((a, b) => b - a);
-    return p[0] < 0.5 || p[0] - p[1] < 0.2 || r.reject > p[0];
-  }
-
-  function verdictText(m, r, judged) {  // views.verdict
-    if (judged) return markdown(judged);
-    const order = orderDesc(r.probs), first = m.classes[order[0]], second = m.classes[order[1]];
-    const p1 = r.probs[order[0]], p2 = r.probs[order[1]];
-    if (unsureReading(r)) {
-      const why = r.reject > p1 ? `no digit prototype is close (“none of these”: ${pct(r.reject, 0)})` : `then ${esc(second)} (${pct(p2, 0)})`;
-      return `### ${ASK} Not sure — is that a digit?\nBest guess **${esc(first)}** (${pct(p1, 0)}), ${why}. ` +
-        "Try drawing it again, more clearly.";
-    }
-    return `### I read: **${esc(first)}**\nProbability ${probabilityWords(p1)} · runner-up ${esc(second)} ` +
-      `(${probabilityWords(p2)})`;
-  }
-
-  function labelEntries(m, r, judged) {  // views.label_value, as [label, confidence] pairs in dict order
-    const conf = confidences(m, r);
-    if (!judged || judged.kind !== "not a digit" || !PROBABILITY_SCORES.includes(m.th.score)) return conf;
-    return [["not a digit", judged.score]].concat(conf.map(([c, p]) => [c, (1 - judged.score) * p]));
+  function labelEntries(m, r) {  // draw_view.label_value, as [label, confidence] pairs in dict order
+    const conf = confidences(m, r), v = r.verdict;
+    if (v.kind !== "not a digit" || !PROBABILITY_SCORES.includes(m.th.score)) return conf;
+    return [["not a digit", v.score]].concat(conf.map(([c, p]) => [c, (1 - v.score) * p]));
   }
 
   function labelValue(entries, top = 11) {  // gr.Label's postprocess: sorted, highest first (a stable sort)
@@ -751,7 +723,7 @@
     return c.toDataURL("image/png");
   }
 
-  function seenHtml(cfg, x01) {  // views.seen_html
+  function seenHtml(cfg, x01) {  // draw_view.seen_html
     const size = cfg.input_size, pad = (size - 28) >> 1;
     const caption = "Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's " +
       "pen, centred in 28×28" + (pad ? `; the blue frame is the padding to LeNet-5's ${size}×${size} input.`
@@ -775,11 +747,10 @@
     const digit = canvasToDigit(rasterise(d), SIZE);
     if (digit === null) return res;
     const r = readDigit(m, digit);
-    const judged = m.readsDigits ? judge(m, r.acts) : null;
-    return Object.assign(res, { empty: false, digit, reading: r, judged, entries: labelEntries(m, r, judged) });
+    return Object.assign(res, { empty: false, digit, reading: r, entries: labelEntries(m, r) });
   }
 
-  // What the Draw tab shows, as views.draw_view + seen_html + the echoed sequence number give it:
+  // What the Draw tab shows, as draw_view.draw_view + the echoed sequence number give it:
   // [verdict markdown, gr.Label value (or null), "what the network sees" HTML, sequence number as text]
   function outputs(value, payload) { return outputsOf(read(value, payload)); }
 
@@ -788,7 +759,7 @@
     // No reading: the Probabilities panel is emptied ({}: Gradio 6.31 stops applying a browser-only event's
     // outputs at a bare null)
     if (res.empty) return [EMPTY_PROMPT, {}, seenHtml(cfg, null), String(res.seq)];
-    return [verdictText(res.model, res.reading, res.judged), labelValue(res.entries), seenHtml(cfg, res.reading.x01),
+    return [markdown(res.reading.verdict), labelValue(res.entries), seenHtml(cfg, res.reading.x01),
       String(res.seq)];
   }
 
@@ -801,8 +772,8 @@
   }
 
   return {
-    version: 1, SIZE, BRUSH, parse, penWidth, rasterise, canvasToDigit, resize, load, forward, readDigit, judge,
-    markdown, verdictText, probabilityWords, outputProbabilities, letterProbability, labelEntries, labelValue, seenHtml, seenPixels, read, outputs, outputsOf, quietText, pct, fixed,
-    roundHalfEven, EMPTY_PROMPT,
+    version: 1, SIZE, BRUSH, parse, penWidth, rasterise, canvasToDigit, resize, load, forward, readDigit, decide,
+    markdown, probabilityWords, outputProbabilities, letterProbability, labelEntries, labelValue, seenHtml, seenPixels,
+    read, outputs, outputsOf, quietText, pct, fixed, roundHalfEven, EMPTY_PROMPT,
   };
 });

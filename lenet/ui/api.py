@@ -12,7 +12,7 @@ from PIL import Image
 from lenet.present import draw_view
 from lenet.reading.canvas import pick_part
 from lenet.reading.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
-from lenet.reading.inference import Reading, read_canvas
+from lenet.reading.inference import Reading, read
 from lenet.reading.preprocess import MAX_SIDE
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index, unreadable_as_gr_error
 
@@ -48,10 +48,8 @@ def api_canvas(payload) -> np.ndarray | None:
 def api_reading(payload) -> Reading | None:
     """The default shipped model's reading of an API canvas value; None when the canvas holds no ink."""
     image = api_canvas(payload)
-    if image is None:
-        return None
     with unreadable_as_gr_error():
-        return read_canvas(SHIPPED[DEFAULT_MODEL], image)
+        return read(SHIPPED[DEFAULT_MODEL], image)
 
 
 def predict(payload):
@@ -64,14 +62,11 @@ def predict(payload):
 def read_verdict(payload):
     """/read: {"verdict": "digit" | "unsure" | "not a digit", "digit": "7" or None, "confidences": {...}, "model",
     "reason"}."""
-    image = api_canvas(payload)
-    with unreadable_as_gr_error():
-        return draw_view.read_json(SHIPPED[DEFAULT_MODEL], image)
+    return draw_view.read_json(SHIPPED[DEFAULT_MODEL], api_reading(payload))
 
 
 def feature_maps(payload):
-    with unreadable_as_gr_error():
-        return draw_view.feature_maps(SHIPPED[DEFAULT_MODEL], api_canvas(payload))
+    return draw_view.feature_maps(SHIPPED[DEFAULT_MODEL], api_reading(payload))
 
 
 def neighbours(payload):

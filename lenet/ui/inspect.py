@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from lenet.present import draw_view, inspect_view, selectors
+from lenet.present import inspect_view, selectors
 from lenet.sources.data import DATASETS
 from lenet.reading.explain import FeatureIndex
-from lenet.reading.inference import LoadedModel
-from lenet.reading.preprocess import canvas_to_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, shipped_index, unreadable_as_gr_error
 
 OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4, concurrency_id="inspect")
@@ -71,21 +70,21 @@ class InspectTab:
             [(f"your model: {selectors.model_name(mine)}", mine)] if mine else [])
         if pick is not None and pick_key(pick) != seen:
             source = inspect_view.TEST_IMAGE
-        digit = None
+        reading = None
         if source != inspect_view.TEST_IMAGE or (pick is None and not chosen):
             with unreadable_as_gr_error():
-                image = draw_view.canvas_image(canvas)
-                digit = None if image is None else canvas_to_digit(image)
-        if digit is not None:
+                reading = read(lm, canvas)  # as Draw reads it: the same verdict
+        if reading is not None:
             source = inspect_view.MY_DRAWING
-            head, layers, more = inspect_view.inspect_view(lm, digit, title="your drawing", index=index, others=others)
+            head, layers, more = inspect_view.inspect_view(lm, reading, title="your drawing", index=index,
+                                                           others=others)
             picked = None  # the picker is not what is shown
         else:
             shown = pick or first_test_image(index)
             title = shown["title"] if pick is not None or chosen else f"nothing drawn yet, so {shown['title']}"
             source = inspect_view.TEST_IMAGE
-            head, layers, more = inspect_view.inspect_view(lm, shown["image"], shown.get("label"), title=title,
-                                                    index=index, others=others)
+            head, layers, more = inspect_view.inspect_view(lm, read(lm, shown["image"]), shown.get("label"),
+                                                           title=title, index=index, others=others)
             picked = inspect_view.picker_value(lm, shown)
         picker = gr.update(choices=inspect_view.class_choices(lm), value=picked)
         return {self.source: source, self.pick_class: picker, self.head: head, self.layers: layers,

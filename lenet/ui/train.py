@@ -26,7 +26,7 @@ from lenet.net.checkpoint import CheckpointError, write_download
 from lenet.evaluate import evaluate
 from lenet.sources.data import DatasetUnavailable, cached_test_split, dataset_info
 from lenet.present.icons import STOP, WARN
-from lenet.reading.inference import LoadedModel, read_digit
+from lenet.reading.inference import LoadedModel, read
 from lenet.reading.preprocess import CanvasError
 from lenet.training.run_queue import AlreadyQueued
 from lenet.training.config import TrainConfig, recipe
@@ -153,7 +153,7 @@ class TrainTab:
                 out = charts()
                 if weights is not None:  # a model update: the pinned digit is read again, the kernels redrawn
                     model = view.model(weights)
-                    probs = read_digit(model, pinned.image).probs if pinned is not None else None
+                    probs = read(model, pinned.image).probs if pinned is not None else None
                     history.add(view.epoch, view.last.step if view.last else 0, watch_view.kernels_of(model), probs)
                     out |= {self.page.my_model: model, self.watch: watch_view.watch_html(history)}
                     if not added:  # "your model" appears as soon as there is one
@@ -241,7 +241,7 @@ class TrainTab:
         history.add_eval(last.epoch if last else 0, r["accuracy"], r["confusion"], r["predictions"])
         pinned = history.pinned
         history.add(last.epoch if last else 0, last.step if last else 0, watch_view.kernels_of(final),
-                    read_digit(final, pinned.image).probs if pinned is not None else None, final=True)
+                    read(final, pinned.image).probs if pinned is not None else None, final=True)
         path = write_download(final.model, final.meta, train_view.download_name(final))
         items, indices, caption = watch_view.misread_images(history, split)
         n = len(history)
