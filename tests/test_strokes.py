@@ -11,7 +11,7 @@ from bench.common.digit_strokes import DIGITS, payload
 from lenet.reading.canvas import canvas_image, pick_part, sketchpad_value
 from lenet.reading.inference import LoadedModel, read
 from lenet.reading.preprocess import CanvasError
-from lenet.reading.strokes import BRUSH, SIZE, parse, pen_width, rasterise, sequence
+from lenet.reading.strokes import BRUSH, SIZE, parse, pen_width, rasterise
 from lenet.present.draw_view import draw_view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,9 +66,10 @@ def test_points_off_the_canvas_are_clamped_not_refused():
     assert img[140, 0, 3] == 255 and img[140, SIZE - 1, 3] == 255
 
 
-def test_sequence_is_echoed_and_never_fails():
-    assert sequence(json.dumps({"seq": 12, "strokes": []})) == "12"
-    assert sequence("garbage") == "0" and sequence(None) == "0" and sequence(sketchpad_value(None)) == "0"
+def test_the_sequence_number_comes_with_the_parsed_drawing():
+    assert parse(json.dumps({"seq": 12, "strokes": []})).seq == 12
+    assert parse(json.dumps({"seq": "x", "strokes": []})).seq == 0
+    assert parse(None).empty and parse("").empty
 
 
 def test_hand_drawn_digits_are_read_through_the_stroke_path(shipped):

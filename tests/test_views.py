@@ -21,7 +21,7 @@ from lenet.present.render import colorize, layer_scale, maps_html
 from lenet.reading.canvas import sketchpad_value
 from lenet.reading.explain import FeatureIndex
 from lenet.reading.canvas import canvas_image
-from lenet.present.draw_view import EMPTY_PROMPT, draw_view, feature_maps
+from lenet.present.draw_view import EMPTY_PROMPT, draw_view, feature_maps, seen_html
 from lenet.present.inspect_view import ANY_CLASS, MISREAD, class_choices, inspect_view, pick_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_canvas_image_passes_arrays_and_rejects_other_types():
 
 @pytest.mark.parametrize("value", [None, CLEARED, sketchpad_value(np.full((280, 280), 255, np.uint8))])
 def test_draw_view_on_an_empty_canvas_prompts(shipped, value):
-    assert draw_view(shipped, value) == (EMPTY_PROMPT, None, None)
+    assert draw_view(shipped, value) == (EMPTY_PROMPT, None, seen_html(shipped, None))
 
 
 def test_draw_view_on_drawn_digits(shipped, test_split):
@@ -108,10 +108,9 @@ def test_draw_view_on_drawn_digits(shipped, test_split):
         assert f"**{top}**" in md
         correct += top == label
         s = shipped.model.config.input_size
-        assert isinstance(seen, np.ndarray) and seen.dtype == np.uint8
-        assert seen.ndim == 3 and seen.shape[2] == 3 and seen.shape[0] == seen.shape[1]
-        assert seen.shape[0] % s == 0  # the S x S input, enlarged by a whole factor
-        assert seen.max() > 200 and seen.min() < 60  # bright ink on a dark field
+        image = decode_png(re.search(r'src="([^"]+)"', seen).group(1))
+        assert image.shape == (s, s, 3)  # the S x S input itself: CSS enlarges it
+        assert image.max() > 200 and image.min() < 60  # bright ink on a dark field
     assert correct >= 4
 
 

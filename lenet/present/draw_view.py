@@ -26,39 +26,33 @@ def draw_notice(lm: LoadedModel) -> str:
             "Pick an MNIST model above to read digits.</p>")
 
 
-def seen_html(lm: LoadedModel, image: np.ndarray | None) -> str:
-    """What the network sees (from draw_view), as a figure with alt text and a caption; a same-sized empty
-    frame before the first stroke, so nothing moves when the first reading arrives."""
+def seen_html(lm: LoadedModel, reading: Reading | None) -> str:
+    """What the network sees, as a figure with alt text and a caption (the S x S input itself: CSS enlarges it);
+    a same-sized empty frame before the first stroke, so nothing moves when the first reading arrives."""
     size = lm.model.config.input_size
     pad = (size - 28) // 2
     caption = ("Your drawing the way MNIST digits were made: scaled into 20×20 with its strokes evened to MNIST's "
                "pen, centred in 28×28"
                + (f"; the blue frame is the padding to LeNet-5's {size}×{size} input." if pad else
                   f"; this model reads {size}×{size} with no padding."))
-    if image is None:
+    if reading is None:
         body = '<div class="seen-empty">What the network sees appears here</div>'
     else:
-        k = image.shape[0] // size if image.shape[0] % size == 0 else 1
-        small = np.ascontiguousarray(image[::k, ::k])  # draw_view upscales by repetition: undo it, let CSS scale
         alt = (f"What the network sees: your drawing as a {size}×{size} grey image, white ink on black, scaled "
                "and centred" + (f", inside a blue {pad}-pixel frame of padding" if pad else ""))
-        body = f'<img class="px" src="{png_data_url(small)}" width="{size}" height="{size}" alt="{alt}">'
+        body = (f'<img class="px" src="{png_data_url(network_view(reading.input01, pad))}" width="{size}" '
+                f'height="{size}" alt="{alt}">')
     return (f'<figure class="seen"><figcaption class="seen-title">What the network sees</figcaption>{body}'
             f'<figcaption class="seen-caption">{caption}</figcaption></figure>')
 
 
-def seen_image(lm: LoadedModel, reading: Reading) -> np.ndarray:
-    cfg = lm.model.config
-    return network_view(reading.input01, cfg.pad, factor=8)
-
-
-def draw_view(lm: LoadedModel, drawing) -> tuple[str, dict | None, np.ndarray | None]:
-    """(verdict markdown, label value {class: probability} or None, what the network sees or None) for anything
+def draw_view(lm: LoadedModel, drawing) -> tuple[str, dict | None, str]:
+    """(verdict markdown, label value {class: probability} or None, what the network sees as HTML) for anything
     lenet.reading.inference.read takes."""
     reading = read(lm, drawing)
     if reading is None:
-        return EMPTY_PROMPT, None, None
-    return verdict_markdown(reading.verdict), label_value(lm, reading), seen_image(lm, reading)
+        return EMPTY_PROMPT, None, seen_html(lm, None)
+    return verdict_markdown(reading.verdict), label_value(lm, reading), seen_html(lm, reading)
 
 
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"

@@ -58,8 +58,9 @@ def gray(img01: np.ndarray) -> np.ndarray:
     return np.stack([g] * 3, -1)
 
 
-def network_view(input01: np.ndarray, pad: int, factor: int = 8) -> np.ndarray:
-    """The model's input (pixels in [0, 1], ink bright), padding tinted so it reads as padding."""
+def network_view(input01: np.ndarray, pad: int) -> np.ndarray:
+    """The model's input (pixels in [0, 1], ink bright) as RGB, one pixel per input pixel (CSS enlarges it
+    crisply), padding tinted so it reads as padding."""
     x = np.clip(input01, 0, 1)
     rgb = gray(x).astype(np.float32)
     if pad:
@@ -67,7 +68,7 @@ def network_view(input01: np.ndarray, pad: int, factor: int = 8) -> np.ndarray:
         border[pad:-pad, pad:-pad] = False
         # a blue that shows on a light page and on a dark one (the network itself sees background there)
         rgb[border] = rgb[border] * 0.3 + np.array([45, 85, 200]) * 0.7
-    return upscale(rgb.astype(np.uint8), factor)
+    return rgb.astype(np.uint8)
 
 
 def _legend(signed: bool, limit: float) -> str:

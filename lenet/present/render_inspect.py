@@ -109,7 +109,7 @@ def why_html(input01: np.ndarray, pad: int, sal: np.ndarray, occ: np.ndarray, re
 def input_figure(input01: np.ndarray, pad: int, caption: str, size: int = 168, extra: str = "") -> str:
     """The model's input, with the box inspect.js moves over the region a unit sees."""
     return (f'<figure class="rf-figure{extra}"><span class="rf-target"><img class="px" '
-            f'src="{png_data_url(network_view(input01, pad, 1))}" width="{size}" height="{size}" alt="network input">'
+            f'src="{png_data_url(network_view(input01, pad))}" width="{size}" height="{size}" alt="network input">'
             f'<span class="rf-box"></span></span><figcaption>{caption}</figcaption></figure>')
 
 

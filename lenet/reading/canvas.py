@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lenet.reading.strokes import drawing_image
+from lenet.reading.strokes import Drawing, drawing_image, rasterise
 
 
 def pick_part(value: dict) -> Any:
@@ -24,13 +24,16 @@ def pick_part(value: dict) -> Any:
 
 
 def canvas_image(value) -> np.ndarray | None:
-    """Whatever the Draw surface (or a Sketchpad value) holds -> an image array, or None when nothing is drawn."""
+    """Whatever the Draw surface holds (its JSON, or a parsed Drawing), a Sketchpad value or an image array -> an
+    image array, or None when nothing is drawn."""
     if value is None:
         return None
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, (str, bytes)):
         return drawing_image(value)
+    if isinstance(value, Drawing):  # strokes already parsed (the Draw tab needs their sequence number too)
+        return rasterise(value)
     part = pick_part(value)
     return None if part is None else np.asarray(part)
 

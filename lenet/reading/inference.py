@@ -125,7 +125,7 @@ class Reading:
 
 def read(lm: LoadedModel, drawing) -> Reading | None:
     """THE reading path. `drawing`: what a canvas holds (lenet.reading.canvas.canvas_image: the Draw surface's
-    strokes as JSON, a Sketchpad-style dict, an image array), or a digit already framed like MNIST's:
+    strokes, parsed or as JSON, a Sketchpad-style dict, an image array), or a digit already framed like MNIST's:
     a (28, 28) float array in [0, 1], ink bright (a test image, the Train tab's pinned digit). None when there
     is no ink. Raises preprocess.CanvasError for unusable images."""
     digit = drawing if _is_framed_digit(drawing) else frame(drawing)

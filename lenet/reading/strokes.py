@@ -41,8 +41,11 @@ class Drawing:
         return not self.strokes
 
 
-def parse(text: str | bytes | dict) -> Drawing:
-    """The surface's JSON (or the dict it decodes to) -> a Drawing. Raises CanvasError saying what is wrong."""
+def parse(text: str | bytes | dict | None) -> Drawing:
+    """The surface's JSON (or the dict it decodes to; None before anything was drawn) -> a Drawing. Raises
+    CanvasError saying what is wrong."""
+    if text is None:
+        return Drawing([])
     if isinstance(text, (str, bytes)):
         if not text.strip():
             return Drawing([])
@@ -144,14 +147,6 @@ def _alpha(drawing: Drawing, out_size: int) -> np.ndarray:
         for j in range(SUPERSAMPLE):
             total = total + b[:, i, :, j]
     return np.floor(total * (255 / SUPERSAMPLE**2) + 0.5).astype(np.uint8)
-
-
-def sequence(value) -> str:
-    """The sequence number the surface put in its value ("0" for anything else): echoed back to it."""
-    try:
-        return str(parse(value).seq) if isinstance(value, (str, bytes)) else "0"
-    except CanvasError:
-        return "0"
 
 
 def drawing_image(text) -> np.ndarray | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from lenet.present import draw_view, selectors
-from lenet.reading.strokes import sequence
+from lenet.reading.strokes import parse
 from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, static_text, unreadable_as_gr_error
 from lenet.reading.webread import export_payload
 
@@ -42,14 +42,13 @@ class DrawTab:
     read_seq: gr.HTML  # the drawing sequence number a reading answers (the surface drops stale readings)
     model_web: gr.JSON  # the selected model as the page's reader takes it (lenet/reading/webread.py), hidden
 
-    def read(self, drawing, key, mine) -> dict:
+    def read(self, value, key, mine) -> dict:
         """The strokes -> verdict, probabilities, what the network sees, and the drawing's sequence number
         (the surface compares it with its own to know whether the reading on screen is current)."""
-        lm = Page.model(key, mine)
         with unreadable_as_gr_error():
-            text, confidences, image = draw_view.draw_view(lm, drawing)
-        return {self.verdict: text, self.label: confidences, self.seen: draw_view.seen_html(lm, image),
-                self.read_seq: sequence(drawing)}
+            drawing = parse(value)  # once: the reading and the sequence number both come from it
+            text, confidences, seen = draw_view.draw_view(Page.model(key, mine), drawing)
+        return {self.verdict: text, self.label: confidences, self.seen: seen, self.read_seq: str(drawing.seq)}
 
     def payload(self, key, mine) -> dict:
         """The selected model for the page's reader: sent once per model change (shipped ones made once)."""
