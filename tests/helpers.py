@@ -158,3 +158,23 @@ def calibrated(lm, drawings: list[dict], temperature: float = 1.7, seed: int = 0
                  letter_bias=letter_bias, unsure_top=unsure_top, unsure_margin=unsure_margin)
     return LoadedModel(model=copy.deepcopy(lm.model), meta={**lm.meta, "verdict": th.to_dict()}, source="uploaded")
 
+
+def clothes_model(bias: list[float], thresholds=None, **config):
+    """A Fashion-MNIST model whose output ignores its input: the class probabilities are softmax(bias). With
+    rbf_reject: the paper's RBF output, every prototype far from any F6 code, so "none of these" takes it all."""
+    from lenet.net.config import preset
+    from lenet.net.model import LeNet
+    from lenet.reading.inference import LoadedModel
+
+    net = LeNet(preset("lenet5-1998" if "rbf_reject" in config else "lenet5", **config))
+    with torch.no_grad():
+        if "rbf_reject" in config:
+            net.output.prototypes.fill_(40.0)
+        else:
+            net.output.weight.zero_()
+            net.output.bias.copy_(torch.tensor(bias))
+    meta = {"arch": "lenet5", "dataset": "fashion-mnist"}
+    return LoadedModel.from_model(net, meta | ({"verdict": thresholds.to_dict()} if thresholds else {}))
+
+
+TWO_CLOSE = [2.0, 1.8] + [0.0] * 8  # T-shirt/top 34%, Trouser 28%: two classes compete

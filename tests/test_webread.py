@@ -20,7 +20,7 @@ from lenet.reading.inference import LoadedModel, load_shipped, read
 from lenet.net.model import LeNet
 from lenet.reading.preprocess import _aa_taps, _resize
 from lenet.reading.webread import export_payload, model_tensors, payload_bytes
-from helpers import calibrated
+from helpers import TWO_CLOSE, calibrated, clothes_model
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -201,3 +201,18 @@ def test_the_page_reader_follows_a_calibrated_checkpoint(shipped):
     assert any("may also be a letter or symbol" in t for t in texts)
     assert any(t.startswith("### I read") and "letter or symbol" not in t for t in texts)
 
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_page_reader_has_the_one_unsure_rule_for_a_class_model():
+    """Clothes models: two close classes are "unsure" in the page as on the server, in the same words; the model's
+    own thresholds decide (lowered, both read the top class); a MAP "none of these" never makes it "not a digit"."""
+    from lenet.reading.verdict import Thresholds
+
+    drawings = [d for _, d in varied_drawings(6, seed=4)]
+    models = {"unsure": clothes_model(TWO_CLOSE), "map": clothes_model([], rbf_reject=1.0),
+              "digit": clothes_model(TWO_CLOSE, Thresholds("energy", None, 0.3, 0.05))}
+    for name, lm in models.items():
+        page = node_read(drawings, export_payload(lm))
+        assert_same_reading(lm, drawings, page)
+        kinds = {r["kind"] for r in page if not r["empty"]}
+        assert kinds == ({"unsure"} if name == "map" else {name}), (name, kinds)
