@@ -70,7 +70,7 @@ def compare_rows(models: list[tuple[str, LoadedModel]], digit: np.ndarray) -> li
     return rows
 
 
-def big(text: str) -> str:
+def _big(text: str) -> str:
     return f'<b class="big">{text}</b>'
 
 
@@ -79,7 +79,7 @@ def headline_html(reading: Reading, true_label: str | None) -> str:
     v = reading.verdict
     truth = f" · true label <b>{html.escape(true_label)}</b>" if true_label is not None else ""
     return (f'<p class="inspect-verdict" data-verdict="{v.kind}" data-best="{html.escape(v.best)}">'
-            f"{verdict_title(v, bold=big)}{truth}</p>"
+            f"{verdict_title(v, bold=_big)}{truth}</p>"
             f'<p class="fmap-note">{html.escape(v.reason[:1].upper() + v.reason[1:])}.</p>')
 
 

@@ -66,8 +66,8 @@ class LoadedModel:
     @property
     def thresholds(self) -> Thresholds:
         """When this model says "unsure" or "not a digit" (calibrated ones from the checkpoint, if any). A model
-        of other classes (Fashion-MNIST) only ever says "unsure": even its MAP "none of these" learned no
-        drawings that are not digits."""
+        of other classes (Fashion-MNIST) never says "not a digit", only "unsure": it never learned what is not a
+        digit (not even an RBF model's MAP "none of these")."""
         th = thresholds_for(self.model.config, self.meta)
         return th if self.reads_digits else replace(th, not_digit=None)
 
@@ -137,13 +137,16 @@ def read(lm: LoadedModel, drawing) -> Reading | None:
     with torch.inference_mode():
         acts = {k: v[0].numpy() for k, v in lm.model.activations(x).items()}
     th = lm.thresholds
-    probs, reject = output_probabilities(acts["output"][None], cfg, th.temperature)
+    batch_probs, batch_reject = output_probabilities(acts["output"][None], cfg, th.temperature)
+    probs, reject = batch_probs[0], float(batch_reject[0])  # computed once: the verdict states these
     return Reading(digit=digit, input01=x01[0, 0].numpy(), model_input=x[0, 0].numpy(), activations=acts,
-                   classes=lm.classes, probs=probs[0], reject=float(reject[0]),
-                   verdict=decide(acts, probs[0], float(reject[0]), cfg, lm.classes, th))
+                   classes=lm.classes, probs=probs, reject=reject,
+                   verdict=decide(acts, probs, reject, cfg, lm.classes, th))
 
 
 def _is_framed_digit(drawing) -> bool:
+    # Canvases come as stroke JSON, Sketchpad dicts or uint8 images; framed digits are 28x28 floats
+    # (canvas_to_digit's output, test images / 255).
     return isinstance(drawing, np.ndarray) and drawing.shape == (28, 28) and drawing.dtype.kind == "f"
 
 
