@@ -187,7 +187,8 @@ class TrainView:
     def status(self) -> str:
         s, ev = self.start, self.last
         if self.state == "diverged":
-            return f"### {WARN} Stopped: the run diverged\n{html.escape(self.failure.message)}"
+            why = self.failure.message if self.failure is not None else ""
+            return f"### {WARN} Stopped: the run diverged\n{html.escape(why)}"
         if s is None:
             return f"### {WAIT} Loading {html.escape(dataset_info(self.cfg.dataset).title)}…"
         step = ev.step if ev is not None else 0
