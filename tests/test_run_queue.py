@@ -142,7 +142,7 @@ def test_durations_scale_with_the_work_and_learn_from_runs():
     small = {"arch": "lenet5", "dataset": "mnist-sample", "epochs": 10}
     big = {"arch": "lenet5", "dataset": "mnist", "epochs": 2}
     assert work_of(big) > work_of(small) > 40000
-    assert work_of({**big, "negatives": True}) > work_of(big)
+    assert work_of({**big, "mix": (("negatives", 0.25),)}) == work_of({**big, "negatives": True}) > work_of(big)
     assert m.estimate(big) == pytest.approx(1 + work_of(big) / 10000)
     m.observe_rate("lenet5", 5000.0)  # this machine is slower than assumed
     slower = m.estimate(big)
