@@ -91,3 +91,17 @@ def test_the_same_seed_gives_the_same_batches_by_either_spelling(monkeypatch, mn
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
     assert len(y1) == 64 + 2 + 16 and (y1[-16:] == 10).all()  # the digits, 3% styles, then 25% "not a digit"
 
+
+def test_a_models_description_reads_its_settings_old_or_new():
+    from lenet.net.config import preset
+    from lenet.net.model import LeNet
+    from lenet.present.selectors import model_info
+    from lenet.reading.inference import LoadedModel
+
+    def described(settings):
+        return model_info(LoadedModel(LeNet(preset("lenet5", reject_class=True)),
+                                      {"arch": "lenet5", "dataset": "mnist", "settings": settings}))
+
+    assert described(OLD_STAGE) == described({"mix": NEW_MIX})
+    assert "Also learned: UCI optdigits' 30 writers" in described(OLD_STAGE)
+    assert "canvas" not in described(OLD_STAGE) and "Also" not in described({"mix": {"canvas": 0.5}})
