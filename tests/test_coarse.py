@@ -9,7 +9,6 @@ import torch
 from lenet.sources.coarse import SHARE, coarse_digit, small_picture, with_coarse
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
-from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
@@ -84,7 +83,5 @@ def test_training_with_coarse_copies_of_the_training_digits_only(digits, mnist_t
     assert trainer.steps_per_epoch == 4
     own = Split(trainer.train.images[:270], trainer.train.labels[:270])  # the copies are made from these alone
     assert torch.equal(with_coarse(own, seed=0).images, trainer.train.images)
-    assert config_from_args(build_parser().parse_args(["--coarse"])).share("coarse") == SHARE
-    assert not config_from_args(build_parser().parse_args([])).share("coarse")
     with pytest.raises(ValueError, match="coarse teach digits"):
         TrainConfig(dataset="fashion-mnist-sample", mix={"coarse": True})

@@ -16,7 +16,7 @@ from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.net.model import LeNet
 from lenet.sources.negatives import _font_dir
-from lenet.train import build_parser, config_from_args, main as train_main
+from lenet.train import main as train_main
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from lenet.reading.verdict import FeatureHead
@@ -119,8 +119,6 @@ def test_with_hand_digits_adds_drawn_and_coarse_copies(mnist_test_split):
 def test_training_with_hand_digits_asks_for_the_fonts(tmp_path, monkeypatch, mnist_test_split, capsys):
     monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
-    assert config_from_args(build_parser().parse_args(["--hand-digits"])).share("hand_digits") == hand_fonts.DIGIT_COPIES
-    assert not config_from_args(build_parser().parse_args([])).share("hand_digits")
     with pytest.raises(ValueError, match="hand_digits teach digits"):
         TrainConfig(dataset="fashion-mnist-sample", mix={"hand_digits": True})
     assert train_main(["--dataset", "mnist-sample", "--epochs", "1", "--hand-digits"]) == 2

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lenet.sources import mix, real_hands
-from lenet.sources.mix import SOURCES, learned, upgrade
+from lenet.sources.mix import OLD_FLAGS, SOURCES, learned, upgrade
 from lenet.sources.negatives import NegativeBank
 from lenet.sources.styles import StyleBank
 from lenet.train import build_parser, config_from_args
@@ -35,6 +35,11 @@ def test_the_older_flags_give_the_config_that_mix_gives():
     assert cli().mix == ()
 
 
+def test_each_older_flag_is_its_source_at_its_default_share():
+    flags = ["--" + name.replace("_", "-") for name in OLD_FLAGS]
+    assert cli(*flags).mix == tuple((name, SOURCES[name].default) for name in SOURCES if name in OLD_FLAGS)
+
+
 def test_the_mix_is_kept_in_the_registrys_order_however_it_is_given():
     listed = TrainConfig(mix=(("optdigits", 2), ("negatives", True), ("coarse", 0.15)))
     assert listed == TrainConfig(mix={"coarse": 0.15, "negatives": 0.25, "optdigits": 2, "styles": False})
@@ -46,10 +51,10 @@ def test_the_mix_is_kept_in_the_registrys_order_however_it_is_given():
 @pytest.mark.parametrize("given, dataset, words", [
     ({"negativs": 0.25}, "mnist", "unknown training source 'negativs' (choose from coarse, hand_digits"),
     ({"negatives": "a lot"}, "mnist", "negatives: the share must be a number"),
-    ({"styles": 0.7}, "mnist", "styles: the share (style digits per digit in every batch) must be above 0 and at most 0.5"),
+    ({"styles": 0.7}, "mnist", "styles: the share (style digits per digit in every batch) must be above 0 and at most"),
     ({"optdigits": 1.5}, "mnist", "optdigits: the share counts renderings"),
     ({"real_sketches": True}, "mnist", "they need negatives in the mix"),
-    ({"styles": True, "coarse": True}, "fashion-mnist", "coarse, styles teach digits, or what is not one: they need a digit dataset"),
+    ({"styles": True, "coarse": True}, "fashion-mnist", "coarse, styles teach digits, or what is not one: they need"),
     ({"stroke": 0.5, "slant": 0.3}, "mnist", "give them one share"),
 ])
 def test_a_bad_mix_says_what_is_wrong(given, dataset, words):

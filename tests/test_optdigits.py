@@ -7,8 +7,7 @@ import torch
 
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read_digit
-from lenet.sources.optdigits import COPIES, load_grids, render, samples, with_optdigits
-from lenet.train import build_parser, config_from_args
+from lenet.sources.optdigits import load_grids, render, samples, with_optdigits
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
@@ -67,7 +66,5 @@ def test_training_with_optdigits(mnist_test_split):
     cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, mix={"optdigits": 1}, seed=0, device="cpu")
     trainer = Trainer(cfg, train=own, test=mnist_test_split)  # one rendering of each: the wiring, quickly
     assert len(trainer.train) == 100 + 3823
-    assert config_from_args(build_parser().parse_args(["--optdigits"])).share("optdigits") == COPIES
-    assert not config_from_args(build_parser().parse_args([])).share("optdigits")
     with pytest.raises(ValueError, match="optdigits"):
         TrainConfig(dataset="fashion-mnist", mix={"optdigits": True})

@@ -8,7 +8,6 @@ import torch
 
 from lenet.reading.inference import LoadedModel, read_digit
 from lenet.sources.styles import STYLES, StyleBank, make_styles, random_style
-from lenet.train import build_parser, config_from_args
 from lenet.sources.mix import SOURCES
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
@@ -81,7 +80,6 @@ def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist
         TrainConfig(dataset="fashion-mnist-sample", mix={"styles": True})
     with pytest.raises(ValueError, match="styles: the share"):
         TrainConfig(mix={"styles": -0.1})
-    assert config_from_args(build_parser().parse_args(["--styles", "--style-share", "0.05"])).share("styles") == 0.05
 
 
 def test_the_train_tab_hands_its_styles_box_to_the_run(app_module):

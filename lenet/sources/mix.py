@@ -98,9 +98,10 @@ def _draw_negatives(bank: NegativeBank, k: int, generator, digits):
 
 _DISTORTED = {"stroke": "pen widths", "elastic": "elastic warps", "slant": "slant", "broken": "broken strokes"}
 _ENTRIES = (
-    Source("coarse", ONCE, coarse.SHARE, "coarse copies per training digit", "digits as an 8x8 scan leaves them", 1.0,
-           prepare=_coarse),
-    Source("hand_digits", ONCE, hand_fonts.DIGIT_COPIES, "copies of each font digit as drawn, and 0.6 as many coarse; fonts from npm",
+    Source("coarse", ONCE, coarse.SHARE, "coarse copies per training digit", "digits as an 8x8 scan leaves them",
+           1.0, prepare=_coarse),
+    Source("hand_digits", ONCE, hand_fonts.DIGIT_COPIES,
+           "copies of each font digit as drawn, and 0.6 as many coarse; fonts from npm",
            f"the digits of {len(hand_fonts.CALIBRATION_HANDS)} handwriting fonts", 50, whole=True,
            prepare=_hand_digits),
     Source("optdigits", ONCE, optdigits.COPIES, "renderings of each of its 3,823 digits",

@@ -96,8 +96,9 @@ class Trainer:
             if SOURCES[name].prepare:
                 SOURCES[name].prepare(made, share)
         self.train = made.train.to(self.device)
-        # every batch: this share of its digits redrawn with these distortions, then each bank's images after them
-        self.distorted = [(name, share) for name, share in cfg.mix if SOURCES[name].kind == DISTORTION]
+        # every batch: a share of its digits redrawn with these distortions, then each bank's images after them
+        distorted = {name: share for name, share in cfg.mix if SOURCES[name].kind == DISTORTION}
+        self.distortions, self.distorted_share = tuple(distorted), max(distorted.values(), default=0.0)  # one share
         self.extras = [(SOURCES[name].draw, made.banks[name], share) for name, share in cfg.mix
                        if SOURCES[name].kind == BATCH]
         if len(self.train) == 0:
@@ -142,9 +143,9 @@ class Trainer:
         y = self.train.labels[idx]
         if self.cfg.augment:
             x = random_affine(x, self.gen, **AFFINE_PRESETS[self.cfg.affine])
-        if self.distorted:  # one share for them all (TrainConfig checks)
-            k = round(len(x) * self.distorted[0][1])
-            x = torch.cat([canvas_like(x[:k], self.gen, [name for name, _ in self.distorted]), x[k:]])
+        if self.distortions:
+            k = round(len(x) * self.distorted_share)
+            x = torch.cat([canvas_like(x[:k], self.gen, self.distortions), x[k:]])
         for draw, bank, share in self.extras:  # after the batch's digits, so the running accuracy counts those only
             xs, ys = draw(bank, max(1, round(len(idx) * share)), self.gen, x)
             x = torch.cat([x, xs])
