@@ -30,6 +30,7 @@ from lenet.sources.coarse import small_picture
 from lenet.net.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lenet.sources.data import DatasetUnavailable, Split, default_data_dir, load_split, to_model_input
 from lenet.sources.hand_fonts import CALIBRATION_HANDS, FontUnavailable, font_file, letter_images
+from lenet.sources.mix import learned as learned_from
 from lenet.net.model import LeNet
 from lenet.sources.negatives import make_negatives, pairs
 from lenet.sources.shapes import LETTERS
@@ -187,10 +188,10 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
         return {k: kinds.count(k) / len(kinds) for k in ("digit", "unsure", "not a digit")}
 
     if kind in ("head", "reject+head"):
-        learned = meta.get("settings") or {}
+        learned = learned_from(meta.get("settings"))
         th = thresholds(FeatureHead.averaged([
-            fit_head(model, others, head_samples, seed, bool(learned.get("styles")), letters, small,
-                     bool(learned.get("optdigits")), real) for seed in range(1, heads + 1)]).to_dict())
+            fit_head(model, others, head_samples, seed, "styles" in learned, letters, small,
+                     "optdigits" in learned, real) for seed in range(1, heads + 1)]).to_dict())
     else:
         th = thresholds(None)
     if real_hands:

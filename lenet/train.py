@@ -13,15 +13,44 @@ import json
 import sys
 
 from lenet.net.config import PRESETS
-from lenet.sources.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS
-from lenet.sources.coarse import SHARE as COARSE_SHARE
+from lenet.sources.augment import AFFINE_PRESETS
 from lenet.sources.data import DATASETS, default_data_dir
-from lenet.sources.hand_fonts import CALIBRATION_HANDS, FontUnavailable
-from lenet.sources.optdigits import COPIES as OPTDIGITS_COPIES
+from lenet.sources.hand_fonts import FontUnavailable
+from lenet.sources.mix import GROUPS, OLD_FLAGS, SOURCES
 from lenet.training.config import OPTIMIZERS, SCHEDULES, TrainConfig, recipe
 from lenet.training.device import PRECISIONS
 from lenet.training.events import Done, EpochEnd, Failed, Step
 from lenet.training.trainer import Trainer
+
+
+def mix_entries(text: str) -> dict:
+    """`negatives=0.25,optdigits` -> {"negatives": 0.25, "optdigits": True} (True: the source's default share)."""
+    entries = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, share = item.partition("=")
+        try:
+            entries[name.strip().replace("-", "_")] = float(share) if share.strip() else True
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r}: a share is a number, as in negatives=0.25") from None
+    return entries
+
+
+class AddToMix(argparse.Action):
+    """--mix and the older flags that spell one of its entries (--negatives, --style-share ...) add to one mix. A
+    share given wins over a bare name in either order: `--style-share 0.05 --styles` is styles at 0.05."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        mix = dict(getattr(namespace, self.dest, None) or {})
+        mix.update((k, v) for k, v in (values or self.const).items() if v is not True or k not in mix)
+        setattr(namespace, self.dest, mix)
+
+
+def mix_help() -> str:
+    sources = "; ".join(f"{s.name}={s.default:g} ({s.unit}): {s.about}" for s in SOURCES.values())
+    groups = "; ".join(f"{name} = {', '.join(names)}" for name, names in GROUPS.items())
+    return (f"what to learn from beyond the dataset (none by default): NAME=SHARE pairs, and a bare NAME for its "
+            f"default share. The sources, at their default shares: {sources}. Groups: {groups}").replace("%", "%%")
+
 
 def build_parser() -> argparse.ArgumentParser:
     d = recipe()
@@ -57,34 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-keep-best", dest="keep_best", action="store_false")
     p.add_argument("--map-criterion", action="store_true",
                    help="RBF models: the paper's MAP loss (Eq. 9) with a 'none of these' class")
-    p.add_argument("--negatives", action="store_true",
-                   help="also learn what is not a digit: generated scribbles, doodles, letters, symbols "
-                        "(an 11th output; RBF models: the MAP criterion's 'none of these')")
-    p.add_argument("--styles", action="store_true",
-                   help="also learn ways of writing a digit MNIST lacks: drawn continental ones (flag, foot), "
-                        "slashed zeros")
-    p.add_argument("--style-share", type=float, default=d.style_share, metavar="SHARE",
-                   help=f"with --styles: drawn style digits per digit in every batch (default {d.style_share:g})")
-    p.add_argument("--coarse", action="store_true",
-                   help="also learn digits as an 8x8 scan leaves them (lenet.sources.coarse): coarse copies of "
-                        f"{COARSE_SHARE * 100:.0f}%% of the training digits, built once before the first step "
-                        "(about 25 s on one core)")
-    p.add_argument("--hand-digits", action="store_true",
-                   help=f"also learn the digits of {len(CALIBRATION_HANDS)} handwriting fonts "
-                        "(lenet.sources.hand_fonts.CALIBRATION_HANDS), as drawn and as coarse copies; the fonts are fetched "
-                        "from npm's registry once")
-    p.add_argument("--optdigits", action="store_true",
-                   help="also learn the real handwriting of 30 writers outside MNIST: UCI optdigits' training part "
-                        f"(8x8 scans, bundled; lenet.sources.optdigits), {OPTDIGITS_COPIES} renderings of each of its 3,823 "
-                        "digits, built once (about 20 s)")
-    p.add_argument("--real-hands", action="store_true",
-                   help="also learn UNIPEN's training writers' pen digits (bundled; lenet.sources.real_hands), drawn on the "
-                        "pad as a visitor draws, two renderings each, built once (about a minute)")
-    p.add_argument("--real-sketches", action="store_true",
-                   help="with --negatives: also learn TU-Berlin's training kinds' sketches (bundled) as not a digit")
-    p.add_argument("--canvas-augment", nargs="?", const="all", default=d.canvas_augment, metavar="LIST",
-                   help="canvas-like distortions for half of each batch: 'all' (the default when given without "
-                        f"a value) or a comma-separated list of {', '.join(CANVAS_DISTORTIONS)}")
+    p.add_argument("--mix", type=mix_entries, action=AddToMix, metavar="NAME[=SHARE],...", help=mix_help(),
+                   default=argparse.SUPPRESS)
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (same --arch)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
@@ -94,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: bfloat16 autocast on CPUs with native bfloat16, float32 otherwise")
     p.add_argument("--out", help="checkpoint path (.safetensors)")
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
+    old = p.add_argument_group("older spellings of --mix entries")
+    for name in OLD_FLAGS:
+        old.add_argument("--" + name.replace("_", "-"), action=AddToMix, nargs=0, dest="mix", const={name: True},
+                         default=argparse.SUPPRESS, help=f"--mix {name}")
+    old.add_argument("--style-share", type=lambda v: {"styles": float(v)}, action=AddToMix, dest="mix",
+                     metavar="SHARE", default=argparse.SUPPRESS, help="--mix styles=SHARE")
+    old.add_argument("--canvas-augment", nargs="?", type=lambda v: mix_entries("canvas" if v == "all" else v),
+                     const={"canvas": True}, action=AddToMix, dest="mix", metavar="LIST", default=argparse.SUPPRESS,
+                     help="--mix canvas (all four distortions), or --mix LIST")
     return p
 
 

@@ -290,6 +290,7 @@ def test_the_not_a_digit_and_continental_1_boxes_reach_the_downloaded_model(page
     """Tick "Also learn what is not a digit" and, under More settings, "Also learn the continental 1"; train;
     the model the visitor downloads was trained with both and has its "not a digit" output."""
     from lenet.net.checkpoint import load_checkpoint
+    from lenet.sources.mix import SOURCES
 
     open_train(page, server_url, epochs=1)
     page.get_by_label("Also learn what is not a digit").check()
@@ -300,5 +301,5 @@ def test_the_not_a_digit_and_continental_1_boxes_reach_the_downloaded_model(page
     with page.expect_download() as download:
         page.locator("#download").click()
     model, meta = load_checkpoint(download.value.path())
-    assert meta["settings"]["negatives"] is True and meta["settings"]["styles"] is True
+    assert dict(meta["settings"]["mix"]) == {name: SOURCES[name].default for name in ("styles", "negatives")}
     assert model.config.reject_class and model.config.num_classes == 10

@@ -14,6 +14,7 @@ from safetensors.torch import save as st_save
 from lenet.net.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, load_checkpoint_bytes, save_checkpoint
 from lenet.net.config import PRESETS, preset
 from lenet.net.model import LeNet
+from lenet.sources.mix import learned
 
 META = {"arch": "lenet5", "dataset": "mnist", "classes": [str(i) for i in range(10)],
         "metrics": {"test_accuracy": 0.987, "test_loss": 0.04, "test_n": 10000},
@@ -97,7 +98,7 @@ def test_shipped_checkpoints_load(path):
     # The architecture is the preset's; the training recipe may add how outputs are read: the MAP criterion's
     # "none of these" constant (RBF), or an 11th "not a digit" output (--negatives).
     assert (model.config.rbf_reject is not None) == bool(meta["settings"].get("map_criterion")
-                                                         or (meta["settings"].get("negatives")
+                                                         or ("negatives" in learned(meta["settings"])
                                                              and model.config.output == "rbf"))
     assert dataclasses.replace(model.config, rbf_reject=None, reject_class=False) == PRESETS[meta["arch"]]
     assert meta["trainable_parameters"] == model.num_parameters()

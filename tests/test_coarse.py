@@ -9,7 +9,6 @@ import torch
 from lenet.sources.coarse import SHARE, coarse_digit, small_picture, with_coarse
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read
-from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
@@ -77,14 +76,12 @@ def test_with_coarse_adds_labelled_copies(digits):
 
 
 def test_training_with_coarse_copies_of_the_training_digits_only(digits, mnist_test_split):
-    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, coarse=True, val_split=0.1, seed=0,
-                      device="cpu")
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, mix={"coarse": True}, val_split=0.1,
+                      seed=0, device="cpu")
     trainer = Trainer(cfg, train=digits, test=mnist_test_split)
     assert len(trainer.val) == 30 and len(trainer.train) == 270 + round(SHARE * 270)
     assert trainer.steps_per_epoch == 4
     own = Split(trainer.train.images[:270], trainer.train.labels[:270])  # the copies are made from these alone
     assert torch.equal(with_coarse(own, seed=0).images, trainer.train.images)
-    assert config_from_args(build_parser().parse_args(["--coarse"])).coarse
-    assert not config_from_args(build_parser().parse_args([])).coarse
-    with pytest.raises(ValueError, match="coarse copies"):
-        TrainConfig(dataset="fashion-mnist-sample", coarse=True)
+    with pytest.raises(ValueError, match="coarse teach digits"):
+        TrainConfig(dataset="fashion-mnist-sample", mix={"coarse": True})

@@ -16,7 +16,7 @@ from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read
 from lenet.net.model import LeNet
 from lenet.sources.negatives import _font_dir
-from lenet.train import build_parser, config_from_args, main as train_main
+from lenet.train import main as train_main
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from lenet.reading.verdict import FeatureHead
@@ -119,17 +119,15 @@ def test_with_hand_digits_adds_drawn_and_coarse_copies(mnist_test_split):
 def test_training_with_hand_digits_asks_for_the_fonts(tmp_path, monkeypatch, mnist_test_split, capsys):
     monkeypatch.setattr(hand_fonts, "CACHE", tmp_path)
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
-    assert config_from_args(build_parser().parse_args(["--hand-digits"])).hand_digits
-    assert not config_from_args(build_parser().parse_args([])).hand_digits
-    with pytest.raises(ValueError, match="fonts' digits"):
-        TrainConfig(dataset="fashion-mnist-sample", hand_digits=True)
+    with pytest.raises(ValueError, match="hand_digits teach digits"):
+        TrainConfig(dataset="fashion-mnist-sample", mix={"hand_digits": True})
     assert train_main(["--dataset", "mnist-sample", "--epochs", "1", "--hand-digits"]) == 2
     assert "cannot fetch the font" in capsys.readouterr().err
     # with fonts at hand the Trainer adds them to its training split alone (the validation split stays MNIST's)
     font = _font_dir() / "DejaVuSans.ttf"
     monkeypatch.setattr(hand_fonts, "font_file", lambda name, cache=None: font)
     digits = Split(mnist_test_split.images[:100], mnist_test_split.labels[:100])
-    trainer = Trainer(TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, hand_digits=True, val_split=0.1,
-                                  device="cpu"), train=digits, test=mnist_test_split)
+    trainer = Trainer(TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, mix={"hand_digits": True},
+                                  val_split=0.1, device="cpu"), train=digits, test=mnist_test_split)
     per_hand = 10 * (hand_fonts.DIGIT_COPIES + hand_fonts.COARSE_DIGIT_COPIES)
     assert len(trainer.val) == 10 and len(trainer.train) == 90 + per_hand * len(hand_fonts.CALIBRATION_HANDS)

@@ -5,11 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-import lenet.training.trainer
 from lenet.sources.data import Split
 from lenet.reading.inference import LoadedModel, read
 from lenet.sources.optdigits import load_grids, render, samples, with_optdigits
-from lenet.train import build_parser, config_from_args
 from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
@@ -63,14 +61,10 @@ def test_with_optdigits_adds_labelled_renderings(mnist_test_split):
 
 
 @pytest.mark.slow
-def test_training_with_optdigits(monkeypatch, mnist_test_split):
-    one_copy = lambda train, seed: with_optdigits(train, seed, copies=1)  # noqa: E731  (the wiring, quickly)
-    monkeypatch.setattr(lenet.training.trainer, "with_optdigits", one_copy)
+def test_training_with_optdigits(mnist_test_split):
     own = Split(mnist_test_split.images[:100], mnist_test_split.labels[:100])
-    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, optdigits=True, seed=0, device="cpu")
-    trainer = Trainer(cfg, train=own, test=mnist_test_split)
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, mix={"optdigits": 1}, seed=0, device="cpu")
+    trainer = Trainer(cfg, train=own, test=mnist_test_split)  # one rendering of each: the wiring, quickly
     assert len(trainer.train) == 100 + 3823
-    assert config_from_args(build_parser().parse_args(["--optdigits"])).optdigits
-    assert not config_from_args(build_parser().parse_args([])).optdigits
     with pytest.raises(ValueError, match="optdigits"):
-        TrainConfig(dataset="fashion-mnist", optdigits=True)
+        TrainConfig(dataset="fashion-mnist", mix={"optdigits": True})

@@ -15,7 +15,7 @@ def test_reusing_the_shipped_network_runs_only_the_stages_after_it(tmp_path):
     kept = recipes.reuse(plan, {"styles-and-writers": shipped})
     assert [s["stage"] for s in kept] == ["styles-and-writers", "real-hands", "calibrate"]
     assert kept[0]["kind"] == "reuse" and kept[0]["file"] == shipped
-    assert kept[1]["config"].init == str(kept[0]["out"]) and kept[1]["config"].real_hands
+    assert kept[1]["config"].init == str(kept[0]["out"]) and kept[1]["config"].share("real_hands")
     assert "--real-hands" in kept[2]["argv"]
 
 

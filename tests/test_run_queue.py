@@ -44,7 +44,7 @@ def test_the_first_run_starts_at_once_and_the_next_waits_for_what_it_says_is_lef
 def test_waiting_runs_add_their_estimates_in_order():
     clock = Clock()
     q = RunQueue(clock=clock)
-    a, b, c = q.join("a", 30), q.join("b", 20), q.join("c", 10)
+    _, b, c = q.join("a", 30), q.join("b", 20), q.join("c", 10)
     assert [q.place(e).ahead for e in (b, c)] == [1, 2]
     assert q.place(c).starts_in == pytest.approx(50)
     assert q.counts() == (1, 2)
@@ -142,7 +142,7 @@ def test_durations_scale_with_the_work_and_learn_from_runs():
     small = {"arch": "lenet5", "dataset": "mnist-sample", "epochs": 10}
     big = {"arch": "lenet5", "dataset": "mnist", "epochs": 2}
     assert work_of(big) > work_of(small) > 40000
-    assert work_of({**big, "negatives": True}) > work_of(big)
+    assert work_of({**big, "mix": (("negatives", 0.25),)}) == work_of({**big, "negatives": True}) > work_of(big)
     assert m.estimate(big) == pytest.approx(1 + work_of(big) / 10000)
     m.observe_rate("lenet5", 5000.0)  # this machine is slower than assumed
     slower = m.estimate(big)

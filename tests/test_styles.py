@@ -8,8 +8,8 @@ import torch
 
 from lenet.reading.inference import LoadedModel, read
 from lenet.sources.styles import STYLES, StyleBank, make_styles, random_style
-from lenet.train import build_parser, config_from_args
-from lenet.training.config import STYLE_SHARE, TrainConfig
+from lenet.sources.mix import SOURCES
+from lenet.training.config import TrainConfig
 from lenet.training.trainer import Trainer
 from conftest import ROOT
 from helpers import assert_framed_like_a_drawing
@@ -64,10 +64,10 @@ def test_bank_serves_distorted_styles():
     assert not torch.equal(x, bank.images[:20].float().div(255).unsqueeze(1))
 
 
-@pytest.mark.parametrize("share", [STYLE_SHARE, 0.05])
+@pytest.mark.parametrize("share", [SOURCES["styles"].default, 0.05])
 def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist_test_split, share):
-    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, styles=True, style_share=share,
-                      negatives=True, seed=0, device="cpu")
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=100, mix={"styles": share, "negatives": True},
+                      seed=0, device="cpu")
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
     idx = torch.arange(100)
     x, y = trainer._batch(idx)
@@ -77,10 +77,9 @@ def test_training_batches_carry_styles_after_the_digits(mnist_train_split, mnist
     assert set(y[100 + k:].tolist()) == {10} and len(y) - 100 - k == 25
     assert len(x) == len(y)
     with pytest.raises(ValueError, match="styles"):
-        TrainConfig(dataset="fashion-mnist-sample", styles=True)
-    with pytest.raises(ValueError, match="style share"):
-        TrainConfig(styles=True, style_share=0)
-    assert config_from_args(build_parser().parse_args(["--styles", "--style-share", "0.05"])).style_share == 0.05
+        TrainConfig(dataset="fashion-mnist-sample", mix={"styles": True})
+    with pytest.raises(ValueError, match="styles: the share"):
+        TrainConfig(mix={"styles": -0.1})
 
 
 def test_the_train_tab_hands_its_styles_box_to_the_run(app_module):
@@ -89,7 +88,7 @@ def test_the_train_tab_hands_its_styles_box_to_the_run(app_module):
 
     run = app_module.train_tab.run("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
                            styles=True)
-    with pytest.raises(gr.Error, match="styles are ways of writing a digit"):
+    with pytest.raises(gr.Error, match="styles teach digits, or what is not one: they need a digit dataset"):
         next(run)
     run = app_module.train_tab.run("lenet5", "fashion-mnist-sample", 1, 64, 1e-3, "adam", "onecycle", False, 0.0, 0, "cpu",
                            styles=False)

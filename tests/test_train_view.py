@@ -179,7 +179,7 @@ def test_train_view_reports_divergence():
 def test_train_view_model_is_a_usable_copy_with_its_run_state_outside_meta(shipped_model, mnist_test_split):
     # The shipped model's architecture (with its "not a digit" output if it has one), so its weights fit.
     negatives = bool(shipped_model.model.config.reject_class)
-    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, negatives=negatives))
+    view = TrainView(TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=2, mix={"negatives": negatives}))
     for ev in _events()[:4]:
         view.add(ev)
     # A model that has learned (the shipped one's weights), so the stopped run is not judged a failure.

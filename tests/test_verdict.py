@@ -96,7 +96,7 @@ def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mni
     # Batch 64: 3 epochs of the 4,000-digit sample are 189 steps. At the default batch of 256 (48 steps) the
     # negatives' median "not a digit" probability sat at the 0.5 line (0.52 in bf16, 0.43-0.48 in fp32): which
     # side it fell on depended on the CPU's precision. With 189 steps it is 0.71-0.75 on both.
-    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, batch_size=64, negatives=True, seed=0)
+    cfg = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, batch_size=64, mix={"negatives": True}, seed=0)
     assert cfg.model_config().reject_class
     trainer = Trainer(cfg, train=mnist_train_split, test=mnist_test_split)
     x, y = trainer._batch(torch.arange(128))
@@ -109,10 +109,10 @@ def test_training_with_negatives_learns_to_set_them_apart(mnist_train_split, mni
     p_dig = [read(lm, d.numpy() / 255).reject for d in mnist_test_split.images[:200]]
     assert np.median(p_neg) > 0.5 > np.median(p_dig)
     assert trainer.final["accuracy"] > 0.8
-    rbf = TrainConfig(arch="lenet5-1998", dataset="mnist-sample", negatives=True).model_config()
+    rbf = TrainConfig(arch="lenet5-1998", dataset="mnist-sample", mix={"negatives": True}).model_config()
     assert rbf.rbf_reject is not None  # RBF models: the negatives are the MAP's "none of these"
     with pytest.raises(ValueError, match="digit dataset"):
-        TrainConfig(dataset="fashion-mnist-sample", negatives=True)
+        TrainConfig(dataset="fashion-mnist-sample", mix={"negatives": True})
 
 
 def test_calibration_uses_held_out_digits_and_stores_thresholds(tmp_path):

@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import (ROOT, ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, start_training_visitor,
+from bench.common import (ApiClient, canvas_png, free_port, ms, pct, rss_mb, start_app, start_training_visitor,
                     wait_for_client)
 
 async def phase(url, png, clients, calls, interval=0.0):

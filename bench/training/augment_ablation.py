@@ -28,12 +28,12 @@ from lenet.training.trainer import Trainer  # noqa: E402
 VARIANTS = {
     "none": {},
     "affine (--augment)": {"augment": True},
-    "stroke": {"canvas_augment": "stroke"},
-    "elastic": {"canvas_augment": "elastic"},
-    "slant": {"canvas_augment": "slant"},
-    "broken": {"canvas_augment": "broken"},
-    "all four": {"canvas_augment": "all"},
-    "all four + negatives": {"canvas_augment": "all", "negatives": True},
+    "stroke": {"mix": {"stroke": True}},  # True: the source's default share (lenet.sources.mix)
+    "elastic": {"mix": {"elastic": True}},
+    "slant": {"mix": {"slant": True}},
+    "broken": {"mix": {"broken": True}},
+    "all four": {"mix": {"canvas": True}},
+    "all four + negatives": {"mix": {"canvas": True, "negatives": True}},
 }
 
 

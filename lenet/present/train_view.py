@@ -169,7 +169,7 @@ class TrainView:
         eps = self.cfg.label_smoothing
         note = "train: cross-entropy of the batches being learned, measured as for test."
         if eps > 0:
-            k = len(dataset_info(self.cfg.dataset).classes) + self.cfg.negatives
+            k = len(dataset_info(self.cfg.dataset).classes) + bool(self.cfg.share("negatives"))
             note += (f" Training minimises a label-smoothed loss ({eps:g}, never below "
                      f"{smoothing_floor(eps, k):.2f}) so the network is not over-confident.")
         return line_chart("Loss", "cross-entropy", series, self.x_max,

@@ -121,11 +121,12 @@ def digit_images(font_paths) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([d for _, d in glyphs]), np.array([int(c) for c, _ in glyphs], dtype=np.int64)
 
 
-def with_hand_digits(train: Split, seed: int, font_paths=None) -> Split:
+def with_hand_digits(train: Split, seed: int, font_paths=None, copies: int = DIGIT_COPIES) -> Split:
     """The training digits plus the calibration hands' digits (`font_paths`: those hands' fonts, fetched on first
-    use): DIGIT_COPIES as drawn, COARSE_DIGIT_COPIES through lenet.sources.coarse. Raises FontUnavailable offline."""
+    use): `copies` as drawn, and coarse copies through lenet.sources.coarse, COARSE_DIGIT_COPIES for every
+    DIGIT_COPIES drawn. Raises FontUnavailable offline."""
     images, labels = digit_images(font_paths or [font_file(name) for name in CALIBRATION_HANDS])
     rng = np.random.default_rng(seed)
-    coarse = [np.stack([coarse_digit(d, rng) for d in images]) for _ in range(COARSE_DIGIT_COPIES)]
-    return train.plus(np.concatenate([images] * DIGIT_COPIES + coarse),
-                      np.tile(labels, DIGIT_COPIES + COARSE_DIGIT_COPIES))
+    n_coarse = round(copies * COARSE_DIGIT_COPIES / DIGIT_COPIES)
+    coarse = [np.stack([coarse_digit(d, rng) for d in images]) for _ in range(n_coarse)]
+    return train.plus(np.concatenate([images] * copies + coarse), np.tile(labels, copies + n_coarse))

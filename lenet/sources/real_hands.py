@@ -191,8 +191,7 @@ def frame_canvases(canvases) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_digits(lm, digits: np.ndarray, batch: int = 512) -> list[Read]:
-    """What lenet.reading.inference.read_digit + verdict give for each (28, 28) digit, a batch at a time."""
-    from lenet.reading.inference import output_probabilities
+    """What lenet.reading.inference.read gives for each framed (28, 28) digit, a batch at a time."""
     from lenet.reading.verdict import judge
 
     out = []

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from lenet.net.config import PRESETS, LeNetConfig, preset
 from lenet.net.model import MAP_REJECT_PENALTY
-from lenet.sources.augment import AFFINE_PRESETS, CANVAS_DISTORTIONS
+from lenet.sources import mix as registry
+from lenet.sources.augment import AFFINE_PRESETS
 from lenet.sources.data import DATASETS
 from lenet.training.device import PRECISIONS
 
@@ -20,9 +21,6 @@ def _shown(value) -> str:
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle", "step", "plateau", "paper")
-NEGATIVE_SHARE = 0.25  # --negatives: this many generated non-digits per digit in every batch
-STYLE_SHARE = 0.03  # --styles: this many drawn style digits (lenet.sources.styles) per digit in every batch, by default
-CANVAS_SHARE = 0.5  # --canvas-augment: the share of each batch drawn "by other people"; the rest stays MNIST
 
 
 @dataclass(frozen=True)
@@ -45,16 +43,10 @@ class TrainConfig:
     early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
-    negatives: bool = False  # also learn what is not a digit (lenet.sources.negatives): an 11th output, or the MAP class
-    styles: bool = False  # also learn ways of writing a digit MNIST lacks (lenet.sources.styles: continental 1, slashed 0)
-    style_share: float = STYLE_SHARE  # with styles: drawn style digits per digit in every batch
-    coarse: bool = False  # also learn digits as an 8x8 scan leaves them (lenet.sources.coarse: COARSE_SHARE more, built once)
-    hand_digits: bool = False  # also learn the digits of 56 handwriting fonts (lenet.sources.hand_fonts; npm once)
-    optdigits: bool = False  # also learn 30 real writers' 8x8-scanned digits (lenet.sources.optdigits: UCI's, bundled)
-    real_hands: bool = False  # also learn UNIPEN's training writers' pen digits drawn on the pad (lenet.sources.real_hands)
-    real_sketches: bool = False  # with negatives: also learn TU-Berlin's training kinds' sketches as not a digit
-    canvas_augment: str = ""  # comma-separated canvas-like distortions (augment.CANVAS_DISTORTIONS) or "all"
-    init: str | None = None  # start from this checkpoint's weights (e.g. to add --negatives to a trained model)
+    # What it learns from beyond the dataset: (source, share) pairs of lenet.sources.mix, in its order. Given as a
+    # mapping or pairs; kept canonical. "negatives" adds an 11th output ("not a digit"), or the MAP class.
+    mix: registry.Mix = ()
+    init: str | None = None  # start from this checkpoint's weights (e.g. to add negatives to a trained model)
     seed: int = 0
     device: str = "auto"
     data_dir: str | None = None
@@ -100,40 +92,25 @@ class TrainConfig:
             problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.map_criterion and self.arch in PRESETS and PRESETS[self.arch].output != "rbf":
             problems.append("the MAP criterion needs an RBF output (lenet5-1998)")
-        not_digits = self.dataset in DATASETS and DATASETS[self.dataset].torchvision_class != "MNIST"
-        if self.negatives and not_digits:
-            problems.append("negatives teach what is not a digit: they need a digit dataset (MNIST)")
-        if self.styles and not_digits:
-            problems.append("styles are ways of writing a digit: they need a digit dataset (MNIST)")
-        if not 0 < self.style_share <= 0.5:
-            problems.append(f"style share must be in (0, 0.5], got {self.style_share}")
-        if self.coarse and not_digits:
-            problems.append("coarse copies are modelled on scanned digits: they need a digit dataset (MNIST)")
-        if self.hand_digits and not_digits:
-            problems.append("handwriting fonts' digits are digits: they need a digit dataset (MNIST)")
-        if self.optdigits and not_digits:
-            problems.append("optdigits are digits: they need a digit dataset (MNIST)")
-        if self.real_hands and not_digits:
-            problems.append("real hands' digits are digits: they need a digit dataset (MNIST)")
-        if self.real_sketches and not self.negatives:
-            problems.append("real sketches are taught as 'not a digit': they need negatives")
-        bad = set(self.distortions) - set(CANVAS_DISTORTIONS)
-        if bad:
-            problems.append(f"unknown canvas distortions {sorted(bad)} (choose from {', '.join(CANVAS_DISTORTIONS)})")
+        try:
+            object.__setattr__(self, "mix", registry.canonical(self.mix))  # frozen: set once, here
+            digits = self.dataset not in DATASETS or DATASETS[self.dataset].torchvision_class == "MNIST"
+            problems += registry.problems(self.mix, digits)
+        except (TypeError, ValueError) as e:  # not pairs, an unknown source, a share that is not a number
+            problems.append(str(e))
         if problems:
             raise ValueError("; ".join(problems))
 
-    @property
-    def distortions(self) -> tuple[str, ...]:
-        if self.canvas_augment.strip() == "all":
-            return CANVAS_DISTORTIONS
-        return tuple(d.strip() for d in self.canvas_augment.split(",") if d.strip())
+    def share(self, source: str) -> float:
+        """The source's share in the mix; 0 when it is not in it."""
+        return dict(self.mix).get(source, 0.0)
 
     def model_config(self) -> LeNetConfig:
         rbf = PRESETS.get(self.arch, PRESETS["lenet5"]).output == "rbf"
-        if self.map_criterion or (self.negatives and rbf):  # RBF: negatives are the MAP's "none of these"
+        negatives = bool(self.share("negatives"))
+        if self.map_criterion or (negatives and rbf):  # RBF: negatives are the MAP's "none of these"
             return preset(self.arch, rbf_reject=MAP_REJECT_PENALTY)
-        return preset(self.arch, reject_class=True) if self.negatives else preset(self.arch)
+        return preset(self.arch, reject_class=True) if negatives else preset(self.arch)
 
 
 def recipe(arch: str | None = None, **settings) -> TrainConfig:

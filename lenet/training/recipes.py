@@ -4,8 +4,10 @@ previous stage, calibrate), and `recipes/default.toml` what the CLI and the Trai
     python -m lenet.train --recipe recipes/lenet5-fashion-mnist.toml --dry-run     # the stages, resolved
     python -m lenet.train --recipe recipes/lenet5-fashion-mnist.toml --data-dir DIR # replay them
 
-A stage's keys are `lenet.training.config.TrainConfig` fields (kind "train") or `python -m lenet.calibrate` options (kind
-"calibrate", applied to the previous stage's checkpoint). `init = "STAGE"` starts from that stage's output.
+A stage's keys are `lenet.training.config.TrainConfig` fields (kind "train"; `mix = {negatives = 0.25}`, and the
+older spellings of its entries, `negatives = true`, as lenet.sources.mix reads them) or `python -m lenet.calibrate`
+options (kind "calibrate", applied to the previous stage's checkpoint). `init = "STAGE"` starts from that stage's
+output.
 Each checkpoint a replay writes records {"file", "stage"} of the recipe it came from.
 """
 from __future__ import annotations
@@ -15,6 +17,8 @@ import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lenet.sources import mix
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "recipes"
@@ -87,12 +91,13 @@ def load(path: str | Path) -> Recipe:
 def _train_fields() -> set[str]:
     from lenet.training.config import TrainConfig
 
-    return {f.name for f in dataclasses.fields(TrainConfig)}
+    return {f.name for f in dataclasses.fields(TrainConfig)} | set(mix.OLD_KEYS)
 
 
 def train_settings(stage: Stage) -> dict:
-    """A train stage's TrainConfig keyword arguments (lists become the tuples TrainConfig keeps)."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in stage.settings.items()}
+    """A train stage's TrainConfig keyword arguments (lists become the tuples TrainConfig keeps; the older
+    spellings of mix entries join its mix)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in mix.upgrade(stage.settings).items()}
 
 
 @functools.lru_cache(maxsize=None)

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from lenet.sources.mix import BATCH, SOURCES, learned
+
 # Throughput this machine is assumed to train at before it has measured any run (images/s at batch 256; the
 # 2-core AVX2 EPYC this was written on: lenet5 ~9,000/s, the paper's model about half of that, the 32/64-channel
 # "improved" model a tenth). Replaced by what the runs themselves report.
@@ -35,7 +37,6 @@ EVAL_COST = 0.35  # one test image evaluated costs about this share of one train
 START_COST = 1.5  # s: loading the data and building the model before the first step, and the end of a run
 TRAIN_SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "mnist-sample": (4000, 1000),
                "fashion-mnist-sample": (2000, 500)}
-EXTRA_SHARE = {"negatives": 0.25, "styles": 0.03}  # lenet.training.config NEGATIVE_SHARE / STYLE_SHARE: more per batch
 SMOOTHING = 0.3  # weight of the newest observation in the running averages
 
 
@@ -48,7 +49,7 @@ def work_of(settings: dict) -> float:
     n_train, n_test = TRAIN_SIZES.get(settings.get("dataset", "mnist"), (60000, 10000))
     epochs = int(settings.get("epochs", 2))
     per_epoch = n_train * (1 - float(settings.get("val_split", 0.0)))
-    extra = sum(share for key, share in EXTRA_SHARE.items() if settings.get(key))
+    extra = sum(share for name, share in learned(settings).items() if SOURCES[name].kind == BATCH)  # per digit
     evals = n_test * (epochs + int(settings.get("final_evals", 4)) - 1) + n_train * float(settings.get("val_split", 0))
     return per_epoch * epochs * (1 + extra) + EVAL_COST * evals
 

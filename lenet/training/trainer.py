@@ -17,13 +17,9 @@ import torch
 from lenet.evaluate import evaluate
 from lenet.net.model import LeNet
 from lenet.sources.augment import AFFINE_PRESETS, canvas_like, random_affine
-from lenet.sources.coarse import with_coarse
 from lenet.sources.data import Split, dataset_info, load_split, to_model_input
-from lenet.sources.hand_fonts import with_hand_digits
-from lenet.sources.negatives import NegativeBank
-from lenet.sources.optdigits import with_optdigits
-from lenet.sources.styles import StyleBank
-from lenet.training.config import CANVAS_SHARE, NEGATIVE_SHARE, TrainConfig
+from lenet.sources.mix import BATCH, DISTORTION, SOURCES, Ingredients
+from lenet.training.config import TrainConfig
 from lenet.training.device import fast_path, pick_device
 from lenet.training.events import Done, EpochEnd, Eval, Event, Failed, Start, Step
 
@@ -94,28 +90,22 @@ class Trainer:
         n_val = round(cfg.val_split * len(train))
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.seed))
         self.val = Split(train.images[order[:n_val]], train.labels[order[:n_val]]).to(self.device) if n_val else None
-        self.train = Split(train.images[order[n_val:]], train.labels[order[n_val:]])
-        if cfg.coarse:  # from the training digits only: no coarse twin of a held-out digit
-            self.train = with_coarse(self.train, cfg.seed)
-        if cfg.hand_digits:
-            self.train = with_hand_digits(self.train, cfg.seed)
-        if cfg.optdigits:
-            self.train = with_optdigits(self.train, cfg.seed)
-        if cfg.real_hands:
-            from lenet.sources.real_hands import with_real_hands
-            self.train = with_real_hands(self.train, cfg.seed)
-        self.train = self.train.to(self.device)
+        # the mix, in its registry's order, from the training digits only: no coarse twin of a held-out digit
+        made = Ingredients(Split(train.images[order[n_val:]], train.labels[order[n_val:]]), cfg.seed, self.device)
+        for name, share in cfg.mix:
+            if SOURCES[name].prepare:
+                SOURCES[name].prepare(made, share)
+        self.train = made.train.to(self.device)
+        # every batch: a share of its digits redrawn with these distortions, then each bank's images after them
+        distorted = {name: share for name, share in cfg.mix if SOURCES[name].kind == DISTORTION}
+        self.distortions, self.distorted_share = tuple(distorted), max(distorted.values(), default=0.0)  # one share
+        self.extras = [(SOURCES[name].draw, made.banks[name], share) for name, share in cfg.mix
+                       if SOURCES[name].kind == BATCH]
         if len(self.train) == 0:
             raise ValueError("no training images left after the validation split")
         self.steps_per_epoch = math.ceil(len(self.train) / cfg.batch_size)
         self.classes = dataset_info(cfg.dataset).classes
         self.fast = fast_path(self.device, cfg.precision, self.model.config)
-        self.negatives = (NegativeBank(min(8000, max(2000, len(self.train) // 8)), cfg.seed, self.device)
-                          if cfg.negatives else None)
-        if cfg.real_sketches and self.negatives is not None:
-            from lenet.sources.real_hands import add_sketches
-            add_sketches(self.negatives, cfg.seed)
-        self.styles = StyleBank(seed=cfg.seed, device=self.device) if cfg.styles else None
         self.history: list[EpochEnd] = []
         self.final: dict | None = None  # the last test evaluation
 
@@ -148,21 +138,18 @@ class Trainer:
         return None, None
 
     def _batch(self, idx):
-        """(inputs, targets): the digits first, then any generated negatives (target = num_classes)."""
+        """(inputs, targets): the digits first, then the mix's per-batch images ("not a digit": num_classes)."""
         x = self.train.images[idx].float().div_(255).unsqueeze(1)  # (B, 1, 28, 28) in [0, 1]
         y = self.train.labels[idx]
         if self.cfg.augment:
             x = random_affine(x, self.gen, **AFFINE_PRESETS[self.cfg.affine])
-        if self.cfg.distortions:
-            k = round(len(x) * CANVAS_SHARE)
-            x = torch.cat([canvas_like(x[:k], self.gen, self.cfg.distortions), x[k:]])
-        if self.styles is not None:  # after the batch's digits, so the running accuracy counts MNIST only
-            xs, ys = self.styles.sample(max(1, round(len(x) * self.cfg.style_share)), self.gen)
-            x, y = torch.cat([x, xs]), torch.cat([y, ys])
-        if self.negatives is not None:
-            k = max(1, round(len(idx) * NEGATIVE_SHARE))
-            x = torch.cat([x, self.negatives.sample(k, self.gen, digits=x)])
-            y = torch.cat([y, y.new_full((k,), self.model.config.num_classes)])
+        if self.distortions:
+            k = round(len(x) * self.distorted_share)
+            x = torch.cat([canvas_like(x[:k], self.gen, self.distortions), x[k:]])
+        for draw, bank, share in self.extras:  # after the batch's digits, so the running accuracy counts those only
+            xs, ys = draw(bank, max(1, round(len(idx) * share)), self.gen, x)
+            x = torch.cat([x, xs])
+            y = torch.cat([y, y.new_full((len(xs),), self.model.config.num_classes) if ys is None else ys])
         return self.fast.input(to_model_input(x, self.model.config)), y
 
     def _snapshot(self):

@@ -355,7 +355,8 @@ def _config(arch, dataset, epochs, batch_size, lr, optimizer, schedule, augment,
         return recipe(arch, dataset=dataset, epochs=whole_number(epochs, "epochs", MAX_EPOCHS),
                       batch_size=whole_number(batch_size, "batch size"), lr=float(lr), optimizer=optimizer,
                       schedule=schedule, augment=bool(augment), val_split=float(val_split),
-                      seed=whole_number(seed, "seed"), device=device, negatives=bool(negatives), styles=bool(styles))
+                      seed=whole_number(seed, "seed"), device=device,
+                      mix={"negatives": bool(negatives), "styles": bool(styles)})  # a box left empty: not in it
     except (TypeError, ValueError) as e:
         raise failed(signal, f"Please fix the settings: {e}") from None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from lenet.present import selectors, train_view, watch_view
+from lenet.sources.mix import SOURCES
 from lenet.training.background import NICE
 from lenet.training.config import OPTIMIZERS, SCHEDULES, recipe
 from lenet.training.device import available_devices
@@ -82,17 +83,18 @@ def build_settings() -> Settings:
         lr = gr.Number(value=d.lr, label="Learning rate (peak)", elem_id="lr")
         optimizer = gr.Radio(list(OPTIMIZERS), value=d.optimizer, label="Optimizer")
     schedule = gr.Dropdown(list(SCHEDULES), value=d.schedule, label="LR schedule")
-    negatives = gr.Checkbox(value=d.negatives, label="Also learn what is not a digit",
+    negatives = gr.Checkbox(value=bool(d.share("negatives")), label="Also learn what is not a digit",
                             info="Mixes generated scribbles, letters and doodles into training (an 11th output), "
                                  "so your model can say “that is not a digit”.", elem_id="negatives")
     with gr.Accordion("More settings", open=False):
         augment = gr.Checkbox(value=d.augment, label="Augment: random rotation, shift, scale, squeeze and shear "
                                                      "(the paper's distortions)")
         val_split = gr.Slider(0, 0.3, value=d.val_split, step=0.05, label="Validation split")
-        styles = gr.Checkbox(value=d.styles, label="Also learn the continental 1",
+        styles = gr.Checkbox(value=bool(d.share("styles")), label="Also learn the continental 1",
                              info="A one with a long flag and a foot, as most of Europe writes it: MNIST's American "
                                   "writers rarely did, and a model trained on MNIST alone reads it as 7. Draws such "
-                                  "ones, and slashed zeros, into 3% of each batch (about 2 s to draw them first).",
+                                  f"ones, and slashed zeros, into {SOURCES['styles'].default:.0%} of each batch "
+                                  "(about 2 s to draw them first).",
                              elem_id="styles")
         seed = gr.Number(value=d.seed, label="Seed", precision=0)
         device = gr.Dropdown(["auto"] + available_devices(), value="auto", label="Device")
