@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lenet.net.config import ARCHITECTURES
 from lenet.sources.data import DATASETS
-from lenet.sources.mix import DISTORTION, SOURCES, learned
+from lenet.present.model_story import also_learned
 from lenet.reading.inference import LoadedModel
 
 
@@ -47,9 +47,7 @@ def model_info(lm: LoadedModel) -> str:
     """The selected model in full, under the selector."""
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     description = ARCHITECTURES[lm.arch].description if lm.arch in ARCHITECTURES else lm.arch
-    # its mix, old settings or new; distortions only change how its digits look, so they are left out
-    also = [SOURCES[name].about for name in learned(lm.meta.get("settings")) if SOURCES[name].kind != DISTORTION]
-    return f"{description}, trained on {trained_on}." + (f" Also learned: {'; '.join(also)}." if also else "")
+    return f"{description}, trained on {trained_on}.{also_learned(lm)}"
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
