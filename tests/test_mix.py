@@ -108,5 +108,5 @@ def test_a_models_description_reads_its_settings_old_or_new():
                                       {"arch": "lenet5", "dataset": "mnist", "settings": settings}))
 
     assert described(OLD_STAGE) == described({"mix": NEW_MIX})
-    assert "Also learned: UCI optdigits' 30 writers" in described(OLD_STAGE)
-    assert "canvas" not in described(OLD_STAGE) and "Also" not in described({"mix": {"canvas": 0.5}})
+    assert "trained on MNIST; also UCI optdigits' 30 writers" in described(OLD_STAGE)
+    assert "canvas" not in described(OLD_STAGE) and "trained on MNIST." in described({"mix": {"canvas": 0.5}})

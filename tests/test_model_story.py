@@ -6,7 +6,7 @@ import pytest
 
 from lenet.net.config import preset
 from lenet.net.model import LeNet
-from lenet.present.model_story import CANNOT_REFUSE, also_learned, stages
+from lenet.present.model_story import CANNOT_REFUSE, stages
 from lenet.present.selectors import model_info
 from lenet.reading.inference import LoadedModel
 from lenet.training import recipes
@@ -34,5 +34,5 @@ def test_a_digit_model_that_cannot_refuse_says_so_and_the_others_do_not(shipped_
                                                             "settings": {"mix": []}})
     assert CANNOT_REFUSE in model_info(plain)
     for key, lm in shipped_models.items():  # the digit models can refuse; the clothes model reads no digits
-        assert CANNOT_REFUSE not in also_learned(lm), key
-    assert "Also learned: UCI optdigits' 30 writers" in model_info(shipped_models["lenet5-mnist"])
+        assert CANNOT_REFUSE not in model_info(lm), key
+    assert "trained on MNIST; also UCI optdigits' 30 writers" in model_info(shipped_models["lenet5-mnist"])

@@ -26,14 +26,14 @@ def _sources(settings: dict | None, distortions: bool) -> list[str]:
     return out
 
 
-def also_learned(lm: LoadedModel) -> str:
-    """The sentence under the selector after the architecture: what it learned besides its dataset, and, for a
-    digit model that cannot refuse a drawing, that it cannot."""
-    also = _sources(lm.meta.get("settings"), distortions=False)  # distortions only change how its digits look
-    text = f" Also learned: {'; '.join(also)}." if also else ""
-    if lm.reads_digits and lm.thresholds.not_digit is None:
-        text += " " + CANNOT_REFUSE
-    return text
+def also_learned(lm: LoadedModel) -> list[str]:
+    """What it learned besides its dataset (distortions left out: they only change how its digits look)."""
+    return _sources(lm.meta.get("settings"), distortions=False)
+
+
+def cannot_refuse(lm: LoadedModel) -> bool:
+    """A digit model without a "not a digit" it could say: it reads every drawing as a digit."""
+    return lm.reads_digits and lm.thresholds.not_digit is None
 
 
 @functools.lru_cache(maxsize=8)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lenet.net.config import ARCHITECTURES
 from lenet.sources.data import DATASETS
-from lenet.present.model_story import also_learned
+from lenet.present.model_story import CANNOT_REFUSE, also_learned, cannot_refuse
 from lenet.reading.inference import LoadedModel
 
 
@@ -44,10 +44,16 @@ def model_choices(shipped: dict[str, LoadedModel], mine: LoadedModel | None) -> 
 
 
 def model_info(lm: LoadedModel) -> str:
-    """The selected model in full, under the selector."""
+    """The selected model in full, under the selector: what it is and everything it learned (then its
+    architecture's details would make the header too tall; About has them), and whether it can refuse a drawing."""
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
-    description = ARCHITECTURES[lm.arch].description if lm.arch in ARCHITECTURES else lm.arch
-    return f"{description}, trained on {trained_on}.{also_learned(lm)}"
+    arch = ARCHITECTURES.get(lm.arch)
+    also = also_learned(lm)
+    if also:
+        what = f"{arch.name if arch else lm.arch} trained on {trained_on}; also {'; '.join(also)}."
+    else:
+        what = f"{arch.description if arch else lm.arch}, trained on {trained_on}."
+    return what + (f" {CANNOT_REFUSE}" if cannot_refuse(lm) else "")
 
 
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
