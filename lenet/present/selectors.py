@@ -56,6 +56,14 @@ def model_info(lm: LoadedModel) -> str:
     return what + (f" {CANNOT_REFUSE}" if cannot_refuse(lm) else "")
 
 
+def after_run(final: LoadedModel, current: str | None, shipped: dict[str, LoadedModel], default: str) -> str:
+    """The model Draw and Inspect use after a run: the new one, unless it learned nothing (then it is listed
+    but not selected, and what was in use stays: a shipped model; "yours" would now be the failed run)."""
+    if final.run_state != "failed":
+        return YOURS
+    return current if current in shipped else default
+
+
 def resolve_model(key: str | None, shipped: dict[str, LoadedModel], mine: LoadedModel | None,
                   default: str) -> LoadedModel:
     if key == YOURS and mine is not None:

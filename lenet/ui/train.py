@@ -49,14 +49,6 @@ def _train_on_device(cfg: TrainConfig):
     yield from train_stream(cfg)  # events and CPU state dicts only: safe to cross from a GPU worker
 
 
-def _pick_after_run(final: LoadedModel, current: str | None) -> str:
-    """The model Draw and Inspect use after a run: the new one, unless it learned nothing (then it is listed
-    but not selected, and what was in use stays: a shipped model; "yours" would now be the failed run)."""
-    if final.run_state != "failed":
-        return selectors.YOURS
-    return current if current in SHIPPED else DEFAULT_MODEL
-
-
 @dataclass
 class TrainTab:
     page: Page
@@ -247,7 +239,7 @@ class TrainTab:
         n = len(history)
         return {self.results: md, self.page.my_model: final, self.run_history: history, self.shown_snapshot: None,
                 self.page.model_dd: gr.update(choices=selectors.model_choices(SHIPPED, final),
-                                              value=_pick_after_run(final, current)),
+                                              value=selectors.after_run(final, current, SHIPPED, DEFAULT_MODEL)),
                 self.watch: watch_view.watch_html(history), self.confusion: watch_view.confusion_view(history),
                 self.snap_slider: gr.update(visible=n > 1, minimum=0, maximum=max(history.snapshots[-1].epoch, 0.01),
                                             value=history.snapshots[-1].epoch),
