@@ -74,12 +74,6 @@ def _real_hands(ing: Ingredients, share: float) -> None:
     ing.train = with_real_hands(ing.train, ing.seed, copies=int(share))
 
 
-def _real_slashed_zeros(ing: Ingredients, share: float) -> None:
-    from lenet.sources.real_hands import with_slashed_zeros
-
-    ing.train = with_slashed_zeros(ing.train, ing.seed, copies=int(share))
-
-
 def _styles(ing: Ingredients, share: float) -> None:
     ing.banks["styles"] = StyleBank(seed=ing.seed, device=ing.device)
 
@@ -115,8 +109,6 @@ _ENTRIES = (
     # real_hands.COPIES and SKETCH_COPIES, written out: that module loads scipy, so only a run that uses it does
     Source("real_hands", ONCE, 2, "renderings of each digit", "UNIPEN's pen digits drawn on the pad", 10,
            whole=True, prepare=_real_hands),
-    Source("real_slashed_zeros", ONCE, 4, "renderings of each zero", "UNIPEN's pen zeros with a slash drawn through",
-           10, whole=True, prepare=_real_slashed_zeros),
     *(Source(name, DISTORTION, 0.5, "share of each batch's digits redrawn", f"canvas-like {what}", 1.0,
              any_dataset=True) for name, what in _DISTORTED.items()),
     Source("styles", BATCH, 0.03, "style digits per digit in every batch", "continental ones and slashed zeros",

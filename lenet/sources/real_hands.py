@@ -270,48 +270,6 @@ def training_sketches(seed: int = 0, copies: int = SKETCH_COPIES, part: str = "t
     return np.stack(out)
 
 
-SLASHED_COPIES = 4  # renderings of each training zero with a slash through it
-
-
-def slashed(d: RealDigit, rng: np.random.Generator) -> RealDigit:
-    """A real zero with a straight slash through it, as many writers slash theirs: one stroke across the oval from
-    near one lower corner of its box to near the opposite upper one (mostly '/', a third of the time '\\'), ending
-    inside the oval or a little past it."""
-    allp = np.concatenate(d.strokes)
-    lo, hi = allp.min(0), allp.max(0)
-    w, h = np.maximum(hi - lo, 1e-6)
-    # y down: the bottom of the box is hi[1]
-    x0, x1 = lo[0] + w * rng.uniform(-0.1, 0.3), hi[0] - w * rng.uniform(-0.1, 0.3)
-    y0, y1 = hi[1] + h * rng.uniform(-0.1, 0.15), lo[1] - h * rng.uniform(-0.1, 0.15)
-    if rng.random() < 1 / 3:
-        x0, x1 = x1, x0
-    line = np.linspace([x0, y0], [x1, y1], 12)
-    return RealDigit([*d.strokes, line], 0, d.writer)
-
-
-def training_slashed_zeros(seed: int = 0, copies: int = SLASHED_COPIES, height=TRAIN_HEIGHT,
-                           pen=TRAIN_PEN) -> tuple[np.ndarray, np.ndarray]:
-    """((N, 28, 28) uint8, (N,) zeros): each training writer's zero, slashed (`slashed`), drawn `copies` times on the
-    pad and framed by canvas_to_digit. Only the training writers' zeros: never a calibration or benchmark writer's."""
-    from lenet.reading.preprocess import canvas_to_digit_u8
-
-    rng = np.random.default_rng([seed, 33])
-    zeros = [d for d in digits_for("train") if d.label == 0]
-    images = []
-    for _ in range(copies):
-        for d in zeros:
-            x = canvas_to_digit_u8(pad_canvas(slashed(d, rng), rng, height=height, pen=pen))
-            if x is not None:
-                images.append(x)
-    return np.stack(images), np.zeros(len(images), np.int64)
-
-
-def with_slashed_zeros(train, seed: int, copies: int = SLASHED_COPIES):
-    """The training Split plus the training writers' zeros slashed (`--mix real_slashed_zeros`)."""
-    images, labels = training_slashed_zeros(seed, copies)
-    return train.plus(images, labels)
-
-
 def with_real_hands(train, seed: int, copies: int = COPIES):
     """The training Split plus the training sites' digits drawn on the pad (`python -m lenet.train --real-hands`)."""
     images, labels = training_digits(seed, copies)
