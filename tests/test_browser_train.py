@@ -23,10 +23,16 @@ def open_train(page: Page, url: str, epochs: int | None = None) -> None:
     page.get_by_role("tab", name="Train").click()
     expect(page.locator("#train-btn")).to_be_visible(timeout=SLOW)
     if epochs is not None:
-        box = page.locator('#epochs input[type="number"]')
-        box.fill(str(epochs))
-        box.press("Enter")
-        expect(page.locator('#epochs input[type="range"]')).to_have_value(str(epochs))
+        # the dataset's suggested epochs can arrive just after the page shows (a change event on a busy machine)
+        # and overwrite what was typed: type again until the slider holds it
+        box, slider = page.locator('#epochs input[type="number"]'), page.locator('#epochs input[type="range"]')
+        for _ in range(3):
+            box.fill(str(epochs))
+            box.press("Enter")
+            page.wait_for_timeout(300)
+            if slider.input_value() == str(epochs):
+                break
+        expect(slider).to_have_value(str(epochs))
 
 
 def watch_when(page: Page) -> str:

@@ -35,4 +35,4 @@ def test_a_digit_model_that_cannot_refuse_says_so_and_the_others_do_not(shipped_
     assert CANNOT_REFUSE in model_info(plain)
     for key, lm in shipped_models.items():  # the digit models can refuse; the clothes model reads no digits
         assert CANNOT_REFUSE not in model_info(lm), key
-    assert "trained on MNIST; also UCI optdigits' 30 writers" in model_info(shipped_models["lenet5-mnist"])
+    assert "trained on MNIST, UCI optdigits' 30 writers" in model_info(shipped_models["lenet5-mnist"])

@@ -49,8 +49,12 @@ def model_info(lm: LoadedModel) -> str:
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     arch = ARCHITECTURES.get(lm.arch)
     also = also_learned(lm)
-    if also:
-        what = f"{arch.name if arch else lm.arch} trained on {trained_on}; also {'; '.join(also)}."
+    if also:  # short enough for two lines under the selector: what it refuses is said once
+        refuse = " as “not a digit”"
+        digits = [a for a in also if not a.endswith(refuse)]
+        others = [a.removesuffix(refuse) for a in also if a.endswith(refuse)]
+        what = (f"{arch.name if arch else lm.arch} trained on {', '.join([trained_on, *digits])}"
+                + (f"; {', '.join(others)}{refuse}" if others else "") + ".")
     else:
         what = f"{arch.description if arch else lm.arch}, trained on {trained_on}."
     return what + (f" {CANNOT_REFUSE}" if cannot_refuse(lm) else "")

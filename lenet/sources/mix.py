@@ -105,18 +105,18 @@ _ENTRIES = (
            f"the digits of {len(hand_fonts.CALIBRATION_HANDS)} handwriting fonts", 50, whole=True,
            prepare=_hand_digits),
     Source("optdigits", ONCE, optdigits.COPIES, "renderings of each of its 3,823 digits",
-           "UCI optdigits' 30 writers (8x8 scans)", 10, whole=True, prepare=_optdigits),
+           "UCI optdigits' 30 writers", 10, whole=True, prepare=_optdigits),
     # real_hands.COPIES and SKETCH_COPIES, written out: that module loads scipy, so only a run that uses it does
-    Source("real_hands", ONCE, 2, "renderings of each digit", "UNIPEN's pen digits drawn on the pad", 10,
+    Source("real_hands", ONCE, 2, "renderings of each digit", "UNIPEN's pen digits", 10,
            whole=True, prepare=_real_hands),
     *(Source(name, DISTORTION, 0.5, "share of each batch's digits redrawn", f"canvas-like {what}", 1.0,
              any_dataset=True) for name, what in _DISTORTED.items()),
-    Source("styles", BATCH, 0.03, "style digits per digit in every batch", "continental ones and slashed zeros",
+    Source("styles", BATCH, 0.03, "style digits per digit in every batch", "continental 1s and slashed 0s",
            0.5, prepare=_styles, draw=_draw_styles),
     Source("negatives", BATCH, 0.25, "non-digits per digit in every batch",
-           "scribbles, letters and doodles as “not a digit”", 1.0, prepare=_negatives, draw=_draw_negatives),
+           "scribbles, letters, doodles as “not a digit”", 1.0, prepare=_negatives, draw=_draw_negatives),
     Source("real_sketches", ONCE, 3, "renderings of each sketch, among the negatives",
-           "TU-Berlin's sketches as “not a digit”", 10, whole=True, needs="negatives",
+           "TU-Berlin sketches as “not a digit”", 10, whole=True, needs="negatives",
            prepare=_real_sketches),
 )
 SOURCES = {s.name: s for s in _ENTRIES}

@@ -60,12 +60,12 @@ class Page:
 def build_header() -> Page:
     """The title and the model selector above the tabs, and the per-visitor states every tab shares."""
     with gr.Row(equal_height=True, elem_id="header"):
-        with gr.Column(scale=1, min_width=300):  # min widths let the row wrap on a phone
+        with gr.Column(scale=3, min_width=300):  # min widths let the row wrap on a phone
             gr.Markdown("# LeNet-5 Studio\nDraw a digit and watch LeNet-5 read it · train it live · look inside.",
                         elem_id="intro")
         model_dd = gr.Dropdown(choices=selectors.model_choices(SHIPPED, None), value=DEFAULT_MODEL, label="Model",
-                               info=selectors.model_info(SHIPPED[DEFAULT_MODEL]) + " Used by Draw and Inspect.",
-                               elem_id="model-select", scale=1, min_width=260)
+                               info=selectors.model_info(SHIPPED[DEFAULT_MODEL]) + " For Draw and Inspect.",
+                               elem_id="model-select", scale=4, min_width=260)
     return Page(model_dd=model_dd, my_model=gr.State(None), inspect_pick=gr.State(None))
 
 

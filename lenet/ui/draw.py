@@ -64,7 +64,7 @@ class DrawTab:
         """The selected model in words under the selector, and the notice when it does not read digits."""
         lm = Page.model(key, mine)
         return {self.notice: draw_view.draw_notice(lm),
-                model_dd: gr.update(info=selectors.model_info(lm) + " Used by Draw and Inspect.")}
+                model_dd: gr.update(info=selectors.model_info(lm) + " For Draw and Inspect.")}
 
     def wire(self, page: Page) -> None:
         outputs = [self.verdict, self.label, self.seen, self.read_seq]
