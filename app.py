@@ -1,6 +1,6 @@
 """LeNet-5 Studio: draw a digit, train LeNet-5 live, look inside it.
 
-This file only builds the page from one module per tab (`lenet/ui/`) and launches it. What each tab shows is
+This file only builds the page from one module per tab (`ui/`) and launches it. What each tab shows is
 computed in the core (`lenet/`), which never imports gradio. Per-visitor things (the visitor's own model) live
 in `gr.State`; module globals are loaded once and never changed.
 """
@@ -13,8 +13,8 @@ import threading
 
 import gradio as gr
 
-from lenet.ui import about, api, draw, inspect, train
-from lenet.ui.common import DEFAULT_MODEL, LAUNCH_OPTIONS, build_header, shipped_index, static_text
+from ui import about, api, draw, inspect, train
+from ui.common import DEFAULT_MODEL, LAUNCH_OPTIONS, build_header, shipped_index, static_text
 
 with gr.Blocks(title="LeNet-5 Studio", delete_cache=(3600, 3600)) as demo:
     page = build_header()

@@ -24,8 +24,8 @@ def shown_reading(app_module):
     """The default model's reading of the digit Inspect opens on (nothing drawn: the first test 7)."""
     from lenet.reading.inference import read
 
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
-    from lenet.ui.inspect import first_test_image
+    from ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
+    from ui.inspect import first_test_image
 
     lm = SHIPPED[DEFAULT_MODEL]
     shown = first_test_image(shipped_index(DEFAULT_MODEL))

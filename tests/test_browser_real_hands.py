@@ -96,7 +96,7 @@ def page_verdict(page, strokes) -> tuple[str, str]:
     """(the verdict text shown, the kind the core gives for the strokes the pad holds)."""
     from lenet.reading.strokes import parse, rasterise
     from lenet.sources.real_hands import read_canvases
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+    from ui.common import DEFAULT_MODEL, SHIPPED
 
     clear = page.locator("#pad .pad-clear")
     if clear.is_enabled():

@@ -189,7 +189,7 @@ def test_a_second_visitor_is_told_the_runs_ahead_and_when_theirs_starts(chromium
 
 def test_stop_and_closing_the_page_leave_the_queue(chromium, server_url):
     """A visitor who stops while queued, or closes the page, gives the place up: the one behind moves up."""
-    from lenet.ui.train import QUEUE
+    from ui.train import QUEUE
 
     contexts = [chromium.new_context(viewport={"width": 1280, "height": 900}) for _ in range(3)]
     try:

@@ -95,7 +95,7 @@ def test_the_page_reads_every_drawing_as_the_server_does_for_every_shipped_model
 
     from lenet.reading.canvas import sketchpad_value
     from lenet.reading.strokes import drawing_image
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+    from ui.common import DEFAULT_MODEL, SHIPPED
     from lenet.present.selectors import model_name
 
     drawings = [d for _, d in varied_drawings(N_DRAWINGS, seed=11)]
@@ -130,7 +130,7 @@ def test_the_page_reads_every_drawing_as_the_server_does_for_every_shipped_model
 
 
 def test_drawing_with_the_mouse_is_read_in_the_page_with_no_request(page, server_url):
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+    from ui.common import DEFAULT_MODEL, SHIPPED
 
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
@@ -207,7 +207,7 @@ def test_an_uploaded_calibrated_checkpoint_is_read_in_the_page_as_the_server_rea
     verdict, tests/test_webread.calibrated): uploaded, its payload carries them and the page reads as the core."""
     from lenet.net.checkpoint import save_checkpoint
     from lenet.reading.inference import LoadedModel
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+    from ui.common import DEFAULT_MODEL, SHIPPED
 
     drawings = [d for _, d in varied_drawings(60, seed=13)]
     tuned = calibrated(SHIPPED[DEFAULT_MODEL], drawings)

@@ -1,4 +1,4 @@
-"""The Inspect handlers (lenet/ui/inspect.py), called as Gradio calls them (no server): what shows when nothing is drawn,
+"""The Inspect handlers (ui/inspect.py), called as Gradio calls them (no server): what shows when nothing is drawn,
 the `inspect_pick` contract the Train tab relies on, and the per-visitor F6 index cache."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 from lenet.net.config import preset
 from lenet.reading.inference import LoadedModel
 from lenet.net.model import LeNet
-from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
-from lenet.ui.inspect import feature_index, pick_key
+from ui.common import DEFAULT_MODEL, SHIPPED, shipped_index
+from ui.inspect import feature_index, pick_key
 from lenet.present.inspect_view import MISREAD, MY_DRAWING, TEST_IMAGE
 from lenet.present.selectors import YOURS
 

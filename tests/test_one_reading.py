@@ -59,8 +59,8 @@ def drawings(digit_png, tmp_path_factory) -> list[str]:
 
 @pytest.mark.parametrize("key", SHIPPED_KEYS)
 def test_draw_inspect_read_and_the_pinned_digit_give_one_verdict(app_module, drawings, key):
-    from lenet.ui import api
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+    from ui import api
+    from ui.common import DEFAULT_MODEL, SHIPPED
 
     lm, tab = SHIPPED[key], app_module.inspect_tab
     kinds = set()
@@ -76,7 +76,7 @@ def test_draw_inspect_read_and_the_pinned_digit_give_one_verdict(app_module, dra
         shown = tab.show(inspect_view.MY_DRAWING, value, None, None, key, None, None)
         assert inspect_headline(shown[tab.head]) == (v.kind, draw_heading(text))
         pinned = watch_view.pinned_digit(WATCH_DRAWING, value, "0", lm.dataset)
-        pinned_reading = read(lm, pinned.image)  # what lenet/ui/train.py reads at every model update
+        pinned_reading = read(lm, pinned.image)  # what ui/train.py reads at every model update
         assert pinned_reading.verdict == v and np.array_equal(pinned_reading.probs, reading.probs)
         if key == DEFAULT_MODEL:
             upload = sketchpad_value({"path": path})
@@ -91,7 +91,7 @@ def test_draw_inspect_read_and_the_pinned_digit_give_one_verdict(app_module, dra
 
 def test_the_draw_tab_parses_the_strokes_once_and_shows_what_inspect_shows(app_module):
     """The app's own handlers on the surface's stroke JSON: Draw's verdict and Inspect's headline agree."""
-    from lenet.ui.common import DEFAULT_MODEL
+    from ui.common import DEFAULT_MODEL
 
     strokes = json.dumps(payload(DIGITS["4"], seq=7))
     out = app_module.draw_tab.read(strokes, DEFAULT_MODEL, None)

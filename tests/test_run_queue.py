@@ -160,7 +160,7 @@ def test_class_mode_sets_the_train_tabs_defaults():
     import sys
     from pathlib import Path
 
-    code = ("from lenet.ui import train_settings as t\n"
+    code = ("from ui import train_settings as t\n"
             "print(t.CLASS_MODE, t.DEFAULT_DATASET, t.MAX_EPOCHS, t.TRAIN_THREADS)\n")
     root = Path(__file__).resolve().parents[1]
 

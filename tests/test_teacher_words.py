@@ -12,8 +12,8 @@ EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u23E9-\u23FA\u2B50\uFE0F
 
 
 def test_about_says_how_to_use_each_tab_and_names_the_shipped_models():
-    from lenet.ui import about
-    from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+    from ui import about
+    from ui.common import DEFAULT_MODEL, SHIPPED
 
     text = about.text()
     for tab in ("**Draw**", "**Train**", "**Inspect**"):

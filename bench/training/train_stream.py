@@ -54,7 +54,7 @@ def handler_run(settings) -> dict:
     import app
     from lenet.present.train_view import WATCH_TEST
     from lenet.training.config import recipe
-    from lenet.ui.train_queue import StopSignal
+    from ui.train_queue import StopSignal
 
     d = recipe()  # the same defaults as the CLI path and /train
     gen = app.train_tab.run(settings["arch"], settings["dataset"], settings["epochs"], d.batch_size, d.lr,

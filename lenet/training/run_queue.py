@@ -16,7 +16,7 @@ Entries leave when their run ends, is stopped or its page closes (the app's hand
 entry that has not been heard from for `stale_after` seconds is dropped as well, so a place can never be held
 by a page that went away without saying so. Thread-safe: one lock, and a condition waiters can block on.
 
-No gradio here: the app's Train tab (lenet/ui/train.py) uses it, and tests drive it with a fake clock.
+No gradio here: the app's Train tab (ui/train.py) uses it, and tests drive it with a fake clock.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 // The Draw tab's drawing surface: the body of a gr.HTML js_on_load (it is given `element`, `props`, `trigger`).
 // Mouse, pen and finger through Pointer Events; strokes are kept as points in a SIZE x SIZE space and put in
 // props.value as a small JSON text (lenet/reading/strokes.py's format), which fires the component's .change event:
-// a browser-only event (lenet/ui/draw.py) that calls LenetPad.read below, which reads the drawing in the page
+// a browser-only event (ui/draw.py) that calls LenetPad.read below, which reads the drawing in the page
 // with lenet/static/reader.js and the selected model's payload -- no request. While the pen is down the value
 // says so ("down": true) and the verdict is a quiet best guess; the full verdict comes at pen-up.
 // If the reader cannot run here, the surface says so (a small note) and fires its "input" event on every

@@ -28,7 +28,7 @@ def model_lines(shipped: dict[str, LoadedModel], default: str) -> str:
 
 def text(shipped: dict[str, LoadedModel] | None = None, default: str | None = None) -> str:
     if shipped is None:
-        from lenet.ui.common import DEFAULT_MODEL, SHIPPED
+        from ui.common import DEFAULT_MODEL, SHIPPED
         shipped, default = SHIPPED, DEFAULT_MODEL
     architectures = "\n".join(f"- **{a.name}**: {a.description}" for a in ARCHITECTURES.values())
     return ((Path(__file__).with_name("about.md")).read_text().replace("{architectures}", architectures)

@@ -32,10 +32,10 @@ from lenet.training.run_queue import AlreadyQueued
 from lenet.training.config import TrainConfig, recipe
 from lenet.training.events import Done, Eval, Event, Start, Step
 from lenet.training.stream import train_stream
-from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
-from lenet.ui.train_queue import (DURATIONS, END, POLL, QUEUE, RUN_TAIL, TELL_EVERY, WAITING, StopSignal, failed,
+from ui.common import DEFAULT_MODEL, SHIPPED, Page, gpu, static_text
+from ui.train_queue import (DURATIONS, END, POLL, QUEUE, RUN_TAIL, TELL_EVERY, WAITING, StopSignal, failed,
                                   leave_queue, next_or_end, queue_status, request_stop, started_note)
-from lenet.ui.train_settings import (DEFAULT_DATASET, DEFAULTS, MAX_EPOCHS, READERS_FIRST, TRAIN_NICE,
+from ui.train_settings import (DEFAULT_DATASET, DEFAULTS, MAX_EPOCHS, READERS_FIRST, TRAIN_NICE,
                                      TRAIN_THREADS, Settings, build_settings, whole_number)
 from lenet.present.watch import RunHistory
 

@@ -14,7 +14,7 @@ from lenet.reading.canvas import pick_part
 from lenet.reading.explain import OCCLUSION_PATCH, OCCLUSION_STRIDE, occlusion
 from lenet.reading.inference import Reading, read
 from lenet.reading.preprocess import MAX_SIDE
-from lenet.ui.common import DEFAULT_MODEL, SHIPPED, shipped_index, unreadable_as_gr_error
+from ui.common import DEFAULT_MODEL, SHIPPED, shipped_index, unreadable_as_gr_error
 
 QUIET = dict(show_progress="hidden", concurrency_limit=4, concurrency_id="read", preprocess=False)
 

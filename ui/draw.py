@@ -12,7 +12,7 @@ import gradio as gr
 
 from lenet.present import draw_view, selectors
 from lenet.reading.strokes import parse
-from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, static_text, unreadable_as_gr_error
+from ui.common import DEFAULT_MODEL, SHIPPED, Page, static_text, unreadable_as_gr_error
 from lenet.reading.webread import export_payload
 
 # The browser-only reading: the surface's strokes and the model payload in, the four outputs out (see pad.js).

@@ -28,7 +28,7 @@ from lenet.reading.preprocess import CanvasError
 CORES = torch.get_num_threads()
 torch.set_num_threads(1)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "lenet" / "static"
 _LOADED = load_shipped(ROOT / "checkpoints")
 DEFAULT_MODEL = "lenet5-mnist" if "lenet5-mnist" in _LOADED else next(iter(_LOADED))

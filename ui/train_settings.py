@@ -13,7 +13,7 @@ from lenet.sources.mix import SOURCES
 from lenet.training.background import NICE
 from lenet.training.config import OPTIMIZERS, SCHEDULES, recipe
 from lenet.training.device import available_devices
-from lenet.ui.common import CORES
+from ui.common import CORES
 
 
 def _flag(name: str) -> bool:

@@ -8,7 +8,7 @@ import gradio as gr
 
 from lenet.present.icons import OK, WAIT
 from lenet.training.run_queue import DurationModel, RunQueue
-from lenet.ui.train_settings import TRAIN_CONCURRENCY
+from ui.train_settings import TRAIN_CONCURRENCY
 
 # The training queue: runs take turns on TRAIN_CONCURRENCY slots; every waiting page is told how many runs are
 # ahead and when its own should start (lenet/training/run_queue.py). Shared by all visitors, as the slots are.

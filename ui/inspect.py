@@ -11,7 +11,7 @@ from lenet.present import inspect_view, selectors
 from lenet.sources.data import DATASETS
 from lenet.reading.explain import FeatureIndex
 from lenet.reading.inference import LoadedModel, read
-from lenet.ui.common import DEFAULT_MODEL, SHIPPED, Page, shipped_index, unreadable_as_gr_error
+from ui.common import DEFAULT_MODEL, SHIPPED, Page, shipped_index, unreadable_as_gr_error
 
 OPTIONS = dict(api_visibility="private", show_progress="hidden", concurrency_limit=4, concurrency_id="inspect")
 
