@@ -11,13 +11,12 @@ per call times that capacity bounds what API traffic can add.
 """
 import argparse
 import asyncio
-import os
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.common import ApiClient, canvas_png, free_port, rss_mb, start_app, wait_for_client
+from bench.common import ApiClient, bench_dataset, canvas_png, free_port, rss_mb, start_app, wait_for_client
 
 SESSION_CAPACITY = 10_000  # gradio.Blocks default
 
@@ -34,7 +33,7 @@ def main():
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--api-calls", type=int, default=2000)
     args = p.parse_args()
-    dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
+    dataset = bench_dataset()
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     proc = start_app(port)

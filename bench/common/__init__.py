@@ -117,12 +117,17 @@ class ApiClient:
         await self.http.aclose()
 
 
+def bench_dataset() -> str:
+    """What the benchmarks train on: full MNIST when LENET_DATA_DIR points at it, else the bundled sample."""
+    return "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
+
+
 def start_training_visitor(url: str, epochs: int = 500):
     """Another visitor starts a long run on the app at `url` (full MNIST when LENET_DATA_DIR is set, else the
     bundled sample) and it is streaming: returns (its client, the job, the dataset). Cancel the job and close
     the client when done."""
     client = wait_for_client(url)
-    dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
+    dataset = bench_dataset()
     job = client.submit(dataset=dataset, epochs=epochs, api_name="/train")
     t0 = time.time()
     while len(job.outputs()) < 3 and time.time() - t0 < 120:

@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from bench.common import free_port, start_app, wait_for_client
+from bench.common import bench_dataset, free_port, start_app, wait_for_client
 
 CORES = torch.get_num_threads()  # importing app sets this process to 1 thread; the CLI path gets them all back
 
@@ -133,7 +133,7 @@ def main():
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
-    dataset = "mnist" if os.environ.get("LENET_DATA_DIR") else "mnist-sample"
+    dataset = bench_dataset()
     settings = dict(arch="lenet5", dataset=dataset, epochs=args.epochs)
     print(f"load: {os.getloadavg()[0]:.2f} (1-min) · {args.epochs} epochs of {dataset}, {args.repeats} repeats")
 
