@@ -46,7 +46,7 @@ class AddToMix(argparse.Action):
 
 
 def mix_help() -> str:
-    sources = "; ".join(f"{s.name}={s.default:g} ({s.unit}): {s.about}" for s in SOURCES.values())
+    sources = "; ".join(f"{s.name}={s.default:g} ({s.unit}): {s.described}" for s in SOURCES.values())
     groups = "; ".join(f"{name} = {', '.join(names)}" for name, names in GROUPS.items())
     return (f"what to learn from beyond the dataset (none by default): NAME=SHARE pairs, and a bare NAME for its "
             f"default share. The sources, at their default shares: {sources}. Groups: {groups}").replace("%", "%%")

@@ -3,12 +3,14 @@ for a shipped model, from every stage of the recipe that made it (the About tab)
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from lenet.reading.inference import LoadedModel
 from lenet.sources.data import DATASETS
 from lenet.sources.mix import DISTORTION, SOURCES, learned
 from lenet.training import recipes
 
+AS_NOT_A_DIGIT = " as “not a digit”"
 CANNOT_REFUSE = ("It never learned what is not a digit: whatever you draw, it reads as one of the ten digits "
                  "(train with “Also learn what is not a digit” for one that can say so).")
 
@@ -17,18 +19,26 @@ def _dataset(name: str) -> str:
     return DATASETS[name].title if name in DATASETS else name
 
 
-def _sources(settings: dict | None, distortions: bool) -> list[str]:
-    names = learned(settings)
-    out = [SOURCES[n].about for n in names if SOURCES[n].kind != DISTORTION]
-    warped = [SOURCES[n].about.removeprefix("canvas-like ") for n in names if SOURCES[n].kind == DISTORTION]
-    if distortions and warped:
-        out.insert(0, f"its digits redrawn as on a canvas ({', '.join(warped)})")
-    return out
+@dataclass(frozen=True)
+class Learned:
+    """What a run's mix added to its dataset, by what it teaches."""
+    digits: tuple[str, ...] = ()
+    not_digits: tuple[str, ...] = ()  # taught as "not a digit"
+    distortions: tuple[str, ...] = ()  # how its digits were redrawn
+
+    def phrases(self, distortions: bool = True) -> list[str]:
+        out = list(self.digits) + ([f"{', '.join(self.not_digits)}{AS_NOT_A_DIGIT}"] if self.not_digits else [])
+        if distortions and self.distortions:
+            out.insert(0, f"its digits redrawn as on a canvas ({', '.join(self.distortions)})")
+        return out
 
 
-def also_learned(lm: LoadedModel) -> list[str]:
-    """What it learned besides its dataset (distortions left out: they only change how its digits look)."""
-    return _sources(lm.meta.get("settings"), distortions=False)
+def learned_from(settings: dict | None) -> Learned:
+    """Its settings' mix (old spelling or new) in words, grouped by what each source teaches."""
+    sources = [SOURCES[n] for n in learned(settings)]
+    pick = lambda test: tuple(s.about for s in sources if test(s))  # noqa: E731
+    return Learned(pick(lambda s: s.kind != DISTORTION and not s.not_digit), pick(lambda s: s.not_digit),
+                   pick(lambda s: s.kind == DISTORTION))
 
 
 def cannot_refuse(lm: LoadedModel) -> bool:
@@ -54,7 +64,7 @@ def stages(lm: LoadedModel) -> list[str]:
     for stage in recipe.stages:
         s = stage.settings
         if stage.kind == "train":
-            what = _sources({"mix": recipes.train_settings(stage).get("mix", ())}, distortions=True)
+            what = learned_from({"mix": recipes.train_settings(stage).get("mix", ())}).phrases()
             new = [w for w in what if w not in before] if s.get("init") else what
             line = (("from the stage before, " if s.get("init") else "")
                     + f"{s.get('epochs', '?')} epochs of {_dataset(s.get('dataset', lm.dataset))}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lenet.net.config import ARCHITECTURES
 from lenet.sources.data import DATASETS
-from lenet.present.model_story import CANNOT_REFUSE, also_learned, cannot_refuse
+from lenet.present.model_story import AS_NOT_A_DIGIT, CANNOT_REFUSE, cannot_refuse, learned_from
 from lenet.reading.inference import LoadedModel
 
 
@@ -48,13 +48,10 @@ def model_info(lm: LoadedModel) -> str:
     architecture's details would make the header too tall; About has them), and whether it can refuse a drawing."""
     trained_on = DATASETS[lm.dataset].title if lm.dataset in DATASETS else lm.dataset
     arch = ARCHITECTURES.get(lm.arch)
-    also = also_learned(lm)
-    if also:  # short enough for two lines under the selector: what it refuses is said once
-        refuse = " as “not a digit”"
-        digits = [a for a in also if not a.endswith(refuse)]
-        others = [a.removesuffix(refuse) for a in also if a.endswith(refuse)]
-        what = (f"{arch.name if arch else lm.arch} trained on {', '.join([trained_on, *digits])}"
-                + (f"; {', '.join(others)}{refuse}" if others else "") + ".")
+    also = learned_from(lm.meta.get("settings"))  # distortions left out: they only change how its digits look
+    if also.digits or also.not_digits:  # short enough for two lines under the selector
+        what = (f"{arch.name if arch else lm.arch} trained on {', '.join([trained_on, *also.digits])}"
+                + (f"; {', '.join(also.not_digits)}{AS_NOT_A_DIGIT}" if also.not_digits else "") + ".")
     else:
         what = f"{arch.description if arch else lm.arch}, trained on {trained_on}."
     return what + (f" {CANNOT_REFUSE}" if cannot_refuse(lm) else "")

@@ -54,6 +54,14 @@ class Source:
     needs: str | None = None  # the source it adds to
     prepare: Callable[[Ingredients, float], None] | None = None  # before the first step
     draw: Callable | None = None  # BATCH: (bank, k, generator, the batch's digits) -> (images, labels or None)
+    not_digit: bool = False  # taught as "not a digit"
+
+    @property
+    def described(self) -> str:
+        """`about` on its own (--help): a distortion or a "not a digit" source says so."""
+        if self.kind == DISTORTION:
+            return f"canvas-like {self.about}"
+        return f"{self.about} as “not a digit”" if self.not_digit else self.about
 
 
 def _coarse(ing: Ingredients, share: float) -> None:
@@ -109,15 +117,14 @@ _ENTRIES = (
     # real_hands.COPIES and SKETCH_COPIES, written out: that module loads scipy, so only a run that uses it does
     Source("real_hands", ONCE, 2, "renderings of each digit", "UNIPEN's pen digits", 10,
            whole=True, prepare=_real_hands),
-    *(Source(name, DISTORTION, 0.5, "share of each batch's digits redrawn", f"canvas-like {what}", 1.0,
+    *(Source(name, DISTORTION, 0.5, "share of each batch's digits redrawn", what, 1.0,
              any_dataset=True) for name, what in _DISTORTED.items()),
     Source("styles", BATCH, 0.03, "style digits per digit in every batch", "continental 1s and slashed 0s",
            0.5, prepare=_styles, draw=_draw_styles),
     Source("negatives", BATCH, 0.25, "non-digits per digit in every batch",
-           "scribbles, letters, doodles as “not a digit”", 1.0, prepare=_negatives, draw=_draw_negatives),
+           "scribbles, letters, doodles", 1.0, prepare=_negatives, draw=_draw_negatives, not_digit=True),
     Source("real_sketches", ONCE, 3, "renderings of each sketch, among the negatives",
-           "TU-Berlin sketches as “not a digit”", 10, whole=True, needs="negatives",
-           prepare=_real_sketches),
+           "TU-Berlin sketches", 10, whole=True, needs="negatives", prepare=_real_sketches, not_digit=True),
 )
 SOURCES = {s.name: s for s in _ENTRIES}
 GROUPS = {"canvas": tuple(_DISTORTED)}  # one name for several sources: `canvas` is all four distortions
