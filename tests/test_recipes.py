@@ -37,7 +37,8 @@ def test_a_fine_tuning_stage_starts_from_the_previous_stage_and_calibration_read
     base, tuned, calibrated = plan[0], plan[1], plan[-1]
     assert tuned["config"].init == str(base["out"]) and tuned["config"].data_dir == "DATA"
     assert calibrated["argv"][:3] == [str(plan[-2]["out"]), "--out", str(calibrated["out"])]
-    assert "--hand-letters" in calibrated["argv"] and "reject+head" in calibrated["argv"]
+    assert calibrated["argv"][calibrated["argv"].index("--score") + 1] == "reject" and "--real-hands" in calibrated["argv"]
+    assert calibrated["argv"][calibrated["argv"].index("--real-digit-reject") + 1] == "0.01"
 
 
 def test_the_default_recipe_is_where_every_run_starts():

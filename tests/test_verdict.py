@@ -130,6 +130,24 @@ def test_calibration_uses_held_out_digits_and_stores_thresholds(tmp_path):
     assert meta2["verdict"]["score"] == "reject" and LoadedModel.from_file(path).thresholds.not_digit is not None
 
 
+@pytest.mark.slow  # two calibrations with real hands: ~50 s
+def test_a_budget_for_real_writers_sets_the_threshold_on_their_digits(monkeypatch):
+    """--real-digit-reject R: the threshold refuses R of the held-out real writers' digits, whatever MNIST says."""
+    from lenet.sources import real_hands
+
+    drawn = real_hands.training_digits  # 400 of each part's digits are enough here (all of them: 70 s a run)
+    monkeypatch.setattr(real_hands, "training_digits", lambda *a, limit=None, **k: drawn(*a, limit=400, **k))
+    torch.manual_seed(0)
+    model, meta = LeNet(REJECT), {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1}}
+    for share in (0.05, 0.2):
+        cal = calibrate(model, meta, None, "reject", n_negatives=40, real_hands=True, real_digit_reject=share)
+        real = cal["calibration"]["real_digits_rates"]
+        assert cal["calibration"]["target_real_digit_reject"] == share
+        assert real["not a digit"] == pytest.approx(share, abs=0.003)
+    with pytest.raises(ValueError, match="real_hands"):
+        calibrate(model, meta, None, "reject", n_negatives=40, real_digit_reject=0.05)
+
+
 @pytest.mark.parametrize("settings", [{"val_split": 0.1, "seed": 3}, {}])
 def test_the_feature_head_never_learns_the_digits_its_thresholds_are_set_on(settings):
     """The head learns from the other training digits: held out and the rest split the set between them."""

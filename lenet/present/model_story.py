@@ -73,7 +73,8 @@ def stages(lm: LoadedModel) -> list[str]:
                     + (f", {'adding' if s.get('init') else 'with'} {', '.join(new)}" if new else ""))
             before = what
         else:
-            line = ("“not a digit” thresholds set on held-out digits"
+            line = (("“not a digit” threshold set on real pen digits" if s.get("real_digit_reject") else
+                     "“not a digit” thresholds set on held-out digits")
                     + (" and letters written by hand" if s.get("hand_letters") else "")
                     + ("; probabilities calibrated on real pen digits (UNIPEN writers it never trains on)"
                        if s.get("real_hands") else ""))

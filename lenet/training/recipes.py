@@ -25,7 +25,7 @@ RECIPES = ROOT / "recipes"
 DEFAULT = RECIPES / "default.toml"
 KINDS = ("train", "calibrate")
 CALIBRATE_OPTIONS = ("score", "digit_reject", "negatives", "heads", "head_samples", "hand_letters", "small_pictures",
-                     "real_hands")
+                     "real_hands", "real_digit_reject")
 
 
 class RecipeError(ValueError):
