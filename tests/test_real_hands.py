@@ -52,6 +52,20 @@ def test_a_sketch_is_drawn_with_the_pads_pen():
     assert canvas.shape == (SIZE, SIZE, 4) and canvas[..., 3].max() == 255
 
 
+def test_a_fast_pen_keeps_few_points_on_the_digits_own_lines():
+    """`fast_pen`: the digit with `points` points in all, each stroke from its first point to its last, every kept
+    point on the pen's own path (straight lines between them: the curves become corners)."""
+    for d in rh.digits_for("train")[:100]:
+        f = rh.fast(d, 10)
+        assert (f.label, f.writer, len(f.strokes)) == (d.label, d.writer, len(d.strokes))
+        kept = sum(len(s) for s in f.strokes)
+        assert kept <= max(10 + len(d.strokes), 2 * len(d.strokes)) and kept < sum(len(s) for s in d.strokes)
+        for s, orig in zip(f.strokes, d.strokes):
+            assert np.allclose(s[[0, -1]], orig[[0, -1]])
+            dense = np.concatenate([np.linspace(a, b, 50) for a, b in zip(orig[:-1], orig[1:])]) if len(orig) > 1 else orig
+            assert np.min(np.linalg.norm(s[:, None] - dense[None], axis=2), axis=1).max() < 0.02 * np.ptp(dense, 0).max() + 1e-6
+
+
 @pytest.fixture(scope="module")
 def shipped():
     return LoadedModel.from_file(rh.UNIPEN_FILE.parents[1].parent / "checkpoints" / "lenet5-mnist.safetensors")

@@ -11,9 +11,10 @@ Sketches: the 20 TU-Berlin kinds no training or calibration sees (80 each), draw
 at 45-85% of it; "refused" = the verdict is "not a digit" ("unsure" is counted apart: it is not a digit read).
 
     .venv/bin/python -m bench.reader.real_hands [--checkpoint checkpoints/lenet5-mnist.safetensors] [--copies 1]
-        [--seed 0] [--json out.json] [--part bench|calibration]
+        [--seed 0] [--json out.json] [--part bench|calibration] [--points 12]
 
-Everything is seeded; --copies N draws each digit N times (other sizes, pens, places).
+Everything is seeded; --copies N draws each digit N times (other sizes, pens, places); --points N draws each one fast,
+N points in all joined by straight lines (a quick hand on a 60 Hz pad: lenet.sources.real_hands.fast).
 """
 from __future__ import annotations
 
@@ -45,8 +46,10 @@ def ece(p: np.ndarray, right: np.ndarray, bins: int = 15) -> float:
     return float(total)
 
 
-def digits_report(lm, part: str, copies: int, seed: int) -> dict:
+def digits_report(lm, part: str, copies: int, seed: int, points: int | None = None) -> dict:
     ds = rh.digits_for(part)
+    if points:  # drawn fast: a quick hand on a 60 Hz pad keeps few points (lenet.sources.real_hands.fast)
+        ds = [rh.fast(d, points) for d in ds]
     canvases, labels, writers = [], [], []
     for c in range(copies):
         rng = np.random.default_rng([seed, c])
@@ -108,14 +111,16 @@ def main(argv=None):
     p.add_argument("--part", default="bench", choices=("bench", "calibration"))
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--points", type=int, help="draw each digit fast: this many points in all, joined by straight lines")
     p.add_argument("--json")
     args = p.parse_args(argv)
     lm = LoadedModel.from_file(args.checkpoint)
     t0 = time.time()
-    d = digits_report(lm, args.part, args.copies, args.seed)
+    d = digits_report(lm, args.part, args.copies, args.seed, args.points)
     s = sketches_report(lm, args.part, args.seed)
     o = d["overall"]
-    print(f"{args.checkpoint}  ({args.part}, {time.time() - t0:.0f} s)")
+    print(f"{args.checkpoint}  ({args.part}{f', digits drawn with {args.points} points' if args.points else ''}, "
+          f"{time.time() - t0:.0f} s)")
     print(f"DIGITS {o['n']} by {d['writers']} writers: right and accepted {o['right']:.2%}, misread {o['misread']:.2%}, "
           f"unsure {o['unsure']:.2%}, not a digit {o['not_digit']:.2%};  ECE {d['ece']:.2%} as stated, {d['ece_among_ten']:.2%} among the ten "
           f"(mean P(letter) {d['mean_letter']:.2%})")
