@@ -53,8 +53,8 @@ def test_a_sketch_is_drawn_with_the_pads_pen():
 
 
 def test_a_fast_pen_keeps_few_points_on_the_digits_own_lines():
-    """`fast_pen`: the digit with `points` points in all, each stroke from its first point to its last, every kept
-    point on the pen's own path (straight lines between them: the curves become corners)."""
+    """`fast` (bench/reader/real_hands.py --points): the digit with `points` points in all, each stroke from its
+    first point to its last, every kept point on the pen's own path (straight lines between them: corners)."""
     for d in rh.digits_for("train")[:100]:
         f = rh.fast(d, 10)
         assert (f.label, f.writer, len(f.strokes)) == (d.label, d.writer, len(d.strokes))

@@ -82,12 +82,6 @@ def _real_hands(ing: Ingredients, share: float) -> None:
     ing.train = with_real_hands(ing.train, ing.seed, copies=int(share))
 
 
-def _fast_pen(ing: Ingredients, share: float) -> None:
-    from lenet.sources.real_hands import FAST_POINTS, with_real_hands
-
-    ing.train = with_real_hands(ing.train, ing.seed, copies=int(share), points=FAST_POINTS)
-
-
 def _styles(ing: Ingredients, share: float) -> None:
     ing.banks["styles"] = StyleBank(seed=ing.seed, device=ing.device)
 
@@ -123,8 +117,6 @@ _ENTRIES = (
     # real_hands.COPIES and SKETCH_COPIES, written out: that module loads scipy, so only a run that uses it does
     Source("real_hands", ONCE, 2, "renderings of each digit", "UNIPEN's pen digits", 10,
            whole=True, prepare=_real_hands),
-    Source("fast_pen", ONCE, 1, "renderings of each digit, 8-24 points in all", "UNIPEN's pen digits drawn fast", 10,
-           whole=True, prepare=_fast_pen),
     *(Source(name, DISTORTION, 0.5, "share of each batch's digits redrawn", what, 1.0,
              any_dataset=True) for name, what in _DISTORTED.items()),
     Source("styles", BATCH, 0.03, "style digits per digit in every batch", "continental 1s and slashed 0s",

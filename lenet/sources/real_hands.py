@@ -233,9 +233,6 @@ TRAIN_HEIGHT = (0.30, 0.80)  # wider than the benchmark's 40-70%: digits drawn s
 TRAIN_PEN = (14.0, 26.0)
 
 
-FAST_POINTS = (8, 24)  # points a digit keeps when drawn fast (`fast_pen`): a quick digit on a 60 Hz pad, or a slow tablet
-
-
 def fast(d: RealDigit, points: int) -> RealDigit:
     """The digit as a fast pen leaves it: `points` points in all (at least two a stroke), spread over its strokes by
     their length and evenly along each, joined by straight lines: the curves become corners."""
@@ -253,21 +250,18 @@ def fast(d: RealDigit, points: int) -> RealDigit:
 
 
 def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", height=TRAIN_HEIGHT,
-                    pen=TRAIN_PEN, limit: int | None = None, points=None) -> tuple[np.ndarray, np.ndarray]:
+                    pen=TRAIN_PEN, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """((N, 28, 28) uint8 ink 255, (N,) int64 labels): each digit of `part` (or `limit` of them, picked at random)
-    drawn `copies` times on the pad and framed by canvas_to_digit (about 4 ms a digit). `points` ((least, most)):
-    each drawing keeps a random number of points in that range (`fast`), from a random stream of its own."""
+    drawn `copies` times on the pad and framed by canvas_to_digit (about 4 ms a digit)."""
     from lenet.reading.preprocess import canvas_to_digit_u8
 
-    rng = np.random.default_rng([seed, 31] if points is None else [seed, 33])
+    rng = np.random.default_rng([seed, 31])
     ds = digits_for(part)
     if limit is not None and limit < len(ds):
         ds = [ds[i] for i in sorted(rng.choice(len(ds), size=limit, replace=False))]
     images, labels = [], []
     for _ in range(copies):
         for d in ds:
-            if points is not None:
-                d = fast(d, int(rng.integers(points[0], points[1] + 1)))
             x = canvas_to_digit_u8(pad_canvas(d, rng, height=height, pen=pen))
             if x is not None:
                 images.append(x)
@@ -292,10 +286,9 @@ def training_sketches(seed: int = 0, copies: int = SKETCH_COPIES, part: str = "t
     return np.stack(out)
 
 
-def with_real_hands(train, seed: int, copies: int = COPIES, points=None):
-    """The training Split plus the training sites' digits drawn on the pad (`python -m lenet.train --real-hands`;
-    with `points`, drawn fast: the `fast_pen` source)."""
-    images, labels = training_digits(seed, copies, points=points)
+def with_real_hands(train, seed: int, copies: int = COPIES):
+    """The training Split plus the training sites' digits drawn on the pad (`python -m lenet.train --real-hands`)."""
+    images, labels = training_digits(seed, copies)
     return train.plus(images, labels)
 
 
