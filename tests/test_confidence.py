@@ -87,3 +87,11 @@ def test_letters_that_look_like_digits_are_never_read_as_a_digit_at_95_percent(s
             if v.kind == "digit" and v.probability >= 0.95:
                 overclaimed.append((face, char, v.digit, round(v.probability, 3)))
     assert not overclaimed, overclaimed
+
+
+def test_a_refusal_states_its_score_and_where_refusing_starts():
+    """A threshold set on real hands is low (lenet5-mnist: 7.7%): "score 12%" alone would read as a digit's."""
+    out = np.array([2.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.4])
+    v = judge({"output": out}, REJECT, DIGITS, Thresholds("reject", 0.077))
+    assert v.kind == "not a digit" and 0.077 < v.score < 0.5
+    assert f"not-a-digit score: {v.score:.0%}, refused above 8%" in v.reason

@@ -326,7 +326,8 @@ def decide(acts: dict, probs: np.ndarray, reject: float, config: LeNetConfig, cl
 def _not_digit_reason(th: Thresholds, score: float) -> str:
     if th.score in ("reject", "head", "reject+head"):
         return (f"it looks more like the scribbles, letters and doodles this model learned to tell apart from "
-                f"digits (its not-a-digit score: {score:.0%}) than like any digit it was trained on")
+                f"digits (its not-a-digit score: {score:.0%}, refused above {th.not_digit:.0%}) than like any digit it "
+                f"was trained on")  # the threshold too: since it is set on real hands, 10% can be a refusal
     if th.score == "rbf_distance":
         return (f"its F6 code is far from every digit's prototype (distance {score:.0f}; the digits it was "
                 f"trained on are closer than {th.not_digit:.0f})")

@@ -628,7 +628,8 @@
   function notDigitReason(th, score) {
     if (["reject", "head", "reject+head"].includes(th.score)) {
       return "it looks more like the scribbles, letters and doodles this model learned to tell apart from " +
-        `digits (its not-a-digit score: ${pct(score, 0)}) than like any digit it was trained on`;
+        `digits (its not-a-digit score: ${pct(score, 0)}, refused above ${pct(th.not_digit, 0)}) than like any digit it ` +
+        "was trained on";
     }
     if (th.score === "rbf_distance") {
       return `its F6 code is far from every digit's prototype (distance ${fmt0(score)}; the digits it was ` +
