@@ -155,7 +155,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
     negs = torch.cat([negs, pairs(plain[:n_negatives // 4], gen)])  # two digits side by side
     out_plain, out_redrawn, out_neg = (raw_outputs(model, x) for x in (plain, redrawn, negs))
     classes = [str(i) for i in range(cfg.num_classes)]
-    digit_sets, real, temperature, extra = [out_plain, out_redrawn], None, 1.0, {}  # noqa: F841
+    digit_sets, temperature, extra = [out_plain, out_redrawn], 1.0, {}
     if real_hands:
         from lenet.sources import real_hands as rh
 
@@ -167,7 +167,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
         # their broken segments and unusual hands (reject score near 1) took the threshold from 0.979 to 0.9998 and
         # the held-out sketch kinds from 81% to 65-69% refused (docs/real-hands.md). With a budget of their own
         # (real_digit_reject) they alone set it; without one they are only reported on.
-        real = torch.from_numpy(rh.training_digits(seed=1, copies=1, limit=head_samples // 2)[0])
+        real_digits = torch.from_numpy(rh.training_digits(seed=1, copies=1, limit=head_samples // 2)[0])
         logits = (-out_real["output"] if cfg.output == "rbf" else out_real["output"])[:, :cfg.num_classes]
         temperature = fit_temperature(logits, held_labels)
         extra = {"real_digits": len(held_real), "real_sketches": len(held_sketches), "temperature": temperature,
@@ -176,7 +176,7 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
 
     lookalike, letter_scale, letter_bias = None, 1.0, math.log(LETTER_PRIOR / (1 - LETTER_PRIOR))
     if real_hands:
-        lookalike = fit_lookalike_head(model, others, real)
+        lookalike = fit_lookalike_head(model, others, real_digits)
         from lenet.reading import lookalikes
 
         held_letters = raw_outputs(model, torch.from_numpy(lookalikes.images(1000, HELD_OUT_SEED)).float().div(255))
@@ -199,8 +199,8 @@ def calibrate(model: LeNet, meta: dict, data_dir=None, score: str | None = None,
 
     if kind in ("head", "reject+head"):
         learned = learned_from(meta.get("settings"))
-        if real_hands:  # the head learns the training writers' digits and the training kinds' sketches too
-            real = (real, torch.from_numpy(rh.training_sketches(seed=1, copies=1)))
+        # with real hands the head learns the training writers' digits and the training kinds' sketches too
+        real = (real_digits, torch.from_numpy(rh.training_sketches(seed=1, copies=1))) if real_hands else None
         th = thresholds(FeatureHead.averaged([
             fit_head(model, others, head_samples, seed, "styles" in learned, letters, small,
                      "optdigits" in learned, real) for seed in range(1, heads + 1)]).to_dict())

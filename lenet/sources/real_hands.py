@@ -236,14 +236,14 @@ TRAIN_PEN = (14.0, 26.0)
 def fast(d: RealDigit, points: int) -> RealDigit:
     """The digit as a fast pen leaves it: `points` points in all (at least two a stroke), spread over its strokes by
     their length and evenly along each, joined by straight lines: the curves become corners."""
-    lengths = [float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in d.strokes]
-    total = max(sum(lengths), 1e-9)
+    alongs = [np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(s, axis=0), axis=1))]) for s in d.strokes]
+    total = max(sum(a[-1] for a in alongs), 1e-9)
     strokes = []
-    for s, length in zip(d.strokes, lengths):
-        if len(s) < 2 or length == 0:
+    for s, along in zip(d.strokes, alongs):
+        length = along[-1]
+        if length == 0:  # a dot (or one point): kept as it is
             strokes.append(s)
             continue
-        along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(s, axis=0), axis=1))])
         t = np.linspace(0.0, length, max(2, round(points * length / total)))
         strokes.append(np.stack([np.interp(t, along, s[:, 0]), np.interp(t, along, s[:, 1])], 1))
     return RealDigit(strokes, d.label, d.writer)
