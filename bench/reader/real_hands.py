@@ -11,10 +11,11 @@ Sketches: the 20 TU-Berlin kinds no training or calibration sees (80 each), draw
 at 45-85% of it; "refused" = the verdict is "not a digit" ("unsure" is counted apart: it is not a digit read).
 
     .venv/bin/python -m bench.reader.real_hands [--checkpoint checkpoints/lenet5-mnist.safetensors] [--copies 1]
-        [--seed 0] [--json out.json] [--part bench|calibration] [--points 12]
+        [--seed 0] [--json out.json] [--part bench|calibration] [--points 12] [--keep-every 6]
 
 Everything is seeded; --copies N draws each digit N times (other sizes, pens, places); --points N draws each one fast,
-N points in all joined by straight lines (a quick hand on a 60 Hz pad: lenet.sources.real_hands.fast).
+N points in all joined by straight lines (a quick hand on a 60 Hz pad: lenet.sources.real_hands.fast); --keep-every K
+keeps one of each stroke's samples in K (and its ends): a slower tablet (lenet.sources.real_hands.slow).
 """
 from __future__ import annotations
 
@@ -46,10 +47,14 @@ def ece(p: np.ndarray, right: np.ndarray, bins: int = 15) -> float:
     return float(total)
 
 
-def digits_report(lm, part: str, copies: int, seed: int, points: int | None = None) -> dict:
+def digits_report(lm, part: str, copies: int, seed: int, points: int | None = None,
+                  keep_every: int | None = None) -> dict:
     ds = rh.digits_for(part)
     if points:  # drawn fast: a quick hand on a 60 Hz pad keeps few points (lenet.sources.real_hands.fast)
         ds = [rh.fast(d, points) for d in ds]
+    if keep_every:  # a slow tablet: one sample in `keep_every` (lenet.sources.real_hands.slow)
+        rng = np.random.default_rng([seed, 7])
+        ds = [rh.slow(d, keep_every, rng) for d in ds]
     canvases, labels, writers = [], [], []
     for c in range(copies):
         rng = np.random.default_rng([seed, c])
@@ -112,14 +117,17 @@ def main(argv=None):
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--points", type=int, help="draw each digit fast: this many points in all, joined by straight lines")
+    p.add_argument("--keep-every", type=int, help="a slow tablet: keep one sample in this many of each stroke's")
     p.add_argument("--json")
     args = p.parse_args(argv)
     lm = LoadedModel.from_file(args.checkpoint)
     t0 = time.time()
-    d = digits_report(lm, args.part, args.copies, args.seed, args.points)
+    d = digits_report(lm, args.part, args.copies, args.seed, args.points, args.keep_every)
     s = sketches_report(lm, args.part, args.seed)
     o = d["overall"]
-    print(f"{args.checkpoint}  ({args.part}{f', digits drawn with {args.points} points' if args.points else ''}, "
+    drawn = (f", digits drawn with {args.points} points" if args.points else "") + \
+        (f", one sample in {args.keep_every} kept" if args.keep_every else "")
+    print(f"{args.checkpoint}  ({args.part}{drawn}, "
           f"{time.time() - t0:.0f} s)")
     print(f"DIGITS {o['n']} by {d['writers']} writers: right and accepted {o['right']:.2%}, misread {o['misread']:.2%}, "
           f"unsure {o['unsure']:.2%}, not a digit {o['not_digit']:.2%};  ECE {d['ece']:.2%} as stated, {d['ece_among_ten']:.2%} among the ten "

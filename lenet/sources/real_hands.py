@@ -32,7 +32,7 @@ from scipy import ndimage
 from lenet.sources.data import normalise, to_input01
 from lenet.make_real_hands import SKETCH_SIZE, TUBERLIN_FILE, UNIPEN_FILE
 from lenet.reading.preprocess import canvas_to_digit
-from lenet.reading.strokes import SIZE, Drawing, rasterise
+from lenet.reading.strokes import SIZE, Drawing, rasterise, reader_canvas
 
 TRAIN_SITES = ("apa", "apb", "app", "syn", "val", "gmd", "aga", "uqb", "art", "pri", "imp", "cea", "ceb", "lou")
 BENCH_SITES = ("ced", "ibm", "tos")
@@ -98,8 +98,8 @@ def pad_drawing(d: RealDigit, rng: np.random.Generator, height=HEIGHT, pen=PEN) 
 
 
 def pad_canvas(d: RealDigit, rng: np.random.Generator, **kw) -> np.ndarray:
-    """(280, 280, 4) RGBA: what the Draw tab's rasteriser makes of the digit drawn on the pad."""
-    return rasterise(pad_drawing(d, rng, **kw))
+    """(280, 280, 4) RGBA: what the Draw tab's reader makes of the digit drawn on the pad (strokes.reader_canvas)."""
+    return reader_canvas(pad_drawing(d, rng, **kw))
 
 
 # ---------- sketches ----------
@@ -249,6 +249,18 @@ def fast(d: RealDigit, points: int) -> RealDigit:
     return RealDigit(strokes, d.label, d.writer)
 
 
+def slow(d: RealDigit, every: int, rng: np.random.Generator) -> RealDigit:
+    """The digit as a slower tablet samples it: of each stroke's samples (taken at even times), the first, the last
+    and one in `every` between them, from a random phase. The UNIPEN tablets' digits hold 23-70 samples (median of
+    a site); one in six is a pen sampled at about 10 Hz. The pen slows in corners, so they keep more samples than
+    `fast`'s even spacing leaves."""
+    strokes = []
+    for s in d.strokes:
+        keep = np.unique(np.concatenate([[0], np.arange(rng.integers(every), len(s), every), [len(s) - 1]]))
+        strokes.append(s[keep])
+    return RealDigit(strokes, d.label, d.writer)
+
+
 def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", height=TRAIN_HEIGHT,
                     pen=TRAIN_PEN, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """((N, 28, 28) uint8 ink 255, (N,) int64 labels): each digit of `part` (or `limit` of them, picked at random)
@@ -262,7 +274,9 @@ def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", he
     images, labels = [], []
     for _ in range(copies):
         for d in ds:
-            x = canvas_to_digit_u8(pad_canvas(d, rng, height=height, pen=pen))
+            # the samples as recorded, joined by straight lines: what the shipped network and its thresholds were
+            # made from (the tablets' samples are dense: the reader's smoothing changes few of them)
+            x = canvas_to_digit_u8(rasterise(pad_drawing(d, rng, height=height, pen=pen)))
             if x is not None:
                 images.append(x)
                 labels.append(d.label)
