@@ -66,6 +66,26 @@ def test_a_fast_pen_keeps_few_points_on_the_digits_own_lines():
             assert np.min(np.linalg.norm(s[:, None] - dense[None], axis=2), axis=1).max() < 0.02 * np.ptp(dense, 0).max() + 1e-6
 
 
+def test_a_slow_tablet_keeps_each_strokes_ends_and_one_sample_in_k():
+    """`slow` (bench/reader/real_hands.py --keep-every): of each stroke's own samples, in order, its first, its last
+    and one in k between them; k = 1 keeps them all."""
+    rng = np.random.default_rng(0)
+    for d in rh.digits_for("train")[:100]:
+        assert all(np.array_equal(a, b) for a, b in zip(rh.slow(d, 1, rng).strokes, d.strokes))
+        s6 = rh.slow(d, 6, rng)
+        assert (s6.label, s6.writer, len(s6.strokes)) == (d.label, d.writer, len(d.strokes))
+        for s, orig in zip(s6.strokes, d.strokes):
+            assert np.array_equal(s[[0, -1]], orig[[0, -1]])
+    numbered = rh.RealDigit([np.stack([np.arange(40.0), np.zeros(40)], 1), np.array([[5.0, 5.0]])], 3, "x/1")
+    for _ in range(20):
+        kept = rh.slow(numbered, 6, rng).strokes
+        idx = kept[0][:, 0].astype(int)  # each kept sample's place in the stroke
+        steps = np.diff(idx)
+        assert idx[0] == 0 and idx[-1] == 39 and (steps > 0).all() and (steps <= 6).all()
+        assert (steps[1:-1] == 6).all() and len(idx) <= 40 // 6 + 3
+        assert np.array_equal(kept[1], [[5.0, 5.0]])
+
+
 @pytest.fixture(scope="module")
 def shipped():
     return LoadedModel.from_file(rh.UNIPEN_FILE.parents[1].parent / "checkpoints" / "lenet5-mnist.safetensors")

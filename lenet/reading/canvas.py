@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lenet.reading.strokes import Drawing, drawing_image, reader_canvas
+from lenet.reading.strokes import Drawing, drawing_image, rasterise
 
 
 def pick_part(value: dict) -> Any:
@@ -33,7 +33,7 @@ def canvas_image(value) -> np.ndarray | None:
     if isinstance(value, (str, bytes)):
         return drawing_image(value)
     if isinstance(value, Drawing):  # strokes already parsed (the Draw tab needs their sequence number too)
-        return reader_canvas(value)
+        return rasterise(value)
     part = pick_part(value)
     return None if part is None else np.asarray(part)
 

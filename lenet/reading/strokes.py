@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,11 +25,6 @@ BRUSH = 22  # brush diameter in that space: a stroke of ~1/10 of a digit's heigh
 MAX_POINTS = 20_000  # a digit is a few hundred points; more is not a drawing
 MAX_STROKES = 500
 SUPERSAMPLE = 2  # strokes drawn at 2x and averaged down: anti-aliased edges, as a browser canvas draws them
-# Pen samples further apart than this (at SIZE) are joined by a curve, not a straight line (`smooth`)
-STEP = 4.0
-# ... except through a sample where the pen turns back by more than 135 degrees (the top of a 1, a 4's down-up,
-# a star's points): cos 135°, written out so that reader.js compares with the very same number
-CORNER_COS = -0.7071067811865476
 # The widest stroke canvas_to_digit leaves alone, as a share of the ink's extent (MNIST's 90th percentile)
 PEN_SHARE = STROKE_TARGET * (1 + STROKE_TOLERANCE) / WORK
 
@@ -154,73 +149,6 @@ def _alpha(drawing: Drawing, out_size: int) -> np.ndarray:
     return np.floor(total * (255 / SUPERSAMPLE**2) + 0.5).astype(np.uint8)
 
 
-def smooth(drawing: Drawing) -> Drawing:
-    """The pen's path between its samples. A slow tablet, a busy phone or a quick hand leaves few samples (a pen
-    sampled at 10 Hz: 5-15 a digit), and joined by straight lines a 0 becomes a polygon and a 3 a zigzag that the
-    network reads as 7s and 5s. Where two samples are more than STEP apart they are joined by a centripetal
-    Catmull-Rom curve through its neighbours (it passes through every sample, never loops or overshoots);
-    at a sample where the pen turns back (CORNER_COS) the curve keeps the corner. Samples closer than STEP (a
-    pen at 60 Hz and more) are left as they are. bench/reader/real_hands.py --keep-every 6 (a real digit's samples,
-    one in six kept): 86.1% -> 91.0% read right on the calibration writers; as written, 97.0% either way.
-    Plain float64 arithmetic in a fixed order: reader.js `smooth` computes the same points."""
-    step = STEP * drawing.size / SIZE
-    return replace(drawing, strokes=[_curve(s, step) for s in drawing.strokes])
-
-
-def _curve(stroke: np.ndarray, step: float) -> np.ndarray:
-    n = len(stroke)
-    if n < 3:
-        return stroke
-    x, y = [float(v) for v in stroke[:, 0]], [float(v) for v in stroke[:, 1]]
-    corner = [False] * n
-    for i in range(1, n - 1):
-        ux, uy, vx, vy = x[i] - x[i - 1], y[i] - y[i - 1], x[i + 1] - x[i], y[i + 1] - y[i]
-        nu, nv = math.sqrt(ux * ux + uy * uy), math.sqrt(vx * vx + vy * vy)
-        corner[i] = nu > 0 and nv > 0 and ux * vx + uy * vy < CORNER_COS * (nu * nv)
-    ox, oy = [x[0]], [y[0]]
-    for i in range(n - 1):
-        x1, y1, x2, y2 = x[i], y[i], x[i + 1], y[i + 1]
-        d12 = math.sqrt((x2 - x1) * (x2 - x1) + (y2 - y1) * (y2 - y1))
-        if d12 <= step:
-            ox.append(x2)
-            oy.append(y2)
-            continue
-        # the neighbours; at a stroke's end, a corner or a repeated sample: the segment's mirror image (straight on)
-        x0, y0 = (x[i - 1], y[i - 1]) if i > 0 and not corner[i] else (2 * x1 - x2, 2 * y1 - y2)
-        x3, y3 = (x[i + 2], y[i + 2]) if i + 2 < n and not corner[i + 1] else (2 * x2 - x1, 2 * y2 - y1)
-        d01 = math.sqrt((x1 - x0) * (x1 - x0) + (y1 - y0) * (y1 - y0))
-        if d01 == 0:
-            x0, y0, d01 = 2 * x1 - x2, 2 * y1 - y2, d12
-        d23 = math.sqrt((x3 - x2) * (x3 - x2) + (y3 - y2) * (y3 - y2))
-        if d23 == 0:
-            x3, y3, d23 = 2 * x2 - x1, 2 * y2 - y1, d12
-        t1 = math.sqrt(d01)  # centripetal knots: the square root of each chord's length; t0 = 0
-        t2 = t1 + math.sqrt(d12)
-        t3 = t2 + math.sqrt(d23)
-        m = math.ceil(d12 / step)
-        for j in range(1, m):
-            t = t1 + (t2 - t1) * j / m
-            ox.append(_barry_goldman(x0, x1, x2, x3, t, t1, t2, t3))
-            oy.append(_barry_goldman(y0, y1, y2, y3, t, t1, t2, t3))
-        ox.append(x2)
-        oy.append(y2)
-    return np.stack([np.array(ox), np.array(oy)], 1)
-
-
-def _barry_goldman(p0: float, p1: float, p2: float, p3: float, t: float, t1: float, t2: float, t3: float) -> float:
-    a1 = ((t1 - t) * p0 + t * p1) / t1
-    a2 = ((t2 - t) * p1 + (t - t1) * p2) / (t2 - t1)
-    a3 = ((t3 - t) * p2 + (t - t2) * p3) / (t3 - t2)
-    b1 = ((t2 - t) * a1 + t * a2) / t2
-    b2 = ((t3 - t) * a2 + (t - t1) * a3) / (t3 - t1)
-    return ((t2 - t) * b1 + (t - t1) * b2) / (t2 - t1)
-
-
-def reader_canvas(drawing: Drawing) -> np.ndarray | None:
-    """What the reader (the Draw tab, /read, reader.js) makes of a drawing: its strokes smoothed, rasterised."""
-    return rasterise(smooth(drawing))
-
-
 def drawing_image(text) -> np.ndarray | None:
-    """The surface's JSON -> the RGBA canvas the reader reads, or None when nothing is drawn."""
-    return reader_canvas(parse(text))
+    """The surface's JSON -> the RGBA canvas it stands for, or None when nothing is drawn."""
+    return rasterise(parse(text))

@@ -32,7 +32,7 @@ from scipy import ndimage
 from lenet.sources.data import normalise, to_input01
 from lenet.make_real_hands import SKETCH_SIZE, TUBERLIN_FILE, UNIPEN_FILE
 from lenet.reading.preprocess import canvas_to_digit
-from lenet.reading.strokes import SIZE, Drawing, rasterise, reader_canvas
+from lenet.reading.strokes import SIZE, Drawing, rasterise
 
 TRAIN_SITES = ("apa", "apb", "app", "syn", "val", "gmd", "aga", "uqb", "art", "pri", "imp", "cea", "ceb", "lou")
 BENCH_SITES = ("ced", "ibm", "tos")
@@ -98,8 +98,8 @@ def pad_drawing(d: RealDigit, rng: np.random.Generator, height=HEIGHT, pen=PEN) 
 
 
 def pad_canvas(d: RealDigit, rng: np.random.Generator, **kw) -> np.ndarray:
-    """(280, 280, 4) RGBA: what the Draw tab's reader makes of the digit drawn on the pad (strokes.reader_canvas)."""
-    return reader_canvas(pad_drawing(d, rng, **kw))
+    """(280, 280, 4) RGBA: what the Draw tab's rasteriser makes of the digit drawn on the pad."""
+    return rasterise(pad_drawing(d, rng, **kw))
 
 
 # ---------- sketches ----------
@@ -274,9 +274,7 @@ def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", he
     images, labels = [], []
     for _ in range(copies):
         for d in ds:
-            # the samples as recorded, joined by straight lines: what the shipped network and its thresholds were
-            # made from (the tablets' samples are dense: the reader's smoothing changes few of them)
-            x = canvas_to_digit_u8(rasterise(pad_drawing(d, rng, height=height, pen=pen)))
+            x = canvas_to_digit_u8(pad_canvas(d, rng, height=height, pen=pen))
             if x is not None:
                 images.append(x)
                 labels.append(d.label)

@@ -1,8 +1,7 @@
 // The Draw tab's reader, in the visitor's browser: the same steps as lenet/ (strokes -> canvas -> MNIST-style
 // 28x28 -> LeNet forward pass -> verdict), in plain JS with no library, so a pen move needs no request.
 //
-//   lenet/reading/strokes.py     smooth, rasterise    sparse samples joined by curves; the pen swept along the strokes
-//                                                     (float64, same order of operations)
+//   lenet/reading/strokes.py     rasterise            the pen swept along the strokes (float64, same order of operations)
 //   lenet/reading/preprocess.py  canvasToDigit        drop specks, bounding box, even out the stroke, 20x20, centre of mass
 //   lenet/net/model.py       forward              every preset the config allows (weights from lenet/reading/webread.py)
 //   lenet/reading/inference.py   readDigit            read: the probabilities, computed once (output_probabilities:
@@ -26,7 +25,7 @@
   const f32 = Math.fround;
 
   // ---- lenet/reading/strokes.py ----
-  const SIZE = 280, BRUSH = 22, SUPERSAMPLE = 2, STEP = 4.0, CORNER_COS = -0.7071067811865476;
+  const SIZE = 280, BRUSH = 22, SUPERSAMPLE = 2;
   // ---- lenet/reading/preprocess.py ----
   const BOX = 20, FIELD = 28, COM_TARGET = 14.0, WORK = 80, STROKE_TARGET = 8.0, STROKE_TOLERANCE = 0.35;
   const INK_MIN = f32(0.1);
@@ -66,54 +65,6 @@
     if (extent < d.width) return d.width;
     const fitted = extent * PEN_SHARE / (1 - PEN_SHARE);
     return Math.min(d.width, Math.max(fitted, d.width / 3));
-  }
-
-  // strokes.smooth: samples further apart than STEP joined by a centripetal Catmull-Rom curve (corners kept)
-  function smooth(d) {
-    const step = STEP * d.size / SIZE;
-    return { strokes: d.strokes.map((s) => curve(s, step)), size: d.size, width: d.width, seq: d.seq };
-  }
-
-  function barryGoldman(p0, p1, p2, p3, t, t1, t2, t3) {  // strokes._barry_goldman
-    const a1 = ((t1 - t) * p0 + t * p1) / t1;
-    const a2 = ((t2 - t) * p1 + (t - t1) * p2) / (t2 - t1);
-    const a3 = ((t3 - t) * p2 + (t - t2) * p3) / (t3 - t2);
-    const b1 = ((t2 - t) * a1 + t * a2) / t2;
-    const b2 = ((t3 - t) * a2 + (t - t1) * a3) / (t3 - t1);
-    return ((t2 - t) * b1 + (t - t1) * b2) / (t2 - t1);
-  }
-
-  function curve(s, step) {  // strokes._curve, on a flat [x0, y0, x1, y1, ...] stroke
-    const n = s.length / 2;
-    if (n < 3) return s;
-    const X = (i) => s[2 * i], Y = (i) => s[2 * i + 1];
-    const corner = new Array(n).fill(false);
-    for (let i = 1; i < n - 1; i++) {
-      const ux = X(i) - X(i - 1), uy = Y(i) - Y(i - 1), vx = X(i + 1) - X(i), vy = Y(i + 1) - Y(i);
-      const nu = Math.sqrt(ux * ux + uy * uy), nv = Math.sqrt(vx * vx + vy * vy);
-      corner[i] = nu > 0 && nv > 0 && ux * vx + uy * vy < CORNER_COS * (nu * nv);
-    }
-    const out = [X(0), Y(0)];
-    for (let i = 0; i < n - 1; i++) {
-      const x1 = X(i), y1 = Y(i), x2 = X(i + 1), y2 = Y(i + 1);
-      const d12 = Math.sqrt((x2 - x1) * (x2 - x1) + (y2 - y1) * (y2 - y1));
-      if (d12 <= step) { out.push(x2, y2); continue; }
-      let x0, y0, x3, y3;
-      if (i > 0 && !corner[i]) { x0 = X(i - 1); y0 = Y(i - 1); } else { x0 = 2 * x1 - x2; y0 = 2 * y1 - y2; }
-      if (i + 2 < n && !corner[i + 1]) { x3 = X(i + 2); y3 = Y(i + 2); } else { x3 = 2 * x2 - x1; y3 = 2 * y2 - y1; }
-      let d01 = Math.sqrt((x1 - x0) * (x1 - x0) + (y1 - y0) * (y1 - y0));
-      if (d01 === 0) { x0 = 2 * x1 - x2; y0 = 2 * y1 - y2; d01 = d12; }
-      let d23 = Math.sqrt((x3 - x2) * (x3 - x2) + (y3 - y2) * (y3 - y2));
-      if (d23 === 0) { x3 = 2 * x2 - x1; y3 = 2 * y2 - y1; d23 = d12; }
-      const t1 = Math.sqrt(d01), t2 = t1 + Math.sqrt(d12), t3 = t2 + Math.sqrt(d23);
-      const m = Math.ceil(d12 / step);
-      for (let j = 1; j < m; j++) {
-        const t = t1 + (t2 - t1) * j / m;
-        out.push(barryGoldman(x0, x1, x2, x3, t, t1, t2, t3), barryGoldman(y0, y1, y2, y3, t, t1, t2, t3));
-      }
-      out.push(x2, y2);
-    }
-    return Float64Array.from(out);
   }
 
   // (out x out) uint8 ink (the canvas' alpha), exactly lenet.reading.strokes._alpha
@@ -794,7 +745,7 @@
     const m = load(payload), d = parse(value);
     const res = { seq: d.seq, empty: true, model: m };
     if (!d.strokes.length) return res;
-    const digit = canvasToDigit(rasterise(smooth(d)), SIZE);
+    const digit = canvasToDigit(rasterise(d), SIZE);
     if (digit === null) return res;
     const r = readDigit(m, digit);
     return Object.assign(res, { empty: false, digit, reading: r, entries: labelEntries(m, r) });
@@ -822,7 +773,7 @@
   }
 
   return {
-    version: 1, SIZE, BRUSH, parse, penWidth, smooth, rasterise, canvasToDigit, resize, load, forward, readDigit, decide,
+    version: 1, SIZE, BRUSH, parse, penWidth, rasterise, canvasToDigit, resize, load, forward, readDigit, decide,
     markdown, probabilityWords, outputProbabilities, letterProbability, labelEntries, labelValue, seenHtml, seenPixels,
     read, outputs, outputsOf, quietText, pct, fixed, roundHalfEven, EMPTY_PROMPT,
   };
