@@ -97,7 +97,9 @@ def build() -> DrawTab:
             notice = gr.Markdown(draw_view.draw_notice(lm), elem_id="draw-notice")
             verdict = gr.Markdown(draw_view.EMPTY_PROMPT, elem_id="verdict")
             with gr.Row(equal_height=False, elem_id="reading"):
-                label = gr.Label(num_top_classes=11, label="Probabilities", elem_id="probs", min_width=170)
+                # no heading: the verdict above is the headline (a big "1" beside "Probability 76.6%" claimed more)
+                label = gr.Label(num_top_classes=11, label="Probabilities", elem_id="probs", min_width=170,
+                                 show_heading=False)
                 seen = gr.HTML(draw_view.seen_html(lm, None), elem_id="seen", js_on_load=None, min_width=170)
             read_seq = gr.HTML("0", html_template='<output data-seq="${value}" hidden></output>', js_on_load=None,
                                elem_id="read-seq")

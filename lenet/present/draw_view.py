@@ -58,14 +58,26 @@ def draw_view(lm: LoadedModel, drawing) -> tuple[str, dict | None, str]:
 PROBABILITY_SCORES = ("reject", "head", "reject+head")  # reject scores that are a probability of "not a digit"
 
 
+LETTER = "a letter"  # short: the top rows are set big, and a phone wrapped "a letter or symbol"
+# gr.Label shows whole percents: 0.995 and more would read "100%", a certainty no model has (the verdict says
+# "over 99.9%")
+PANEL_TOP = 0.994
+
+
 def label_value(lm: LoadedModel, reading: Reading) -> dict[str, float]:
-    """The Probabilities panel (Draw's, and Inspect's bars). When the verdict is "not a digit" (and its score is a
-    probability), that leads: the panel headlines its top entry, and a big "0" under "That doesn't look like a
-    digit" contradicted it. The digits then share what is left, in their usual proportions."""
+    """The Probabilities panel (Draw's, and Inspect's bars): the numbers the verdict states. When the verdict is
+    "not a digit" (and its score is a probability), that leads: the panel headlines its top entry, and a big "0"
+    under "That doesn't look like a digit" contradicted it. A model with a lookalike head states each digit's
+    probability less P(letter) (lenet.reading.verdict): P(letter) is an entry too, or an S read "5 · probability
+    60%" showed 5 at 100%. The digits share what is left, in their usual proportions; no entry reaches "100%"."""
     v, confidences = reading.verdict, reading.confidences()
-    if v.kind != "not a digit" or lm.thresholds.score not in PROBABILITY_SCORES:
-        return confidences
-    return {"not a digit": v.score} | {c: (1 - v.score) * p for c, p in confidences.items()}
+    lead: dict[str, float] = {}
+    if v.kind == "not a digit" and lm.thresholds.score in PROBABILITY_SCORES:
+        lead = {"not a digit": v.score}
+    elif v.letter > 0:
+        lead = {LETTER: v.letter}
+    rest = 1 - sum(lead.values())
+    return {c: min(p, PANEL_TOP) for c, p in (lead | {c: rest * p for c, p in confidences.items()}).items()}
 
 
 def read_json(lm: LoadedModel, reading: Reading | None) -> dict:

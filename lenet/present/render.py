@@ -148,9 +148,9 @@ def prob_bars_html(probs: np.ndarray, classes: list[str], top: int | None = None
 
 
 def percent(p: float) -> str:
-    """A probability as text with enough digits to tell 99.97% from 100%."""
+    """A probability as text with enough digits to tell 99.97% from 99.999%; never "100%" (no model is certain)."""
     if p >= 0.99995:
-        return "100%"
+        return ">99.99%"
     if p < 0.00005:
         return "<0.01%"
     return f"{p:.2%}" if p >= 0.999 or p < 0.001 else f"{p:.1%}"

@@ -35,6 +35,7 @@ from lenet.present.icons import ASK, NO
 
 VERDICTS = ("digit", "unsure", "not a digit")
 DIGITS = tuple("0123456789")  # the classes of a model that reads digits (any other classes are items)
+LETTER_NOTE = 0.05  # P(letter) from which a verdict says "it may also be a letter or symbol"
 SCORES = ("reject", "rbf_distance", "energy", "max_softmax", "head", "reject+head")
 HEAD_LAYERS = ("s4", "c5", "f6")  # what the feature head reads
 
@@ -317,7 +318,7 @@ def decide(acts: dict, probs: np.ndarray, reject: float, config: LeNetConfig, cl
     if p1 < th.unsure_top or p1 - p2 < th.unsure_margin:
         reason = f"two {noun}s compete: {first} ({s1:.0%}) or {second} ({s2:.0%})"
         return Verdict("unsure", None, first, s1, second, s2, score, reason, letter, noun)
-    maybe = f"; it may also be a letter or symbol ({letter:.0%})" if letter >= 0.05 else ""
+    maybe = f"; it may also be a letter or symbol ({letter:.0%})" if letter >= LETTER_NOTE else ""
     return Verdict("digit", first, first, s1, second, s2, score,
                    f"{first} ({probability_words(s1)}); runner-up {second} ({probability_words(s2)}){maybe}", letter,
                    noun)
@@ -380,7 +381,7 @@ def markdown(v: Verdict) -> str:
     if v.kind == "unsure":
         return (f"### {title(v)}\n{e(v.best)} ({v.probability:.0%}) and "
                 f"{e(v.runner_up)} ({v.runner_up_probability:.0%}) compete. {unsure_advice(v)}")
-    maybe = f" · it may also be a letter or symbol ({v.letter:.0%})" if v.letter >= 0.05 else ""
+    maybe = f" · it may also be a letter or symbol ({v.letter:.0%})" if v.letter >= LETTER_NOTE else ""
     return (f"### {title(v)}\nProbability {probability_words(v.probability)} · runner-up "
             f"{e(v.runner_up)} ({probability_words(v.runner_up_probability)}){maybe}")
 

@@ -30,6 +30,8 @@
   const BOX = 20, FIELD = 28, COM_TARGET = 14.0, WORK = 80, STROKE_TARGET = 8.0, STROKE_TOLERANCE = 0.35;
   const INK_MIN = f32(0.1);
   const PEN_SHARE = STROKE_TARGET * (1 + STROKE_TOLERANCE) / WORK;
+  // ---- lenet/reading/verdict.py, lenet/present/draw_view.py ----
+  const LETTER_NOTE = 0.05, LETTER = "a letter", PANEL_TOP = 0.994;
 
   function roundHalfEven(x) {  // Python's round()
     const r = Math.round(x);
@@ -601,7 +603,7 @@
       const reason = `two ${noun}s compete: ${first} (${pct(s1, 0)}) or ${second} (${pct(s2, 0)})`;
       return { ...v, kind: "unsure", digit: null, reason };
     }
-    const maybe = letter >= 0.05 ? `; it may also be a letter or symbol (${pct(letter, 0)})` : "";
+    const maybe = letter >= LETTER_NOTE ? `; it may also be a letter or symbol (${pct(letter, 0)})` : "";
     return { ...v, kind: "digit", digit: first,
       reason: `${first} (${probabilityWords(s1)}); runner-up ${second} (${probabilityWords(s2)})${maybe}` };
   }
@@ -679,7 +681,7 @@
       return `### ${title(v)}\n${esc(v.best)} (${pct(v.probability, 0)}) and ` +
         `${esc(v.runner_up)} (${pct(v.runner_up_probability, 0)}) compete. ${unsureAdvice(v)}`;
     }
-    const maybe = (v.letter || 0) >= 0.05 ? ` · it may also be a letter or symbol (${pct(v.letter, 0)})` : "";
+    const maybe = (v.letter || 0) >= LETTER_NOTE ? ` · it may also be a letter or symbol (${pct(v.letter, 0)})` : "";
     return `### ${title(v)}\nProbability ${probabilityWords(v.probability)} · runner-up ` +
       `${esc(v.runner_up)} (${probabilityWords(v.runner_up_probability)})${maybe}`;
   }
@@ -694,8 +696,11 @@
 
   function labelEntries(m, r) {  // draw_view.label_value, as [label, confidence] pairs in dict order
     const conf = confidences(m, r), v = r.verdict;
-    if (v.kind !== "not a digit" || !PROBABILITY_SCORES.includes(m.th.score)) return conf;
-    return [["not a digit", v.score]].concat(conf.map(([c, p]) => [c, (1 - v.score) * p]));
+    let lead = [];
+    if (v.kind === "not a digit" && PROBABILITY_SCORES.includes(m.th.score)) lead = [["not a digit", v.score]];
+    else if ((v.letter || 0) > 0) lead = [[LETTER, v.letter]];
+    const rest = 1 - lead.reduce((a, e) => a + e[1], 0);
+    return lead.concat(conf.map(([c, p]) => [c, rest * p])).map(([c, p]) => [c, Math.min(p, PANEL_TOP)]);
   }
 
   function labelValue(entries, top = 11) {  // gr.Label's postprocess: sorted, highest first (a stable sort)
