@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 
@@ -44,8 +45,16 @@ gc.freeze()
 if __name__ == "__main__":
     # Inspect's first visit needs the default model's F6 index (~0.5 s to build): build it while nobody waits.
     threading.Thread(target=shipped_index, args=(DEFAULT_MODEL,), daemon=True, name="warm-inspect").start()
+    # Ctrl-C only sets a flag, read below. Raised as KeyboardInterrupt wherever the main thread is, it could land
+    # inside launch() (which still checks its own URL after the server is up) and never reach the exit below: CI
+    # once saw the app still up 60 s after a Ctrl-C, with a visitor's run training (tests/test_crash_safety.py).
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch() itself.
-    demo.launch(**LAUNCH_OPTIONS)  # returns when stopped (Ctrl-C)
+    demo.launch(**LAUNCH_OPTIONS, prevent_thread_lock=True)
+    while not stop.wait(0.5):
+        pass
+    print("Stopped (Ctrl-C).", flush=True)
     # A run or Inspect may still be busy in torch in a worker thread; finalising the interpreter under it
     # aborts ("terminate called without an active exception", exit 134). Nothing is left to save (downloads
     # are written atomically when asked for), so the process ends here, cleanly.
