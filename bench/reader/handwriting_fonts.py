@@ -22,6 +22,9 @@ Letters (the "not a digit" goal, >= 90% refused): the letters lenet.sources.shap
 would not mean as a digit) in the hands lenet.sources.hand_fonts.HELD_OUT_HANDS, which calibration never sees (with
 `lenet.calibrate --hand-letters` the head learns the letters of the other half).
 
+Letters written like digits (issue 29: S B Z O I l ? + g q must never be read as a digit at >= 95%): the same
+held-out hands' glyphs of LOOKALIKES; tests/test_confidence.py checks the rule on Hershey faces only.
+
     .venv/bin/python -m bench.reader.handwriting_fonts [--checkpoint C ...] [--figure misread.png]
 """
 from __future__ import annotations
@@ -44,6 +47,7 @@ from lenet.sources.shapes import LETTERS  # noqa: E402
 from lenet.reading.preprocess import _bbox, ink_from_canvas  # noqa: E402
 
 GOAL, GOAL_LETTERS = 0.97, 0.90
+LOOKALIKES = "SBZOIl?+gq"  # tests/test_confidence.py's letters
 # low resolution: (name, PIL enlargement, ink cut: None keeps the grey)
 LOW_RES, LOW_RENDERINGS = (16, 12, 8), (("grey", Image.BICUBIC, None), ("grey blocky", Image.NEAREST, None),
                                         ("solid", Image.BICUBIC, 0.5))
@@ -55,10 +59,10 @@ def canvases(cache: Path = CACHE) -> list[tuple[str, str, int, np.ndarray]]:
             for c, canvas in glyph_canvases(font_file(name, cache), "0123456789")]
 
 
-def letter_canvases(cache: Path = CACHE) -> list[tuple[str, str, str, np.ndarray]]:
-    """(group, font, letter, canvas) for every letter of every held-out hand."""
+def letter_canvases(cache: Path = CACHE, chars: str = "".join(LETTERS)) -> list[tuple[str, str, str, np.ndarray]]:
+    """(group, font, letter, canvas) for every one of `chars` of every held-out hand."""
     return [(group, name, c, canvas) for group, names in GROUPS.items() for name in names
-            if name in HELD_OUT_HANDS for c, canvas in glyph_canvases(font_file(name, cache), "".join(LETTERS))]
+            if name in HELD_OUT_HANDS for c, canvas in glyph_canvases(font_file(name, cache), chars)]
 
 
 def low_res_canvas(canvas: np.ndarray, n: int, enlarge, cut) -> np.ndarray:
@@ -108,8 +112,17 @@ def report_letters(lm: LoadedModel, letters) -> None:
     print(f"  letters of {len(HELD_OUT_HANDS)} held-out hands: {refused.mean():.1%} of {len(letters)} refused "
           f"(goal >= {GOAL_LETTERS:.0%}: {'met' if refused.mean() >= GOAL_LETTERS else 'NOT met'}); "
           + ", ".join(f"{group} {refused[[g == group for g, *_ in letters]].mean():.1%}" for group in GROUPS))
-    read = collections.Counter(f"{c}->{v.best}" for (_, _, c, _), v in zip(letters, kinds) if v.kind == "digit")
-    print("  letters read as digits, most often: " + ", ".join(f"{k} {m}" for k, m in read.most_common(12)))
+    read_as = collections.Counter(f"{c}->{v.best}" for (_, _, c, _), v in zip(letters, kinds) if v.kind == "digit")
+    print("  letters read as digits, most often: " + ", ".join(f"{k} {m}" for k, m in read_as.most_common(12)))
+
+
+def report_lookalikes(lm: LoadedModel, glyphs) -> None:
+    verdicts = [read(lm, c).verdict for *_, c in glyphs]
+    over = [(c, v.best, v.probability) for (_, _, c, _), v in zip(glyphs, verdicts)
+            if v.kind == "digit" and v.probability >= 0.95]
+    print(f"  letters written like digits ({' '.join(LOOKALIKES)}) in the held-out hands: {len(over)} of {len(glyphs)} "
+          f"read as a digit at >= 95% (goal: none); "
+          + ", ".join(f"{k} {m}" for k, m in collections.Counter(f"{c}->{b}" for c, b, _ in over).most_common(8)))
 
 
 def main():
@@ -122,6 +135,7 @@ def main():
     torch.set_num_threads(1)
     try:
         items, letters = canvases(args.cache), letter_canvases(args.cache)
+        lookalikes = letter_canvases(args.cache, LOOKALIKES)
     except FontUnavailable as e:
         raise SystemExit(str(e)) from None
     print(f"{len(items)} digits: {len(HAND)} handwriting fonts and {len(SCHOOL)} school models (@fontsource), "
@@ -147,6 +161,7 @@ def main():
         print("  held out, misread: " + ", ".join(f"{items[i][1]} {labels[i]}->{reads[i]}" for i in bad))
         report_low_res(lm, items)
         report_letters(lm, letters)
+        report_lookalikes(lm, lookalikes)
         if args.figure and n == 0:
             save_figure([items[i] for i in bad], reads[bad], args.figure)
             print(f"  saved {args.figure}")
