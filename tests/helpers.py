@@ -85,11 +85,13 @@ def expect_current(page: Page) -> None:
 
 
 PANEL_ROWS = "#probs dt"  # the Probabilities panel's entries, highest first (it has no heading: the verdict is one)
+# The panel's most probable digit ("a letter" or "not a digit" may stand above it), or undefined
+TOP_DIGIT_JS = (f"() => [...document.querySelectorAll('{PANEL_ROWS}')].map(e => e.innerText.trim())"
+                ".find(t => /^\\d$/.test(t))")
 
 
 def top_digit_row(page: Page) -> str | None:
-    """The panel's most probable digit (a letter-or-symbol or not-a-digit entry may stand above it)."""
-    return next((t.strip() for t in page.locator(PANEL_ROWS).all_inner_texts() if t.strip().isdigit()), None)
+    return page.evaluate(TOP_DIGIT_JS)
 
 
 def expect_reading(page: Page, digit: str | None = None) -> None:
@@ -97,8 +99,7 @@ def expect_reading(page: Page, digit: str | None = None) -> None:
     expect(page.locator(PANEL_ROWS).first).to_be_visible(timeout=SLOW)
     if digit is not None:
         expect(page.locator("#verdict")).to_contain_text(re.compile(rf"I read:?\s*{digit}\b"))
-        page.wait_for_function(f"() => [...document.querySelectorAll('{PANEL_ROWS}')].map(e => e.innerText.trim())"
-                               f".find(t => /^\\d$/.test(t)) === '{digit}'", timeout=SLOW)
+        page.wait_for_function(f"() => ({TOP_DIGIT_JS})() === '{digit}'", timeout=SLOW)
     expect(page.locator("#seen img")).to_be_visible(timeout=SLOW)
 
 

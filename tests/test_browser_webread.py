@@ -125,7 +125,7 @@ def test_the_page_reads_every_drawing_as_the_server_does_for_every_shipped_model
                 assert out["verdict"] == mine[i]["kind"], i
                 assert max(abs(out["confidences"][c] - core[i]["confidences"][c]) for c in out["confidences"]) < 1e-6
                 mine_conf = dict(mine[i]["entries"])
-                # the panel scales the digits by 1 - its lead entry (not a digit, or a letter or symbol)
+                # the panel scales the digits by 1 - its lead entry ("not a digit" or "a letter")
                 lead = mine_conf.get("not a digit", mine_conf.get(LETTER, 0.0))
                 if lead < PANEL_TOP:  # (a lead shown at PANEL_TOP is capped: its true value is unknown here)
                     assert max(abs(min(out["confidences"][c] * (1 - lead), PANEL_TOP) - mine_conf[c])

@@ -172,7 +172,7 @@ def test_inspect_view_shows_the_reading_why_and_the_neighbours(shipped, test_spl
     assert len(targets) == 8
     for t in targets:
         assert f'id="{t}"' in head + layers + more, t
-    # probability bars: one per class and one for "a letter or symbol", the read class highlighted
+    # probability bars: one per class and one for "a letter" (P(letter)), the read class highlighted
     assert head.count('class="pbar-row') == 11 and re.search(rf'pbar-row hi" role="listitem"><span class="pbar-lab"[^>]*>{truth}<', head)
     assert "Saliency" in head and "Occlusion" in head
     # the unit panel carries the packed values the browser computes from

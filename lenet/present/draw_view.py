@@ -71,13 +71,12 @@ def label_value(lm: LoadedModel, reading: Reading) -> dict[str, float]:
     probability less P(letter) (lenet.reading.verdict): P(letter) is an entry too, or an S read "5 · probability
     60%" showed 5 at 100%. The digits share what is left, in their usual proportions; no entry reaches "100%"."""
     v, confidences = reading.verdict, reading.confidences()
-    lead: dict[str, float] = {}
     if v.kind == "not a digit" and lm.thresholds.score in PROBABILITY_SCORES:
-        lead = {"not a digit": v.score}
-    elif v.letter > 0:
-        lead = {LETTER: v.letter}
-    rest = 1 - sum(lead.values())
-    return {c: min(p, PANEL_TOP) for c, p in (lead | {c: rest * p for c, p in confidences.items()}).items()}
+        lead, share = "not a digit", v.score
+    else:
+        lead, share = LETTER, v.letter  # 0 without a lookalike head: no entry
+    panel = ({lead: share} if share > 0 else {}) | {c: (1 - share) * p for c, p in confidences.items()}
+    return {c: min(p, PANEL_TOP) for c, p in panel.items()}
 
 
 def read_json(lm: LoadedModel, reading: Reading | None) -> dict:

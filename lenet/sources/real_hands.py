@@ -252,8 +252,8 @@ def fast(d: RealDigit, points: int) -> RealDigit:
 def slow(d: RealDigit, every: int, rng: np.random.Generator) -> RealDigit:
     """The digit as a slower tablet samples it: of each stroke's samples (taken at even times), the first, the last
     and one in `every` between them, from a random phase. The UNIPEN tablets' digits hold 23-70 samples (median of
-    a site); one in six is a pen sampled at about 10 Hz. The pen slows in corners, so they keep more samples than
-    `fast`'s even spacing leaves."""
+    a site): one in six leaves 4-12. The pen slows in corners, so they keep more samples than `fast`'s even spacing
+    leaves."""
     strokes = []
     for s in d.strokes:
         keep = np.unique(np.concatenate([[0], np.arange(rng.integers(every), len(s), every), [len(s) - 1]]))

@@ -696,11 +696,10 @@
 
   function labelEntries(m, r) {  // draw_view.label_value, as [label, confidence] pairs in dict order
     const conf = confidences(m, r), v = r.verdict;
-    let lead = [];
-    if (v.kind === "not a digit" && PROBABILITY_SCORES.includes(m.th.score)) lead = [["not a digit", v.score]];
-    else if ((v.letter || 0) > 0) lead = [[LETTER, v.letter]];
-    const rest = 1 - lead.reduce((a, e) => a + e[1], 0);
-    return lead.concat(conf.map(([c, p]) => [c, rest * p])).map(([c, p]) => [c, Math.min(p, PANEL_TOP)]);
+    const [lead, share] = v.kind === "not a digit" && PROBABILITY_SCORES.includes(m.th.score)
+      ? ["not a digit", v.score] : [LETTER, v.letter || 0];  // 0 without a lookalike head: no entry
+    return (share > 0 ? [[lead, share]] : []).concat(conf.map(([c, p]) => [c, (1 - share) * p]))
+      .map(([c, p]) => [c, Math.min(p, PANEL_TOP)]);
   }
 
   function labelValue(entries, top = 11) {  // gr.Label's postprocess: sorted, highest first (a stable sort)
