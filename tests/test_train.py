@@ -242,6 +242,34 @@ def test_seeded_runs_are_repeatable(mnist_train_split, mnist_test_split):
     assert not same_weights(a, c)
 
 
+def test_weight_averaging_keeps_and_evaluates_the_running_average(monkeypatch, mnist_train_split, mnist_test_split):
+    """With `ema`, the run ends with the average of its weights after every step (not its last weights), and the
+    test accuracy it reports is that average's."""
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, batch_size=64, lr=3e-3, seed=3, device="cpu", ema=0.9,
+                      precision="fp32")
+    trainer = Trainer(cfg, train=subset(mnist_train_split, 640), test=subset(mnist_test_split, 300))
+    average, steps = None, 0
+    step = torch.optim.Adam.step
+
+    def step_and_average(opt, *a, **k):  # the average, computed here from the weights after each step
+        nonlocal average, steps
+        out = step(opt, *a, **k)
+        steps += 1
+        keep = min(0.9, (1 + steps) / (10 + steps))
+        now = weights(trainer.model)
+        average = {n: v if average is None else average[n] * keep + v * (1 - keep) for n, v in now.items()}
+        return out
+
+    first = weights(trainer.model)
+    monkeypatch.setattr(torch.optim.Adam, "step", step_and_average)
+    done = [e for e in trainer.run() if e.type == "done"][0]
+    last = trainer.model.state_dict()
+    assert steps == 10
+    assert all(torch.allclose(last[n], average[n], atol=1e-6) for n in average)
+    assert not all(torch.allclose(last[n], first[n]) for n in first)
+    assert done.test_accuracy == evaluate(trainer.model, subset(mnist_test_split, 300))["accuracy"]
+
+
 def test_closing_the_generator_leaves_a_usable_model(mnist_train_split, mnist_test_split, tmp_path):
     cfg = TrainConfig(dataset="mnist-sample", epochs=3, batch_size=64, lr=3e-3, seed=0, device="cpu",
                       log_interval=0.0)
@@ -337,6 +365,7 @@ def test_nan_error_event_is_valid_json(mnist_train_split, mnist_test_split):
     ({"schedule": "cosine"}, "schedule"),
     ({"val_split": 0.9}, "validation"),
     ({"early_stopping": -1}, "early-stopping"),
+    ({"ema": 1.0}, "ema"),
 ])
 def test_train_config_rejects_bad_settings(overrides, word):
     with pytest.raises(ValueError, match=word):

@@ -42,6 +42,7 @@ class TrainConfig:
     val_split: float = 0.0  # fraction of the training set held out for validation
     early_stopping: int = 0  # patience in epochs on the monitored loss; 0 = off
     keep_best: bool = True  # with a validation split: end with the weights of the best val loss
+    ema: float = 0.0  # decay of a running average of the weights, evaluated and kept instead of them; 0 = off
     map_criterion: bool = False  # RBF models: train with the paper's MAP criterion (adds "none of these")
     # What it learns from beyond the dataset: (source, share) pairs of lenet.sources.mix, in its order. Given as a
     # mapping or pairs; kept canonical. "negatives" adds an 11th output ("not a digit"), or the MAP class.
@@ -76,6 +77,8 @@ class TrainConfig:
             problems.append(f"weight decay must be in [0, 1], got {self.weight_decay}")
         if not (0 <= self.val_split <= 0.5):
             problems.append(f"validation split must be in [0, 0.5], got {self.val_split}")
+        if not (math.isfinite(self.ema) and 0 <= self.ema < 1):
+            problems.append(f"weight averaging (ema) must be a decay in [0, 1), got {self.ema}")
         if self.early_stopping < 0:
             problems.append("early-stopping patience must be >= 0")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):

@@ -6,6 +6,7 @@ consistent and usable, because weights only change between yields.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -28,6 +29,33 @@ PAPER_LR_STEPS = [1, 1, .4, .4, .4, .2, .2, .2, .1, .1, .1, .1]
 PAPER_LR_FLOOR = .02
 
 
+class _Average:
+    """An exponential moving average of a model's weights (and float buffers), updated after every step. Its
+    weights are what a run with `ema` evaluates and keeps: they sit where the last steps' noisy weights scatter
+    around. Early on the decay is lower ((1 + steps) / (10 + steps)), so the average does not remember the
+    untrained network."""
+
+    def __init__(self, model: LeNet, decay: float):
+        self.decay = decay
+        self.weights = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    def update(self, model: LeNet, steps: int) -> None:
+        """After the optimiser's `steps`-th step."""
+        keep = min(self.decay, (1 + steps) / (10 + steps))
+        with torch.no_grad():
+            for name, value in model.state_dict().items():
+                if name in self.weights:
+                    self.weights[name].lerp_(value, 1 - keep)
+
+    @contextlib.contextmanager
+    def swapped_into(self, model: LeNet):
+        """The model holds the averaged weights inside the block, its own again after it."""
+        own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(self.weights, strict=False)
+        try:
+            yield
+        finally:
+            model.load_state_dict(own)
 
 
 @dataclass
@@ -108,6 +136,7 @@ class Trainer:
         self.fast = fast_path(self.device, cfg.precision, self.model.config)
         self.history: list[EpochEnd] = []
         self.final: dict | None = None  # the last test evaluation
+        self.average: _Average | None = None  # with cfg.ema: made when the run starts
 
     def meta(self, command: str | None = None) -> dict:
         """The checkpoint metadata of the model as it is now (lenet.training.trainer.checkpoint_meta)."""
@@ -155,6 +184,10 @@ class Trainer:
     def _snapshot(self):
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
+    def _as_kept(self):
+        """A block in which the model holds the weights the run keeps: the average with `ema`, else its own."""
+        return self.average.swapped_into(self.model) if self.average else contextlib.nullcontext()
+
     def _test_points(self, epoch: int) -> set[int]:
         """Steps of this epoch after which the test set is evaluated: the end of every epoch, plus
         `final_evals - 1` evenly spaced points in the second half of the last epoch, where accuracy climbs as
@@ -174,6 +207,7 @@ class Trainer:
         t0 = time.perf_counter()
         r = _Run(opt=opt, sched=sched, sched_when=when, t0=t0, shown=t0, good=self._snapshot())
         self.fast.prepare(self.model)
+        self.average = _Average(self.model, self.cfg.ema) if self.cfg.ema else None
         try:
             yield self._start_event()
             for r.epoch in range(1, self.cfg.epochs + 1):
@@ -205,6 +239,8 @@ class Trainer:
         r.opt.zero_grad(set_to_none=True)
         loss.backward()
         r.opt.step()
+        if self.average:
+            self.average.update(self.model, r.step + 1)
         if r.sched_when == "step":
             r.sched.step()
         r.step += 1
@@ -270,7 +306,8 @@ class Trainer:
                     eta=r.elapsed() * (1 - done_frac) / done_frac)
 
     def _eval_event(self, r: _Run, split: str, data: Split, progress: float = 1.0) -> Eval:
-        result = evaluate(self.model, data)
+        with self._as_kept():
+            result = evaluate(self.model, data)
         per_image = {}
         if split == "test":  # how each test image is read, for the app's confusion matrix and drill-down
             self.final = result
@@ -294,7 +331,8 @@ class Trainer:
             r.sched.step(monitored)
         if monitored < r.best_loss:
             r.best_loss, r.best_epoch, r.stale = monitored, r.epoch, 0
-            r.best_weights = self._snapshot() if self.val is not None else None
+            with self._as_kept():
+                r.best_weights = self._snapshot() if self.val is not None else None
         else:
             r.stale += 1
         end = EpochEnd(epoch=r.epoch, step=r.step, elapsed=r.elapsed(), test_loss=t.loss, test_accuracy=t.accuracy,
@@ -309,6 +347,8 @@ class Trainer:
     def _finish(self, r: _Run) -> Done:
         """Back to the best epoch's weights when a validation split chose one; the done event."""
         best_epoch = r.epoch
+        if self.average:  # the test evaluations were of these weights already
+            self.model.load_state_dict(self.average.weights, strict=False)
         if self.cfg.keep_best and r.best_weights is not None and r.best_epoch != r.epoch:
             self.model.load_state_dict(r.best_weights)
             best_epoch = r.best_epoch
