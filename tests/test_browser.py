@@ -82,16 +82,18 @@ def test_a_slashed_zero_is_read_as_0_and_a_bicycle_is_not_a_digit(page, server_u
 def test_a_written_y_is_stated_as_maybe_a_letter_and_a_four_is_read(page, server_url, screenshots):
     """A y in a round hand is a 4's shape. The feature head that refused it (it had learned real hands' letters)
     also refused one real writer's digit in twenty, and no longer decides (docs/real-hands.md); the lookalike-letter
-    head says what the model knows: a 4 at under 50%, and that it may be a letter (89%). (It does not change the
-    headline: a round 0 is an O to it too.) A 4 is still read."""
+    head says what the model knows: a 4 far from certain, and that it may be a letter (the shipped model: 4 at 55.6%,
+    a letter 38%). (It does not change the headline: a round 0 is an O to it too.) A 4 is still read."""
     y = [[(-60, -90), (-40, 0), (0, 10), (40, 0), (60, -90)], [(60, -90), (55, 60), (20, 110), (-40, 90)]]
     open_app(page, server_url)
     draw_with_mouse(page, y)
     expect_current(page)
     verdict = page.locator("#verdict")
     expect(verdict).to_contain_text("it may also be a letter or symbol", timeout=SLOW)
-    stated = float(re.search(r"Probability ([0-9.]+)%", verdict.inner_text()).group(1))
-    assert stated < 50, verdict.inner_text()
+    text = verdict.inner_text()
+    stated = float(re.search(r"Probability ([0-9.]+)%", text).group(1))
+    letter = float(re.search(r"a letter or symbol \(([0-9.]+)%\)", text).group(1))
+    assert stated < 95 and letter >= 20, text  # the issue's rule for letters written like digits; a letter is likely
     page.screenshot(path=str(screenshots / "draw_written_letter.png"), full_page=True)
     clear_button(page).click()
     expect(verdict).to_contain_text(PROMPT, timeout=SLOW)

@@ -89,6 +89,22 @@ def test_letters_that_look_like_digits_are_never_read_as_a_digit_at_95_percent(s
     assert not overclaimed, overclaimed
 
 
+def test_the_letter_scaling_weighs_each_set_of_letters_alike_whatever_its_size():
+    """Fonts' letters and real writers' letters scale P(letter) as much as each other (lenet.calibrate), however many
+    of each there are; and together they are the prior's share of the whole."""
+    from lenet.calibrate import fit_letter_scaling
+
+    rng = np.random.default_rng(0)
+    digits, fonts, real = rng.normal(-4, 2, 800), rng.normal(4, 2, 300), rng.normal(0, 2, 40)
+    one = fit_letter_scaling(digits, fonts, real, prior=0.2)
+    assert one == pytest.approx(fit_letter_scaling(digits, fonts, np.repeat(real, 5), prior=0.2), rel=1e-3)
+    assert one != pytest.approx(fit_letter_scaling(digits, np.concatenate([fonts, real]), prior=0.2), rel=1e-2)
+    scale, bias = fit_letter_scaling(digits, fonts, real, prior=0.05)
+    p = 1 / (1 + np.exp(-(scale * np.concatenate([digits, fonts, real]) + bias)))
+    weights = np.concatenate([np.full(800, 0.95 / 800), np.full(300, 0.025 / 300), np.full(40, 0.025 / 40)])
+    assert (p * weights).sum() == pytest.approx(0.05, abs=0.005)  # logistic regression matches the prior's mean
+
+
 def test_a_refusal_states_its_score_and_where_refusing_starts():
     """A threshold set on real hands is low (lenet5-mnist: 7.7%): "score 12%" alone would read as a digit's."""
     out = np.array([2.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.4])

@@ -1,4 +1,4 @@
-"""The bundled real hands (UNIPEN pen digits, TU-Berlin sketches): their split, how they are drawn on the pad,
+"""The bundled real hands (UNIPEN pen digits, TU-Berlin sketches, UJI's digits and letters): their split, how they are drawn on the pad,
 and that reading them in batches is what /read says of each."""
 import json
 import re
@@ -32,6 +32,27 @@ def test_the_split_never_lets_a_writer_teach_and_measure():
     for part, kinds in (("train", train_kinds), ("calibration", train_kinds), ("bench", bench_kinds)):
         _, names = rh.sketches_for(part)
         assert set(names) == set(kinds)
+
+
+def test_uji_is_a_corpus_apart_with_two_of_each_character_a_writer():
+    digits, letters = rh.load_uji()
+    assert len(digits) == 1200 and len({d.writer for d in digits}) == 60
+    assert all(sum(d.writer == w and d.label == k for d in digits) == 2 for w in ("uji/01", "uji/60") for k in range(10))
+    assert len(letters) == 11 * 52 * 2 and {d.char for d in letters} == set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert rh.digits_for("uji") == list(digits)
+    unipen = {d.writer for d in rh.load_digits()}
+    assert not unipen & {d.writer for d in digits}
+    # a 7's first stroke starts near its top: y grows downwards, as on a screen
+    seven = next(d for d in digits if d.label == 7)
+    assert seven.strokes[0][0, 1] < np.concatenate(seven.strokes)[:, 1].mean()
+
+
+def test_uji_letters_teach_calibrate_and_measure_with_writers_apart():
+    train, calibration, bench = ({d.writer for d in rh.letters_for(p)} for p in ("train", "calibration", "bench"))
+    assert (len(train), len(calibration), len(bench)) == (4, 2, 5)
+    assert not train & calibration and not train & bench and not calibration & bench
+    images = rh.training_letters("SO", copies=3)
+    assert images.shape == (4 * 2 * 2 * 3, 28, 28) and images.dtype == np.uint8 and images.max() == 255
 
 
 def test_a_digit_is_drawn_as_a_visitor_draws_on_the_pad():

@@ -10,6 +10,11 @@ top digit probability among the ten against being right, over every digit.
 Sketches: the 20 TU-Berlin kinds no training or calibration sees (80 each), drawn on the pad with the same pen
 at 45-85% of it; "refused" = the verdict is "not a digit" ("unsure" is counted apart: it is not a digit read).
 
+Another corpus (the benchmark part only): UJI Pen Characters' digits (60 writers, 1,200 digits; nothing learns or
+calibrates on them) drawn and read as above, and the letters of UJI's 5 writers the lookalike head never learns
+(lenet.sources.real_hands.letters_for): those written like a digit (lenet.reading.lookalikes.CHARS) read as a digit at
+>= 95%, and the other letters refused.
+
     .venv/bin/python -m bench.reader.real_hands [--checkpoint checkpoints/lenet5-mnist.safetensors] [--copies 1]
         [--seed 0] [--json out.json] [--part bench|calibration] [--points 12] [--keep-every 6]
 
@@ -110,6 +115,43 @@ def sketches_report(lm, part: str, seed: int) -> dict:
             "worst_kind": min(per_kind.items(), key=lambda kv: kv[1]["refused"])}
 
 
+def letters_report(lm, seed: int) -> dict:
+    """UJI's letters of the 5 writers nothing learns (2 of each a-z, A-Z a writer), drawn as the digits are. Those
+    most hands write like a digit (lenet.reading.lookalikes.CHARS) must never be read as a digit at >= 95%; the
+    others should be refused."""
+    from lenet.reading.lookalikes import CHARS
+
+    letters = rh.letters_for("bench")
+    rng = np.random.default_rng([seed, 5])
+    reads = rh.read_canvases(lm, [rh.pad_canvas(d, rng) for d in letters])
+    alike = np.array([d.char in CHARS for d in letters])
+    verdict = np.array([r.verdict for r in reads])
+    stated = np.array([r.probability if r.verdict == "digit" else 0.0 for r in reads])
+    sure = collections.Counter(f"{d.char}->{r.digit}" for d, r, p, a in zip(letters, reads, stated, alike)
+                               if a and p >= 0.95)
+    other = collections.Counter(d.char for d, v, a in zip(letters, verdict, alike) if not a and v != "not a digit")
+    return {"n": len(letters), "lookalikes": int(alike.sum()), "lookalikes_at_95": int((stated[alike] >= 0.95).sum()),
+            "highest": float(stated[alike].max()), "at_95": sure.most_common(),
+            "lookalikes_read_as_digit": float((verdict[alike] == "digit").mean()),
+            "others": int((~alike).sum()), "others_at_95": int((stated[~alike] >= 0.95).sum()), "others_refused": float((verdict[~alike] == "not a digit").mean()),
+            "others_not_refused": other.most_common(8)}
+
+
+def print_digits(title: str, d: dict) -> None:
+    o = d["overall"]
+    print(f"{title} {o['n']} by {d['writers']} writers: right and accepted {o['right']:.2%}, misread {o['misread']:.2%}, "
+          f"unsure {o['unsure']:.2%}, not a digit {o['not_digit']:.2%};  ECE {d['ece']:.2%} as stated, "
+          f"{d['ece_among_ten']:.2%} among the ten (mean P(letter) {d['mean_letter']:.2%})")
+    print("  per site: " + ", ".join(f"{k} {v['right']:.2%} (n {v['n']})" for k, v in d["per_site"].items()))
+    print("  per digit: " + ", ".join(f"{k} {v:.1%}" for k, v in d["per_digit"].items()))
+    print(f"  writers with >= {MIN_WRITER} digits: {d['writers_measured']}, below 95%: {d['writers_below_95']}; worst:")
+    for w, v in d["worst_writers"][:6]:
+        print(f"    {w}: {v['right']:.1%} of {v['n']} (misread {v['misread']:.1%}, unsure {v['unsure']:.1%}, "
+              f"not a digit {v['not_digit']:.1%})")
+    print("  misreads: " + ", ".join(f"{k} ({n})" for k, n in d["misreads"]))
+    print(f"  told 'not a digit', by label: {d['not_digit_by_label']}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=str(rh.UNIPEN_FILE.parents[1].parent / "checkpoints/lenet5-mnist.safetensors"))
@@ -124,28 +166,27 @@ def main(argv=None):
     t0 = time.time()
     d = digits_report(lm, args.part, args.copies, args.seed, args.points, args.keep_every)
     s = sketches_report(lm, args.part, args.seed)
-    o = d["overall"]
+    # the other corpus (UJI) is only measured, so only the benchmark part reads it
+    u = digits_report(lm, "uji", args.copies, args.seed, args.points, args.keep_every) if args.part == "bench" else None
+    letters = letters_report(lm, args.seed) if args.part == "bench" else None
     drawn = (f", digits drawn with {args.points} points" if args.points else "") + \
         (f", one sample in {args.keep_every} kept" if args.keep_every else "")
-    print(f"{args.checkpoint}  ({args.part}{drawn}, "
-          f"{time.time() - t0:.0f} s)")
-    print(f"DIGITS {o['n']} by {d['writers']} writers: right and accepted {o['right']:.2%}, misread {o['misread']:.2%}, "
-          f"unsure {o['unsure']:.2%}, not a digit {o['not_digit']:.2%};  ECE {d['ece']:.2%} as stated, {d['ece_among_ten']:.2%} among the ten "
-          f"(mean P(letter) {d['mean_letter']:.2%})")
-    print("  per site: " + ", ".join(f"{k} {v['right']:.2%} (n {v['n']})" for k, v in d["per_site"].items()))
-    print("  per digit: " + ", ".join(f"{k} {v:.1%}" for k, v in d["per_digit"].items()))
-    print(f"  writers with >= {MIN_WRITER} digits: {d['writers_measured']}, below 95%: {d['writers_below_95']}; worst:")
-    for w, v in d["worst_writers"][:6]:
-        print(f"    {w}: {v['right']:.1%} of {v['n']} (misread {v['misread']:.1%}, unsure {v['unsure']:.1%}, "
-              f"not a digit {v['not_digit']:.1%})")
-    print("  misreads: " + ", ".join(f"{k} ({n})" for k, n in d["misreads"]))
-    print(f"  told 'not a digit', by label: {d['not_digit_by_label']}")
+    print(f"{args.checkpoint}  ({args.part}{drawn}, {time.time() - t0:.0f} s)")
+    print_digits("DIGITS (UNIPEN)", d)
     print(f"SKETCHES {s['n']} of {len(s['per_kind'])} kinds: refused {s['refused']:.2%}, read as a digit "
           f"{s['read_as_digit']:.2%}; worst kind {s['worst_kind'][0]} {s['worst_kind'][1]['refused']:.1%}")
     print("  per kind: " + ", ".join(f"{k} {v['refused']:.0%}" for k, v in
                                        sorted(s["per_kind"].items(), key=lambda kv: kv[1]["refused"])))
+    if u:
+        print_digits("DIGITS (UJI, another corpus)", u)
+        print(f"LETTERS (UJI, {letters['n']} by 5 writers): {letters['lookalikes']} written like a digit, "
+              f"{letters['lookalikes_at_95']} of them read as a digit at >= 95% (highest {letters['highest']:.2%}; "
+              + ", ".join(f"{k} {n}" for k, n in letters["at_95"][:8]) + f"); the other {letters['others']}: {letters['others_at_95']} at >= 95%, refused "
+              f"{letters['others_refused']:.1%} (not refused: "
+              + ", ".join(f"{k} {n}" for k, n in letters["others_not_refused"]) + ")")
     if args.json:
-        Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "digits": d, "sketches": s}, indent=1))
+        Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "digits": d, "sketches": s,
+                                               "uji_digits": u, "uji_letters": letters}, indent=1))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def stages(lm: LoadedModel) -> list[str]:
             line = (("“not a digit” threshold set on real pen digits" if s.get("real_digit_reject") else
                      "“not a digit” thresholds set on held-out digits")
                     + (" and letters written by hand" if s.get("hand_letters") else "")
-                    + ("; probabilities calibrated on real pen digits (UNIPEN writers it never trains on)"
-                       if s.get("real_hands") else ""))
+                    + ("; probabilities calibrated on real pen digits (UNIPEN writers it never trains on), and "
+                       "on letters written like digits (fonts and UJI's real writers)" if s.get("real_hands") else ""))
         lines.append(f"{stage.name}: {line}")
     return lines

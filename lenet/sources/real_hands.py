@@ -1,11 +1,13 @@
 """Real people's digits and sketches, drawn on the Draw pad and read the way the app reads them.
 
-Two bundled sets (made by `lenet.make_real_hands`; sources and licences there and in docs/real-hands.md):
+Three bundled sets (made by `lenet.make_real_hands`; sources and licences there and in docs/real-hands.md):
 
 - **UNIPEN** (train_r01_v07, category 1a, CC BY 4.0): 15,953 digits written with a pen on a tablet by 268
   writers at 17 sites, as strokes (`samples/unipen-digits.npz`, 1.7 MB).
 - **TU-Berlin sketches** (Eitz, Hays, Alexa 2012, CC BY 4.0): 40 kinds of everyday things, 80 sketches each,
   drawn by people on a screen (`samples/tuberlin-sketches.npz`, 75x75 bits, 0.6 MB).
+- **UJI Pen Characters** (Llorens et al., LREC 2008, CC BY 4.0): 60 writers' digits and 11 writers' letters written
+  with a stylus on a tablet PC (`samples/uji-pen.npz`, 0.3 MB): a corpus apart.
 
 The split, fixed here so that nothing that teaches or calibrates ever sees what measures:
 
@@ -14,6 +16,8 @@ The split, fixed here so that nothing that teaches or calibrates ever sees what 
   writers) only ever measure (`bench/reader/real_hands.py`).
 - sketches: `TRAIN_KINDS` (every other kind in alphabetical order) teach, their last 16 sketches each held out
   for calibration; `BENCH_KINDS` (the other 20) only measure.
+- UJI: its digits only measure; its letters by writer (`LETTER_PARTS`): writers 1-4 teach the lookalike-letter
+  head, 5-6 scale it, 7-11 measure.
 
 `pad_drawing` puts a digit's strokes on the 280-px pad as a visitor would draw it (40-70% of the pad's height,
 an 18-22 px pen, anywhere that fits), so `lenet.reading.strokes` rasterises it exactly as it does the Draw tab's
@@ -30,7 +34,7 @@ import torch
 from scipy import ndimage
 
 from lenet.sources.data import normalise, to_input01
-from lenet.make_real_hands import SKETCH_SIZE, TUBERLIN_FILE, UNIPEN_FILE
+from lenet.make_real_hands import SKETCH_SIZE, TUBERLIN_FILE, UJI_FILE, UNIPEN_FILE
 from lenet.reading.preprocess import canvas_to_digit
 from lenet.reading.strokes import SIZE, Drawing, rasterise
 
@@ -45,11 +49,18 @@ CALIBRATION_SKETCHES = 16  # of each training kind's 80
 class RealDigit:
     strokes: list[np.ndarray]  # (n, 2) float (x, y), y down, in the tablet's units
     label: int
-    writer: str  # "<site>/<hash>"
+    writer: str  # "<site>/<hash>" (UNIPEN), "uji/<NN>" (UJI)
 
     @property
     def site(self) -> str:
         return self.writer.split("/")[0]
+
+
+@dataclass(frozen=True)
+class RealLetter:
+    strokes: list[np.ndarray]
+    char: str  # a-z, A-Z
+    writer: str
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,6 +74,35 @@ def load_digits() -> tuple[RealDigit, ...]:
                  for e, n, y, w in zip(ends, digit_strokes, labels, writer))
 
 
+@functools.lru_cache(maxsize=1)
+def load_uji() -> tuple[tuple[RealDigit, ...], tuple[RealLetter, ...]]:
+    """UJI Pen Characters (a corpus apart from UNIPEN: nothing learns or calibrates on it): (60 writers' digits,
+    2 of each; 11 of those writers' letters, 2 of each a-z and A-Z)."""
+    with np.load(UJI_FILE) as f:
+        points, stroke_len, char_strokes = f["points"], f["stroke_len"], f["char_strokes"]
+        labels, writer, writers = f["labels"], f["writer"], f["writers"]
+    strokes = np.split(points.astype(np.float64), np.cumsum(stroke_len)[:-1])
+    ends = np.cumsum(char_strokes)
+    digits, letters = [], []
+    for e, n, c, w in zip(ends, char_strokes, labels, writer):
+        if str(c).isdigit():
+            digits.append(RealDigit(strokes[e - n:e], int(c), str(writers[w])))
+        else:
+            letters.append(RealLetter(strokes[e - n:e], str(c), str(writers[w])))
+    return tuple(digits), tuple(letters)
+
+
+# UJI's letters by writer: writers 1-4 teach the lookalike head, 5-6 scale its output (calibration), 7-11 only measure
+LETTER_PARTS = {"train": range(1, 5), "calibration": range(5, 7), "bench": range(7, 12)}
+
+
+def letters_for(part: str) -> list[RealLetter]:
+    """part: "train", "calibration" or "bench" (LETTER_PARTS)."""
+    if part not in LETTER_PARTS:
+        raise ValueError(f"unknown part {part!r}")
+    return [d for d in load_uji()[1] if int(d.writer.split("/")[1]) in LETTER_PARTS[part]]
+
+
 def is_calibration_writer(writer: str) -> bool:
     """A fifth of the training sites' writers, by their hashed id: held out for calibration."""
     return int(writer.split("/")[1], 16) % 5 == 0
@@ -70,7 +110,9 @@ def is_calibration_writer(writer: str) -> bool:
 
 def digits_for(part: str) -> list[RealDigit]:
     """part: "train" (training sites, not calibration writers), "calibration" (the held-out fifth of the training
-    sites' writers), "bench" (the benchmark sites)."""
+    sites' writers), "bench" (the benchmark sites), "uji" (UJI Pen Characters' 60 writers: another corpus)."""
+    if part == "uji":
+        return list(load_uji()[0])
     ds = load_digits()
     if part == "bench":
         return [d for d in ds if d.site in BENCH_SITES]
@@ -279,6 +321,18 @@ def training_digits(seed: int = 0, copies: int = COPIES, part: str = "train", he
                 images.append(x)
                 labels.append(d.label)
     return np.stack(images), np.array(labels, np.int64)
+
+
+def training_letters(chars: str, seed: int = 0, copies: int = 4, part: str = "train") -> np.ndarray:
+    """(N, 28, 28) uint8: `part`'s letters among `chars`, each drawn `copies` times on the pad (as training_digits
+    draws digits) and framed by canvas_to_digit."""
+    from lenet.reading.preprocess import canvas_to_digit_u8
+
+    rng = np.random.default_rng([seed, 41])
+    letters = [d for d in letters_for(part) if d.char in chars]
+    out = [canvas_to_digit_u8(pad_canvas(d, rng, height=TRAIN_HEIGHT, pen=TRAIN_PEN))
+           for _ in range(copies) for d in letters]
+    return np.stack([x for x in out if x is not None])
 
 
 def training_sketches(seed: int = 0, copies: int = SKETCH_COPIES, part: str = "train", height=(0.4, 0.95),
