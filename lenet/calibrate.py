@@ -232,8 +232,9 @@ REAL_LETTER_COPIES = 24  # each of UJI's training writers' lookalike letters, dr
 def fit_lookalike_head(model: LeNet, mnist: Split, real_digits: torch.Tensor, n: int = 2000,
                        seed: int = 1, real_letters: int = REAL_LETTER_COPIES) -> dict:
     """The lookalike head's weights (lenet.reading.lookalikes): n letters and symbols written like digits (Hershey faces
-    lenet.reading.lookalikes.TRAIN_FACES, plus those characters of half the handwriting fonts when they can be had) against
-    n digits, half MNIST's, half real writers' (training sites). Equal numbers: its logit is a likelihood ratio."""
+    lenet.reading.lookalikes.TRAIN_FACES, plus those characters of half the handwriting fonts when they can be had, plus
+    UJI's training writers' real ones drawn `real_letters` times each) against as many digits, half MNIST's, half real
+    writers' (training sites). Equal numbers: its logit is a likelihood ratio."""
     from lenet.reading import lookalikes
 
     letters = torch.from_numpy(lookalikes.images(n, seed))

@@ -133,8 +133,8 @@ def letters_report(lm, seed: int) -> dict:
     return {"n": len(letters), "lookalikes": int(alike.sum()), "lookalikes_at_95": int((stated[alike] >= 0.95).sum()),
             "highest": float(stated[alike].max()), "at_95": sure.most_common(),
             "lookalikes_read_as_digit": float((verdict[alike] == "digit").mean()),
-            "others": int((~alike).sum()), "others_at_95": int((stated[~alike] >= 0.95).sum()), "others_refused": float((verdict[~alike] == "not a digit").mean()),
-            "others_not_refused": other.most_common(8)}
+            "others": int((~alike).sum()), "others_at_95": int((stated[~alike] >= 0.95).sum()),
+            "others_refused": float((verdict[~alike] == "not a digit").mean()), "others_not_refused": other.most_common(8)}
 
 
 def print_digits(title: str, d: dict) -> None:
@@ -179,11 +179,12 @@ def main(argv=None):
                                        sorted(s["per_kind"].items(), key=lambda kv: kv[1]["refused"])))
     if u:
         print_digits("DIGITS (UJI, another corpus)", u)
-        print(f"LETTERS (UJI, {letters['n']} by 5 writers): {letters['lookalikes']} written like a digit, "
-              f"{letters['lookalikes_at_95']} of them read as a digit at >= 95% (highest {letters['highest']:.2%}; "
-              + ", ".join(f"{k} {n}" for k, n in letters["at_95"][:8]) + f"); the other {letters['others']}: {letters['others_at_95']} at >= 95%, refused "
-              f"{letters['others_refused']:.1%} (not refused: "
-              + ", ".join(f"{k} {n}" for k, n in letters["others_not_refused"]) + ")")
+        L = letters
+        print(f"LETTERS (UJI, {L['n']} by 5 writers): {L['lookalikes']} written like a digit, {L['lookalikes_at_95']} of "
+              f"them read as a digit at >= 95% (highest {L['highest']:.2%}; "
+              + ", ".join(f"{k} {n}" for k, n in L["at_95"][:8]) + f"); the other {L['others']}: {L['others_at_95']} at "
+              f">= 95%, refused {L['others_refused']:.1%} (not refused: "
+              + ", ".join(f"{k} {n}" for k, n in L["others_not_refused"]) + ")")
     if args.json:
         Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "digits": d, "sketches": s,
                                                "uji_digits": u, "uji_letters": letters}, indent=1))

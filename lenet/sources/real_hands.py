@@ -76,8 +76,8 @@ def load_digits() -> tuple[RealDigit, ...]:
 
 @functools.lru_cache(maxsize=1)
 def load_uji() -> tuple[tuple[RealDigit, ...], tuple[RealLetter, ...]]:
-    """UJI Pen Characters (a corpus apart from UNIPEN: nothing learns or calibrates on it): (60 writers' digits,
-    2 of each; 11 of those writers' letters, 2 of each a-z and A-Z)."""
+    """UJI Pen Characters, a corpus apart from UNIPEN: (60 writers' digits, 2 of each, which only measure; 11 of those
+    writers' letters, 2 of each a-z and A-Z, split by writer: `LETTER_PARTS`)."""
     with np.load(UJI_FILE) as f:
         points, stroke_len, char_strokes = f["points"], f["stroke_len"], f["char_strokes"]
         labels, writer, writers = f["labels"], f["writer"], f["writers"]
