@@ -230,11 +230,11 @@ REAL_LETTER_COPIES = 24  # each of UJI's training writers' lookalike letters, dr
 
 
 def fit_lookalike_head(model: LeNet, mnist: Split, real_digits: torch.Tensor, n: int = 2000,
-                       seed: int = 1, real_letters: int = REAL_LETTER_COPIES) -> dict:
+                       seed: int = 1, real_letters: int | None = None) -> dict:
     """The lookalike head's weights (lenet.reading.lookalikes): n letters and symbols written like digits (Hershey faces
     lenet.reading.lookalikes.TRAIN_FACES, plus those characters of half the handwriting fonts when they can be had, plus
-    UJI's training writers' real ones drawn `real_letters` times each) against as many digits, half MNIST's, half real
-    writers' (training sites). Equal numbers: its logit is a likelihood ratio."""
+    UJI's training writers' real ones drawn `real_letters` (default REAL_LETTER_COPIES) times each) against as many
+    digits, half MNIST's, half real writers' (training sites). Equal numbers: its logit is a likelihood ratio."""
     from lenet.reading import lookalikes
 
     letters = torch.from_numpy(lookalikes.images(n, seed))
@@ -243,6 +243,7 @@ def fit_lookalike_head(model: LeNet, mnist: Split, real_digits: torch.Tensor, n:
         letters = torch.cat([letters, torch.from_numpy(hands)])
     except FontUnavailable:
         pass
+    real_letters = REAL_LETTER_COPIES if real_letters is None else real_letters
     if real_letters:
         from lenet.sources.real_hands import training_letters
 

@@ -137,6 +137,7 @@ def test_a_budget_for_real_writers_sets_the_threshold_on_their_digits(monkeypatc
 
     drawn = real_hands.training_digits  # 400 of each part's digits are enough here (all of them: 70 s a run)
     monkeypatch.setattr(real_hands, "training_digits", lambda *a, limit=None, **k: drawn(*a, limit=400, **k))
+    monkeypatch.setattr("lenet.calibrate.REAL_LETTER_COPIES", 2)  # the lookalike head's real letters: not what is tested
     torch.manual_seed(0)
     model, meta = LeNet(REJECT), {"arch": "lenet5", "dataset": "mnist-sample", "settings": {"val_split": 0.1}}
     for share in (0.05, 0.2):
