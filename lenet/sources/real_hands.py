@@ -63,33 +63,28 @@ class RealLetter:
     writer: str
 
 
-@functools.lru_cache(maxsize=1)
-def load_digits() -> tuple[RealDigit, ...]:
-    with np.load(UNIPEN_FILE) as f:
-        points, stroke_len, digit_strokes = f["points"], f["stroke_len"], f["digit_strokes"]
+def _bundled(path, per_item: str):
+    """(strokes, label, writer) of each item of a strokes bundle (lenet.make_real_hands): `per_item` names its
+    count of strokes per item."""
+    with np.load(path) as f:
+        points, stroke_len, counts = f["points"], f["stroke_len"], f[per_item]
         labels, writer, writers = f["labels"], f["writer"], f["writers"]
     strokes = np.split(points.astype(np.float64), np.cumsum(stroke_len)[:-1])
-    ends = np.cumsum(digit_strokes)
-    return tuple(RealDigit(strokes[e - n:e], int(y), str(writers[w]))
-                 for e, n, y, w in zip(ends, digit_strokes, labels, writer))
+    return [(strokes[e - n:e], y, str(writers[w])) for e, n, y, w in zip(np.cumsum(counts), counts, labels, writer)]
+
+
+@functools.lru_cache(maxsize=1)
+def load_digits() -> tuple[RealDigit, ...]:
+    return tuple(RealDigit(strokes, int(y), w) for strokes, y, w in _bundled(UNIPEN_FILE, "digit_strokes"))
 
 
 @functools.lru_cache(maxsize=1)
 def load_uji() -> tuple[tuple[RealDigit, ...], tuple[RealLetter, ...]]:
     """UJI Pen Characters, a corpus apart from UNIPEN: (60 writers' digits, 2 of each, which only measure; 11 of those
     writers' letters, 2 of each a-z and A-Z, split by writer: `LETTER_PARTS`)."""
-    with np.load(UJI_FILE) as f:
-        points, stroke_len, char_strokes = f["points"], f["stroke_len"], f["char_strokes"]
-        labels, writer, writers = f["labels"], f["writer"], f["writers"]
-    strokes = np.split(points.astype(np.float64), np.cumsum(stroke_len)[:-1])
-    ends = np.cumsum(char_strokes)
-    digits, letters = [], []
-    for e, n, c, w in zip(ends, char_strokes, labels, writer):
-        if str(c).isdigit():
-            digits.append(RealDigit(strokes[e - n:e], int(c), str(writers[w])))
-        else:
-            letters.append(RealLetter(strokes[e - n:e], str(c), str(writers[w])))
-    return tuple(digits), tuple(letters)
+    items = _bundled(UJI_FILE, "char_strokes")
+    return (tuple(RealDigit(strokes, int(c), w) for strokes, c, w in items if str(c).isdigit()),
+            tuple(RealLetter(strokes, str(c), w) for strokes, c, w in items if not str(c).isdigit()))
 
 
 # UJI's letters by writer: writers 1-4 teach the lookalike head, 5-6 scale its output (calibration), 7-11 only measure
