@@ -5,15 +5,17 @@ draws an O may well mean 0, and refusing it would refuse zeros. But a reader tha
 an O claims a certainty it does not have. So a second small head (lenet.reading.verdict.FeatureHead, on the frozen
 model's S4/C5/F6 activations) learns these letters against digits (real writers' and MNIST's), half and half: its
 output is a likelihood ratio, "how much more like one of these letters than like a digit this shape is". The
-verdict turns it into P(a letter | the shape), scaled on held-out real digits as if one in five digit-like drawings were a
-letter rather than a digit) and states each digit's probability as (1 - P(letter)) x its probability among the
-ten. An O drawn like a 0 then reads "0, probability ~90%": it is a 0 or an O. Whether the verdict is a digit,
-unsure or not a digit does not change.
+verdict turns it into P(a letter | the shape), scaled on held-out real digits and letters as if one in ten
+digit-like drawings were a letter rather than a digit, and states each digit's probability as (1 - P(letter)) x
+its probability among the ten. An O drawn like a 0 then reads "0, probability ~90%": it is a 0 or an O. Whether
+the verdict is a digit, unsure or not a digit does not change.
 
 Written with single-stroke Hershey fonts (`TRAIN_FACES`; tests draw with the others) and, in the calibration,
 the same characters of half the handwriting fonts (lenet.sources.hand_fonts.CALIBRATION_HANDS).
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -65,6 +67,12 @@ def glyph_strokes(faces=TRAIN_FACES, chars: str = CHARS) -> list[tuple[str, str,
 
 def images(n: int, seed: int, faces=TRAIN_FACES, chars: str = CHARS) -> np.ndarray:
     """(N <= n, 28, 28) uint8: n lookalike glyphs written on the pad and framed as the app frames a drawing."""
+    return _images(n, seed, tuple(faces), chars).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _images(n: int, seed: int, faces: tuple, chars: str) -> np.ndarray:
+    """Kept once drawn: a calibration draws 3,000 of them (9 ms each), and tests calibrate more than once."""
     rng = np.random.default_rng([seed, 41])
     glyphs = glyph_strokes(faces, chars)
     out = []

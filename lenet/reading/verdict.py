@@ -55,7 +55,7 @@ class Thresholds:
     # A second head (FeatureHead weights, lenet.reading.lookalikes) whose logit l says how much more a shape looks like a
     # letter or symbol people write like a digit (S B Z O I l ? + g q ...) than like a digit. P(letter) =
     # sigmoid(letter_scale * l + letter_bias), the two fitted (lenet.calibrate.fit_letter_scaling) on held-out real
-    # writers' digits and letters written like digits, weighted as if one drawing in five that looks like a digit
+    # writers' digits and letters written like digits, weighted as if one drawing in ten that looks like a digit
     # were such a letter; every stated digit probability is (1 - P(letter)) x its probability among the ten
     # (Verdict.probability). None: P(letter) = 0.
     lookalike: dict | None = None
