@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lenet.sources.augment import CANVAS_DISTORTIONS, broken_strokes, canvas_like, elastic_field, renormalize, stroke_width
-from lenet.sources.negatives import (KINDS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, NegativeBank, glyph_bank, make_negatives, pairs,
-                             rasterize)
-from lenet.sources.shapes import DIGIT_LOOKALIKES, LETTERS, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS, hershey_strokes, random_strokes
+from lenet.sources.negatives import (KINDS, OUTPUT_KINDS, OUTPUT_SHARE, SHARE, NegativeBank, add_objects, glyph_bank,
+                                     make_negatives, pairs, rasterize)
+from lenet.sources.shapes import OBJECT_SHAPES, DIGIT_LOOKALIKES, LETTERS, SYMBOLS, TRAIN_HERSHEY, WRITTEN_CHARS, hershey_strokes, random_strokes
 from lenet.reading.preprocess import canvas_to_digit
 from helpers import assert_framed_like_a_drawing, bbox_side, centre_of_mass
 
@@ -87,6 +87,31 @@ def test_doodles_are_three_to_six_parts_in_one_or_more_strokes():
     assert 3 <= np.median(counts) <= 6
     ink = make_negatives(50, seed=0, kinds=("doodle",))[0].float().div(255)
     assert (ink.flatten(1).sum(1) > 20).all()  # every one drawn and framed: real ink, not a speck
+
+
+def test_everyday_objects_are_an_opt_in_share_of_the_bank():
+    """mix objects = S: S as many blobs on stems, crescents, keys, lightning bolts and nested shapes as the bank's
+    generated non-digits, framed like drawings; never in the kinds the shipped recipes draw (they replay)."""
+    assert not set(OBJECT_SHAPES) & set(KINDS)
+    bank = NegativeBank(200, seed=1)
+    before = bank.images.clone()
+    add_objects(bank, seed=1, share=0.5)
+    assert len(bank.images) == len(bank.kinds) == 300 and torch.equal(bank.images[:200], before)
+    assert set(bank.kinds[200:]) == set(OBJECT_SHAPES)
+    for img in bank.images[200:].float().div(255).numpy():
+        assert_framed_like_a_drawing(img)
+
+
+@pytest.mark.parametrize("kind", sorted(OBJECT_SHAPES))
+def test_an_everyday_object_is_more_than_a_ring_or_a_line(kind):
+    """Each object has what tells it from a 0, a 9 or a 7: several strokes, or (a crescent, a bolt) a closed
+    outline with corners."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        strokes = random_strokes(rng, kind)
+        assert all(np.isfinite(s).all() for s in strokes)
+        closed = np.linalg.norm(strokes[0][0] - strokes[0][-1]) < 0.15
+        assert len(strokes) >= 2 or (closed and kind in ("crescent", "lightning")), (kind, len(strokes))
 
 
 def test_bank_serves_distorted_negatives_and_pairs(mnist_test_split):

@@ -23,7 +23,7 @@ import torch
 from lenet.sources.augment import CANVAS_DISTORTIONS
 from lenet.sources import coarse, hand_fonts, optdigits
 from lenet.sources.data import Split
-from lenet.sources.negatives import NegativeBank
+from lenet.sources.negatives import NegativeBank, add_objects
 from lenet.sources.styles import StyleBank
 
 ONCE = "made once"  # images made before the first step: digits join the training set (copies of each)
@@ -90,6 +90,10 @@ def _negatives(ing: Ingredients, share: float) -> None:
     ing.banks["negatives"] = NegativeBank(min(8000, max(2000, len(ing.train) // 8)), ing.seed, ing.device)
 
 
+def _objects(ing: Ingredients, share: float) -> None:
+    add_objects(ing.banks["negatives"], ing.seed, share)
+
+
 def _real_sketches(ing: Ingredients, share: float) -> None:
     from lenet.sources.real_hands import add_sketches
 
@@ -123,6 +127,9 @@ _ENTRIES = (
            0.5, prepare=_styles, draw=_draw_styles),
     Source("negatives", BATCH, 0.25, "non-digits per digit in every batch",
            "scribbles, letters, doodles", 1.0, prepare=_negatives, draw=_draw_negatives, not_digit=True),
+    Source("objects", ONCE, 0.25, "everyday objects per generated non-digit, among the negatives",
+           "apples, moons, keys, lightning, shapes in shapes", 1.0, needs="negatives", prepare=_objects,
+           not_digit=True),
     Source("real_sketches", ONCE, 3, "renderings of each sketch, among the negatives",
            "TU-Berlin sketches", 10, whole=True, needs="negatives", prepare=_real_sketches, not_digit=True),
 )

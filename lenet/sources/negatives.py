@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from lenet.sources.augment import canvas_like, renormalize
-from lenet.sources.shapes import LETTERS, SYMBOLS, random_strokes
+from lenet.sources.shapes import LETTERS, OBJECT_SHAPES, SYMBOLS, random_strokes
 
 GRID = 56  # strokes are rasterised at twice MNIST's resolution, then framed down to 28x28
 KINDS = ("scribble", "zigzag", "lines", "grid", "cross", "star", "smiley", "house", "spiral", "polygon", "wave",
@@ -144,6 +144,16 @@ def make_negatives(n: int, seed: int = 0, device="cpu", chunk: int = 128, kinds:
             pick = torch.from_numpy(rng.integers(0, len(glyphs), len(g_idx)))
             out[g_idx] = (glyphs[pick] * 255).round().to(torch.uint8).to(device)
     return out, picked
+
+
+def add_objects(bank: "NegativeBank", seed: int, share: float) -> None:
+    """Add `share` as many everyday objects (shapes.OBJECT_SHAPES: blobs on stems, crescents, keys, lightning bolts,
+    shapes inside shapes) as the bank holds generated non-digits (`mix = {objects = ...}`; the kinds real doodles
+    of apples, moons and keys are misread as). Drawn with their own seed: the bank's other kinds stay as they were."""
+    x, kinds = make_negatives(round(share * len(bank.images)), seed + 7919, bank.images.device,
+                              kinds=tuple(OBJECT_SHAPES))
+    bank.images = torch.cat([bank.images, x])
+    bank.kinds = [*bank.kinds, *kinds]
 
 
 def pairs(digits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

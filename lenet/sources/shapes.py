@@ -289,10 +289,104 @@ def _speckle(rng):
     return [p[None] for p in rng.uniform(-1, 1, (n, 2))]  # single points: dots of pen width
 
 
+# ---------- everyday objects as people doodle them (issue 29: real doodles read as 0, 8, 9 and 7) ----------
+
+def _blob_on_stem(rng):
+    """A closed blob with a stem (an apple, a pear, a balloon, a light bulb, a glass): alone, the blob is a 0 and
+    the blob with its stem a 9 or a 6, so it comes with what makes it a thing (a leaf, a string, a base)."""
+    w, h = rng.uniform(0.6, 1.0), rng.uniform(0.7, 1.0)
+    dent = rng.uniform(0.0, 0.25)  # an apple's top dips in where its stem grows
+    t = np.linspace(-math.pi / 2, 3 * math.pi / 2, 41)  # from the top, round, back to the top (y down)
+    r = 1 - dent * (np.exp(-(t + math.pi / 2) ** 2 / 0.15) + np.exp(-(t - 3 * math.pi / 2) ** 2 / 0.15))
+    blob = np.stack([w * r * np.cos(t), h * r * np.sin(t)], 1)
+    top = np.array([0.0, -h * (1 - dent)])
+    kind = rng.integers(3)
+    if kind == 0:  # fruit: a short stem up from the top, a leaf beside it
+        stem = np.array([top, top + [rng.uniform(-0.1, 0.15), -0.35]])
+        a = rng.uniform(0.3, 1.2)
+        leaf = _circle(0, 0, 0.25, 12, ry=0.1) @ np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        out = [blob, stem, leaf + stem[1] + [0.25, 0.05]]
+    elif kind == 1:  # a balloon: a wavy string down from its knot
+        y = np.linspace(h, h + 1.1, 12)
+        out = [blob, np.stack([0.08 * np.sin(y * 9), y], 1), np.array([[-0.1, h + 0.05], [0.1, h + 0.05]])]
+    else:  # a bulb or a glass: a neck and a base of a few lines
+        nw = rng.uniform(0.2, 0.35)
+        neck = [np.array([[-nw, h * 0.9], [-nw, h + 0.45]]), np.array([[nw, h * 0.9], [nw, h + 0.45]])]
+        base = [np.array([[-nw, h + 0.45 + d], [nw, h + 0.45 + d]]) for d in np.linspace(0, 0.2, rng.integers(1, 4))]
+        out = [blob, *neck, *base]
+    return _jitter(rng, out, 0.02)
+
+
+def _crescent(rng):
+    """A moon: two arcs meeting at sharp horns (an open C reads as a C, a closed ring as a 0; the horns do not),
+    sometimes with a small star beside it."""
+    a = rng.uniform(0.45, 0.75)  # how far round the outer arc goes (1: a whole circle)
+    outer = _circle(0, 0, 1.0, 30, math.pi * (1 - a), math.pi * (1 + a))  # round the left, horns on the right
+    (ex, ey), (fx, fy) = outer[0], outer[-1]
+    c = ex + rng.uniform(0.3, 0.7)  # the inner arc's centre, right of the horns: a thick or a thin moon
+    inner = _circle(c, 0, math.hypot(ex - c, ey), 24, math.atan2(ey, ex - c), math.atan2(fy, fx - c) + 2 * math.pi)
+    out = [np.concatenate([outer, inner[::-1]])] if rng.random() < 0.6 else [outer, inner]
+    if rng.random() < 0.3:
+        at, r = np.array([rng.uniform(0.5, 0.9), rng.uniform(-0.8, 0.8)]), rng.uniform(0.1, 0.18)
+        out += [np.array([at - [r, 0], at + [r, 0]]), np.array([at - [0, r], at + [0, r]])]
+    return _jitter(rng, out, 0.02)
+
+
+def _key(rng):
+    """A key: a ring, a shaft and teeth (a ring and a shaft alone are a 9, two rings an 8)."""
+    ring = _circle(0, 0, rng.uniform(0.3, 0.45), 20)
+    r = float(np.abs(ring[:, 0]).max())
+    length = rng.uniform(1.0, 1.5)
+    shaft = np.array([[r, 0.0], [r + length, 0.0]])
+    teeth = []
+    for x in np.sort(rng.uniform(r + 0.4 * length, r + length, rng.integers(2, 4))):
+        d = rng.uniform(0.15, 0.3)
+        teeth.append(np.array([[x, 0.0], [x, d], [x - 0.12, d]]) if rng.random() < 0.5 else np.array([[x, 0], [x, d]]))
+    out = [ring, shaft, *teeth]
+    if rng.random() < 0.4:  # the ring's hole
+        out.append(_circle(0, 0, r * 0.35, 12))
+    a = rng.uniform(0, 2 * math.pi)
+    m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    return _jitter(rng, [(p - [r + length / 2, 0]) @ m.T for p in out], 0.02)
+
+
+def _lightning(rng):
+    """A lightning bolt drawn as its outline (one zigzag line is a Z, a 2 or a 7: that is left to the digits)."""
+    k = rng.uniform(-0.2, 0.2)  # where the bolt breaks
+    w = rng.uniform(0.3, 0.45)
+    pts = np.array([[0.45 - w, -1.0], [-0.5 + k, 0.1], [-0.05 + k, 0.1], [-0.3, 1.0], [0.5 + k, -0.15],
+                    [0.05 + k, -0.15], [0.45, -1.0], [0.45 - w, -1.0]])
+    return _jitter(rng, [pts], 0.025)
+
+
+def _nested(rng):
+    """A shape inside a shape (a target, an eye, a box in a circle, a window): a ring inside a ring is also a
+    0 drawn twice, so the two are of different kinds or far apart in size."""
+    def shape(kind, r):
+        if kind == 0:
+            return _circle(0, 0, r, 24, ry=r * rng.uniform(0.8, 1.0))
+        k = 3 + kind  # a triangle, a square or a pentagon
+        t = rng.uniform(0, 2 * math.pi) + np.arange(k + 1) * 2 * math.pi / k
+        return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    outer_kind = rng.integers(3)
+    inner_kind = (outer_kind + rng.integers(1, 3)) % 3 if rng.random() < 0.7 else outer_kind
+    inner_r = rng.uniform(0.2, 0.45) if inner_kind == outer_kind else rng.uniform(0.25, 0.6)
+    out = [shape(outer_kind, 1.0), shape(inner_kind, inner_r) + rng.uniform(-0.15, 0.15, 2)]
+    if rng.random() < 0.4:  # a dot or a cross in the middle
+        out.append(np.zeros((1, 2)) if rng.random() < 0.5 else np.array([[-0.1, 0], [0.1, 0]]))
+    return _jitter(rng, out, 0.02)
+
+
+# Opt-in kinds (lenet.sources.mix "objects"): not in lenet.sources.negatives.KINDS, so the shipped recipes replay
+OBJECT_SHAPES = {"blob on a stem": _blob_on_stem, "crescent": _crescent, "key": _key, "lightning": _lightning,
+                 "nested shapes": _nested}
+
+
 SHAPES = {"scribble": _scribble, "lines": _lines, "grid": _grid, "cross": _cross, "star": _star,
           "smiley": _smiley, "house": _house, "spiral": _spiral, "polygon": _polygon, "wave": _wave, "sun": _sun,
           "speckle": _speckle, "zigzag": _zigzag, "heart": _heart, "arrow": _arrow, "cloud": _cloud,
-          "flower": _flower, "stick figure": _stick_figure, "written": _written, "doodle": _doodle}
+          "flower": _flower, "stick figure": _stick_figure, "written": _written, "doodle": _doodle,
+          **OBJECT_SHAPES}
 
 
 def random_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
