@@ -134,8 +134,8 @@ def _aa_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """torch's anti-aliased bilinear weights along one axis (F.interpolate(mode="bilinear", antialias=True,
     align_corners=False)), computed in float32 as ATen computes them (checked bit for bit against torch in
     tests/test_webread.py): (n_out, K) source indices and weights, zero weights past each window's end.
-    All windows at once (the same values as computing them one scalar at a time, for every size up to 300 x
-    100), and kept per size (read-only): computed scalar by scalar, they were half of reading a canvas."""
+    All windows at once (the very values the scalar-by-scalar version gave, compared for every size up to 299 x
+    99), and kept per size (read-only): computed scalar by scalar, they were half of reading a canvas."""
     f, d = np.float32, np.float64
     scale = f(n_in / n_out)
     support = scale if scale >= 1 else f(1.0)
