@@ -27,6 +27,11 @@ def _circle(cx, cy, r, n=24, start=0.0, end=2 * math.pi, ry=None):
     return np.stack([cx + r * np.cos(t), cy + (ry if ry is not None else r) * np.sin(t)], 1)
 
 
+def _rotation(a: float) -> np.ndarray:
+    """The 2x2 matrix turning points by `a` radians (as column vectors; `points @ m.T` turns rows of points)."""
+    return np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+
+
 def _jitter(rng, strokes, amount):
     return [s + rng.normal(0, amount, s.shape) for s in strokes]
 
@@ -185,7 +190,7 @@ def _arrow(rng):
         tail = shaft[0]
         out.append(np.array([tail + head * np.array([1, -spread]), tail, tail + head * np.array([1, spread])]))
     a = rng.uniform(0, 2 * math.pi)  # any direction
-    m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    m = _rotation(a)
     return _jitter(rng, [s @ m.T for s in out], 0.02)
 
 
@@ -304,7 +309,7 @@ def _blob_on_stem(rng):
     if kind == 0:  # fruit: a short stem up from the top, a leaf beside it
         stem = np.array([top, top + [rng.uniform(-0.1, 0.15), -0.35]])
         a = rng.uniform(0.3, 1.2)
-        leaf = _circle(0, 0, 0.25, 12, ry=0.1) @ np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        leaf = _circle(0, 0, 0.25, 12, ry=0.1) @ _rotation(a)
         out = [blob, stem, leaf + stem[1] + [0.25, 0.05]]
     elif kind == 1:  # a balloon: a wavy string down from its knot
         y = np.linspace(h, h + 1.1, 12)
@@ -334,8 +339,8 @@ def _crescent(rng):
 
 def _key(rng):
     """A key: a ring, a shaft and teeth (a ring and a shaft alone are a 9, two rings an 8)."""
-    ring = _circle(0, 0, rng.uniform(0.3, 0.45), 20)
-    r = float(np.abs(ring[:, 0]).max())
+    r = rng.uniform(0.3, 0.45)
+    ring = _circle(0, 0, r, 20)
     length = rng.uniform(1.0, 1.5)
     shaft = np.array([[r, 0.0], [r + length, 0.0]])
     teeth = []
@@ -345,8 +350,7 @@ def _key(rng):
     out = [ring, shaft, *teeth]
     if rng.random() < 0.4:  # the ring's hole
         out.append(_circle(0, 0, r * 0.35, 12))
-    a = rng.uniform(0, 2 * math.pi)
-    m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    m = _rotation(rng.uniform(0, 2 * math.pi))  # any direction
     return _jitter(rng, [(p - [r + length / 2, 0]) @ m.T for p in out], 0.02)
 
 
@@ -394,6 +398,6 @@ def random_strokes(rng: np.random.Generator, kind: str) -> list[np.ndarray]:
     strokes = SHAPES[kind](rng)
     if kind not in ("speckle",):  # a random rotation, aspect and slant: nobody draws them upright
         a = rng.uniform(-0.5, 0.5)
-        m = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ np.diag(rng.uniform(0.7, 1.3, 2))
+        m = _rotation(a) @ np.diag(rng.uniform(0.7, 1.3, 2))
         strokes = [s @ m.T for s in strokes]
     return strokes
